@@ -1,0 +1,2 @@
+//! Roster benchmark (written below).
+fn main() {}

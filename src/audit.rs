@@ -1,0 +1,108 @@
+//! The audit log: `state_dir/audit.log`, one JSON object a line (SPEC section 8).
+//!
+//! Every decision and every roster change is recorded, durably, before it is
+//! reported done. A record never holds a token or a password: the types here have
+//! no field for one.
+
+use crate::fsio;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// How a change came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A request by mail.
+    Email,
+    /// An admin at the command line.
+    Admin,
+    /// A confirmation token.
+    Token,
+}
+
+/// One audit record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record<'a> {
+    /// RFC 3339 UTC time.
+    pub time: String,
+    /// List id.
+    pub list: &'a str,
+    /// The address concerned.
+    pub address: &'a str,
+    /// What was asked: `subscribe`, `unsubscribe`, `add`, `remove`, …
+    pub action: &'a str,
+    /// What happened: `added`, `removed`, `already-member`, `rejected`, …
+    pub outcome: &'a str,
+    /// The rule that decided, by number, when one did.
+    pub rule: Option<usize>,
+    /// How.
+    pub via: Via,
+    /// The request's Message-ID, when it came by mail.
+    pub message_id: Option<&'a str>,
+}
+
+/// The audit log file.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+impl AuditLog {
+    /// The log inside `state_dir`, which is created when missing.
+    pub fn open(state_dir: &Path) -> std::io::Result<AuditLog> {
+        std::fs::create_dir_all(state_dir)?;
+        Ok(AuditLog {
+            path: state_dir.join("audit.log"),
+        })
+    }
+
+    /// Appends one record and fsyncs it.
+    pub fn record(&self, record: &Record<'_>) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        fsio::append_durable(&self.path, &line)
+    }
+
+    /// The log file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&dir.path().join("state")).unwrap();
+        for address in ["a@x.gov", "b@x.gov"] {
+            log.record(&Record {
+                time: now_rfc3339(),
+                list: "sm-cop",
+                address,
+                action: "add",
+                outcome: "added",
+                rule: None,
+                via: Via::Admin,
+                message_id: None,
+            })
+            .unwrap();
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["address"], "b@x.gov");
+        assert_eq!(lines[1]["via"], "admin");
+        assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+    }
+}

@@ -1,0 +1,332 @@
+//! The admin commands: `lists`, `members`, `add`, `remove`, `explain`.
+
+use crate::address::EmailAddress;
+use crate::audit::{self, AuditLog, Record, Via};
+use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
+use crate::eligibility::{self, Action, Evidence};
+use crate::roster::{Member, RosterFile};
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use std::str::FromStr;
+
+/// What `lists --json` says of one list: the facts a public page shows.
+#[derive(Debug, Serialize)]
+struct ListSummary<'a> {
+    id: &'a str,
+    name: &'a str,
+    title: &'a str,
+    subscribe_address: String,
+    unsubscribe_address: String,
+    request_address: String,
+    owner_address: String,
+    subscribe_policy: SubscribePolicy,
+    unsubscribe_policy: UnsubscribePolicy,
+    terms: &'a str,
+    members: usize,
+}
+
+/// `listkeeper lists [--json]`.
+pub(super) fn lists(config: &Config, json: bool) -> Result<()> {
+    let domain = &config.server.domain;
+    let mut out = Vec::new();
+    for list in config.lists.values() {
+        let roster = open_roster(list)?;
+        let id = list.id.as_str();
+        out.push(ListSummary {
+            id,
+            name: &list.name,
+            title: &list.title,
+            subscribe_address: format!("{id}-subscribe-request@{domain}"),
+            unsubscribe_address: format!("{id}-unsubscribe-request@{domain}"),
+            request_address: format!("{id}-request@{domain}"),
+            owner_address: format!("{id}-owner@{domain}"),
+            subscribe_policy: list.subscribe,
+            unsubscribe_policy: list.unsubscribe,
+            terms: &list.terms,
+            members: roster.roster().len(),
+        });
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if out.is_empty() {
+        println!("no lists in {}", config.dir.join("lists").display());
+    }
+    for s in &out {
+        println!("{} ({}): {}", s.name, s.id, s.title);
+        println!("  join:    {}", s.subscribe_address);
+        println!("  leave:   {}", s.unsubscribe_address);
+        println!(
+            "  policy:  subscribe {}, unsubscribe {}",
+            policy_word(s.subscribe_policy),
+            unsub_word(s.unsubscribe_policy)
+        );
+        println!("  members: {}", s.members);
+        println!("  terms:   {}", s.terms);
+    }
+    Ok(())
+}
+
+/// One member for `members --json`.
+#[derive(Debug, Serialize)]
+struct MemberJson {
+    address: String,
+    name: Option<String>,
+    since: Option<String>,
+    via: Option<String>,
+}
+
+/// `listkeeper members LIST [--json]`.
+pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
+    let list = find_list(config, list)?;
+    let roster = open_roster(list)?;
+    let members: Vec<MemberJson> = roster
+        .roster()
+        .members()
+        .into_iter()
+        .map(|m| MemberJson {
+            address: m.address.to_string(),
+            name: m.name,
+            since: m.since.map(|d| d.to_string()),
+            via: m.via,
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&members)?);
+        return Ok(());
+    }
+    for m in &members {
+        match &m.name {
+            Some(name) => println!("{}  {name}", m.address),
+            None => println!("{}", m.address),
+        }
+    }
+    Ok(())
+}
+
+/// `listkeeper add LIST ADDR [--name N]`.
+pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>) -> Result<()> {
+    let list = find_list(config, list)?;
+    let address = parse_address(address)?;
+    let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
+    let audit = audit_log(config)?;
+    let mut roster = open_roster(list)?;
+    let member = Member {
+        address: address.clone(),
+        name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+        since: Some(
+            toml_datetime::Datetime::from_str(&audit::now_rfc3339())
+                .context("formatting the time")?,
+        ),
+        via: Some("admin".into()),
+    };
+    let added = roster
+        .change(|r| {
+            let added = r.add(&member);
+            (added, added)
+        })
+        .with_context(|| format!("could not add {address} to {}", list.id))?;
+    if !added {
+        bail!(
+            "{address} is already a member of {}; nothing was changed",
+            list.id
+        );
+    }
+    record(&audit, list, &address, "add", "added", verdict.rule)?;
+    println!(
+        "added {address} to {} ({})",
+        list.id,
+        roster.path().display()
+    );
+    if verdict.action == Action::Reject {
+        println!(
+            "note: the list's rules would have refused this address: {}",
+            verdict.reason.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// `listkeeper remove LIST ADDR`.
+pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
+    let list = find_list(config, list)?;
+    let address = parse_address(address)?;
+    let audit = audit_log(config)?;
+    let mut roster = open_roster(list)?;
+    let removed = roster
+        .change(|r| {
+            let removed = r.remove(&address);
+            (removed, removed)
+        })
+        .with_context(|| format!("could not remove {address} from {}", list.id))?;
+    if !removed {
+        bail!(
+            "{address} is not a member of {}; nothing was changed",
+            list.id
+        );
+    }
+    record(&audit, list, &address, "remove", "removed", None)?;
+    println!(
+        "removed {address} from {} ({})",
+        list.id,
+        roster.path().display()
+    );
+    Ok(())
+}
+
+/// `listkeeper explain LIST ADDR`.
+pub(super) fn explain(
+    config: &Config,
+    list: &str,
+    address: &str,
+    authenticated: bool,
+) -> Result<()> {
+    let list = find_list(config, list)?;
+    let address = parse_address(address)?;
+    let roster = open_roster(list)?;
+    let evidence = Evidence { authenticated };
+    println!(
+        "list {} ({}), subscribe policy {}",
+        list.id,
+        list.name,
+        policy_word(list.subscribe)
+    );
+    println!(
+        "address {address}{}",
+        if authenticated {
+            " (assumed DKIM/SPF-authenticated)"
+        } else {
+            ""
+        }
+    );
+    let file = list.file();
+    for rule in &list.rules {
+        let verdict = if rule.matches(&address, evidence) {
+            "matches"
+        } else {
+            "does not match"
+        };
+        println!(
+            "  rule {} ({}:{}) {}: {verdict}",
+            rule.number,
+            file.display(),
+            rule.line,
+            rule.action.as_str()
+        );
+    }
+    let verdict = eligibility::decide(&list.rules, &list.terms, &address, evidence);
+    if let Some(member) = roster.roster().get(&address) {
+        println!("{} is a member (as {}).", address, member.address);
+        println!("subscribe: the reply says \"already subscribed\"; nothing changes.");
+        println!(
+            "unsubscribe: {}",
+            match list.unsubscribe {
+                UnsubscribePolicy::Open => "removed at once, with a goodbye mail.",
+                UnsubscribePolicy::Confirm =>
+                    "a confirmation request is sent; once confirmed, removed.",
+            }
+        );
+        return Ok(());
+    }
+    println!("{address} is not a member.");
+    let what = match (verdict.action, list.subscribe) {
+        (Action::Reject, _) => format!(
+            "refused; the reply says: {}",
+            verdict.reason.unwrap_or_default()
+        ),
+        (Action::Moderate, SubscribePolicy::Open | SubscribePolicy::Moderate) => {
+            "held for the owners to approve.".into()
+        }
+        (Action::Moderate, _) => {
+            "a confirmation request is sent; once confirmed, held for the owners.".into()
+        }
+        (Action::Allow, SubscribePolicy::Open) => "added at once, with a welcome.".into(),
+        (Action::Allow, SubscribePolicy::Confirm) => {
+            "a confirmation request is sent; once confirmed, added.".into()
+        }
+        (Action::Allow, SubscribePolicy::Moderate) => "held for the owners to approve.".into(),
+        (Action::Allow, SubscribePolicy::ConfirmThenModerate) => {
+            "a confirmation request is sent; once confirmed, held for the owners.".into()
+        }
+    };
+    let by = verdict.rule.map_or("no rule matches".to_owned(), |n| {
+        format!("rule {n} decides")
+    });
+    println!("subscribe: {by}: {what}");
+    Ok(())
+}
+
+fn find_list<'c>(config: &'c Config, id: &str) -> Result<&'c ListConfig> {
+    config.list(id).ok_or_else(|| {
+        let known: Vec<&str> = config.lists.keys().map(|k| k.as_str()).collect();
+        anyhow!(
+            "no list `{id}` in {} (lists: {})",
+            config.dir.join("lists").display(),
+            known.join(", ")
+        )
+    })
+}
+
+fn parse_address(address: &str) -> Result<EmailAddress> {
+    EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))
+}
+
+fn open_roster(list: &ListConfig) -> Result<RosterFile> {
+    Ok(RosterFile::open(
+        &list.roster_path(),
+        list.include_file.as_deref(),
+    )?)
+}
+
+fn audit_log(config: &Config) -> Result<AuditLog> {
+    AuditLog::open(&config.server.state_dir).with_context(|| {
+        format!(
+            "cannot create the state folder {}",
+            config.server.state_dir.display()
+        )
+    })
+}
+
+fn record(
+    audit: &AuditLog,
+    list: &ListConfig,
+    address: &EmailAddress,
+    action: &str,
+    outcome: &str,
+    rule: Option<usize>,
+) -> Result<()> {
+    audit
+        .record(&Record {
+            time: audit::now_rfc3339(),
+            list: list.id.as_str(),
+            address: &address.to_string(),
+            action,
+            outcome,
+            rule,
+            via: Via::Admin,
+            message_id: None,
+        })
+        .with_context(|| {
+            format!(
+                "the roster was changed, but the audit log {} could not be written",
+                audit.path().display()
+            )
+        })
+}
+
+fn policy_word(p: SubscribePolicy) -> &'static str {
+    match p {
+        SubscribePolicy::Open => "open",
+        SubscribePolicy::Confirm => "confirm",
+        SubscribePolicy::Moderate => "moderate",
+        SubscribePolicy::ConfirmThenModerate => "confirm+moderate",
+    }
+}
+
+fn unsub_word(p: UnsubscribePolicy) -> &'static str {
+    match p {
+        UnsubscribePolicy::Open => "open",
+        UnsubscribePolicy::Confirm => "confirm",
+    }
+}

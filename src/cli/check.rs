@@ -1,0 +1,84 @@
+//! `listkeeper check`: every problem in the configuration and rosters, at once.
+
+use crate::config::{Config, ListConfig, Problems};
+use crate::eligibility::{self, Action, Evidence};
+use crate::roster::{RosterError, RosterFile};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Prints every problem; exit 1 when any is an error.
+pub(super) fn run(dir: &Path) -> ExitCode {
+    let partial = Config::load_partial(dir);
+    let mut problems = partial.problems;
+    let mut members = 0;
+    for list in partial.lists.values() {
+        members += check_roster(list, &mut problems);
+    }
+    for p in problems.iter() {
+        println!("{p}");
+    }
+    let errors = problems.error_count();
+    let warnings = problems.iter().count() - errors;
+    if errors > 0 {
+        println!(
+            "{}: {errors} error(s), {warnings} warning(s); nothing was changed",
+            dir.display()
+        );
+        ExitCode::from(1)
+    } else {
+        println!(
+            "{}: ok: {} list(s), {members} member(s), {warnings} warning(s)",
+            dir.display(),
+            partial.lists.len()
+        );
+        ExitCode::SUCCESS
+    }
+}
+
+/// Checks one roster; returns its member count.
+fn check_roster(list: &ListConfig, problems: &mut Problems) -> usize {
+    let path = list.roster_path();
+    let file = match RosterFile::open(&path, None) {
+        Ok(file) => file,
+        Err(RosterError::Parse { source, .. }) => {
+            problems.error(&path, Some(source.line), None, source.message);
+            return 0;
+        }
+        Err(e) => {
+            problems.error(&path, None, None, e.to_string());
+            return 0;
+        }
+    };
+    let roster = file.roster();
+    for d in roster.duplicates() {
+        problems.error(
+            &path,
+            Some(d.line),
+            Some(d.address.clone()),
+            format!(
+                "the same address as line {} in another case: keep one of the two lines",
+                d.first_line
+            ),
+        );
+    }
+    for (line, member) in roster.entries() {
+        let verdict = eligibility::decide(
+            &list.rules,
+            &list.terms,
+            &member.address,
+            Evidence::default(),
+        );
+        if verdict.action == Action::Reject {
+            let why = verdict.rule.map_or("no rule matches it".to_owned(), |n| {
+                format!("rule {n} rejects it")
+            });
+            problems.warn(
+                &path,
+                Some(line),
+                Some(member.address.to_string()),
+                format!("a member the list's rules would no longer admit ({why}); remove it or change the rules if that is not meant"),
+            );
+        }
+    }
+    roster.len()
+}

@@ -1,0 +1,128 @@
+//! The command line (SPEC section 7): flags, and the exit code of each outcome.
+//!
+//! Exit codes: 0 ok, 1 a problem reported to the user, 2 usage (clap's own).
+//! Errors here are `anyhow` chains, printed with `{:#}` so the user sees every cause.
+
+mod admin;
+mod check;
+mod init;
+
+use crate::config::Config;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// listkeeper: the subscription side of email lists.
+#[derive(Debug, Parser)]
+#[command(name = "listkeeper", version, about)]
+pub struct Args {
+    /// The configuration directory.
+    #[arg(
+        long,
+        global = true,
+        env = "LISTKEEPER_CONFIG",
+        default_value = "/etc/listkeeper"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate listkeeper.toml, every list.toml and every roster; report all problems.
+    Check,
+    /// Write a working example configuration into DIR.
+    Init {
+        /// The folder to create.
+        dir: PathBuf,
+        /// The mail domain of the lists (default: listserv.example.gov).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Show every list: addresses, policy, terms and member count.
+    Lists {
+        /// Print JSON for a web page or a script.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the members of a list.
+    Members {
+        /// The list id.
+        list: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a member without confirmation (recorded as via=admin).
+    Add {
+        /// The list id.
+        list: String,
+        /// The address to add.
+        address: String,
+        /// The member's display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a member.
+    Remove {
+        /// The list id.
+        list: String,
+        /// The address to remove.
+        address: String,
+    },
+    /// Say which rule matches an address and what a request from it would do.
+    Explain {
+        /// The list id.
+        list: String,
+        /// The address to explain.
+        address: String,
+        /// Assume the sender's mail passed DKIM or SPF (for `authenticated` rules).
+        #[arg(long)]
+        authenticated: bool,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn run(args: Args) -> ExitCode {
+    let result = match args.command {
+        Command::Check => return check::run(&args.config),
+        Command::Init { dir, domain } => init::run(&dir, domain.as_deref()),
+        Command::Lists { json } => load(&args.config).and_then(|c| admin::lists(&c, json)),
+        Command::Members { list, json } => {
+            load(&args.config).and_then(|c| admin::members(&c, &list, json))
+        }
+        Command::Add {
+            list,
+            address,
+            name,
+        } => load(&args.config).and_then(|c| admin::add(&c, &list, &address, name.as_deref())),
+        Command::Remove { list, address } => {
+            load(&args.config).and_then(|c| admin::remove(&c, &list, &address))
+        }
+        Command::Explain {
+            list,
+            address,
+            authenticated,
+        } => load(&args.config).and_then(|c| admin::explain(&c, &list, &address, authenticated)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("listkeeper: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads the configuration, or explains why not in one error.
+fn load(dir: &Path) -> anyhow::Result<Config> {
+    Config::load(dir).map_err(|problems| {
+        anyhow::anyhow!(
+            "the configuration in {} does not load ({} errors; `listkeeper check --config {}` lists them):\n{problems}",
+            dir.display(),
+            problems.error_count(),
+            dir.display()
+        )
+    })
+}

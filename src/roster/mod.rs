@@ -1,0 +1,257 @@
+//! Rosters: `lists/<id>/roster.toml`, the members of one list (SPEC sections 1, 6, 9).
+//!
+//! Admins edit this file by hand and listkeeper edits it too, so listkeeper never
+//! re-serialises it: it keeps the file's text and the byte span of each member's
+//! line, and an add or a remove splices one line in or out. Every other byte, every
+//! comment, blank line and the admins' order, stays as it was.
+//!
+//! Reading is fast for the layout listkeeper itself writes (one `"addr" = { … }` a
+//! line, see [`parse`]), and falls back to a full TOML parser for anything else, so
+//! any valid TOML an admin writes is read correctly and any invalid file is refused
+//! with the line at fault. [`RosterFile`] adds the file around it: the lock, the
+//! re-read after an outside edit, the atomic save and the `include_file`.
+
+mod parse;
+mod store;
+
+pub use store::{RosterError, RosterFile};
+
+use crate::address::EmailAddress;
+use std::collections::HashMap;
+use std::ops::Range;
+use toml_datetime::Datetime;
+
+/// One member as the roster line describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The address, local part as written.
+    pub address: EmailAddress,
+    /// Display name.
+    pub name: Option<String>,
+    /// When the member joined.
+    pub since: Option<Datetime>,
+    /// How: `email`, `admin` or `token`.
+    pub via: Option<String>,
+}
+
+/// A roster that does not parse: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A problem that does not stop the roster from loading but that `check` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The later line.
+    pub line: usize,
+    /// The earlier line with the same address in another case.
+    pub first_line: usize,
+    /// The address on the later line.
+    pub address: String,
+}
+
+/// The text of a roster file and where each member stands in it.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    text: String,
+    /// Lower-case address → the byte span of its line(s), newline included.
+    index: HashMap<Box<str>, Range<usize>>,
+    /// Later entries whose address differs from an indexed one only in case.
+    shadowed: Vec<(Box<str>, Range<usize>)>,
+    /// Where a new member line goes: after the last member of `[members]`.
+    insert_at: usize,
+    /// Whether the text has a `[members]` header yet.
+    has_header: bool,
+}
+
+impl Roster {
+    /// Reads roster text; any invalid TOML or invalid member is refused with its line.
+    pub fn parse(text: String) -> Result<Roster, ParseError> {
+        parse::parse(text)
+    }
+
+    /// An empty roster (a list that has no roster file yet).
+    pub fn empty() -> Roster {
+        Roster {
+            text: String::new(),
+            index: HashMap::new(),
+            shadowed: Vec::new(),
+            insert_at: 0,
+            has_header: false,
+        }
+    }
+
+    /// The file's text as it stands.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Number of members (entries that differ only in case count once).
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Whether the address is a member, in any case.
+    pub fn contains(&self, address: &EmailAddress) -> bool {
+        self.index.contains_key(address.key().as_str())
+    }
+
+    /// The member with this address, in any case.
+    pub fn get(&self, address: &EmailAddress) -> Option<Member> {
+        let span = self.index.get(address.key().as_str())?;
+        self.member_at(span.clone())
+    }
+
+    /// Every member, in file order.
+    pub fn members(&self) -> Vec<Member> {
+        self.sorted_spans()
+            .into_iter()
+            .filter_map(|s| self.member_at(s))
+            .collect()
+    }
+
+    /// Every member with the 1-based line it starts on, in file order.
+    pub fn entries(&self) -> Vec<(usize, Member)> {
+        let mut line = 1;
+        let mut counted = 0;
+        let bytes = self.text.as_bytes();
+        self.sorted_spans()
+            .into_iter()
+            .filter_map(|s| {
+                line += bytes[counted..s.start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counted = s.start;
+                Some((line, self.member_at(s)?))
+            })
+            .collect()
+    }
+
+    fn sorted_spans(&self) -> Vec<Range<usize>> {
+        let mut spans: Vec<Range<usize>> = self.index.values().cloned().collect();
+        spans.sort_by_key(|s| s.start);
+        spans
+    }
+
+    /// Entries that differ from an earlier one only in case (a `check` error).
+    pub fn duplicates(&self) -> Vec<Duplicate> {
+        let mut out: Vec<Duplicate> = self
+            .shadowed
+            .iter()
+            .filter_map(|(key, span)| {
+                let first = self.index.get(key)?;
+                Some(Duplicate {
+                    line: self.line_of(span.start),
+                    first_line: self.line_of(first.start),
+                    address: self.member_at(span.clone())?.address.to_string(),
+                })
+            })
+            .collect();
+        out.sort_by_key(|d| d.line);
+        out
+    }
+
+    /// Adds a member line after the last member; `false` if already a member.
+    pub fn add(&mut self, member: &Member) -> bool {
+        let key = member.address.key();
+        if self.index.contains_key(key.as_str()) {
+            return false;
+        }
+        let newline = if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let mut insert = String::new();
+        let mut at = self.insert_at;
+        if !self.has_header {
+            at = self.text.len();
+            if !self.text.is_empty() && !self.text.ends_with('\n') {
+                insert.push_str(newline);
+            }
+            insert.push_str("[members]");
+            insert.push_str(newline);
+            self.has_header = true;
+        } else if at > 0 && !self.text[..at].ends_with('\n') {
+            insert.push_str(newline);
+        }
+        let line_start = at + insert.len();
+        insert.push_str(&parse::member_line(member));
+        if newline == "\r\n" {
+            insert.insert(insert.len() - 1, '\r');
+        }
+        self.text.insert_str(at, &insert);
+        self.shift(at, insert.len() as isize);
+        self.index
+            .insert(key.into_boxed_str(), line_start..at + insert.len());
+        self.insert_at = at + insert.len();
+        true
+    }
+
+    /// Removes a member's line(s), in any case; `false` if not a member.
+    pub fn remove(&mut self, address: &EmailAddress) -> bool {
+        let key = address.key();
+        let Some(span) = self.index.remove(key.as_str()) else {
+            return false;
+        };
+        let mut spans = vec![span];
+        self.shadowed.retain(|(k, s)| {
+            let keep = **k != *key;
+            if !keep {
+                spans.push(s.clone());
+            }
+            keep
+        });
+        spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+        for s in spans {
+            self.text.replace_range(s.clone(), "");
+            self.shift(s.start, -((s.end - s.start) as isize));
+        }
+        true
+    }
+
+    /// Moves every span and the insert point that start at or after `from`.
+    fn shift(&mut self, from: usize, by: isize) {
+        let moved = |x: usize| {
+            if x >= from {
+                x.saturating_add_signed(by)
+            } else {
+                x
+            }
+        };
+        for span in self
+            .index
+            .values_mut()
+            .chain(self.shadowed.iter_mut().map(|(_, s)| s))
+        {
+            if span.start >= from {
+                *span = moved(span.start)..moved(span.end);
+            }
+        }
+        if self.insert_at > from || (by > 0 && self.insert_at == from) {
+            self.insert_at = moved(self.insert_at);
+        }
+    }
+
+    fn member_at(&self, span: Range<usize>) -> Option<Member> {
+        parse::member_from_span(&self.text[span]).ok()
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        1 + self.text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+}

@@ -1,0 +1,464 @@
+//! Reading roster text: a fast path for one-member-a-line, a full TOML parser otherwise.
+//!
+//! The fast path reads the layout listkeeper writes, line by line, without building a
+//! TOML tree (a tree for a million members costs seconds and gigabytes). It accepts
+//! only a strict subset of TOML and gives up ("bails") on anything else: a line it
+//! cannot read is parsed alone by `toml_edit`, and a file whose shape it cannot
+//! follow (other tables, multi-line values) is parsed whole by `toml_edit`. Either
+//! way the result is what a real TOML parser says; property tests hold the two
+//! paths to the same answers.
+
+use super::{Member, ParseError, Roster};
+use crate::address::EmailAddress;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::str::FromStr;
+use toml_datetime::Datetime;
+use toml_edit::{InlineTable, Item, Value};
+
+/// Parses a roster file's text.
+pub(super) fn parse(text: String) -> Result<Roster, ParseError> {
+    match fast(&text) {
+        Some(result) => result.map(|layout| layout.into_roster(text)),
+        None => slow(&text).map(|layout| layout.into_roster(text)),
+    }
+}
+
+/// The member line listkeeper writes, newline included.
+pub(super) fn member_line(member: &Member) -> String {
+    let mut table = InlineTable::new();
+    if let Some(name) = &member.name {
+        table.insert("name", name.as_str().into());
+    }
+    if let Some(since) = member.since {
+        table.insert("since", since.into());
+    }
+    if let Some(via) = &member.via {
+        table.insert("via", via.as_str().into());
+    }
+    let mut doc = toml_edit::DocumentMut::new();
+    doc.insert(
+        &member.address.to_string(),
+        Item::Value(Value::InlineTable(table)),
+    );
+    let line = doc.to_string();
+    if line.ends_with('\n') {
+        line
+    } else {
+        line + "\n"
+    }
+}
+
+/// Reads the member on a span of lines (as found by [`parse`]).
+pub(super) fn member_from_span(snippet: &str) -> Result<Member, String> {
+    let line = snippet.trim_end_matches(['\n', '\r']);
+    if let Some(entry) = fast_entry(line) {
+        return entry.into_member();
+    }
+    match lone_entry(snippet) {
+        Some(result) => result,
+        None => Err("not a member line".into()),
+    }
+}
+
+/// What a parse found, before it is joined with the text.
+struct Layout {
+    index: HashMap<Box<str>, Range<usize>>,
+    shadowed: Vec<(Box<str>, Range<usize>)>,
+    insert_at: usize,
+    has_header: bool,
+}
+
+impl Layout {
+    fn new(text_len: usize) -> Self {
+        Self {
+            index: HashMap::new(),
+            shadowed: Vec::new(),
+            insert_at: text_len,
+            has_header: false,
+        }
+    }
+
+    /// Records a member. A second entry with the same key is TOML's duplicate key, an
+    /// error; one that differs only in case is kept aside for `check` to report.
+    fn insert(
+        &mut self,
+        address: &EmailAddress,
+        written: &str,
+        span: Range<usize>,
+        text: &str,
+    ) -> Result<(), ParseError> {
+        let key = address.key().into_boxed_str();
+        if let Some(first) = self.index.get(&key) {
+            if written_key(&text[first.clone()]).as_deref() == Some(written) {
+                return Err(ParseError {
+                    line: line_at(text, span.start),
+                    message: format!(
+                        "`{written}` is already a member on line {}: remove one of the two lines",
+                        line_at(text, first.start)
+                    ),
+                });
+            }
+            self.shadowed.push((key, span));
+        } else {
+            self.index.insert(key, span);
+        }
+        Ok(())
+    }
+
+    fn into_roster(self, text: String) -> Roster {
+        Roster {
+            text,
+            index: self.index,
+            shadowed: self.shadowed,
+            insert_at: self.insert_at,
+            has_header: self.has_header,
+        }
+    }
+}
+
+/// The key of a member entry, unescaped, as TOML reads it.
+fn written_key(snippet: &str) -> Option<String> {
+    match fast_entry(snippet.trim_end_matches(['\n', '\r'])) {
+        Some(e) => Some(e.key.to_owned()),
+        None => lone_key(snippet),
+    }
+}
+
+/// The fast path. `None`: bail to the slow path. `Some(Err)`: a definite error.
+fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
+    if text.starts_with('\u{feff}') {
+        return None;
+    }
+    let mut layout = Layout::new(text.len());
+    let mut in_members = false;
+    let mut start = 0;
+    let mut line_no = 0;
+    while start < text.len() {
+        line_no += 1;
+        let end = text[start..]
+            .find('\n')
+            .map_or(text.len(), |i| start + i + 1);
+        let raw = &text[start..end];
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let content = line.trim_start_matches([' ', '\t']);
+        if content.is_empty() {
+            // A blank line.
+        } else if content.starts_with('#') {
+            if !valid_comment(content) {
+                return None;
+            }
+        } else if content.starts_with('[') {
+            if in_members || layout.has_header || !is_members_header(content) {
+                return None;
+            }
+            in_members = true;
+            layout.has_header = true;
+            layout.insert_at = end;
+        } else {
+            if !in_members {
+                return None;
+            }
+            let entry = match fast_entry(line) {
+                Some(entry) => Ok((entry.key.to_string(), entry.into_member())),
+                None => match lone_entry(line) {
+                    Some(result) => Ok((lone_key(line).unwrap_or_default(), result)),
+                    None => Err(()),
+                },
+            };
+            let Ok((written, member)) = entry else {
+                return None;
+            };
+            let member = match member {
+                Ok(m) => m,
+                Err(message) => {
+                    return Some(Err(ParseError {
+                        line: line_no,
+                        message,
+                    }));
+                }
+            };
+            if let Err(e) = layout.insert(&member.address, &written, start..end, text) {
+                return Some(Err(e));
+            }
+            layout.insert_at = end;
+        }
+        start = end;
+    }
+    Some(Ok(layout))
+}
+
+/// The slow path: the whole file through `toml_edit`.
+fn slow(text: &str) -> Result<Layout, ParseError> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| ParseError {
+        line: e.span().map_or(1, |s| line_at(text, s.start)),
+        message: format!("not valid TOML: {}", e.message().trim()),
+    })?;
+    let mut layout = Layout::new(text.len());
+    let root = doc.as_table();
+    for (key, item) in root.iter() {
+        if key != "members" {
+            let line = item
+                .span()
+                .or_else(|| root.key(key).and_then(|k| k.span()))
+                .map_or(1, |s| line_at(text, s.start));
+            return Err(ParseError {
+                line,
+                message: format!("unknown key `{key}`: a roster holds only the [members] table"),
+            });
+        }
+    }
+    let Some(item) = root.get("members") else {
+        return Ok(layout);
+    };
+    let Item::Table(members) = item else {
+        return Err(ParseError {
+            line: item.span().map_or(1, |s| line_at(text, s.start)),
+            message: "write the members under a `[members]` header, one `\"addr\" = { … }` a line"
+                .into(),
+        });
+    };
+    if members.is_dotted() || members.is_implicit() {
+        return Err(ParseError {
+            line: members.span().map_or(1, |s| line_at(text, s.start)),
+            message: "write the members under a `[members]` header, one `\"addr\" = { … }` a line"
+                .into(),
+        });
+    }
+    layout.has_header = true;
+    layout.insert_at = members.span().map_or(text.len(), |s| line_end(text, s.end));
+    for (key, item) in members.iter() {
+        let key_span = members.key(key).and_then(|k| k.span());
+        let line = key_span
+            .clone()
+            .or_else(|| item.span())
+            .map_or(1, |s| line_at(text, s.start));
+        let err = |message: String| ParseError { line, message };
+        let (Some(key_span), Some(Value::InlineTable(table))) = (key_span, item.as_value()) else {
+            return Err(err(format!(
+                "write the member `{key}` on one line as `\"{key}\" = {{ name = \"…\" }}` (or `= {{}}`)"
+            )));
+        };
+        let value_end = item.span().map_or(key_span.end, |s| s.end);
+        let span = line_start(text, key_span.start)..line_end(text, value_end);
+        let member = member_from_table(key, table).map_err(err)?;
+        layout.insert(&member.address, key, span.clone(), text)?;
+        layout.insert_at = layout.insert_at.max(span.end);
+    }
+    Ok(layout)
+}
+
+/// A member entry read by the fast path, borrowing from the line.
+struct FastEntry<'a> {
+    key: &'a str,
+    name: Option<&'a str>,
+    since: Option<Datetime>,
+    via: Option<&'a str>,
+}
+
+impl FastEntry<'_> {
+    fn into_member(self) -> Result<Member, String> {
+        Ok(Member {
+            address: EmailAddress::parse(self.key).map_err(|e| e.to_string())?,
+            name: self.name.map(str::to_owned),
+            since: self.since,
+            via: self.via.map(str::to_owned),
+        })
+    }
+}
+
+/// `"addr" = { name = "…", since = 2026-01-05T10:00:00Z, via = "…" }  # comment`.
+/// `None` for anything else, including valid TOML it does not read (escapes and such).
+fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
+    let mut c = Cursor { s: line, i: 0 };
+    c.ws();
+    let key = c.string()?;
+    c.ws();
+    c.eat(b'=')?;
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    let mut entry = FastEntry {
+        key,
+        name: None,
+        since: None,
+        via: None,
+    };
+    if c.eat(b'}').is_none() {
+        loop {
+            c.ws();
+            let field = c.bare_key()?;
+            c.ws();
+            c.eat(b'=')?;
+            c.ws();
+            match field {
+                "name" if entry.name.is_none() => entry.name = Some(c.string()?),
+                "via" if entry.via.is_none() => entry.via = Some(c.string()?),
+                "since" if entry.since.is_none() => entry.since = Some(c.datetime()?),
+                _ => return None,
+            }
+            c.ws();
+            if c.eat(b',').is_some() {
+                continue;
+            }
+            c.eat(b'}')?;
+            break;
+        }
+    }
+    c.ws();
+    let rest = &line[c.i..];
+    (rest.is_empty() || (rest.starts_with('#') && valid_comment(rest))).then_some(entry)
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek() == Some(b)).then(|| self.i += 1)
+    }
+
+    /// A basic string without escapes or a literal string, on one line.
+    fn string(&mut self) -> Option<&'a str> {
+        let quote = self.peek().filter(|q| matches!(q, b'"' | b'\''))?;
+        let start = self.i + 1;
+        let len = self.s[start..].find(quote as char)?;
+        let body = &self.s[start..start + len];
+        if body
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || (quote == b'"' && b == b'\\'))
+        {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(body)
+    }
+
+    fn bare_key(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        while matches!(self.peek(), Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            self.i += 1;
+        }
+        (self.i > start).then(|| &self.s[start..self.i])
+    }
+
+    fn datetime(&mut self) -> Option<Datetime> {
+        let start = self.i;
+        while matches!(self.peek(), Some(b) if b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'+' | b'-'))
+        {
+            self.i += 1;
+        }
+        let text = &self.s[start..self.i];
+        // Only a real date: a bare number or word is some other TOML value.
+        (text.len() >= 10 && text.as_bytes()[4] == b'-').then_some(())?;
+        Datetime::from_str(text).ok()
+    }
+}
+
+/// One self-contained `key = { … }` snippet through `toml_edit`.
+/// `None` when the snippet is not one such entry on its own.
+fn lone_entry(snippet: &str) -> Option<Result<Member, String>> {
+    let doc = toml_edit::Document::parse(snippet).ok()?;
+    let root = doc.as_table();
+    let mut iter = root.iter();
+    let (key, item) = iter.next()?;
+    if iter.next().is_some() {
+        return None;
+    }
+    match item.as_value() {
+        Some(Value::InlineTable(table)) => Some(member_from_table(key, table)),
+        _ => None,
+    }
+}
+
+fn lone_key(snippet: &str) -> Option<String> {
+    let doc = toml_edit::Document::parse(snippet).ok()?;
+    doc.as_table().iter().next().map(|(k, _)| k.to_owned())
+}
+
+/// Builds a member from its inline table, refusing unknown fields and wrong types.
+fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
+    let address = EmailAddress::parse(key).map_err(|e| e.to_string())?;
+    let mut member = Member {
+        address,
+        name: None,
+        since: None,
+        via: None,
+    };
+    for (field, value) in table.iter() {
+        match (field, value) {
+            ("name", Value::String(s)) => member.name = Some(s.value().clone()),
+            ("via", Value::String(s)) => member.via = Some(s.value().clone()),
+            ("since", Value::Datetime(d)) => member.since = Some(*d.value()),
+            ("name" | "via", _) => {
+                return Err(format!("`{field}` of `{key}` must be a string in quotes"));
+            }
+            ("since", _) => {
+                return Err(format!(
+                    "`since` of `{key}` must be a date and time such as 2026-01-05T10:00:00Z"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "unknown field `{field}` for `{key}`: a member may have name, since and via"
+                ));
+            }
+        }
+    }
+    Ok(member)
+}
+
+/// `[members]`, with optional spaces and a trailing comment.
+fn is_members_header(content: &str) -> bool {
+    let Some(rest) = content.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let Some(rest) = rest.strip_prefix("members") else {
+        return false;
+    };
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let Some(rest) = rest.strip_prefix(']') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest.is_empty() || (rest.starts_with('#') && valid_comment(rest))
+}
+
+/// TOML forbids control characters other than tab in comments.
+fn valid_comment(comment: &str) -> bool {
+    !comment
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn line_end(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}

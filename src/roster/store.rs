@@ -1,0 +1,141 @@
+//! The roster file on disk: read, lock, re-read after outside edits, save, publish.
+
+use super::{ParseError, Roster};
+use crate::fsio;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a roster could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RosterError {
+    /// The file is not valid: it is never overwritten while so.
+    #[error("{}:{}: {} (fix the file; listkeeper will not overwrite it until it parses)", path.display(), source.line, source.message)]
+    Parse {
+        /// The roster file.
+        path: PathBuf,
+        /// Where and why.
+        source: ParseError,
+    },
+    /// Reading, locking or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The system's error.
+        source: io::Error,
+    },
+}
+
+impl RosterError {
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> RosterError + '_ {
+        move |source| RosterError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// One list's roster file, with what was last read from it.
+#[derive(Debug)]
+pub struct RosterFile {
+    path: PathBuf,
+    lock_path: PathBuf,
+    include_file: Option<PathBuf>,
+    roster: Roster,
+    stamp: Option<fsio::Stamp>,
+}
+
+impl RosterFile {
+    /// Reads `path` (a missing file is an empty roster). `include_file` is rewritten
+    /// after every change when set.
+    pub fn open(path: &Path, include_file: Option<&Path>) -> Result<RosterFile, RosterError> {
+        let mut file = RosterFile {
+            path: path.to_owned(),
+            lock_path: lock_path(path),
+            include_file: include_file.map(Path::to_owned),
+            roster: Roster::empty(),
+            stamp: None,
+        };
+        file.reload()?;
+        Ok(file)
+    }
+
+    /// The roster as last read or written.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The roster file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies `edit` under the lock and, if it changed anything, saves durably.
+    ///
+    /// If the file changed on disk since it was read (an admin's editor, the CLI), it is
+    /// read again first; if it no longer parses, nothing is written and the error says
+    /// where. `edit` returns whether it changed the roster.
+    pub fn change<T>(
+        &mut self,
+        edit: impl FnOnce(&mut Roster) -> (T, bool),
+    ) -> Result<T, RosterError> {
+        let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
+        let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+        if now != self.stamp {
+            self.reload()?;
+        }
+        let (out, changed) = edit(&mut self.roster);
+        if changed {
+            if let Err(e) = fsio::write_atomic(&self.path, self.roster.text().as_bytes()) {
+                // The file on disk is still the old one: forget the edit by reading it
+                // again now, or at the next change if even that fails.
+                self.stamp = None;
+                let _ = self.reload();
+                return Err(RosterError::io(&self.path)(e));
+            }
+            self.stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+            self.publish()?;
+        }
+        Ok(out)
+    }
+
+    /// Rewrites `include_file`: every member address, one a line, in roster order.
+    pub fn publish(&self) -> Result<(), RosterError> {
+        let Some(include) = &self.include_file else {
+            return Ok(());
+        };
+        if let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
+        }
+        let mut out = String::with_capacity(self.roster.len() * 32);
+        for member in self.roster.members() {
+            out.push_str(&member.address.to_string());
+            out.push('\n');
+        }
+        fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))
+    }
+
+    fn reload(&mut self) -> Result<(), RosterError> {
+        let stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+        let roster = match std::fs::read_to_string(&self.path) {
+            Ok(text) => Roster::parse(text).map_err(|source| RosterError::Parse {
+                path: self.path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Roster::empty(),
+            Err(e) => return Err(RosterError::io(&self.path)(e)),
+        };
+        self.roster = roster;
+        self.stamp = stamp;
+        Ok(())
+    }
+}
+
+/// `.roster.toml.lock` beside the roster: the file every writer locks.
+fn lock_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.lock"))
+}
