@@ -21,6 +21,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 use toml_datetime::Datetime;
 
+/// Lower-case address → byte span. foldhash: randomly seeded like std's SipHash, but
+/// several times faster on a million short keys.
+type Index = HashMap<Box<str>, Range<usize>, foldhash::fast::RandomState>;
+
 /// One member as the roster line describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -60,7 +64,7 @@ pub struct Duplicate {
 pub struct Roster {
     text: String,
     /// Lower-case address → the byte span of its line(s), newline included.
-    index: HashMap<Box<str>, Range<usize>>,
+    index: Index,
     /// Later entries whose address differs from an indexed one only in case.
     shadowed: Vec<(Box<str>, Range<usize>)>,
     /// Where a new member line goes: after the last member of `[members]`.
@@ -79,7 +83,7 @@ impl Roster {
     pub fn empty() -> Roster {
         Roster {
             text: String::new(),
-            index: HashMap::new(),
+            index: Index::default(),
             shadowed: Vec::new(),
             insert_at: 0,
             has_header: false,
@@ -136,6 +140,19 @@ impl Roster {
                 Some((line, self.member_at(s)?))
             })
             .collect()
+    }
+
+    /// Every member's address, one a line, in file order: what `include_file` holds.
+    pub fn address_lines(&self) -> String {
+        let mut out = String::with_capacity(self.index.len() * 32);
+        for span in self.sorted_spans() {
+            if let Some(written) = parse::written_key(&self.text[span])
+                && EmailAddress::push_display(&written, &mut out).is_ok()
+            {
+                out.push('\n');
+            }
+        }
+        out
     }
 
     fn sorted_spans(&self) -> Vec<Range<usize>> {
@@ -255,3 +272,6 @@ impl Roster {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,9 +8,9 @@
 //! way the result is what a real TOML parser says; property tests hold the two
 //! paths to the same answers.
 
-use super::{Member, ParseError, Roster};
+use super::{Index, Member, ParseError, Roster};
 use crate::address::EmailAddress;
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::str::FromStr;
 use toml_datetime::Datetime;
@@ -63,18 +63,20 @@ pub(super) fn member_from_span(snippet: &str) -> Result<Member, String> {
 
 /// What a parse found, before it is joined with the text.
 struct Layout {
-    index: HashMap<Box<str>, Range<usize>>,
+    index: Index,
     shadowed: Vec<(Box<str>, Range<usize>)>,
     insert_at: usize,
     has_header: bool,
 }
 
 impl Layout {
-    fn new(text_len: usize) -> Self {
+    fn new(text: &str) -> Self {
+        // One slot a line at most: sized once, never rehashed while reading.
+        let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
         Self {
-            index: HashMap::new(),
+            index: Index::with_capacity_and_hasher(lines, Default::default()),
             shadowed: Vec::new(),
-            insert_at: text_len,
+            insert_at: text.len(),
             has_header: false,
         }
     }
@@ -83,25 +85,39 @@ impl Layout {
     /// error; one that differs only in case is kept aside for `check` to report.
     fn insert(
         &mut self,
-        address: &EmailAddress,
+        key: String,
         written: &str,
         span: Range<usize>,
         text: &str,
     ) -> Result<(), ParseError> {
-        let key = address.key().into_boxed_str();
-        if let Some(first) = self.index.get(&key) {
-            if written_key(&text[first.clone()]).as_deref() == Some(written) {
-                return Err(ParseError {
-                    line: line_at(text, span.start),
-                    message: format!(
-                        "`{written}` is already a member on line {}: remove one of the two lines",
-                        line_at(text, first.start)
-                    ),
-                });
+        match self.index.entry(key.into_boxed_str()) {
+            Entry::Vacant(v) => {
+                v.insert(span);
             }
-            self.shadowed.push((key, span));
-        } else {
-            self.index.insert(key, span);
+            Entry::Occupied(o) => {
+                // TOML's duplicate key: the same key as written, against the first
+                // entry and against any earlier one that differed only in case.
+                let same_key =
+                    |s: &Range<usize>| written_key(&text[s.clone()]).as_deref() == Some(written);
+                let earlier = std::iter::once(o.get())
+                    .chain(
+                        self.shadowed
+                            .iter()
+                            .filter(|(k, _)| k == o.key())
+                            .map(|(_, s)| s),
+                    )
+                    .find(|s| same_key(s));
+                if let Some(first) = earlier {
+                    return Err(ParseError {
+                        line: line_at(text, span.start),
+                        message: format!(
+                            "`{written}` is already a member on line {}: remove one of the two lines",
+                            line_at(text, first.start)
+                        ),
+                    });
+                }
+                self.shadowed.push((o.key().clone(), span));
+            }
         }
         Ok(())
     }
@@ -118,7 +134,7 @@ impl Layout {
 }
 
 /// The key of a member entry, unescaped, as TOML reads it.
-fn written_key(snippet: &str) -> Option<String> {
+pub(super) fn written_key(snippet: &str) -> Option<String> {
     match fast_entry(snippet.trim_end_matches(['\n', '\r'])) {
         Some(e) => Some(e.key.to_owned()),
         None => lone_key(snippet),
@@ -130,7 +146,7 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
     if text.starts_with('\u{feff}') {
         return None;
     }
-    let mut layout = Layout::new(text.len());
+    let mut layout = Layout::new(text);
     let mut in_members = false;
     let mut start = 0;
     let mut line_no = 0;
@@ -160,26 +176,27 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
             if !in_members {
                 return None;
             }
-            let entry = match fast_entry(line) {
-                Some(entry) => Ok((entry.key.to_string(), entry.into_member())),
-                None => match lone_entry(line) {
-                    Some(result) => Ok((lone_key(line).unwrap_or_default(), result)),
-                    None => Err(()),
-                },
-            };
-            let Ok((written, member)) = entry else {
-                return None;
-            };
-            let member = match member {
-                Ok(m) => m,
-                Err(message) => {
-                    return Some(Err(ParseError {
+            let inserted = if let Some(entry) = fast_entry(line) {
+                match EmailAddress::parse_key(entry.key) {
+                    Ok(key) => layout.insert(key, entry.key, start..end, text),
+                    Err(e) => Err(ParseError {
+                        line: line_no,
+                        message: e.to_string(),
+                    }),
+                }
+            } else {
+                match lone_entry(line)? {
+                    Ok(member) => {
+                        let written = lone_key(line).unwrap_or_default();
+                        layout.insert(member.address.key(), &written, start..end, text)
+                    }
+                    Err(message) => Err(ParseError {
                         line: line_no,
                         message,
-                    }));
+                    }),
                 }
             };
-            if let Err(e) = layout.insert(&member.address, &written, start..end, text) {
+            if let Err(e) = inserted {
                 return Some(Err(e));
             }
             layout.insert_at = end;
@@ -195,7 +212,7 @@ fn slow(text: &str) -> Result<Layout, ParseError> {
         line: e.span().map_or(1, |s| line_at(text, s.start)),
         message: format!("not valid TOML: {}", e.message().trim()),
     })?;
-    let mut layout = Layout::new(text.len());
+    let mut layout = Layout::new(text);
     let root = doc.as_table();
     for (key, item) in root.iter() {
         if key != "members" {
@@ -243,7 +260,7 @@ fn slow(text: &str) -> Result<Layout, ParseError> {
         let value_end = item.span().map_or(key_span.end, |s| s.end);
         let span = line_start(text, key_span.start)..line_end(text, value_end);
         let member = member_from_table(key, table).map_err(err)?;
-        layout.insert(&member.address, key, span.clone(), text)?;
+        layout.insert(member.address.key(), key, span.clone(), text)?;
         layout.insert_at = layout.insert_at.max(span.end);
     }
     Ok(layout)
@@ -253,7 +270,8 @@ fn slow(text: &str) -> Result<Layout, ParseError> {
 struct FastEntry<'a> {
     key: &'a str,
     name: Option<&'a str>,
-    since: Option<Datetime>,
+    /// Checked to be a valid datetime; parsed only when asked for.
+    since: Option<&'a str>,
     via: Option<&'a str>,
 }
 
@@ -262,7 +280,11 @@ impl FastEntry<'_> {
         Ok(Member {
             address: EmailAddress::parse(self.key).map_err(|e| e.to_string())?,
             name: self.name.map(str::to_owned),
-            since: self.since,
+            since: self
+                .since
+                .map(Datetime::from_str)
+                .transpose()
+                .map_err(|e| e.to_string())?,
             via: self.via.map(str::to_owned),
         })
     }
@@ -356,7 +378,7 @@ impl<'a> Cursor<'a> {
         (self.i > start).then(|| &self.s[start..self.i])
     }
 
-    fn datetime(&mut self) -> Option<Datetime> {
+    fn datetime(&mut self) -> Option<&'a str> {
         let start = self.i;
         while matches!(self.peek(), Some(b) if b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'+' | b'-'))
         {
@@ -365,8 +387,53 @@ impl<'a> Cursor<'a> {
         let text = &self.s[start..self.i];
         // Only a real date: a bare number or word is some other TOML value.
         (text.len() >= 10 && text.as_bytes()[4] == b'-').then_some(())?;
-        Datetime::from_str(text).ok()
+        (canonical_datetime(text.as_bytes()) || Datetime::from_str(text).is_ok()).then_some(text)
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form listkeeper writes, checked without the general
+/// parser. Accepts a subset of what `Datetime::from_str` accepts (a property test
+/// holds it to that); anything else goes to the general parser.
+fn canonical_datetime(b: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, &d| {
+            Some(n * 10 + u32::from(d.checked_sub(b'0').filter(|&d| d <= 9)?))
+        })
+    };
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60
+}
+
+#[cfg(test)]
+pub(super) fn canonical_datetime_for_tests(text: &str) -> bool {
+    canonical_datetime(text.as_bytes())
 }
 
 /// One self-contained `key = { … }` snippet through `toml_edit`.

@@ -107,11 +107,7 @@ impl RosterFile {
         if let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
         }
-        let mut out = String::with_capacity(self.roster.len() * 32);
-        for member in self.roster.members() {
-            out.push_str(&member.address.to_string());
-            out.push('\n');
-        }
+        let out = self.roster.address_lines();
         fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))
     }
 
