@@ -3,7 +3,7 @@
 use crate::config::{Config, ListConfig, Problems};
 use crate::eligibility::{self, Action, Evidence};
 use crate::roster::{RosterError, RosterFile};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Prints every problem; exit 1 when any is an error.
@@ -11,8 +11,10 @@ pub(super) fn run(dir: &Path) -> ExitCode {
     let partial = Config::load_partial(dir);
     let mut problems = partial.problems;
     let mut members = 0;
-    for list in partial.lists.values() {
-        members += check_roster(list, &mut problems);
+    // Every roster is read, also those of lists whose list.toml did not load.
+    for roster in roster_paths(dir) {
+        let list = partial.lists.values().find(|l| l.roster_path() == roster);
+        members += check_roster(&roster, list, &mut problems);
     }
     for p in problems.iter() {
         println!("{p}");
@@ -35,24 +37,37 @@ pub(super) fn run(dir: &Path) -> ExitCode {
     }
 }
 
-/// Checks one roster; returns its member count.
-fn check_roster(list: &ListConfig, problems: &mut Problems) -> usize {
-    let path = list.roster_path();
-    let file = match RosterFile::open(&path, None) {
+/// `lists/*/roster.toml`, sorted.
+fn roster_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("lists"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("roster.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Checks one roster, and its members against the list's rules when the list
+/// loaded; returns its member count.
+fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems) -> usize {
+    let file = match RosterFile::open(path, None) {
         Ok(file) => file,
         Err(RosterError::Parse { source, .. }) => {
-            problems.error(&path, Some(source.line), None, source.message);
+            problems.error(path, Some(source.line), None, source.message);
             return 0;
         }
         Err(e) => {
-            problems.error(&path, None, None, e.to_string());
+            problems.error(path, None, None, e.to_string());
             return 0;
         }
     };
     let roster = file.roster();
     for d in roster.duplicates() {
         problems.error(
-            &path,
+            path,
             Some(d.line),
             Some(d.address.clone()),
             format!(
@@ -61,6 +76,9 @@ fn check_roster(list: &ListConfig, problems: &mut Problems) -> usize {
             ),
         );
     }
+    let Some(list) = list else {
+        return roster.len();
+    };
     for (line, member) in roster.entries() {
         let verdict = eligibility::decide(
             &list.rules,
@@ -73,7 +91,7 @@ fn check_roster(list: &ListConfig, problems: &mut Problems) -> usize {
                 format!("rule {n} rejects it")
             });
             problems.warn(
-                &path,
+                path,
                 Some(line),
                 Some(member.address.to_string()),
                 format!("a member the list's rules would no longer admit ({why}); remove it or change the rules if that is not meant"),

@@ -238,11 +238,25 @@ fn deserialize<T: DeserializeOwned>(file: &TomlFile, problems: &mut Problems) ->
                     })
                     .collect(),
             );
-            let line = file
-                .line_of(&path)
-                .or_else(|| e.inner().span().map(|s| line_at(&file.text, s.start)));
+            let message = e.inner().message().trim().to_owned();
+            // A missing key has no line of its own: name it, and its table's line.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let (line, path) = match missing {
+                Some(field) => {
+                    let line = (!path.0.is_empty()).then(|| file.line_of(&path)).flatten();
+                    (line, path.key(field))
+                }
+                None => {
+                    let line = file
+                        .line_of(&path)
+                        .or_else(|| e.inner().span().map(|s| line_at(&file.text, s.start)));
+                    (line, path)
+                }
+            };
             let key = (!path.0.is_empty()).then(|| path.to_string());
-            problems.error(&file.path, line, key, e.inner().message().trim().to_owned());
+            problems.error(&file.path, line, key, message);
             None
         }
     }

@@ -667,3 +667,6 @@ fn parse_transport(text: &str, f: &TomlFile) -> Result<Transport, String> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,419 @@
+//! The built binary on a temporary copy of the repository's `config/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_listkeeper");
+
+/// A temporary copy of `config/`, at `<tmp>/config`, with state in `<tmp>/var`.
+struct Site {
+    tmp: tempfile::TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config")
+                .as_path(),
+            &tmp.path().join("config"),
+        );
+        Site { tmp }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.tmp.path().join("config")
+    }
+
+    fn roster(&self) -> PathBuf {
+        self.config().join("lists/sm-cop/roster.toml")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
+    fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.tmp.path().join("var/state/audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if !entry.file_name().to_string_lossy().starts_with('.') {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_example_config() {
+    let site = Site::new();
+    let out = site.run(&["check"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("ok: 1 list(s), 5 member(s), 0 warning(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_reports_every_problem_at_once() {
+    let site = Site::new();
+    let server = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&server)
+        .unwrap()
+        .replace("state_dir =", "stat_dir = \"x\"\nstate_dir =");
+    std::fs::write(&server, text).unwrap();
+    let list = site.config().join("lists/sm-cop/list.toml");
+    let text = std::fs::read_to_string(&list)
+        .unwrap()
+        .replace("\nsubscribe = \"confirm\"", "\nsubscribe = \"confirmed\"");
+    std::fs::write(&list, text).unwrap();
+    let mut roster = std::fs::read_to_string(site.roster()).unwrap();
+    roster.push_str("\"JANE.DOE@agency.gov\" = {}\n");
+    std::fs::write(site.roster(), roster).unwrap();
+
+    let out = site.run(&["check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("listkeeper.toml:10: stat_dir: unknown key `stat_dir`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("list.toml:11: subscribe: `confirmed` is not a policy"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "roster.toml:12: JANE.DOE@agency.gov: the same address as line 5 in another case"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("3 error(s)"), "{text}");
+}
+
+#[test]
+fn check_warns_about_members_the_rules_no_longer_admit() {
+    let site = Site::new();
+    let mut roster = std::fs::read_to_string(site.roster()).unwrap();
+    roster.push_str("\"someone@gmail.com\" = {}\n");
+    std::fs::write(site.roster(), roster).unwrap();
+    let out = site.run(&["check"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("warning: ",)
+            && text.contains(
+                "roster.toml:12: someone@gmail.com: a member the list's rules would no longer admit"
+            ),
+        "{text}"
+    );
+}
+
+#[test]
+fn add_and_remove_edit_one_line_and_are_audited() {
+    let site = Site::new();
+    let before = std::fs::read_to_string(site.roster()).unwrap();
+
+    let out = site.run(&[
+        "add",
+        "SM-COP",
+        "New.Person@Agency.GOV",
+        "--name",
+        "New Person",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = std::fs::read_to_string(site.roster()).unwrap();
+    let added: Vec<&str> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
+    assert_eq!(added.len(), 1, "{after}");
+    assert!(
+        added[0].starts_with("\"New.Person@agency.gov\" = { name = \"New Person\", since = 20"),
+        "{}",
+        added[0]
+    );
+    assert!(added[0].ends_with("via = \"admin\" }"), "{}", added[0]);
+    assert!(
+        after.starts_with(before.trim_end()),
+        "every earlier byte is kept"
+    );
+
+    let include = std::fs::read_to_string(site.tmp.path().join("var/sm-cop.members")).unwrap();
+    assert_eq!(include.lines().count(), 6);
+    assert!(include.ends_with("New.Person@agency.gov\n"));
+
+    let again = site.run(&["add", "sm-cop", "new.person@agency.gov"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already a member"),
+        "{}",
+        stderr(&again)
+    );
+
+    let out = site.run(&["remove", "sm-cop", "NEW.PERSON@agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(site.roster()).unwrap(),
+        before,
+        "add then remove restores the file"
+    );
+    let out = site.run(&["remove", "sm-cop", "new.person@agency.gov"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not a member"));
+
+    let audit = site.audit();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[0]["action"], "add");
+    assert_eq!(audit[0]["outcome"], "added");
+    assert_eq!(audit[0]["via"], "admin");
+    assert_eq!(audit[0]["list"], "sm-cop");
+    assert_eq!(audit[0]["rule"], 3);
+    assert_eq!(audit[1]["action"], "remove");
+    assert_eq!(audit[1]["address"], "NEW.PERSON@agency.gov");
+}
+
+#[test]
+fn admin_add_of_an_ineligible_address_says_so() {
+    let site = Site::new();
+    let out = site.run(&["add", "sm-cop", "friend@gmail.com"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("rules would have refused"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_1_or_2() {
+    let site = Site::new();
+    let out = site.run(&["add", "sm-cop", "not an address"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not an email address"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["members", "no-such-list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no list `no-such-list`") && stderr(&out).contains("sm-cop"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["add", "sm-cop"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    let out = site.run(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(BIN)
+        .args(["lists", "--config", "/nonexistent/listkeeper"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/nonexistent/listkeeper/listkeeper.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_roster_that_does_not_parse_is_never_overwritten() {
+    let site = Site::new();
+    let mut broken = std::fs::read_to_string(site.roster()).unwrap();
+    broken.push_str("\"half@written.gov\" = { name = \"Ha\n");
+    std::fs::write(site.roster(), &broken).unwrap();
+    let out = site.run(&["add", "sm-cop", "x@agency.gov"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("roster.toml:12"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(site.roster()).unwrap(), broken);
+    assert!(
+        site.audit().is_empty(),
+        "nothing happened, nothing is audited"
+    );
+    let out = site.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("roster.toml:12"), "{}", stdout(&out));
+}
+
+#[test]
+fn lists_and_members_json() {
+    let site = Site::new();
+    let out = site.run(&["lists", "--json"]);
+    assert!(out.status.success());
+    let lists: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lists[0]["id"], "sm-cop");
+    assert_eq!(lists[0]["name"], "SM-COP");
+    assert_eq!(
+        lists[0]["subscribe_address"],
+        "sm-cop-subscribe-request@listserv.example.gov"
+    );
+    assert_eq!(lists[0]["members"], 5);
+    assert_eq!(lists[0]["subscribe_policy"], "confirm");
+    assert!(lists[0]["terms"].as_str().unwrap().contains(".gov or .mil"));
+
+    let out = site.run(&["members", "sm-cop", "--json"]);
+    let members: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 5);
+    assert_eq!(members[0]["address"], "jane.doe@agency.gov");
+    assert_eq!(members[0]["since"], "2026-01-05T10:00:00Z");
+    assert_eq!(members[2]["name"], "María García");
+    let out = site.run(&["members", "sm-cop"]);
+    assert!(
+        stdout(&out).starts_with("jane.doe@agency.gov  Jane Doe\njohn.roe@army.mil\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn explain_names_the_rule_and_the_outcome() {
+    let site = Site::new();
+    let text = stdout(&site.run(&["explain", "sm-cop", "someone@dhs.gov"]));
+    assert!(text.contains("list.toml:38) allow: matches"), "{text}");
+    assert!(
+        text.contains("rule 3 decides: a confirmation request is sent; once confirmed, added."),
+        "{text}"
+    );
+    let text = stdout(&site.run(&["explain", "sm-cop", "eve@gov.evil.com"]));
+    assert!(
+        text.contains("no rule matches: refused; the reply says: Anyone with a .gov or .mil"),
+        "{text}"
+    );
+    let text = stdout(&site.run(&["explain", "sm-cop", "bob@contractor.example.com"]));
+    assert!(
+        text.contains(
+            "rule 1 decides: a confirmation request is sent; once confirmed, held for the owners"
+        ),
+        "{text}"
+    );
+    let text = stdout(&site.run(&["explain", "sm-cop", "JANE.DOE@agency.gov"]));
+    assert!(text.contains("is a member"), "{text}");
+}
+
+#[test]
+fn concurrent_adds_from_many_processes_all_land() {
+    let site = Site::new();
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            Command::new(BIN)
+                .args(["add", "sm-cop", &format!("racer{i}@agency.gov"), "--config"])
+                .arg(site.config())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let roster = std::fs::read_to_string(site.roster()).unwrap();
+    for i in 0..16 {
+        assert_eq!(
+            roster.matches(&format!("\"racer{i}@agency.gov\"")).count(),
+            1,
+            "{roster}"
+        );
+    }
+    let out = site.run(&["check"]);
+    assert!(stdout(&out).contains("21 member(s)"), "{}", stdout(&out));
+    assert_eq!(site.audit().len(), 16);
+}
+
+#[test]
+fn init_writes_a_config_that_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("etc");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("LISTKEEPER_CONFIG", &dir)
+            .output()
+            .unwrap()
+    };
+    let out = Command::new(BIN)
+        .arg("init")
+        .arg(&dir)
+        .args(["--domain", "lists.agency.gov"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["check"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = run(&["add", "sm-cop", "a@b.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        dir.join("var/state/audit.log").exists(),
+        "state stays inside DIR"
+    );
+    assert!(dir.join("var/sm-cop.members").exists());
+    let lists = run(&["lists", "--json"]);
+    assert!(stdout(&lists).contains("sm-cop-subscribe-request@lists.agency.gov"));
+    let again = Command::new(BIN).arg("init").arg(&dir).output().unwrap();
+    assert_eq!(again.status.code(), Some(1), "init never overwrites");
+}
+
+#[test]
+fn the_example_lists_load_beside_sm_cop() {
+    let site = Site::new();
+    for name in ["county-gis", "neighbors"] {
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/lists")
+                .join(name),
+            &site.config().join("lists").join(name),
+        );
+    }
+    let out = site.run(&["check"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("ok: 3 list(s), 6 member(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let text = stdout(&site.run(&["explain", "county-gis", "x@co.example.us"]));
+    assert!(
+        text.contains(
+            "rule 3 decides: a confirmation request is sent; once confirmed, held for the owners."
+        ),
+        "{text}"
+    );
+    let text = stdout(&site.run(&[
+        "explain",
+        "county-gis",
+        "x@co.example.us",
+        "--authenticated",
+    ]));
+    assert!(text.contains("rule 2 decides"), "{text}");
+    let text = stdout(&site.run(&["explain", "neighbors", "anyone@example.org"]));
+    assert!(text.contains("added at once, with a welcome."), "{text}");
+}
