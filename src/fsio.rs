@@ -55,13 +55,20 @@ pub struct Lock {
 
 /// Blocks until the exclusive lock on `lock_path` is ours (creating the file).
 pub fn lock(lock_path: &Path) -> io::Result<Lock> {
-    let file = OpenOptions::new()
+    let file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o664)
-        .open(lock_path)?;
+        .open(lock_path)
+    {
+        Ok(file) => file,
+        // Made by another user (root running the CLI, say): a lock needs no write
+        // access, so share it read-only rather than fail.
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => File::open(lock_path)?,
+        Err(e) => return Err(e),
+    };
     file.lock()?;
     Ok(Lock { _file: file })
 }

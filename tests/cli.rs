@@ -417,3 +417,27 @@ fn the_example_lists_load_beside_sm_cop() {
     let text = stdout(&site.run(&["explain", "neighbors", "anyone@example.org"]));
     assert!(text.contains("added at once, with a welcome."), "{text}");
 }
+
+#[test]
+fn check_counts_rather_than_lists_many_refused_members() {
+    let site = Site::new();
+    let mut roster = std::fs::read_to_string(site.roster()).unwrap();
+    for i in 0..25 {
+        roster.push_str(&format!("\"user{i}@gmail.com\" = {{}}\n"));
+    }
+    std::fs::write(site.roster(), roster).unwrap();
+    let text = stdout(&site.run(&["check"]));
+    assert_eq!(
+        text.matches("would no longer admit (no rule").count(),
+        20,
+        "{text}"
+    );
+    assert!(
+        text.contains("5 more members the rules would no longer admit"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok: 1 list(s), 30 member(s), 21 warning(s)"),
+        "{text}"
+    );
+}

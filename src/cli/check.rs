@@ -6,6 +6,9 @@ use crate::roster::{RosterError, RosterFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Past this many, members the rules refuse are counted rather than listed.
+const MAX_MEMBER_WARNINGS: usize = 20;
+
 /// Prints every problem; exit 1 when any is an error.
 pub(super) fn run(dir: &Path) -> ExitCode {
     let partial = Config::load_partial(dir);
@@ -79,6 +82,7 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
     let Some(list) = list else {
         return roster.len();
     };
+    let mut refused = 0;
     for (line, member) in roster.entries() {
         let verdict = eligibility::decide(
             &list.rules,
@@ -86,7 +90,11 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
             &member.address,
             Evidence::default(),
         );
-        if verdict.action == Action::Reject {
+        if verdict.action != Action::Reject {
+            continue;
+        }
+        refused += 1;
+        if refused <= MAX_MEMBER_WARNINGS {
             let why = verdict.rule.map_or("no rule matches it".to_owned(), |n| {
                 format!("rule {n} rejects it")
             });
@@ -94,9 +102,23 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
                 path,
                 Some(line),
                 Some(member.address.to_string()),
-                format!("a member the list's rules would no longer admit ({why}); remove it or change the rules if that is not meant"),
+                format!(
+                    "a member the list's rules would no longer admit ({why}); remove it or change the rules if that is not meant"
+                ),
             );
         }
+    }
+    if refused > MAX_MEMBER_WARNINGS {
+        problems.warn(
+            path,
+            None,
+            None,
+            format!(
+                "{} more members the rules would no longer admit (`listkeeper explain {} ADDR` tells why for one)",
+                refused - MAX_MEMBER_WARNINGS,
+                list.id
+            ),
+        );
     }
     roster.len()
 }
