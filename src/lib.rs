@@ -19,7 +19,11 @@
 pub mod address;
 pub mod audit;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod eligibility;
 pub mod fsio;
+pub mod message;
 pub mod roster;
+pub mod route;
+pub mod token;

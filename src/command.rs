@@ -1,0 +1,419 @@
+//! Recipient + Subject/body → commands (SPEC sections 2 and 3).
+//!
+//! Mail to a subscribe, unsubscribe or confirm address is one command, whatever its
+//! body says (a signature must not produce "unknown command" noise). Mail to
+//! `L-request@` or the command address is read as LISTSERV-style commands: the
+//! Subject, then each body line, until the first line that is not a command, a
+//! signature, `end`, or 20 lines.
+
+use crate::config::{Config, ListId};
+use crate::message::Incoming;
+use crate::route::Route;
+
+/// Body lines read for commands at most.
+pub const MAX_COMMAND_LINES: usize = 20;
+
+/// Which list a command is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A known list.
+    List(ListId),
+    /// No list was named and none is implied (mail to the command address).
+    Missing,
+    /// A name that is no list of ours.
+    Unknown(String),
+}
+
+/// One command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Subscribe the sender, with a display name.
+    Subscribe {
+        /// The list.
+        list: Target,
+        /// The display name given, if any.
+        name: Option<String>,
+    },
+    /// Unsubscribe the sender.
+    Unsubscribe {
+        /// The list.
+        list: Target,
+    },
+    /// Confirm a pending request.
+    Confirm {
+        /// The token, lower case.
+        token: String,
+    },
+    /// Title, terms, how to join and leave.
+    Info {
+        /// The list.
+        list: Target,
+    },
+    /// The lists on this server.
+    Lists,
+    /// Whether the sender is a member.
+    Query {
+        /// The list.
+        list: Target,
+    },
+    /// What the commands are.
+    Help,
+    /// A command word with unusable arguments, with what was wrong.
+    Invalid {
+        /// The line as written (cleaned).
+        line: String,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+/// The commands a message to `route` carries.
+pub fn commands(config: &Config, route: &Route, incoming: &Incoming) -> Vec<Command> {
+    match route {
+        Route::Subscribe(list) => vec![Command::Subscribe {
+            list: Target::List(list.clone()),
+            name: incoming.from_name.clone(),
+        }],
+        Route::Unsubscribe(list) => vec![Command::Unsubscribe {
+            list: Target::List(list.clone()),
+        }],
+        Route::Confirm(_, token) => vec![Command::Confirm {
+            token: token.clone(),
+        }],
+        Route::Request(list) => read_commands(config, Some(list), incoming),
+        Route::Command => read_commands(config, None, incoming),
+        Route::Owner(_) | Route::Bounces(_) => Vec::new(),
+    }
+}
+
+/// Reads the Subject and body of a command message.
+fn read_commands(config: &Config, default: Option<&ListId>, incoming: &Incoming) -> Vec<Command> {
+    let mut reader = Reader {
+        config,
+        default,
+        subject: &incoming.subject,
+        in_subject: true,
+    };
+    let mut out = Vec::new();
+    if let Some(Parsed::Command(c)) = reader.line(strip_reply_prefixes(&incoming.subject)) {
+        out.push(c);
+    }
+    reader.in_subject = false;
+    let body = incoming
+        .body_lines
+        .iter()
+        .skip_while(|l| l.trim().is_empty());
+    for line in body.take(MAX_COMMAND_LINES) {
+        match reader.line(line) {
+            // "OK" under a Subject that already confirms the same token is one command.
+            Some(Parsed::Command(c)) if out.contains(&c) => continue,
+            Some(Parsed::Command(c)) => out.push(c),
+            Some(Parsed::End) => break,
+            None if line.trim().is_empty() => continue,
+            None => break,
+        }
+    }
+    out
+}
+
+enum Parsed {
+    Command(Command),
+    End,
+}
+
+struct Reader<'a> {
+    config: &'a Config,
+    default: Option<&'a ListId>,
+    subject: &'a str,
+    /// The Subject is a person's line more often than a command: read it strictly.
+    in_subject: bool,
+}
+
+impl Reader<'_> {
+    /// One line: a command, the end of commands, or `None` for anything else.
+    fn line(&self, line: &str) -> Option<Parsed> {
+        let line = line.trim();
+        if line == "--" || line == "-- " {
+            return Some(Parsed::End);
+        }
+        let mut words = line.split_whitespace();
+        let verb = words.next()?.to_lowercase();
+        let args: Vec<&str> = words.collect();
+        let command = match verb.as_str() {
+            "subscribe" | "sub" | "join" => {
+                let (list, rest) = self.list_arg(&args);
+                if self.in_subject && !rest.is_empty() && !self.names_list(&args) {
+                    return None; // "Subscribe request", "Join me": not a command.
+                }
+                let name = rest.join(" ");
+                Command::Subscribe {
+                    list,
+                    name: (!name.is_empty()).then_some(name),
+                }
+            }
+            "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
+                list: self.list_arg(&args).0,
+            },
+            "confirm" => match args.first().map(|t| t.to_ascii_lowercase()) {
+                Some(token) if crate::token::looks_like_token(&token) => Command::Confirm { token },
+                _ if self.in_subject => Command::Confirm {
+                    token: token_in(self.subject)?,
+                },
+                Some(_) => invalid(
+                    line,
+                    "that is not a confirmation token: copy it from the confirmation mail",
+                ),
+                None => invalid(line, "confirm needs the token from the confirmation mail"),
+            },
+            "ok" if args.is_empty() => match token_in(self.subject) {
+                Some(token) => Command::Confirm { token },
+                None => invalid(
+                    line,
+                    "ok confirms only in a reply to a confirmation mail (its Subject has the token)",
+                ),
+            },
+            _ if self.in_subject && args.len() > 1 => return None,
+            _ if self.in_subject && args.len() == 1 && !self.names_list(&args) => return None,
+            "info" | "review" => Command::Info {
+                list: self.list_arg(&args).0,
+            },
+            "lists" if args.is_empty() => Command::Lists,
+            "query" => Command::Query {
+                list: self.list_arg(&args).0,
+            },
+            "help" if args.is_empty() => Command::Help,
+            "end" | "stop" | "quit" if args.is_empty() => return Some(Parsed::End),
+            _ => return None,
+        };
+        Some(Parsed::Command(command))
+    }
+
+    /// Whether the first word is one of our list ids.
+    fn names_list(&self, args: &[&str]) -> bool {
+        args.first()
+            .and_then(|w| ListId::parse(w).ok())
+            .is_some_and(|id| self.config.lists.contains_key(&id))
+    }
+
+    /// The list a command names, and the words after it. In `L-request@` mail the
+    /// list may be left out, so a first word that is no list id is not one.
+    fn list_arg<'w>(&self, args: &'w [&'w str]) -> (Target, &'w [&'w str]) {
+        let named = args
+            .first()
+            .and_then(|w| ListId::parse(w).ok())
+            .filter(|id| self.config.lists.contains_key(id));
+        match (named, self.default, args.first()) {
+            (Some(id), _, _) => (Target::List(id), &args[1..]),
+            (None, Some(default), _) => (Target::List(default.clone()), args),
+            (None, None, Some(word)) => (Target::Unknown((*word).to_owned()), &args[1..]),
+            (None, None, None) => (Target::Missing, args),
+        }
+    }
+}
+
+fn invalid(line: &str, why: &str) -> Command {
+    Command::Invalid {
+        line: line.to_owned(),
+        why: why.to_owned(),
+    }
+}
+
+/// `Re: Fwd: AW: confirm …` → `confirm …`.
+fn strip_reply_prefixes(subject: &str) -> &str {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        let Some(prefix) = ["re:", "fwd:", "fw:", "aw:", "sv:", "vs:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+        else {
+            return s;
+        };
+        s = s[prefix.len()..].trim_start();
+    }
+}
+
+/// A confirmation token anywhere in a Subject, as our confirmation mail writes it.
+pub fn token_in(subject: &str) -> Option<String> {
+    subject
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::to_ascii_lowercase)
+        .find(|w| crate::token::looks_like_token(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config() -> Config {
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+    }
+
+    fn sm_cop() -> ListId {
+        ListId::parse("sm-cop").unwrap()
+    }
+
+    fn read(route: &Route, subject: &str, body: &[&str]) -> Vec<Command> {
+        let incoming = Incoming {
+            subject: subject.into(),
+            body_lines: body.iter().map(|s| (*s).to_owned()).collect(),
+            from_name: Some("Jane Doe".into()),
+            ..Incoming::default()
+        };
+        commands(&config(), route, &incoming)
+    }
+
+    #[test]
+    fn subscribe_address_ignores_the_body() {
+        let got = read(
+            &Route::Subscribe(sm_cop()),
+            "hello",
+            &["please add me", "-- ", "Jane, Agency"],
+        );
+        assert_eq!(
+            got,
+            [Command::Subscribe {
+                list: Target::List(sm_cop()),
+                name: Some("Jane Doe".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn listserv_syntax() {
+        let got = read(
+            &Route::Command,
+            "",
+            &[
+                "SUBSCRIBE SM-COP Jane Q. Doe",
+                "SIGNOFF SM-COP",
+                "INFO sm-cop",
+                "LISTS",
+                "QUERY SM-COP",
+                "HELP",
+                "subscribe nosuch",
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: Some("Jane Q. Doe".into())
+                },
+                Command::Unsubscribe {
+                    list: Target::List(sm_cop())
+                },
+                Command::Info {
+                    list: Target::List(sm_cop())
+                },
+                Command::Lists,
+                Command::Query {
+                    list: Target::List(sm_cop())
+                },
+                Command::Help,
+                Command::Subscribe {
+                    list: Target::Unknown("nosuch".into()),
+                    name: None
+                },
+            ]
+        );
+        assert_eq!(
+            read(&Route::Command, "", &["subscribe"]),
+            [Command::Subscribe {
+                list: Target::Missing,
+                name: None
+            }]
+        );
+    }
+
+    #[test]
+    fn request_address_may_omit_the_list() {
+        let got = read(
+            &Route::Request(sm_cop()),
+            "subscribe",
+            &["", "subscribe Jane Doe", "end", "unsubscribe"],
+        );
+        assert_eq!(
+            got,
+            [
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: None
+                },
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: Some("Jane Doe".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_first_non_command_line_or_a_signature_stops() {
+        let got = read(
+            &Route::Request(sm_cop()),
+            "Subscribe request",
+            &["help", "Thanks!", "lists"],
+        );
+        assert_eq!(got, [Command::Help]);
+        let got = read(&Route::Request(sm_cop()), "", &["help", "--", "lists"]);
+        assert_eq!(got, [Command::Help]);
+        let lines: Vec<String> = (0..30).map(|i| format!("subscribe Person {i}")).collect();
+        let many: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(
+            read(&Route::Request(sm_cop()), "", &many).len(),
+            MAX_COMMAND_LINES
+        );
+    }
+
+    #[test]
+    fn ok_takes_the_token_from_a_reply_subject() {
+        let token = "k1aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb";
+        assert!(crate::token::looks_like_token(token));
+        let subject = format!(
+            "RE: Confirm your subscription to SM-COP [{}]",
+            token.to_uppercase()
+        );
+        let got = read(
+            &Route::Request(sm_cop()),
+            &subject,
+            &["OK", "", "> quoted text"],
+        );
+        assert_eq!(
+            got,
+            [Command::Confirm {
+                token: token.into()
+            }]
+        );
+        let got = read(
+            &Route::Request(sm_cop()),
+            &format!("Re: confirm {token}"),
+            &["Thanks"],
+        );
+        assert_eq!(
+            got,
+            [Command::Confirm {
+                token: token.into()
+            }]
+        );
+        let got = read(&Route::Request(sm_cop()), "no token here", &["ok"]);
+        assert!(matches!(got[..], [Command::Invalid { .. }]));
+    }
+
+    #[test]
+    fn confirm_address_is_one_confirm() {
+        let got = read(
+            &Route::Confirm(sm_cop(), "k1xyz".into()),
+            "Re: whatever",
+            &["ok", "subscribe"],
+        );
+        assert_eq!(
+            got,
+            [Command::Confirm {
+                token: "k1xyz".into()
+            }]
+        );
+    }
+}

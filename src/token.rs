@@ -1,0 +1,487 @@
+//! Confirmation tokens and the pending requests they confirm (SPEC section 4).
+//!
+//! A token is `KK` `PPPPPPPPPPPPPPPP` `MMMMMMMMMMMMMMMM` (34 lower-case characters):
+//! `KK` names the key that made it, `P…` is the pending request's id (a hash of list,
+//! address and action, so a second request for the same thing finds the first), and
+//! `M…` is an HMAC-SHA256 over list, address, action, a random nonce and the expiry,
+//! truncated to 80 bits. Without the key nobody can make a token; with the pending
+//! record gone (used, or expired) a token is worthless: single use. The keys live in
+//! `confirm.secret_file`, newest first, so a new key can be put on top while tokens
+//! made with an older one stay good until they expire.
+//!
+//! Nothing here logs a token; the audit log never sees one.
+
+use crate::fsio;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Lower-case RFC 4648 base32, no padding: survives case-folding MTAs.
+fn base32() -> data_encoding::Encoding {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
+    // The symbols are a valid base32 alphabet; this cannot fail.
+    #[allow(clippy::expect_used)]
+    spec.encoding().expect("a valid base32 alphabet")
+}
+
+const KID_LEN: usize = 2;
+const PID_LEN: usize = 16;
+const MAC_LEN: usize = 16;
+/// Length of every token.
+pub const TOKEN_LEN: usize = KID_LEN + PID_LEN + MAC_LEN;
+
+/// Whether a word has the shape of one of our tokens.
+pub fn looks_like_token(word: &str) -> bool {
+    word.len() == TOKEN_LEN
+        && word[..KID_LEN]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && word[KID_LEN..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// What a pending request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Join the list.
+    Subscribe,
+    /// Leave the list.
+    Unsubscribe,
+}
+
+impl Action {
+    /// The word used in records and texts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Subscribe => "subscribe",
+            Action::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+/// A request waiting for its confirmation, as stored in `state_dir/pending/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// List id.
+    pub list: String,
+    /// The address concerned, as it will be stored.
+    pub address: String,
+    /// The display name to store, for a subscribe.
+    pub name: Option<String>,
+    /// Subscribe or unsubscribe.
+    pub action: Action,
+    /// Key id of the token's key.
+    pub kid: String,
+    /// Random, hex.
+    pub nonce: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// Unix seconds after which the token is void.
+    pub expires: u64,
+}
+
+/// What a new pending request is for.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// List id.
+    pub list: &'a str,
+    /// The address's member key (lower case).
+    pub address_key: &'a str,
+    /// The address as it will be stored.
+    pub address: &'a str,
+    /// The display name to store.
+    pub name: Option<String>,
+    /// Subscribe or unsubscribe.
+    pub action: Action,
+}
+
+/// The token keys.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    keys: Vec<(String, Vec<u8>)>,
+}
+
+impl Keys {
+    /// Reads `path`, creating it with one new key (mode 0600) when it does not exist.
+    pub fn load_or_create(path: &Path) -> io::Result<Keys> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    return Err(io::Error::other(format!(
+                        "{} is readable by others (mode {:o}): run `chmod 600 {}`",
+                        path.display(),
+                        mode & 0o777,
+                        path.display()
+                    )));
+                }
+                Self::parse(&text)
+                    .map_err(|why| io::Error::other(format!("{}: {why}", path.display())))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Self::create(path),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create(path: &Path) -> io::Result<Keys> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(io::Error::other)?;
+        let text = format!(
+            "# listkeeper token keys, newest first: \"id hex-secret\". To rotate, add a new line\n\
+             # on top (a new 2-character id) and keep the old ones until their tokens expire.\n\
+             k1 {}\n",
+            hex(&secret)
+        );
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        io::Write::write_all(&mut file, text.as_bytes())?;
+        file.sync_all()?;
+        if let Some(dir) = path.parent() {
+            fsio::sync_dir(dir)?;
+        }
+        Self::parse(&text).map_err(io::Error::other)
+    }
+
+    fn parse(text: &str) -> Result<Keys, String> {
+        let mut keys = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, secret) = line
+                .split_once(' ')
+                .ok_or(format!("line {}: write `id hex-secret`", n + 1))?;
+            let ok_id = id.len() == KID_LEN
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            let secret = unhex(secret.trim()).filter(|s| s.len() >= 16);
+            match (ok_id, secret) {
+                (true, Some(secret)) => keys.push((id.to_owned(), secret)),
+                _ => {
+                    return Err(format!(
+                        "line {}: a key is a 2-character id and at least 32 hex digits",
+                        n + 1
+                    ));
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err("no key in the file".into());
+        }
+        Ok(Keys { keys })
+    }
+
+    /// The key new tokens are made with.
+    fn current(&self) -> &(String, Vec<u8>) {
+        &self.keys[0]
+    }
+
+    fn get(&self, kid: &str) -> Option<&[u8]> {
+        self.keys
+            .iter()
+            .find(|(id, _)| id == kid)
+            .map(|(_, k)| k.as_slice())
+    }
+
+    /// A fresh pending request and its token.
+    pub fn issue(
+        &self,
+        request: Request<'_>,
+        now: u64,
+        lifetime: u64,
+    ) -> io::Result<(Pending, String)> {
+        let Request {
+            list,
+            address_key,
+            address,
+            name,
+            action,
+        } = request;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(io::Error::other)?;
+        let (kid, _) = self.current();
+        let pending = Pending {
+            list: list.to_owned(),
+            address: address.to_owned(),
+            name,
+            action,
+            kid: kid.clone(),
+            nonce: hex(&nonce),
+            created: now,
+            expires: now + lifetime,
+        };
+        let token = self
+            .token_for(&pending, address_key)
+            .ok_or_else(|| io::Error::other("unknown key id"))?;
+        Ok((pending, token))
+    }
+
+    /// The token of a pending request (to send it again).
+    pub fn token_for(&self, p: &Pending, address_key: &str) -> Option<String> {
+        let mac = self.mac(p, address_key)?.finalize().into_bytes();
+        let mac = base32().encode(&mac[..10]);
+        Some(format!(
+            "{}{}{}",
+            p.kid,
+            pending_id(&p.list, address_key, p.action),
+            &mac[..MAC_LEN]
+        ))
+    }
+
+    /// Whether `token` was made for this pending request by one of our keys.
+    /// The comparison is in constant time.
+    pub fn verify(&self, token: &str, p: &Pending, address_key: &str) -> bool {
+        if !looks_like_token(token) {
+            return false;
+        }
+        let Some(tag) = base32().decode(&token.as_bytes()[KID_LEN + PID_LEN..]).ok() else {
+            return false;
+        };
+        token.get(..KID_LEN) == Some(p.kid.as_str())
+            && token.get(KID_LEN..KID_LEN + PID_LEN)
+                == Some(pending_id(&p.list, address_key, p.action).as_str())
+            && self
+                .mac(p, address_key)
+                .is_some_and(|m| m.verify_truncated_left(&tag).is_ok())
+    }
+
+    fn mac(&self, p: &Pending, address_key: &str) -> Option<Hmac<Sha256>> {
+        let key = self.get(&p.kid)?;
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
+        let text = format!(
+            "v1\n{}\n{address_key}\n{}\n{}\n{}",
+            p.list,
+            p.action.as_str(),
+            p.nonce,
+            p.expires
+        );
+        mac.update(text.as_bytes());
+        Some(mac)
+    }
+}
+
+/// The id of the pending request for (list, address, action): 80 bits of SHA-256.
+pub fn pending_id(list: &str, address_key: &str, action: Action) -> String {
+    let digest = Sha256::digest(format!("{list}\n{address_key}\n{}", action.as_str()).as_bytes());
+    base32().encode(&digest[..10])[..PID_LEN].to_owned()
+}
+
+/// The pending id inside a token, when it has a token's shape.
+pub fn pending_id_of(token: &str) -> Option<&str> {
+    looks_like_token(token).then(|| &token[KID_LEN..KID_LEN + PID_LEN])
+}
+
+/// Pending requests on disk: `state_dir/pending/<list>/<id>.json`, one file each,
+/// found by id in O(1) whether looked up by token or by address.
+#[derive(Debug, Clone)]
+pub struct PendingStore {
+    dir: PathBuf,
+}
+
+impl PendingStore {
+    /// The store under `state_dir`.
+    pub fn new(state_dir: &Path) -> PendingStore {
+        PendingStore {
+            dir: state_dir.join("pending"),
+        }
+    }
+
+    fn path(&self, list: &str, id: &str) -> PathBuf {
+        self.dir.join(list).join(format!("{id}.json"))
+    }
+
+    /// The pending request with this id, if any (expired ones included).
+    pub fn get(&self, list: &str, id: &str) -> io::Result<Option<Pending>> {
+        match std::fs::read(self.path(list, id)) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(io::Error::other),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a pending request durably.
+    pub fn put(&self, p: &Pending, address_key: &str) -> io::Result<()> {
+        let path = self.path(&p.list, &pending_id(&p.list, address_key, p.action));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        fsio::write_atomic(
+            &path,
+            &serde_json::to_vec_pretty(p).map_err(io::Error::other)?,
+        )
+    }
+
+    /// Removes a pending request durably (it was used, or it expired).
+    pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
+        let path = self.path(list, id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => fsio::sync_dir(&self.dir.join(list)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(list: &'a str, key: &'a str) -> Request<'a> {
+        Request {
+            list,
+            address_key: key,
+            address: key,
+            name: None,
+            action: Action::Subscribe,
+        }
+    }
+
+    fn keys(dir: &Path) -> Keys {
+        Keys::load_or_create(&dir.join("secret")).unwrap()
+    }
+
+    #[test]
+    fn secret_file_is_created_0600_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = keys(dir.path());
+        let mode = std::fs::metadata(dir.path().join("secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let b = keys(dir.path());
+        assert_eq!(a.current(), b.current());
+        std::fs::set_permissions(
+            dir.path().join("secret"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        assert!(
+            Keys::load_or_create(&dir.path().join("secret")).is_err(),
+            "a readable key file is refused"
+        );
+    }
+
+    #[test]
+    fn tokens_verify_only_for_their_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keys(dir.path());
+        let (p, token) = k.issue(req("sm-cop", "jane@x.gov"), 1000, 3600).unwrap();
+        assert!(looks_like_token(&token), "{token}");
+        assert!(k.verify(&token, &p, "jane@x.gov"));
+        assert_eq!(
+            pending_id_of(&token),
+            Some(pending_id("sm-cop", "jane@x.gov", Action::Subscribe).as_str())
+        );
+        // Bound to address, list, action, nonce and expiry.
+        assert!(!k.verify(&token, &p, "john@x.gov"));
+        assert!(!k.verify(
+            &token,
+            &Pending {
+                list: "other".into(),
+                ..p.clone()
+            },
+            "jane@x.gov"
+        ));
+        assert!(!k.verify(
+            &token,
+            &Pending {
+                action: Action::Unsubscribe,
+                ..p.clone()
+            },
+            "jane@x.gov"
+        ));
+        assert!(!k.verify(
+            &token,
+            &Pending {
+                expires: p.expires + 1,
+                ..p.clone()
+            },
+            "jane@x.gov"
+        ));
+        assert!(!k.verify(
+            &token,
+            &Pending {
+                nonce: "00".into(),
+                ..p.clone()
+            },
+            "jane@x.gov"
+        ));
+        // Any change to the token's MAC fails.
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'a' { 'b' } else { 'a' });
+        assert!(!k.verify(&forged, &p, "jane@x.gov"));
+        // The same request always gets the same token.
+        assert_eq!(
+            k.token_for(&p, "jane@x.gov").as_deref(),
+            Some(token.as_str())
+        );
+    }
+
+    #[test]
+    fn old_keys_still_verify_after_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = keys(dir.path());
+        let (p, token) = old.issue(req("l", "a@x.gov"), 0, 60).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("secret")).unwrap();
+        let rotated = Keys::parse(&format!("k2 {}\n{text}", "ab".repeat(32))).unwrap();
+        assert_eq!(rotated.current().0, "k2");
+        assert!(rotated.verify(&token, &p, "a@x.gov"));
+        let (_, new_token) = rotated.issue(req("l", "a@x.gov"), 0, 60).unwrap();
+        assert!(new_token.starts_with("k2"));
+    }
+
+    #[test]
+    fn pending_store_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keys(dir.path());
+        let store = PendingStore::new(dir.path());
+        let (p, token) = k
+            .issue(
+                Request {
+                    address: "A@x.gov",
+                    name: Some("A".into()),
+                    ..req("sm-cop", "a@x.gov")
+                },
+                5,
+                60,
+            )
+            .unwrap();
+        store.put(&p, "a@x.gov").unwrap();
+        let id = pending_id_of(&token).unwrap();
+        assert_eq!(store.get("sm-cop", id).unwrap(), Some(p));
+        store.remove("sm-cop", id).unwrap();
+        assert_eq!(store.get("sm-cop", id).unwrap(), None);
+    }
+}
