@@ -84,6 +84,10 @@ pub struct Pending {
     pub created: u64,
     /// Unix seconds after which the token is void.
     pub expires: u64,
+    /// Once confirmed, hold for the owners instead of adding (`confirm+moderate`, or
+    /// a `moderate` rule on a `confirm` list).
+    #[serde(default)]
+    pub hold: bool,
 }
 
 /// What a new pending request is for.
@@ -223,6 +227,7 @@ impl Keys {
             nonce: hex(&nonce),
             created: now,
             expires: now + lifetime,
+            hold: false,
         };
         let token = self
             .token_for(&pending, address_key)
@@ -297,6 +302,14 @@ impl PendingStore {
     pub fn new(state_dir: &Path) -> PendingStore {
         PendingStore {
             dir: state_dir.join("pending"),
+        }
+    }
+
+    /// Requests held for the owners: `state_dir/held/<list>/<id>.json`, the same
+    /// records, kept until the owners decide.
+    pub fn held(state_dir: &Path) -> PendingStore {
+        PendingStore {
+            dir: state_dir.join("held"),
         }
     }
 

@@ -5,7 +5,9 @@
 
 mod admin;
 mod check;
+mod deliver;
 mod init;
+mod outbox;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -71,6 +73,21 @@ enum Command {
         /// The address to remove.
         address: String,
     },
+    /// MTA pipe mode: handle one message from standard input (sysexits exit codes).
+    Deliver {
+        /// The envelope recipient (may be given more than once).
+        #[arg(long, required = true)]
+        to: Vec<String>,
+        /// The envelope sender; '' is the null sender, absent means unknown.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Show the replies waiting to be sent; --retry sends them now.
+    Outbox {
+        /// Try to send every queued reply now.
+        #[arg(long)]
+        retry: bool,
+    },
     /// Say which rule matches an address and what a request from it would do.
     Explain {
         /// The list id.
@@ -87,6 +104,10 @@ enum Command {
 pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Command::Check => return check::run(&args.config),
+        Command::Deliver { to, from } => {
+            return ExitCode::from(deliver::run(&args.config, &to, from.as_deref()));
+        }
+        Command::Outbox { retry } => load(&args.config).and_then(|c| outbox::run(&c, retry)),
         Command::Init { dir, domain } => init::run(&dir, domain.as_deref()),
         Command::Lists { json } => load(&args.config).and_then(|c| admin::lists(&c, json)),
         Command::Members { list, json } => {

@@ -1,0 +1,141 @@
+//! `listkeeper deliver`: MTA pipe mode, with sysexits exit codes.
+//!
+//! 0 done (also when deliberately not answered), 65 not mail or too large, 67 not one
+//! of our addresses, 75 try again later (nothing was lost: the MTA keeps the mail).
+
+use crate::config::Config;
+use crate::outbox::{Sender, Sent};
+use crate::pipeline::{self, Context, Delivery, Outcome};
+use std::io::Read;
+use std::path::Path;
+
+/// sysexits(3).
+const EX_OK: u8 = 0;
+const EX_DATAERR: u8 = 65;
+const EX_NOUSER: u8 = 67;
+const EX_TEMPFAIL: u8 = 75;
+
+/// Runs one delivery from standard input; returns the exit code.
+pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
+    let config = match Config::load(dir) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprintln!(
+                "listkeeper: the configuration in {} does not load; the MTA will retry:\n{problems}",
+                dir.display()
+            );
+            return EX_TEMPFAIL;
+        }
+    };
+    let limit = config.server.inbound.max_message_size;
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut raw)
+    {
+        eprintln!("listkeeper: cannot read the message: {e}");
+        return EX_TEMPFAIL;
+    }
+    let ctx = match Context::open(config) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("listkeeper: cannot open the state folder: {e}");
+            return EX_TEMPFAIL;
+        }
+    };
+    let now = unix_now();
+    let mut worst = EX_OK;
+    let mut batches = Vec::new();
+    for recipient in to {
+        let delivery = Delivery {
+            envelope_from: from,
+            recipient,
+            raw: &raw,
+        };
+        let code = match pipeline::handle(&ctx, &delivery, now) {
+            Outcome::Done(batch) => {
+                batches.extend(batch);
+                EX_OK
+            }
+            Outcome::NoSuchUser => {
+                eprintln!("listkeeper: {recipient}: no such list address here");
+                EX_NOUSER
+            }
+            Outcome::TooLarge => {
+                eprintln!(
+                    "listkeeper: the message is larger than max_message_size ({limit} bytes)"
+                );
+                EX_DATAERR
+            }
+            Outcome::NotMail => {
+                eprintln!("listkeeper: this is not an email message");
+                EX_DATAERR
+            }
+            Outcome::TryLater(why) => {
+                eprintln!(
+                    "listkeeper: {recipient}: {why}; nothing was changed, the MTA will retry"
+                );
+                EX_TEMPFAIL
+            }
+        };
+        worst = worse(worst, code);
+    }
+    if !batches.is_empty() {
+        send_now(&ctx, batches, now);
+    }
+    worst
+}
+
+/// The request is done and its replies are queued; try to hand them over now. A
+/// failure here is not the request's: the replies wait for `listkeeper outbox --retry`.
+fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u64) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("listkeeper: replies queued, not sent: {e}");
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let sender = match Sender::new(&ctx.config.server.outbound) {
+            Ok(sender) => sender,
+            Err(e) => {
+                eprintln!("listkeeper: replies queued, not sent: {e}");
+                return;
+            }
+        };
+        for batch in batches {
+            match ctx.outbox.send(&sender, batch, now).await {
+                Ok(Sent::Done) => {}
+                Ok(Sent::Deferred(why)) => {
+                    eprintln!("listkeeper: reply queued for a later try: {why}")
+                }
+                Ok(Sent::Failed(why)) => {
+                    eprintln!("listkeeper: reply refused for good, moved to outbox/failed: {why}")
+                }
+                Err(e) => eprintln!("listkeeper: reply queued, outbox not updated: {e}"),
+            }
+        }
+    });
+}
+
+/// 75 beats 65/67 beats 0: a retry must never be lost to a bounce.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        EX_TEMPFAIL => 3,
+        EX_DATAERR | EX_NOUSER => 2,
+        _ => 1,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Seconds since the Unix epoch.
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,834 @@
+//! THE SPINE: one message for one recipient → one durable outcome (SPEC sections 2–6).
+//!
+//! ```text
+//! route → parse → dedupe → guard → sender → commands → decide → roster/pending
+//!       → replies into the outbox (one atomic batch) → audit → Done
+//! ```
+//!
+//! Everything a request changes is on disk before [`handle`] returns `Done`: roster
+//! changes are fsync'd by `roster`, pending requests by `token`, the replies (and
+//! with them the dedupe record) by `outbox`, the audit lines by `audit`. Any failure
+//! before that returns `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
+//! The steps it calls never call one another.
+
+use crate::address::EmailAddress;
+use crate::audit::{self, AuditLog, Record, Via};
+use crate::command::{self, Command, Target};
+use crate::config::{Config, ListConfig};
+use crate::decision::{self, Join, Leave};
+use crate::eligibility::{self, Evidence};
+use crate::guard;
+use crate::message::{self, Incoming, MessageError};
+use crate::outbox::{Batch, Outbox, Queued};
+use crate::reply::{self, Reply, Texts};
+use crate::roster::{Member, RosterFile};
+use crate::route::{self, Route};
+use crate::token::{self, Action, Keys, PendingStore, Request};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io;
+use std::str::FromStr;
+
+/// Everything the pipeline reads and writes.
+pub struct Context {
+    /// The configuration.
+    pub config: Config,
+    /// Token keys.
+    pub keys: Keys,
+    /// Requests waiting for confirmation.
+    pub pending: PendingStore,
+    /// Requests waiting for the owners.
+    pub held: PendingStore,
+    /// Replies not yet accepted by the SMTP server.
+    pub outbox: Outbox,
+    /// The audit log.
+    pub audit: AuditLog,
+}
+
+impl Context {
+    /// Opens the state directory (creating what is missing) and the token keys.
+    pub fn open(config: Config) -> io::Result<Context> {
+        let state = config.server.state_dir.clone();
+        std::fs::create_dir_all(&state)?;
+        Ok(Context {
+            keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
+            pending: PendingStore::new(&state),
+            held: PendingStore::held(&state),
+            outbox: Outbox::open(&state)?,
+            audit: AuditLog::open(&state)?,
+            config,
+        })
+    }
+}
+
+/// One message for one recipient.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The envelope sender: `None` unknown, `Some("")` the null sender.
+    pub envelope_from: Option<&'a str>,
+    /// The envelope recipient.
+    pub recipient: &'a str,
+    /// The message.
+    pub raw: &'a [u8],
+}
+
+/// What became of a delivery.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Done and durable; the batch of replies, if any, is queued.
+    Done(Option<Batch>),
+    /// Not one of our addresses (LMTP 550 5.1.1, exit 67).
+    NoSuchUser,
+    /// Over `max_message_size` (LMTP 552, exit 65).
+    TooLarge,
+    /// Not mail at all (LMTP 554, exit 65).
+    NotMail,
+    /// Something failed before the outcome was durable (LMTP 451, exit 75).
+    TryLater(String),
+}
+
+/// Handles one delivery.
+pub fn handle(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> Outcome {
+    let Ok(recipient) = EmailAddress::parse(delivery.recipient.trim().trim_matches(['<', '>']))
+    else {
+        return Outcome::NoSuchUser;
+    };
+    let Some(route) = route::route(&ctx.config, &recipient) else {
+        return Outcome::NoSuchUser;
+    };
+    let incoming = match message::parse(delivery.raw, ctx.config.server.inbound.max_message_size) {
+        Ok(incoming) => incoming,
+        Err(MessageError::TooLarge { .. }) => return Outcome::TooLarge,
+        Err(MessageError::NotMail) => return Outcome::NotMail,
+    };
+    match process(ctx, delivery, &recipient, &route, &incoming, now) {
+        Ok(batch) => Outcome::Done(batch),
+        Err(e) => Outcome::TryLater(e.to_string()),
+    }
+}
+
+fn process(
+    ctx: &Context,
+    delivery: &Delivery<'_>,
+    recipient: &EmailAddress,
+    route: &Route,
+    incoming: &Incoming,
+    now: u64,
+) -> io::Result<Option<Batch>> {
+    let key = dedupe_key(incoming, delivery.raw, recipient);
+    let note = |address: &str, outcome: &str| {
+        audit_line(
+            ctx,
+            route.list().map(|l| l.as_str()),
+            address,
+            "receive",
+            outcome,
+            None,
+            incoming,
+        )
+    };
+    if ctx.outbox.seen(&key)? {
+        // Never the recipient here: a confirm address holds a token.
+        note(&sender_text(incoming, delivery), "duplicate")?;
+        return Ok(None);
+    }
+    if let Some(why) = guard::silence(&ctx.config, delivery.envelope_from, incoming) {
+        note(
+            &sender_text(incoming, delivery),
+            &format!("not-answered:{}", why.as_str()),
+        )?;
+        ctx.outbox.mark_seen(&key)?;
+        return Ok(None);
+    }
+    if matches!(route, Route::Owner(_) | Route::Bounces(_)) {
+        // Owner forwarding and bounce processing come with moderation; until then
+        // the mail is recorded, never answered.
+        note(&sender_text(incoming, delivery), "recorded")?;
+        ctx.outbox.mark_seen(&key)?;
+        return Ok(None);
+    }
+    let envelope = delivery
+        .envelope_from
+        .and_then(|e| EmailAddress::parse(e.trim().trim_matches(['<', '>'])).ok());
+    let Some(sender) = incoming.from.clone().or(envelope) else {
+        note("", "not-answered:no-sender")?;
+        ctx.outbox.mark_seen(&key)?;
+        return Ok(None);
+    };
+    let mut session = Session {
+        ctx,
+        incoming,
+        sender: &sender,
+        route,
+        now,
+        replies: BTreeMap::new(),
+    };
+    let commands = command::commands(&ctx.config, route, incoming);
+    if commands.is_empty() {
+        let texts = Texts::new(&ctx.config);
+        let list = route.list().and_then(|l| ctx.config.list(l.as_str()));
+        session.say(
+            &sender,
+            list,
+            "Your message to listkeeper",
+            texts.text("no_command", list, &[]),
+        );
+        session.say(&sender, list, "", texts.text("help", list, &[]));
+    }
+    for command in commands {
+        session.run(command)?;
+    }
+    session.finish(key)
+}
+
+/// One message's commands and the replies they build up.
+struct Session<'a> {
+    ctx: &'a Context,
+    incoming: &'a Incoming,
+    sender: &'a EmailAddress,
+    route: &'a Route,
+    now: u64,
+    /// Replies by the address concerned: one reply each.
+    replies: BTreeMap<String, Draft>,
+}
+
+struct Draft {
+    to: EmailAddress,
+    list: Option<String>,
+    subjects: Vec<String>,
+    paragraphs: Vec<String>,
+    tokens: Vec<String>,
+    welcome: bool,
+}
+
+impl<'a> Session<'a> {
+    fn run(&mut self, command: Command) -> io::Result<()> {
+        match command {
+            Command::Subscribe { list, name } => match self.list(&list, "subscribe LIST Your Name")
+            {
+                Some(list) => self.subscribe(list, name),
+                None => Ok(()),
+            },
+            Command::Unsubscribe { list } => match self.list(&list, "unsubscribe LIST") {
+                Some(list) => self.unsubscribe(list),
+                None => Ok(()),
+            },
+            Command::Confirm { token } => self.confirm(&token),
+            Command::Info { list } => {
+                if let Some(list) = self.list(&list, "info LIST") {
+                    let text = Texts::new(&self.ctx.config).text("info", Some(list), &[]);
+                    self.say(
+                        self.sender,
+                        Some(list),
+                        &format!("About {}", list.name),
+                        text,
+                    );
+                }
+                Ok(())
+            }
+            Command::Lists => {
+                let texts = Texts::new(&self.ctx.config);
+                let all: Vec<String> = self
+                    .ctx
+                    .config
+                    .lists
+                    .values()
+                    .map(|l| texts.text("info", Some(l), &[]))
+                    .collect();
+                self.say(
+                    self.sender,
+                    None,
+                    "The lists on this server",
+                    all.join("\n\n----\n\n"),
+                );
+                Ok(())
+            }
+            Command::Query { list } => {
+                if let Some(list) = self.list(&list, "query LIST") {
+                    let member = open_roster(list)?.roster().contains(self.sender);
+                    let name = if member {
+                        "query_member"
+                    } else {
+                        "query_not_member"
+                    };
+                    let text = self.text(name, list, &self.sender.to_string(), &[]);
+                    self.say(
+                        self.sender,
+                        Some(list),
+                        &format!("Your subscription to {}", list.name),
+                        text,
+                    );
+                }
+                Ok(())
+            }
+            Command::Help => {
+                let list = self
+                    .route
+                    .list()
+                    .and_then(|l| self.ctx.config.list(l.as_str()));
+                let text = Texts::new(&self.ctx.config).text("help", list, &[]);
+                self.say(self.sender, list, "listkeeper help", text);
+                Ok(())
+            }
+            Command::Invalid { line, why } => {
+                self.say(
+                    self.sender,
+                    None,
+                    "Your message to listkeeper",
+                    format!("> {line}\n{why}"),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The list a command is about, or a reply saying what is wrong with it.
+    fn list(&mut self, target: &Target, example: &str) -> Option<&'a ListConfig> {
+        let ctx: &'a Context = self.ctx;
+        let sender = self.sender;
+        let texts = Texts::new(&ctx.config);
+        let text = match target {
+            Target::List(id) => return ctx.config.lists.get(id),
+            Target::Missing => texts.text("missing_list", None, &[("example", example)]),
+            Target::Unknown(word) => {
+                texts.text("unknown_list", None, &[("word", &message::clean(word))])
+            }
+        };
+        self.say(sender, None, "Your message to listkeeper", text);
+        None
+    }
+
+    fn subscribe(&mut self, list: &ListConfig, name: Option<String>) -> io::Result<()> {
+        let address = self.sender.clone();
+        let roster = open_roster(list)?;
+        let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
+        let shown = address.to_string();
+        match decision::join(list, roster.roster().contains(&address), &verdict) {
+            Join::AlreadyMember => {
+                self.audit(
+                    list,
+                    &address,
+                    "subscribe",
+                    "already-member",
+                    verdict.rule,
+                    Via::Email,
+                )?;
+                let text = self.text("already_member", list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Already subscribed to {}", list.name),
+                    text,
+                );
+            }
+            Join::Refused(reason) => {
+                self.audit(
+                    list,
+                    &address,
+                    "subscribe",
+                    "refused",
+                    verdict.rule,
+                    Via::Email,
+                )?;
+                let text = self.text("refused", list, &shown, &[("reason", &reason)]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Your request to join {}", list.name),
+                    text,
+                );
+            }
+            Join::Add => {
+                let added = add_member(list, &address, name, "email", self.now)?;
+                self.audit(
+                    list,
+                    &address,
+                    "subscribe",
+                    if added { "added" } else { "already-member" },
+                    verdict.rule,
+                    Via::Email,
+                )?;
+                self.welcome(list, &address);
+            }
+            Join::Hold => {
+                self.hold(list, &address, name, Action::Subscribe)?;
+                self.audit(
+                    list,
+                    &address,
+                    "subscribe",
+                    "held",
+                    verdict.rule,
+                    Via::Email,
+                )?;
+                let text = self.text("held", list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Your request to join {}", list.name),
+                    text,
+                );
+            }
+            Join::Confirm { hold } => {
+                let token = self.pend(list, &address, name, Action::Subscribe, hold)?;
+                self.audit(
+                    list,
+                    &address,
+                    "subscribe",
+                    "confirmation-sent",
+                    verdict.rule,
+                    Via::Email,
+                )?;
+                self.ask(
+                    list,
+                    &address,
+                    &token,
+                    "confirm_subscribe",
+                    "subscription to",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, list: &ListConfig) -> io::Result<()> {
+        let address = self.sender.clone();
+        let roster = open_roster(list)?;
+        let shown = address.to_string();
+        match decision::leave(list, roster.roster().contains(&address)) {
+            Leave::NotMember => {
+                self.audit(
+                    list,
+                    &address,
+                    "unsubscribe",
+                    "not-member",
+                    None,
+                    Via::Email,
+                )?;
+                let text = self.text("not_member", list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Your request to leave {}", list.name),
+                    text,
+                );
+            }
+            Leave::Remove => {
+                remove_member(list, &address)?;
+                self.audit(list, &address, "unsubscribe", "removed", None, Via::Email)?;
+                let text = self.text("goodbye", list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("You have left {}", list.name),
+                    text,
+                );
+            }
+            Leave::Confirm => {
+                let token = self.pend(list, &address, None, Action::Unsubscribe, false)?;
+                self.audit(
+                    list,
+                    &address,
+                    "unsubscribe",
+                    "confirmation-sent",
+                    None,
+                    Via::Email,
+                )?;
+                self.ask(
+                    list,
+                    &address,
+                    &token,
+                    "confirm_unsubscribe",
+                    "removal from",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, token: &str) -> io::Result<()> {
+        let Some((list, pending)) = self.find_pending(token)? else {
+            return self.bad_token(None, "unknown");
+        };
+        let id = token::pending_id_of(token).unwrap_or_default().to_owned();
+        let Ok(address) = EmailAddress::parse(&pending.address) else {
+            return self.bad_token(Some(list), "unknown");
+        };
+        if !self.ctx.keys.verify(token, &pending, &address.key()) {
+            return self.bad_token(Some(list), "unknown");
+        }
+        if pending.expires < self.now {
+            self.ctx.pending.remove(list.id.as_str(), &id)?;
+            self.audit(list, &address, "confirm", "expired", None, Via::Token)?;
+            return self.bad_token(Some(list), "expired");
+        }
+        let shown = address.to_string();
+        match pending.action {
+            Action::Subscribe if pending.hold => {
+                self.hold(list, &address, pending.name.clone(), Action::Subscribe)?;
+                self.audit(list, &address, "confirm", "held", None, Via::Token)?;
+                let text = self.text("held", list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Your request to join {}", list.name),
+                    text,
+                );
+            }
+            Action::Subscribe => {
+                let added = add_member(list, &address, pending.name.clone(), "token", self.now)?;
+                self.audit(
+                    list,
+                    &address,
+                    "confirm",
+                    if added { "added" } else { "already-member" },
+                    None,
+                    Via::Token,
+                )?;
+                if added {
+                    self.welcome(list, &address);
+                } else {
+                    let text = self.text("already_member", list, &shown, &[]);
+                    self.say(
+                        &address,
+                        Some(list),
+                        &format!("Already subscribed to {}", list.name),
+                        text,
+                    );
+                }
+            }
+            Action::Unsubscribe => {
+                let removed = remove_member(list, &address)?;
+                self.audit(
+                    list,
+                    &address,
+                    "confirm",
+                    if removed { "removed" } else { "not-member" },
+                    None,
+                    Via::Token,
+                )?;
+                let name = if removed { "goodbye" } else { "not_member" };
+                let text = self.text(name, list, &shown, &[]);
+                self.say(
+                    &address,
+                    Some(list),
+                    &format!("Your subscription to {}", list.name),
+                    text,
+                );
+            }
+        }
+        // Single use: gone once its outcome is on disk.
+        self.ctx.pending.remove(list.id.as_str(), &id)
+    }
+
+    /// The pending request a token names, on the list the mail was for, or on any
+    /// list when it came to the command address.
+    fn find_pending(&self, token: &str) -> io::Result<Option<(&'a ListConfig, token::Pending)>> {
+        let Some(id) = token::pending_id_of(token) else {
+            return Ok(None);
+        };
+        let ctx: &'a Context = self.ctx;
+        let candidates: Vec<&'a ListConfig> = match self.route.list() {
+            Some(list) => ctx.config.lists.get(list).into_iter().collect(),
+            None => ctx.config.lists.values().collect(),
+        };
+        for list in candidates {
+            if let Some(pending) = ctx.pending.get(list.id.as_str(), id)? {
+                return Ok(Some((list, pending)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn bad_token(&mut self, list: Option<&ListConfig>, outcome: &str) -> io::Result<()> {
+        let address = self.sender.clone();
+        if let Some(list) = list {
+            self.audit(list, &address, "confirm", outcome, None, Via::Token)?;
+        } else {
+            audit_line(
+                self.ctx,
+                None,
+                &address.to_string(),
+                "confirm",
+                outcome,
+                None,
+                self.incoming,
+            )?;
+        }
+        let text = Texts::new(&self.ctx.config).text("bad_token", list, &[]);
+        self.say(&address, list, "Your confirmation", text);
+        Ok(())
+    }
+
+    /// Records (or finds) the pending request and returns its token. A second request
+    /// while one is pending is merged into it: the same token is sent again.
+    fn pend(
+        &self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        name: Option<String>,
+        action: Action,
+        hold: bool,
+    ) -> io::Result<String> {
+        let key = address.key();
+        let id = token::pending_id(list.id.as_str(), &key, action);
+        if let Some(existing) = self.ctx.pending.get(list.id.as_str(), &id)?
+            && existing.expires > self.now
+            && let Some(token) = self.ctx.keys.token_for(&existing, &key)
+        {
+            return Ok(token);
+        }
+        let request = Request {
+            list: list.id.as_str(),
+            address_key: &key,
+            address: &address.to_string(),
+            name,
+            action,
+        };
+        let (mut pending, token) = self.ctx.keys.issue(
+            request,
+            self.now,
+            self.ctx.config.server.confirm.expires.as_secs(),
+        )?;
+        pending.hold = hold;
+        self.ctx.pending.put(&pending, &key)?;
+        Ok(token)
+    }
+
+    fn hold(
+        &self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        name: Option<String>,
+        action: Action,
+    ) -> io::Result<()> {
+        let key = address.key();
+        let request = Request {
+            list: list.id.as_str(),
+            address_key: &key,
+            address: &address.to_string(),
+            name,
+            action,
+        };
+        let (pending, _) = self.ctx.keys.issue(
+            request,
+            self.now,
+            self.ctx.config.server.confirm.expires.as_secs(),
+        )?;
+        self.ctx.held.put(&pending, &key)
+    }
+
+    fn ask(
+        &mut self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        token: &str,
+        template: &str,
+        what: &str,
+    ) {
+        let confirm_address = reply::confirm_address(&self.ctx.config, list, token);
+        let expires = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(
+                    self.now + self.ctx.config.server.confirm.expires.as_secs(),
+                ),
+        )
+        .to_string();
+        let text = self.text(
+            template,
+            list,
+            &address.to_string(),
+            &[("confirm_address", &confirm_address), ("expires", &expires)],
+        );
+        let subject = format!("Confirm your {what} {} (confirm {token})", list.name);
+        self.say(address, Some(list), &subject, text);
+        if let Some(draft) = self.replies.get_mut(&address.key()) {
+            draft.tokens.push(token.to_owned());
+        }
+    }
+
+    fn welcome(&mut self, list: &ListConfig, address: &EmailAddress) {
+        let text = self.text("welcome", list, &address.to_string(), &[]);
+        self.say(
+            address,
+            Some(list),
+            &format!("Welcome to {}", list.name),
+            text,
+        );
+        if let Some(draft) = self.replies.get_mut(&address.key()) {
+            draft.welcome = true;
+        }
+    }
+
+    fn text(&self, name: &str, list: &ListConfig, address: &str, extra: &[(&str, &str)]) -> String {
+        let mut vars = vec![("address", address)];
+        vars.extend_from_slice(extra);
+        Texts::new(&self.ctx.config).text(name, Some(list), &vars)
+    }
+
+    /// Adds a paragraph to the one reply for `to`.
+    fn say(&mut self, to: &EmailAddress, list: Option<&ListConfig>, subject: &str, text: String) {
+        let draft = self.replies.entry(to.key()).or_insert_with(|| Draft {
+            to: to.clone(),
+            list: None,
+            subjects: Vec::new(),
+            paragraphs: Vec::new(),
+            tokens: Vec::new(),
+            welcome: false,
+        });
+        if draft.list.is_none() {
+            draft.list = list.map(|l| l.id.to_string());
+        }
+        if !subject.is_empty() {
+            draft.subjects.push(subject.to_owned());
+        }
+        draft.paragraphs.push(text);
+    }
+
+    fn audit(
+        &self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        action: &str,
+        outcome: &str,
+        rule: Option<usize>,
+        via: Via,
+    ) -> io::Result<()> {
+        let record = Record {
+            time: audit::now_rfc3339(),
+            list: list.id.as_str(),
+            address: &address.to_string(),
+            action,
+            outcome,
+            rule,
+            via,
+            message_id: self.incoming.message_id.as_deref(),
+        };
+        self.ctx.audit.record(&record)
+    }
+
+    /// Renders the replies and queues them as one batch (the dedupe record).
+    fn finish(self, key: String) -> io::Result<Option<Batch>> {
+        let mut mails = Vec::new();
+        let mut list = None;
+        for draft in self.replies.into_values() {
+            let subject = match draft.subjects.as_slice() {
+                [one] => one.clone(),
+                _ => "Results of your commands".to_owned(),
+            };
+            let reply = Reply {
+                to: draft.to,
+                list: draft.list.clone(),
+                subject,
+                paragraphs: draft.paragraphs,
+                confirm_token: (draft.tokens.len() == 1).then(|| draft.tokens[0].clone()),
+                welcome: draft.welcome,
+            };
+            let mail = reply::render(
+                &self.ctx.config,
+                &reply,
+                self.incoming.message_id.as_deref(),
+            )
+            .map_err(io::Error::other)?;
+            list = list.or(draft.list);
+            mails.push(Queued { mail, sent: false });
+        }
+        if mails.is_empty() {
+            self.ctx.outbox.mark_seen(&key)?;
+            return Ok(None);
+        }
+        let batch = Batch {
+            key,
+            list,
+            created: self.now,
+            attempts: 0,
+            next_attempt: self.now,
+            last_error: None,
+            mails,
+        };
+        self.ctx.outbox.queue(&batch)?;
+        Ok(Some(batch))
+    }
+}
+
+fn open_roster(list: &ListConfig) -> io::Result<RosterFile> {
+    RosterFile::open(&list.roster_path(), list.include_file.as_deref()).map_err(io::Error::other)
+}
+
+fn add_member(
+    list: &ListConfig,
+    address: &EmailAddress,
+    name: Option<String>,
+    via: &str,
+    now: u64,
+) -> io::Result<bool> {
+    let since = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(now),
+    )
+    .to_string();
+    let member = Member {
+        address: address.clone(),
+        name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
+        since: toml_datetime::Datetime::from_str(&since).ok(),
+        via: Some(via.to_owned()),
+    };
+    open_roster(list)?
+        .change(|r| {
+            let added = r.add(&member);
+            (added, added)
+        })
+        .map_err(io::Error::other)
+}
+
+fn remove_member(list: &ListConfig, address: &EmailAddress) -> io::Result<bool> {
+    open_roster(list)?
+        .change(|r| {
+            let removed = r.remove(address);
+            (removed, removed)
+        })
+        .map_err(io::Error::other)
+}
+
+fn audit_line(
+    ctx: &Context,
+    list: Option<&str>,
+    address: &str,
+    action: &str,
+    outcome: &str,
+    rule: Option<usize>,
+    incoming: &Incoming,
+) -> io::Result<()> {
+    ctx.audit.record(&Record {
+        time: audit::now_rfc3339(),
+        list: list.unwrap_or(""),
+        address,
+        action,
+        outcome,
+        rule,
+        via: Via::Email,
+        message_id: incoming.message_id.as_deref(),
+    })
+}
+
+fn sender_text(incoming: &Incoming, delivery: &Delivery<'_>) -> String {
+    match (&incoming.from, delivery.envelope_from) {
+        (Some(from), _) => from.to_string(),
+        (None, Some(env)) => message::clean(env),
+        (None, None) => String::new(),
+    }
+}
+
+/// Same Message-ID and recipient → same key (the whole message's hash when there is
+/// no Message-ID).
+fn dedupe_key(incoming: &Incoming, raw: &[u8], recipient: &EmailAddress) -> String {
+    let mut h = Sha256::new();
+    match &incoming.message_id {
+        Some(id) => h.update(format!("id:{id}").as_bytes()),
+        None => h.update(Sha256::digest(raw)),
+    }
+    h.update(b"\n");
+    h.update(recipient.key().as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,359 @@
+//! Replies: texts from templates, and the mail that carries them (SPEC section 5).
+//!
+//! Every reply is From our address, To the address concerned (never a Reply-To from
+//! the request), carries `Auto-Submitted: auto-replied`, our loop header,
+//! `In-Reply-To`/`References` and a fresh Message-ID; a welcome adds `List-Id` and
+//! `List-Unsubscribe`; a confirmation request has `Reply-To: L-confirm+TOKEN@D`.
+//! Header values we build from input were cleaned by `message`; lettre encodes the
+//! rest, so no CR or LF from a request reaches a header.
+
+use crate::address::EmailAddress;
+use crate::config::{Config, ListConfig};
+use crate::message::{LOOP_HEADER, clean};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use std::collections::BTreeMap;
+
+/// One reply to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The address concerned.
+    pub to: EmailAddress,
+    /// The list it is about, if one.
+    pub list: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The body, paragraph by paragraph.
+    pub paragraphs: Vec<String>,
+    /// A token to confirm by replying: sets Reply-To to `L-confirm+TOKEN@D`.
+    pub confirm_token: Option<String>,
+    /// A welcome: adds `List-Id` and `List-Unsubscribe`.
+    pub welcome: bool,
+}
+
+/// A reply ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outgoing {
+    /// Envelope sender: `L-bounces@D`, or our From when no list is concerned.
+    pub envelope_from: String,
+    /// Envelope recipient.
+    pub to: String,
+    /// The message as sent.
+    pub message: String,
+}
+
+/// Why a reply could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the reply: {0}")]
+pub struct ReplyError(String);
+
+/// Builds the mail for a reply.
+pub fn render(
+    config: &Config,
+    reply: &Reply,
+    in_reply_to: Option<&str>,
+) -> Result<Outgoing, ReplyError> {
+    let domain = &config.server.domain;
+    let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
+    let list = reply.list.as_deref().and_then(|id| config.list(id));
+    let from: Mailbox = config
+        .server
+        .outbound
+        .from
+        .to_string()
+        .parse()
+        .map_err(|e| err(&e))?;
+    let to: Mailbox = reply.to.to_string().parse().map_err(|e| err(&e))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(clean(&reply.subject))
+        .message_id(Some(format!("<{}@{domain}>", random_hex(16))))
+        .raw_header(raw("Auto-Submitted", "auto-replied".into()))
+        .raw_header(raw(LOOP_HEADER, domain.clone()));
+    if let Some(id) = in_reply_to {
+        builder = builder
+            .in_reply_to(format!("<{id}>"))
+            .references(format!("<{id}>"));
+    }
+    if let (Some(list), Some(token)) = (list, &reply.confirm_token) {
+        let confirm: Mailbox = confirm_address(config, list, token)
+            .parse()
+            .map_err(|e| err(&e))?;
+        builder = builder.reply_to(confirm);
+    }
+    if let (Some(list), true) = (list, reply.welcome) {
+        let name = list.name.replace(['"', '\\'], "");
+        builder = builder
+            .raw_header(raw(
+                "List-Id",
+                format!("\"{}\" <{}.{domain}>", clean(&name), list.id),
+            ))
+            .raw_header(raw(
+                "List-Unsubscribe",
+                format!("<mailto:{}-leave@{domain}>", list.id),
+            ));
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(reply.paragraphs.join("\n\n") + "\n")
+        .map_err(|e| err(&e))?;
+    let envelope_from = match list {
+        Some(list) => format!("{}-bounces@{domain}", list.id),
+        None => config.server.outbound.from.to_string(),
+    };
+    Ok(Outgoing {
+        envelope_from,
+        to: reply.to.to_string(),
+        message: String::from_utf8(message.formatted()).map_err(|e| err(&e))?,
+    })
+}
+
+/// `L-confirm+TOKEN@D`.
+pub fn confirm_address(config: &Config, list: &ListConfig, token: &str) -> String {
+    format!("{}-confirm+{token}@{}", list.id, config.server.domain)
+}
+
+fn raw(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // Without the OS's randomness a Message-ID is still unique enough by time.
+    if getrandom::fill(&mut buf).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        return format!("{nanos:x}{:x}", std::process::id());
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reply texts: built in, or `lists/<id>/templates/<name>.txt` when the list has one.
+pub struct Texts<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Texts<'a> {
+    /// Texts for this configuration.
+    pub fn new(config: &'a Config) -> Texts<'a> {
+        Texts { config }
+    }
+
+    /// The text `name`, for `list` when given, with `{placeholders}` filled in.
+    pub fn text(&self, name: &str, list: Option<&ListConfig>, extra: &[(&str, &str)]) -> String {
+        let template = list
+            .and_then(|l| {
+                std::fs::read_to_string(l.templates_dir().join(format!("{name}.txt"))).ok()
+            })
+            .unwrap_or_else(|| builtin(name).to_owned());
+        let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+        let domain = &self.config.server.domain;
+        if let Some(l) = list {
+            vars.insert("list", l.name.clone());
+            vars.insert("title", l.title.clone());
+            vars.insert("terms", l.terms.clone());
+            vars.insert(
+                "subscribe_address",
+                format!("{}-subscribe-request@{domain}", l.id),
+            );
+            vars.insert("leave_address", format!("{}-leave@{domain}", l.id));
+            vars.insert("request_address", format!("{}-request@{domain}", l.id));
+            vars.insert("owner_address", format!("{}-owner@{domain}", l.id));
+        }
+        for (k, v) in extra {
+            vars.insert(k, (*v).to_owned());
+        }
+        fill(template.trim_end(), &vars)
+    }
+}
+
+/// Replaces `{name}` by its value; unknown names stay as written.
+fn fill(template: &str, vars: &BTreeMap<&str, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}').map(|end| (&after[..end], end)) {
+            Some((name, end)) if vars.contains_key(name) => {
+                out.push_str(&vars[name]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn builtin(name: &str) -> &'static str {
+    match name {
+        "confirm_subscribe" => {
+            "Someone, probably you, asked to subscribe {address} to {list} ({title}).\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing happens without your confirmation."
+        }
+        "confirm_unsubscribe" => {
+            "Someone, probably you, asked to remove {address} from {list}.\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: you stay subscribed."
+        }
+        "welcome" => {
+            "Welcome to {list}: {address} is now subscribed.\n\n{title}\n\n\
+             To leave the list, send a message to {leave_address}."
+        }
+        "goodbye" => {
+            "{address} has been removed from {list}.\n\nTo join again, send a message to {subscribe_address}."
+        }
+        "refused" => "{address} cannot join {list}:\n\n  {reason}",
+        "already_member" => "{address} is already subscribed to {list}. Nothing has changed.",
+        "not_member" => "{address} is not subscribed to {list}. Nothing has changed.",
+        "held" => {
+            "Your request to join {list} has been passed to the list's owners, who decide on it.\n\
+             You will hear from us when they have."
+        }
+        "bad_token" => {
+            "That confirmation is unknown, already used or expired. Nothing has changed.\n\n\
+             To start again, send a message to {subscribe_address} (or {leave_address} to leave)."
+        }
+        "info" => {
+            "{list}: {title}\n\nWho may join: {terms}\n\n\
+             To join, send a message to {subscribe_address}.\n\
+             To leave, send a message to {leave_address}.\n\
+             For commands, send \"help\" to {request_address}."
+        }
+        "query_member" => "{address} is subscribed to {list}.",
+        "query_not_member" => "{address} is not subscribed to {list}.",
+        "no_command" => "No command was found in your message.",
+        "unknown_list" => {
+            "There is no list called \"{word}\" here. Send \"lists\" for the lists on this server."
+        }
+        "missing_list" => "Name the list, for example: {example}",
+        "help" => {
+            "Commands (one a line, in the Subject or the body; the list may be left out in\n\
+             mail to LIST-request):\n\n\
+             \x20 subscribe LIST [Full Name]   join a list (also: sub, join)\n\
+             \x20 unsubscribe LIST             leave a list (also: signoff, unsub, leave)\n\
+             \x20 confirm TOKEN                confirm a request\n\
+             \x20 info LIST                    what the list is and who may join\n\
+             \x20 lists                        the lists on this server\n\
+             \x20 query LIST                   whether you are subscribed\n\
+             \x20 help                         this text\n\
+             \x20 end                          stop reading commands\n\n\
+             Or write to LIST-subscribe-request or LIST-unsubscribe-request: any message will do."
+        }
+        _ => "{text}",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config() -> Config {
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+    }
+
+    fn reply(welcome: bool, token: Option<&str>) -> Reply {
+        Reply {
+            to: EmailAddress::parse("Jane.Doe@agency.gov").unwrap(),
+            list: Some("sm-cop".into()),
+            subject: "Welcome\r\nBcc: evil@x.com".into(),
+            paragraphs: vec!["Hello.".into(), "Bye.".into()],
+            confirm_token: token.map(str::to_owned),
+            welcome,
+        }
+    }
+
+    fn header<'m>(message: &'m str, name: &str) -> Option<&'m str> {
+        let head = message.split("\r\n\r\n").next()?;
+        head.split("\r\n")
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(|l| l[name.len() + 1..].trim())
+    }
+
+    #[test]
+    fn every_reply_has_the_loop_headers() {
+        let c = config();
+        let out = render(&c, &reply(false, None), Some("abc@agency.gov")).unwrap();
+        let m = &out.message;
+        assert_eq!(out.envelope_from, "sm-cop-bounces@listserv.example.gov");
+        assert_eq!(out.to, "Jane.Doe@agency.gov");
+        assert_eq!(header(m, "From"), Some("listserv@listserv.example.gov"));
+        assert_eq!(header(m, "To"), Some("Jane.Doe@agency.gov"));
+        assert_eq!(header(m, "Auto-Submitted"), Some("auto-replied"));
+        assert_eq!(header(m, "X-Listkeeper-Loop"), Some("listserv.example.gov"));
+        assert_eq!(header(m, "In-Reply-To"), Some("<abc@agency.gov>"));
+        assert_eq!(header(m, "References"), Some("<abc@agency.gov>"));
+        assert!(header(m, "Message-ID").is_some_and(|id| id.ends_with("@listserv.example.gov>")));
+        assert_eq!(
+            header(m, "Bcc"),
+            None,
+            "no header injection through the subject"
+        );
+        assert_eq!(header(m, "List-Id"), None);
+        assert_eq!(header(m, "Reply-To"), None);
+    }
+
+    #[test]
+    fn welcome_and_confirmation_headers() {
+        let c = config();
+        let m = render(&c, &reply(true, None), None).unwrap().message;
+        assert_eq!(
+            header(&m, "List-Id"),
+            Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
+        );
+        assert_eq!(
+            header(&m, "List-Unsubscribe"),
+            Some("<mailto:sm-cop-leave@listserv.example.gov>")
+        );
+        let m = render(&c, &reply(false, Some("k1abc")), None)
+            .unwrap()
+            .message;
+        assert_eq!(
+            header(&m, "Reply-To"),
+            Some("sm-cop-confirm+k1abc@listserv.example.gov")
+        );
+    }
+
+    #[test]
+    fn templates_fill_and_lists_override() {
+        let c = config();
+        let list = c.list("sm-cop").unwrap();
+        let texts = Texts::new(&c);
+        let t = texts.text("already_member", Some(list), &[("address", "a@b.gov")]);
+        assert_eq!(
+            t,
+            "a@b.gov is already subscribed to SM-COP. Nothing has changed."
+        );
+        assert_eq!(
+            fill("{a} {b} {", &BTreeMap::from([("a", "x".to_owned())])),
+            "x {b} {"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut list = list.clone();
+        list.dir = dir.path().to_owned();
+        std::fs::create_dir_all(list.templates_dir()).unwrap();
+        std::fs::write(
+            list.templates_dir().join("welcome.txt"),
+            "Hi {address}, welcome to {list}!\n",
+        )
+        .unwrap();
+        assert_eq!(
+            texts.text("welcome", Some(&list), &[("address", "a@b.gov")]),
+            "Hi a@b.gov, welcome to SM-COP!"
+        );
+    }
+}
