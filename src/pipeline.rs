@@ -206,7 +206,10 @@ impl<'a> Session<'a> {
         match command {
             Command::Subscribe { list, name } => match self.list(&list, "subscribe LIST Your Name")
             {
-                Some(list) => self.subscribe(list, name),
+                // No name given: the From header's display name.
+                Some(list) => {
+                    self.subscribe(list, name.or_else(|| self.incoming.from_name.clone()))
+                }
                 None => Ok(()),
             },
             Command::Unsubscribe { list } => match self.list(&list, "unsubscribe LIST") {

@@ -2,74 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_listkeeper");
-
-/// A temporary copy of `config/`, at `<tmp>/config`, with state in `<tmp>/var`.
-struct Site {
-    tmp: tempfile::TempDir,
-}
-
-impl Site {
-    fn new() -> Site {
-        let tmp = tempfile::tempdir().unwrap();
-        copy_dir(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("config")
-                .as_path(),
-            &tmp.path().join("config"),
-        );
-        Site { tmp }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.tmp.path().join("config")
-    }
-
-    fn roster(&self) -> PathBuf {
-        self.config().join("lists/sm-cop/roster.toml")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .arg("--config")
-            .arg(self.config())
-            .output()
-            .unwrap()
-    }
-
-    fn audit(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.tmp.path().join("var/state/audit.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if !entry.file_name().to_string_lossy().starts_with('.') {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::path::Path;
+use std::process::Command;
+use support::{BIN, Site, copy_dir, stderr, stdout};
 
 #[test]
 fn check_passes_on_the_example_config() {

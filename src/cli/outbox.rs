@@ -33,23 +33,27 @@ pub(super) fn run(config: &Config, retry: bool) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let sender = Sender::new(&config.server.outbound).context("setting up the transport")?;
     let now = super::deliver::unix_now();
-    let (mut sent, mut deferred, mut failed) = (0, 0, 0);
-    for batch in queued {
-        let key = batch.key.clone();
-        match runtime.block_on(outbox.send(&sender, batch, now))? {
-            Sent::Done => sent += 1,
-            Sent::Deferred(why) => {
-                deferred += 1;
-                eprintln!("{key}: deferred: {why}");
-            }
-            Sent::Failed(why) => {
-                failed += 1;
-                eprintln!("{key}: refused for good, moved to outbox/failed: {why}");
+    // The pooled SMTP transport lives and dies inside the runtime.
+    let (sent, deferred, failed) = runtime.block_on(async {
+        let sender = Sender::new(&config.server.outbound).context("setting up the transport")?;
+        let (mut sent, mut deferred, mut failed) = (0, 0, 0);
+        for batch in queued {
+            let key = batch.key.clone();
+            match outbox.send(&sender, batch, now).await? {
+                Sent::Done => sent += 1,
+                Sent::Deferred(why) => {
+                    deferred += 1;
+                    eprintln!("{key}: deferred: {why}");
+                }
+                Sent::Failed(why) => {
+                    failed += 1;
+                    eprintln!("{key}: refused for good, moved to outbox/failed: {why}");
+                }
             }
         }
-    }
+        anyhow::Ok((sent, deferred, failed))
+    })?;
     println!("sent {sent}, deferred {deferred}, failed {failed}");
     if deferred + failed > 0 {
         bail!("{} batch(es) not sent", deferred + failed);

@@ -1,0 +1,477 @@
+//! `listkeeper deliver` through the built binary: whole flows, replies over a real SMTP
+//! exchange (a server the test starts on 127.0.0.1:0) or the `file:` transport, and
+//! the messages in `tests/data/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use support::smtp::{Mode, SmtpServer, free_port};
+use support::{Site, header, stderr, token_of};
+
+const D: &str = "listserv.example.gov";
+
+fn request(from: &str, to: &str, subject: &str, id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let before = site.roster_text();
+
+    // 1. The request: a confirmation goes to the address, over SMTP.
+    let out = site.deliver(
+        &format!("sm-cop-subscribe-request@{D}"),
+        Some("new.person@dhs.gov"),
+        &request(
+            "New Person <new.person@dhs.gov>",
+            "x",
+            "join",
+            "r1@dhs.gov",
+            "hello\r\n-- \r\nsig",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = smtp.wait_for(1);
+    assert_eq!(got[0].from, format!("sm-cop-bounces@{D}"));
+    assert_eq!(got[0].to, ["new.person@dhs.gov"]);
+    let confirm = &got[0].data;
+    assert_eq!(header(confirm, "To").as_deref(), Some("new.person@dhs.gov"));
+    assert_eq!(
+        header(confirm, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    assert_eq!(
+        header(confirm, "In-Reply-To").as_deref(),
+        Some("<r1@dhs.gov>")
+    );
+    let token = token_of(confirm);
+    assert!(header(confirm, "Subject").unwrap().contains(&token));
+    assert_eq!(
+        site.roster_text(),
+        before,
+        "nothing changes before the confirmation"
+    );
+    assert_eq!(
+        site.queued(),
+        0,
+        "the outbox is empty once the server accepted"
+    );
+
+    // A second request while pending sends the same token again, and nothing more.
+    site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("new.person@dhs.gov", "x", "join", "r1b@dhs.gov", ""),
+    );
+    let got = smtp.wait_for(2);
+    assert_eq!(
+        token_of(&got[1].data),
+        token,
+        "merged into the pending request"
+    );
+
+    // 2. The reply to the confirmation: the member lands, and a welcome.
+    let out = site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        Some("new.person@dhs.gov"),
+        &request(
+            "new.person@dhs.gov",
+            "x",
+            &format!("Re: Confirm (confirm {token})"),
+            "r2@dhs.gov",
+            "ok\r\n> quoted",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = smtp.wait_for(3);
+    let welcome = &got[2].data;
+    assert_eq!(
+        header(welcome, "Subject").as_deref(),
+        Some("Welcome to SM-COP")
+    );
+    assert_eq!(
+        header(welcome, "List-Id").as_deref(),
+        Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
+    );
+    assert_eq!(
+        header(welcome, "List-Unsubscribe").as_deref(),
+        Some("<mailto:sm-cop-leave@listserv.example.gov>")
+    );
+    let roster = site.roster_text();
+    assert_eq!(
+        roster
+            .matches("\"new.person@dhs.gov\" = { name = \"New Person\"")
+            .count(),
+        1,
+        "{roster}"
+    );
+    assert!(roster.contains("via = \"token\""));
+
+    // The token is single use.
+    site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        None,
+        &request("new.person@dhs.gov", "x", "again", "r3@dhs.gov", ""),
+    );
+    let got = smtp.wait_for(4);
+    assert!(
+        got[3].data.contains("unknown, already used or expired"),
+        "{}",
+        got[3].data
+    );
+    assert_eq!(site.roster_text(), roster);
+
+    // 3. Leaving: confirmation, then goodbye, and the line is gone.
+    site.deliver(
+        &format!("sm-cop-leave@{D}"),
+        None,
+        &request("new.person@dhs.gov", "x", "bye", "r4@dhs.gov", ""),
+    );
+    let got = smtp.wait_for(5);
+    let token = token_of(&got[4].data);
+    site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        None,
+        &request("new.person@dhs.gov", "x", "ok", "r5@dhs.gov", ""),
+    );
+    let got = smtp.wait_for(6);
+    assert!(header(&got[5].data, "Subject").unwrap().contains("SM-COP"));
+    assert!(
+        got[5].data.contains("has been removed from SM-COP"),
+        "{}",
+        got[5].data
+    );
+    assert_eq!(
+        site.roster_text(),
+        before,
+        "every other byte of the roster is as it was"
+    );
+
+    // The audit log has every decision, and never a token.
+    let audit = std::fs::read_to_string(site.var().join("state/audit.log")).unwrap();
+    assert!(!audit.contains(&token));
+    let outcomes: Vec<String> = site
+        .audit()
+        .iter()
+        .map(|r| format!("{}/{}", r["action"], r["outcome"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "subscribe/confirmation-sent",
+            "subscribe/confirmation-sent",
+            "confirm/added",
+            "confirm/unknown",
+            "unsubscribe/confirmation-sent",
+            "confirm/removed",
+        ]
+    );
+}
+
+#[test]
+fn file_transport_flow_on_the_example_config() {
+    let site = Site::new();
+    let out = site.deliver(
+        &format!("sm-cop-request@{D}"),
+        None,
+        &request(
+            "Ann Lee <ann.lee@navy.mil>",
+            "x",
+            "subscribe",
+            "f1@navy.mil",
+            "",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(header(&mails[0], "To").as_deref(), Some("ann.lee@navy.mil"));
+    let token = token_of(&mails[0]);
+    // Confirming by mail to the request address with the token in the Subject.
+    let out = site.deliver(
+        &format!("sm-cop-request@{D}"),
+        None,
+        &request(
+            "ann.lee@navy.mil",
+            "x",
+            &format!("Re: Confirm your subscription (confirm {token})"),
+            "f2@navy.mil",
+            "OK\r\n\r\nOn Tuesday someone wrote:\r\n> text",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(
+        header(&mails[1], "Subject").as_deref(),
+        Some("Welcome to SM-COP")
+    );
+    assert!(
+        site.roster_text()
+            .contains("\"ann.lee@navy.mil\" = { name = \"Ann Lee\"")
+    );
+    let out = site.run(&["members", "sm-cop"]);
+    assert!(support::stdout(&out).contains("ann.lee@navy.mil  Ann Lee"));
+}
+
+#[test]
+fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
+    let port = free_port();
+    let site = Site::with_smtp(port);
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("sam.new@state.gov", "x", "join", "down-1@state.gov", ""),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the request is done even if the reply waits: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("queued for a later try"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(site.queued(), 1);
+    let listing = support::stdout(&site.run(&["outbox"]));
+    assert!(
+        listing.contains("to sam.new@state.gov") && listing.contains("attempts 1"),
+        "{listing}"
+    );
+
+    let smtp = SmtpServer::start_on(port);
+    let out = site.run(&["outbox", "--retry"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = smtp.wait_for(1);
+    assert_eq!(got[0].to, ["sam.new@state.gov"]);
+    assert_eq!(site.queued(), 0);
+
+    // A redelivery of the same message is not processed again.
+    site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("sam.new@state.gov", "x", "join", "down-1@state.gov", ""),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(smtp.received().len(), 1, "processed once");
+}
+
+#[test]
+fn a_permanent_refusal_moves_the_reply_aside_with_an_audit_line() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode(Mode::Refuse);
+    let site = Site::with_smtp(smtp.port);
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("x.y@state.gov", "x", "join", "perm-1@state.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(site.queued(), 0);
+    assert_eq!(
+        std::fs::read_dir(site.var().join("state/outbox/failed"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["action"] == "send" && r["outcome"] == "failed")
+    );
+    smtp.set_mode(Mode::Defer);
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("y.z@state.gov", "x", "join", "temp-1@state.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(site.queued(), 1, "a 451 leaves the reply queued");
+}
+
+#[test]
+fn a_broken_roster_answers_75_and_is_left_alone() {
+    let site = Site::new();
+    let broken = format!(
+        "{}\"half@agency.gov\" = {{ name = \"Ha\n",
+        site.roster_text()
+    );
+    std::fs::write(site.roster(), &broken).unwrap();
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("a.b@agency.gov", "x", "join", "broken-1@agency.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("roster.toml:12"), "{}", stderr(&out));
+    assert_eq!(site.roster_text(), broken);
+    assert!(site.mail_files().is_empty());
+    // Fixed, the MTA's retry goes through.
+    std::fs::write(
+        site.roster(),
+        broken.replace("\"half@agency.gov\" = { name = \"Ha\n", ""),
+    )
+    .unwrap();
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("a.b@agency.gov", "x", "join", "broken-1@agency.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(site.mail_files().len(), 1);
+}
+
+/// Each file in tests/data with where it is sent, the exit code, and what the one
+/// reply (if any) must say.
+#[test]
+fn the_messages_in_tests_data() {
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        i32,
+        Option<&'static str>,
+    );
+    let cases: &[Case] = &[
+        (
+            "plain-subscribe.eml",
+            "sm-cop-subscribe-request",
+            None,
+            0,
+            Some("already subscribed to SM-COP"),
+        ),
+        (
+            "multipart-qp-commands.eml",
+            "sm-cop-request",
+            None,
+            0,
+            Some("Someone, probably you, asked to subscribe maria.x@hhs.gov"),
+        ),
+        (
+            "listserv-syntax.eml",
+            "listserv",
+            None,
+            0,
+            Some("joel@army.mil is not subscribed to SM-COP"),
+        ),
+        (
+            "ineligible.eml",
+            "sm-cop-join",
+            None,
+            0,
+            Some("Anyone with a .gov or .mil email address is eligible to join."),
+        ),
+        (
+            "no-command.eml",
+            "sm-cop-request",
+            None,
+            0,
+            Some("No command was found"),
+        ),
+        (
+            "no-from.eml",
+            "sm-cop-join",
+            Some("env.sender@agency.gov"),
+            0,
+            Some("asked to subscribe env.sender@agency.gov"),
+        ),
+        ("no-from.eml", "sm-cop-join", None, 0, None),
+        ("two-from.eml", "sm-cop-join", None, 0, None),
+        (
+            "crlf-display-name.eml",
+            "sm-cop-join",
+            None,
+            0,
+            Some("evil.name@agency.gov"),
+        ),
+        (
+            "nul-bytes.eml",
+            "sm-cop-join",
+            None,
+            0,
+            Some("nul@agency.gov"),
+        ),
+        ("auto-replied.eml", "sm-cop-join", None, 0, None),
+        ("precedence-bulk.eml", "sm-cop-join", None, 0, None),
+        ("list-id.eml", "sm-cop-join", None, 0, None),
+        ("plain-subscribe.eml", "sm-cop-join", Some(""), 0, None),
+        ("plain-subscribe.eml", "sm-cop-posts", None, 67, None),
+        ("plain-subscribe.eml", "nobody", None, 67, None),
+        ("garbage.bin", "sm-cop-join", None, 65, None),
+    ];
+    for (file, local, from, code, says) in cases {
+        let site = Site::new();
+        let raw = std::fs::read(support::repo().join("tests/data").join(file)).unwrap();
+        let out = site.deliver(&format!("{local}@{D}"), *from, &raw);
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{file} to {local}: {}",
+            stderr(&out)
+        );
+        let mails = site.mail_files();
+        match says {
+            None => assert!(
+                mails.is_empty(),
+                "{file} to {local} was answered:\n{}",
+                mails.join("\n")
+            ),
+            Some(words) => {
+                assert_eq!(mails.len(), 1, "{file} to {local}: one reply");
+                let body = decode_qp(&mails[0]);
+                assert!(
+                    body.contains(words),
+                    "{file} to {local}: {words:?} not in\n{body}"
+                );
+                assert!(
+                    !mails[0].to_ascii_lowercase().contains("\r\nbcc:"),
+                    "{file}: a header was injected"
+                );
+                assert_eq!(
+                    header(&mails[0], "Auto-Submitted").as_deref(),
+                    Some("auto-replied")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn too_large_is_refused_with_65_before_parsing() {
+    let site = Site::new();
+    let mut raw = b"From: big@agency.gov\r\nSubject: ".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    raw.extend(b"\r\n\r\nsubscribe\r\n");
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, &raw);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(site.mail_files().is_empty());
+}
+
+/// Undoes quoted-printable soft breaks and `=XX` escapes, enough to search the text.
+fn decode_qp(message: &str) -> String {
+    let joined = message.replace("=\r\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

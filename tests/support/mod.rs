@@ -1,0 +1,170 @@
+//! Shared by the integration tests: a temporary copy of `config/`, and an SMTP server.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs
+)]
+
+pub mod smtp;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_listkeeper");
+
+/// A temporary copy of `config/`, at `<tmp>/config`, with state in `<tmp>/var`.
+pub struct Site {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new() -> Site {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&repo().join("config"), &tmp.path().join("config"));
+        Site { tmp }
+    }
+
+    /// The same, sending replies to an SMTP server on this port.
+    pub fn with_smtp(port: u16) -> Site {
+        let site = Site::new();
+        let path = site.config().join("listkeeper.toml");
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "transport = \"file:../var/outbox-mail\"",
+            &format!("transport = \"smtp://127.0.0.1:{port}\""),
+        );
+        std::fs::write(path, text).unwrap();
+        site
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.tmp.path().join("config")
+    }
+
+    pub fn var(&self) -> PathBuf {
+        self.tmp.path().join("var")
+    }
+
+    pub fn roster(&self) -> PathBuf {
+        self.config().join("lists/sm-cop/roster.toml")
+    }
+
+    pub fn roster_text(&self) -> String {
+        std::fs::read_to_string(self.roster()).unwrap()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
+    /// `listkeeper deliver --to TO [--from FROM] < message`.
+    pub fn deliver(&self, to: &str, from: Option<&str>, message: &[u8]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["deliver", "--to", to])
+            .arg("--config")
+            .arg(self.config());
+        if let Some(from) = from {
+            cmd.args(["--from", from]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A refusal before reading everything is fine: the pipe may close early.
+        let _ = child.stdin.take().unwrap().write_all(message);
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.var().join("state/audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The `.eml` files the `file:` transport wrote, oldest first.
+    pub fn mail_files(&self) -> Vec<String> {
+        let dir = self.var().join("outbox-mail");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Batches waiting in the outbox.
+    pub fn queued(&self) -> usize {
+        std::fs::read_dir(self.var().join("state/outbox"))
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "json")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if !entry.file_name().to_string_lossy().starts_with('.') {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A header's value in a raw message (first occurrence, unfolded).
+pub fn header(message: &str, name: &str) -> Option<String> {
+    let head = message.split("\r\n\r\n").next()?;
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded
+        .split("\r\n")
+        .find(|l| {
+            l.len() > name.len()
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l.as_bytes()[name.len()] == b':'
+        })
+        .map(|l| l[name.len() + 1..].trim().to_owned())
+}
+
+/// The token in a confirmation request's Reply-To.
+pub fn token_of(message: &str) -> String {
+    let reply_to = header(message, "Reply-To").expect("a Reply-To");
+    let start = reply_to.find("confirm+").expect("a confirm address") + "confirm+".len();
+    reply_to[start..].split('@').next().unwrap().to_owned()
+}

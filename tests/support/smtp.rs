@@ -1,0 +1,156 @@
+//! A small SMTP server on 127.0.0.1:0 for tests: records what it accepts, and can be
+//! told to defer (451) or refuse (550) instead.
+
+#![allow(unreachable_pub, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+/// How the server answers the end of DATA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Accept,
+    Defer,
+    Refuse,
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<Received>,
+    mode: Option<Mode>,
+}
+
+pub struct SmtpServer {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        Self::start_on(0)
+    }
+
+    /// Starts on a given port (to come back on the port a test used before).
+    pub fn start_on(port: u16) -> SmtpServer {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = session(stream, &state);
+                });
+            }
+        });
+        SmtpServer { port, state }
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().unwrap().mode = Some(mode);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Waits until `n` messages arrived (sends may finish after the client exits).
+    pub fn wait_for(&self, n: usize) -> Vec<Received> {
+        let start = Instant::now();
+        while self.received().len() < n && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.received()
+    }
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    out.write_all(b"220 test-smtp ESMTP\r\n")?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            out.write_all(b"250-test-smtp\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if upper.starts_with("HELO")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+        {
+            out.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            from = angle(&line[10..]);
+            to.clear();
+            out.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(angle(&line[8..]));
+            out.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("DATA") {
+            out.write_all(b"354 go on\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+            }
+            let mut st = state.lock().unwrap();
+            match st.mode.unwrap_or(Mode::Accept) {
+                Mode::Accept => {
+                    st.received.push(Received {
+                        from: from.clone(),
+                        to: to.clone(),
+                        data,
+                    });
+                    out.write_all(b"250 2.0.0 queued\r\n")?;
+                }
+                Mode::Defer => out.write_all(b"451 4.3.0 try again later\r\n")?,
+                Mode::Refuse => out.write_all(b"550 5.1.1 no such user\r\n")?,
+            }
+        } else if upper.starts_with("QUIT") {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            out.write_all(b"502 not implemented\r\n")?;
+        }
+    }
+}
+
+fn angle(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
