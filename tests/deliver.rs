@@ -475,3 +475,32 @@ fn decode_qp(message: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Replies as Outlook and Gmail write them, sent to the request address with the
+/// token only in the Subject: "OK" on top, the confirmation quoted below.
+#[test]
+fn outlook_and_gmail_replies_confirm() {
+    for fixture in ["outlook-reply.eml.in", "gmail-reply.eml.in"] {
+        let site = Site::new();
+        site.deliver(&format!("sm-cop-join@{D}"), None, &request("new.member@state.gov", "x", "join", "og-1@state.gov", ""));
+        let token = token_of(&site.mail_files()[0]);
+        let text = std::fs::read_to_string(support::repo().join("tests/data").join(fixture)).unwrap();
+        let out = site.deliver(&format!("sm-cop-request@{D}"), None, text.replace("TOKEN", &token).as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{fixture}: {}", stderr(&out));
+        let mails = site.mail_files();
+        assert_eq!(mails.len(), 2, "{fixture}: one reply");
+        assert_eq!(header(&mails[1], "Subject").as_deref(), Some("Welcome to SM-COP"), "{fixture}:\n{}", mails[1]);
+        assert!(site.roster_text().contains("\"new.member@state.gov\""), "{fixture}");
+    }
+}
+
+#[test]
+fn a_huge_header_under_the_limit_is_read_safely() {
+    let site = Site::new();
+    let mut raw = b"From: big.header@agency.gov\r\nX-Junk: ".to_vec();
+    raw.extend(std::iter::repeat_n(b'y', 900 * 1024));
+    raw.extend(b"\r\nSubject: join\r\nMessage-ID: <huge-1@agency.gov>\r\n\r\nsubscribe\r\n");
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, &raw);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(site.mail_files().len(), 1);
+}
