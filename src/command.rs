@@ -67,6 +67,33 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command as a line, to head its result in a reply (never with a token).
+    pub fn describe(&self) -> String {
+        let list = |t: &Target| match t {
+            Target::List(id) => format!(" {id}"),
+            Target::Unknown(word) => format!(" {word}"),
+            Target::Missing => String::new(),
+        };
+        match self {
+            Command::Subscribe { list: t, name } => {
+                format!(
+                    "subscribe{}{}",
+                    list(t),
+                    name.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+                )
+            }
+            Command::Unsubscribe { list: t } => format!("unsubscribe{}", list(t)),
+            Command::Confirm { .. } => "confirm".to_owned(),
+            Command::Info { list: t } => format!("info{}", list(t)),
+            Command::Lists => "lists".to_owned(),
+            Command::Query { list: t } => format!("query{}", list(t)),
+            Command::Help => "help".to_owned(),
+            Command::Invalid { line, .. } => line.clone(),
+        }
+    }
+}
+
 /// The commands a message to `route` carries.
 pub fn commands(config: &Config, route: &Route, incoming: &Incoming) -> Vec<Command> {
     match route {

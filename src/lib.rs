@@ -7,13 +7,22 @@
 //! The modules, in the order a request meets them:
 //!
 //! ```text
+//! cli::deliver  MTA pipe mode: one message from stdin → pipeline → exit code
+//! pipeline     THE SPINE: handle(Delivery) → Outcome, calling the steps below in turn
+//! route        recipient → Route (list + subscribe/unsubscribe/request/confirm/…)
+//! message      raw mail → Incoming (the only user of mail-parser; size cap first)
+//! guard        loops and backscatter → Silence
+//! command      Subject/body → commands
+//! eligibility  compiled rules → Verdict { Allow | Moderate | Reject }
+//! decision     membership + policy + verdict → Join / Leave
+//! token        HMAC tokens, pending and held requests
+//! roster       roster.toml: read, edit line by line, save atomically
+//! reply        texts and templates → the reply mail (lettre)
+//! outbox       durable queue of replies; sending over SMTP or to files
+//! audit        audit.log: one JSON line a decision
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
-//! eligibility  compiled rules → Verdict { Allow | Moderate | Reject }
-//! roster       roster.toml: read, edit line by line, save atomically
-//! audit        audit.log: one JSON line a decision
 //! fsio         durable writes and locks, the only place that fsyncs
-//! cli          the command line
 //! ```
 
 pub mod address;

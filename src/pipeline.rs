@@ -162,6 +162,7 @@ fn process(
         route,
         now,
         replies: BTreeMap::new(),
+        heading: None,
     };
     let commands = command::commands(&ctx.config, route, incoming);
     if commands.is_empty() {
@@ -175,7 +176,11 @@ fn process(
         );
         session.say(&sender, list, "", texts.text("help", list, &[]));
     }
+    let labelled = matches!(route, Route::Request(_) | Route::Command);
     for command in commands {
+        if labelled {
+            session.heading = Some(format!("> {}", message::clean(&command.describe())));
+        }
         session.run(command)?;
     }
     session.finish(key)
@@ -190,6 +195,8 @@ struct Session<'a> {
     now: u64,
     /// Replies by the address concerned: one reply each.
     replies: BTreeMap<String, Draft>,
+    /// In command mail, the command whose result comes next (`> subscribe sm-cop`).
+    heading: Option<String>,
 }
 
 struct Draft {
@@ -274,12 +281,8 @@ impl<'a> Session<'a> {
                 Ok(())
             }
             Command::Invalid { line, why } => {
-                self.say(
-                    self.sender,
-                    None,
-                    "Your message to listkeeper",
-                    format!("> {line}\n{why}"),
-                );
+                self.heading = Some(format!("> {}", message::clean(&line)));
+                self.say(self.sender, None, "Your message to listkeeper", why);
                 Ok(())
             }
         }
@@ -684,7 +687,10 @@ impl<'a> Session<'a> {
         if !subject.is_empty() {
             draft.subjects.push(subject.to_owned());
         }
-        draft.paragraphs.push(text);
+        match &self.heading {
+            Some(heading) => draft.paragraphs.push(format!("{heading}\n{text}")),
+            None => draft.paragraphs.push(text),
+        }
     }
 
     fn audit(

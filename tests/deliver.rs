@@ -360,7 +360,7 @@ fn the_messages_in_tests_data() {
             "listserv",
             None,
             0,
-            Some("joel@army.mil is not subscribed to SM-COP"),
+            Some("> query sm-cop\r\njoel@army.mil is not subscribed to SM-COP"),
         ),
         (
             "ineligible.eml",
@@ -482,15 +482,32 @@ fn decode_qp(message: &str) -> String {
 fn outlook_and_gmail_replies_confirm() {
     for fixture in ["outlook-reply.eml.in", "gmail-reply.eml.in"] {
         let site = Site::new();
-        site.deliver(&format!("sm-cop-join@{D}"), None, &request("new.member@state.gov", "x", "join", "og-1@state.gov", ""));
+        site.deliver(
+            &format!("sm-cop-join@{D}"),
+            None,
+            &request("new.member@state.gov", "x", "join", "og-1@state.gov", ""),
+        );
         let token = token_of(&site.mail_files()[0]);
-        let text = std::fs::read_to_string(support::repo().join("tests/data").join(fixture)).unwrap();
-        let out = site.deliver(&format!("sm-cop-request@{D}"), None, text.replace("TOKEN", &token).as_bytes());
+        let text =
+            std::fs::read_to_string(support::repo().join("tests/data").join(fixture)).unwrap();
+        let out = site.deliver(
+            &format!("sm-cop-request@{D}"),
+            None,
+            text.replace("TOKEN", &token).as_bytes(),
+        );
         assert_eq!(out.status.code(), Some(0), "{fixture}: {}", stderr(&out));
         let mails = site.mail_files();
         assert_eq!(mails.len(), 2, "{fixture}: one reply");
-        assert_eq!(header(&mails[1], "Subject").as_deref(), Some("Welcome to SM-COP"), "{fixture}:\n{}", mails[1]);
-        assert!(site.roster_text().contains("\"new.member@state.gov\""), "{fixture}");
+        assert_eq!(
+            header(&mails[1], "Subject").as_deref(),
+            Some("Welcome to SM-COP"),
+            "{fixture}:\n{}",
+            mails[1]
+        );
+        assert!(
+            site.roster_text().contains("\"new.member@state.gov\""),
+            "{fixture}"
+        );
     }
 }
 

@@ -16,10 +16,21 @@ fn context(site: &Site) -> Context {
     Context::open(Config::load(&site.config()).unwrap()).unwrap()
 }
 
-fn deliver(ctx: &Context, to: &str, from: &str, subject: &str, id: &str, now: u64) -> Option<String> {
+fn deliver(
+    ctx: &Context,
+    to: &str,
+    from: &str,
+    subject: &str,
+    id: &str,
+    now: u64,
+) -> Option<String> {
     let raw = format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n");
     let to = format!("{to}@{D}");
-    let delivery = Delivery { envelope_from: Some(from), recipient: &to, raw: raw.as_bytes() };
+    let delivery = Delivery {
+        envelope_from: Some(from),
+        recipient: &to,
+        raw: raw.as_bytes(),
+    };
     match pipeline::handle(ctx, &delivery, now) {
         Outcome::Done(batch) => batch.map(|b| b.mails[0].mail.message.clone()),
         other => panic!("{other:?}"),
@@ -33,23 +44,53 @@ fn an_expired_token_changes_nothing_and_says_so() {
     let t0 = 1_800_000_000;
     let ask = deliver(&ctx, "sm-cop-join", "late@agency.gov", "join", "e1@x", t0).unwrap();
     let token = token_of(&ask);
-    let late = deliver(&ctx, &format!("sm-cop-confirm+{token}"), "late@agency.gov", "ok", "e2@x", t0 + 8 * DAY).unwrap();
+    let late = deliver(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "late@agency.gov",
+        "ok",
+        "e2@x",
+        t0 + 8 * DAY,
+    )
+    .unwrap();
     assert!(late.contains("expired"), "{late}");
     assert!(!site.roster_text().contains("late@agency.gov"));
     assert!(site.audit().iter().any(|r| r["outcome"] == "expired"));
     // A new request after expiry gets a new token, which works.
-    let again = deliver(&ctx, "sm-cop-join", "late@agency.gov", "join", "e3@x", t0 + 9 * DAY).unwrap();
+    let again = deliver(
+        &ctx,
+        "sm-cop-join",
+        "late@agency.gov",
+        "join",
+        "e3@x",
+        t0 + 9 * DAY,
+    )
+    .unwrap();
     let fresh = token_of(&again);
     assert_ne!(fresh, token);
-    let welcome = deliver(&ctx, &format!("sm-cop-confirm+{fresh}"), "late@agency.gov", "ok", "e4@x", t0 + 9 * DAY + 60).unwrap();
-    assert_eq!(header(&welcome, "Subject").as_deref(), Some("Welcome to SM-COP"));
+    let welcome = deliver(
+        &ctx,
+        &format!("sm-cop-confirm+{fresh}"),
+        "late@agency.gov",
+        "ok",
+        "e4@x",
+        t0 + 9 * DAY + 60,
+    )
+    .unwrap();
+    assert_eq!(
+        header(&welcome, "Subject").as_deref(),
+        Some("Welcome to SM-COP")
+    );
 }
 
 #[test]
 fn forged_and_misplaced_tokens_are_refused() {
     let site = Site::new();
     // A second list, to try a token on the wrong one.
-    support::copy_dir(&support::repo().join("examples/lists/neighbors"), &site.config().join("lists/neighbors"));
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
     let ctx = context(&site);
     let t0 = 1_800_000_000;
     let ask = deliver(&ctx, "sm-cop-join", "victim@agency.gov", "join", "f1@x", t0).unwrap();
@@ -57,31 +98,81 @@ fn forged_and_misplaced_tokens_are_refused() {
     let mut forged = token.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'a' { 'b' } else { 'a' });
-    for (to, id) in [(format!("sm-cop-confirm+{forged}"), "f2@x"), (format!("neighbors-confirm+{token}"), "f3@x")] {
+    for (to, id) in [
+        (format!("sm-cop-confirm+{forged}"), "f2@x"),
+        (format!("neighbors-confirm+{token}"), "f3@x"),
+    ] {
         let reply = deliver(&ctx, &to, "attacker@agency.gov", "ok", id, t0 + 60).unwrap();
-        assert!(reply.contains("unknown, already used or expired"), "{reply}");
-        assert_eq!(header(&reply, "To").as_deref(), Some("attacker@agency.gov"), "the refusal goes to who sent it");
+        assert!(
+            reply.contains("unknown, already used or expired"),
+            "{reply}"
+        );
+        assert_eq!(
+            header(&reply, "To").as_deref(),
+            Some("attacker@agency.gov"),
+            "the refusal goes to who sent it"
+        );
     }
     assert!(!site.roster_text().contains("victim@agency.gov"));
     // The real token still works, from the command address too.
-    let reply = deliver(&ctx, "listserv", "victim@agency.gov", &format!("confirm {token}"), "f4@x", t0 + 120).unwrap();
-    assert_eq!(header(&reply, "Subject").as_deref(), Some("Welcome to SM-COP"));
+    let reply = deliver(
+        &ctx,
+        "listserv",
+        "victim@agency.gov",
+        &format!("confirm {token}"),
+        "f4@x",
+        t0 + 120,
+    )
+    .unwrap();
+    assert_eq!(
+        header(&reply, "Subject").as_deref(),
+        Some("Welcome to SM-COP")
+    );
     assert!(site.roster_text().contains("victim@agency.gov"));
 }
 
 #[test]
 fn open_lists_add_at_once_and_unsubscribe_of_a_stranger_reveals_nothing_to_others() {
     let site = Site::new();
-    support::copy_dir(&support::repo().join("examples/lists/neighbors"), &site.config().join("lists/neighbors"));
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
     let ctx = context(&site);
     let welcome = deliver(&ctx, "neighbors-join", "pat@example.org", "join", "o1@x", 1).unwrap();
-    assert_eq!(header(&welcome, "Subject").as_deref(), Some("Welcome to Neighbors"));
-    let roster = std::fs::read_to_string(site.config().join("lists/neighbors/roster.toml")).unwrap();
-    assert!(roster.starts_with("[members]\n\"pat@example.org\" = {"), "{roster}");
-    let bye = deliver(&ctx, "neighbors-leave", "pat@example.org", "leave", "o2@x", 2).unwrap();
+    assert_eq!(
+        header(&welcome, "Subject").as_deref(),
+        Some("Welcome to Neighbors")
+    );
+    let roster =
+        std::fs::read_to_string(site.config().join("lists/neighbors/roster.toml")).unwrap();
+    assert!(
+        roster.starts_with("[members]\n\"pat@example.org\" = {"),
+        "{roster}"
+    );
+    let bye = deliver(
+        &ctx,
+        "neighbors-leave",
+        "pat@example.org",
+        "leave",
+        "o2@x",
+        2,
+    )
+    .unwrap();
     assert!(bye.contains("has been removed from Neighbors"));
     // A non-member's unsubscribe is answered to that address only.
-    let reply = deliver(&ctx, "neighbors-leave", "stranger@example.org", "leave", "o3@x", 3).unwrap();
-    assert_eq!(header(&reply, "To").as_deref(), Some("stranger@example.org"));
+    let reply = deliver(
+        &ctx,
+        "neighbors-leave",
+        "stranger@example.org",
+        "leave",
+        "o3@x",
+        3,
+    )
+    .unwrap();
+    assert_eq!(
+        header(&reply, "To").as_deref(),
+        Some("stranger@example.org")
+    );
     assert!(reply.contains("is not subscribed"));
 }

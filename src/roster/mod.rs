@@ -6,7 +6,7 @@
 //! comment, blank line and the admins' order, stays as it was.
 //!
 //! Reading is fast for the layout listkeeper itself writes (one `"addr" = { … }` a
-//! line, see [`parse`]), and falls back to a full TOML parser for anything else, so
+//! line, see `parse.rs`), and falls back to a full TOML parser for anything else, so
 //! any valid TOML an admin writes is read correctly and any invalid file is refused
 //! with the line at fault. [`RosterFile`] adds the file around it: the lock, the
 //! re-read after an outside edit, the atomic save and the `include_file`.
