@@ -29,6 +29,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::str::FromStr;
 
+const DAY: u64 = 86_400;
+
 /// Everything the pipeline reads and writes.
 pub struct Context {
     /// The configuration.
@@ -375,7 +377,16 @@ impl<'a> Session<'a> {
                 );
             }
             Join::Confirm { hold } => {
-                let token = self.pend(list, &address, name, Action::Subscribe, hold)?;
+                let Some(token) = self.pend(list, &address, name, Action::Subscribe, hold)? else {
+                    return self.audit(
+                        list,
+                        &address,
+                        "subscribe",
+                        "merged-not-resent",
+                        verdict.rule,
+                        Via::Email,
+                    );
+                };
                 self.audit(
                     list,
                     &address,
@@ -430,7 +441,17 @@ impl<'a> Session<'a> {
                 );
             }
             Leave::Confirm => {
-                let token = self.pend(list, &address, None, Action::Unsubscribe, false)?;
+                let Some(token) = self.pend(list, &address, None, Action::Unsubscribe, false)?
+                else {
+                    return self.audit(
+                        list,
+                        &address,
+                        "unsubscribe",
+                        "merged-not-resent",
+                        None,
+                        Via::Email,
+                    );
+                };
                 self.audit(
                     list,
                     &address,
@@ -574,14 +595,28 @@ impl<'a> Session<'a> {
         name: Option<String>,
         action: Action,
         hold: bool,
-    ) -> io::Result<String> {
+    ) -> io::Result<Option<String>> {
         let key = address.key();
         let id = token::pending_id(list.id.as_str(), &key, action);
-        if let Some(existing) = self.ctx.pending.get(list.id.as_str(), &id)?
+        if let Some(mut existing) = self.ctx.pending.get(list.id.as_str(), &id)?
             && existing.expires > self.now
             && let Some(token) = self.ctx.keys.token_for(&existing, &key)
         {
-            return Ok(token);
+            // Merged: the same token again, but not more often than the daily budget
+            // of mails a forged request may cause to one address.
+            let budget = self
+                .ctx
+                .config
+                .server
+                .limits
+                .confirmations_per_address_per_day as usize;
+            existing.sends.retain(|&t| t + DAY > self.now);
+            if existing.sends.len() >= budget {
+                return Ok(None);
+            }
+            existing.sends.push(self.now);
+            self.ctx.pending.put(&existing, &key)?;
+            return Ok(Some(token));
         }
         let request = Request {
             list: list.id.as_str(),
@@ -596,8 +631,9 @@ impl<'a> Session<'a> {
             self.ctx.config.server.confirm.expires.as_secs(),
         )?;
         pending.hold = hold;
+        pending.sends = vec![self.now];
         self.ctx.pending.put(&pending, &key)?;
-        Ok(token)
+        Ok(Some(token))
     }
 
     fn hold(

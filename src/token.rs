@@ -88,6 +88,9 @@ pub struct Pending {
     /// a `moderate` rule on a `confirm` list).
     #[serde(default)]
     pub hold: bool,
+    /// Unix seconds of each confirmation mail sent for it (for the resend budget).
+    #[serde(default)]
+    pub sends: Vec<u64>,
 }
 
 /// What a new pending request is for.
@@ -228,6 +231,7 @@ impl Keys {
             created: now,
             expires: now + lifetime,
             hold: false,
+            sends: Vec::new(),
         };
         let token = self
             .token_for(&pending, address_key)

@@ -176,3 +176,49 @@ fn open_lists_add_at_once_and_unsubscribe_of_a_stranger_reveals_nothing_to_other
     );
     assert!(reply.contains("is not subscribed"));
 }
+
+#[test]
+fn repeated_requests_merge_and_resend_only_within_the_daily_budget() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let t0 = 1_800_000_000;
+    let mut tokens = Vec::new();
+    let mut silent = 0;
+    for i in 0..5 {
+        match deliver(
+            &ctx,
+            "sm-cop-join",
+            "target@agency.gov",
+            "join",
+            &format!("b{i}@x"),
+            t0 + i,
+        ) {
+            Some(mail) => tokens.push(token_of(&mail)),
+            None => silent += 1,
+        }
+    }
+    assert_eq!(tokens.len(), 3, "confirmations_per_address_per_day = 3");
+    assert_eq!(silent, 2);
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "one pending request, one token"
+    );
+    let merged = site
+        .audit()
+        .iter()
+        .filter(|r| r["outcome"] == "merged-not-resent")
+        .count();
+    assert_eq!(merged, 2);
+    // A day later the budget is back.
+    assert!(
+        deliver(
+            &ctx,
+            "sm-cop-join",
+            "target@agency.gov",
+            "join",
+            "b9@x",
+            t0 + DAY + 10
+        )
+        .is_some()
+    );
+}
