@@ -139,3 +139,28 @@ pub(super) fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(
+            redact("sm-cop-confirm+k1abc@listserv.example.gov"),
+            "sm-cop-confirm+…@listserv.example.gov"
+        );
+        assert_eq!(
+            redact("sm-cop-join@listserv.example.gov"),
+            "sm-cop-join@listserv.example.gov"
+        );
+    }
+
+    #[test]
+    fn a_retry_is_never_lost_to_a_bounce() {
+        assert_eq!(worse(EX_OK, EX_NOUSER), EX_NOUSER);
+        assert_eq!(worse(EX_TEMPFAIL, EX_NOUSER), EX_TEMPFAIL);
+        assert_eq!(worse(EX_DATAERR, EX_TEMPFAIL), EX_TEMPFAIL);
+        assert_eq!(worse(EX_DATAERR, EX_OK), EX_DATAERR);
+    }
+}
