@@ -59,7 +59,10 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
                 EX_OK
             }
             Outcome::NoSuchUser => {
-                eprintln!("listkeeper: {recipient}: no such list address here");
+                eprintln!(
+                    "listkeeper: {}: no such list address here",
+                    redact(recipient)
+                );
                 EX_NOUSER
             }
             Outcome::TooLarge => {
@@ -74,7 +77,8 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             }
             Outcome::TryLater(why) => {
                 eprintln!(
-                    "listkeeper: {recipient}: {why}; nothing was changed, the MTA will retry"
+                    "listkeeper: {}: {why}; nothing was changed, the MTA will retry",
+                    redact(recipient)
                 );
                 EX_TEMPFAIL
             }
@@ -121,6 +125,16 @@ fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u64) {
             }
         }
     });
+}
+
+/// A recipient fit for a log: a `+TOKEN` part never reaches one.
+fn redact(recipient: &str) -> String {
+    match (recipient.find('+'), recipient.rfind('@')) {
+        (Some(plus), Some(at)) if plus < at => {
+            format!("{}+…{}", &recipient[..plus], &recipient[at..])
+        }
+        _ => recipient.to_owned(),
+    }
 }
 
 /// 75 beats 65/67 beats 0: a retry must never be lost to a bounce.
