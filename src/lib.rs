@@ -34,6 +34,7 @@ pub mod decision;
 pub mod eligibility;
 pub mod fsio;
 pub mod guard;
+pub mod inbound;
 pub mod message;
 pub mod outbox;
 pub mod pipeline;
