@@ -30,6 +30,7 @@ pub mod audit;
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod eligibility;
 pub mod fsio;

@@ -173,6 +173,33 @@ impl Outbox {
         Ok(Sent::Done)
     }
 
+    /// Moves a batch retried for too long to `outbox/failed/`, with an audit line.
+    pub fn give_up(&self, mut batch: Batch, why: &str) -> io::Result<()> {
+        batch.last_error = Some(format!(
+            "{why}; last error: {}",
+            batch.last_error.as_deref().unwrap_or("none")
+        ));
+        let failed = self.dir.join("failed").join(format!("{}.json", batch.key));
+        fsio::write_atomic(
+            &failed,
+            &serde_json::to_vec_pretty(&batch).map_err(io::Error::other)?,
+        )?;
+        self.remove(&batch.key)?;
+        for mail in batch.mails.iter().filter(|m| !m.sent) {
+            self.audit.record(&Record {
+                time: audit::now_rfc3339(),
+                list: batch.list.as_deref().unwrap_or(""),
+                address: &mail.mail.to,
+                action: "send",
+                outcome: "given-up",
+                rule: None,
+                via: Via::Email,
+                message_id: None,
+            })?;
+        }
+        Ok(())
+    }
+
     fn remove(&self, key: &str) -> io::Result<()> {
         match std::fs::remove_file(self.path(key)) {
             Ok(()) => fsio::sync_dir(&self.dir),
@@ -356,6 +383,7 @@ mod tests {
             from: crate::address::EmailAddress::parse("a@b.gov").unwrap(),
             username: None,
             password_file: None,
+            give_up_after: Duration::from_secs(4 * 86400),
         };
         let sender = Sender::new(&outbound).unwrap();
         outbox.queue(&batch("k2")).unwrap();

@@ -8,6 +8,7 @@ mod check;
 mod deliver;
 mod init;
 mod outbox;
+mod serve;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -73,6 +74,12 @@ enum Command {
         /// The address to remove.
         address: String,
     },
+    /// The daemon: LMTP, and the outbox sender. Stops on SIGTERM, reloads on SIGHUP.
+    Serve {
+        /// How log lines are written to standard error.
+        #[arg(long, value_enum, default_value = "human")]
+        log_format: serve::LogFormat,
+    },
     /// MTA pipe mode: handle one message from standard input (sysexits exit codes).
     Deliver {
         /// The envelope recipient (may be given more than once).
@@ -104,6 +111,7 @@ enum Command {
 pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Command::Check => return check::run(&args.config),
+        Command::Serve { log_format } => serve::run(&args.config, log_format),
         Command::Deliver { to, from } => {
             return ExitCode::from(deliver::run(&args.config, &to, from.as_deref()));
         }

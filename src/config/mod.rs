@@ -73,6 +73,8 @@ pub struct Inbound {
     pub maildir: Option<PathBuf>,
     /// Larger messages are refused.
     pub max_message_size: u64,
+    /// LMTP connections served at once; more wait for a free slot.
+    pub max_connections: u32,
 }
 
 /// An LMTP listening address.
@@ -95,6 +97,8 @@ pub struct Outbound {
     pub username: Option<String>,
     /// File holding the SMTP AUTH password.
     pub password_file: Option<PathBuf>,
+    /// How long a reply is retried before it is moved to `outbox/failed/`.
+    pub give_up_after: Duration,
 }
 
 /// An outbound transport.
@@ -344,6 +348,9 @@ fn server_from_raw(
     let from = EmailAddress::parse(&from_text)
         .map_err(|e| f.error(problems, &at(&["outbound", "from"]), e.to_string()))
         .ok();
+    let give_up_after = parse_duration(raw.outbound.give_up_after.as_deref().unwrap_or("4 days"))
+        .map_err(|why| f.error(problems, &at(&["outbound", "give_up_after"]), why))
+        .ok();
     let expires = parse_duration(raw.confirm.expires.as_deref().unwrap_or("7 days"))
         .map_err(|why| f.error(problems, &at(&["confirm", "expires"]), why))
         .ok();
@@ -375,12 +382,14 @@ fn server_from_raw(
             lmtp: lmtp?,
             maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
             max_message_size: max_message_size?,
+            max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
         },
         outbound: Outbound {
             transport: transport?,
             from: from?,
             username: raw.outbound.username,
             password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
+            give_up_after: give_up_after?,
         },
         confirm: Confirm {
             secret_file,

@@ -31,6 +31,7 @@ pub(crate) struct RawInbound {
     pub(crate) lmtp: Option<String>,
     pub(crate) maildir: Option<String>,
     pub(crate) max_message_size: Option<String>,
+    pub(crate) max_connections: Option<u32>,
 }
 
 /// `[outbound]`.
@@ -40,6 +41,7 @@ pub(crate) struct RawOutbound {
     pub(crate) from: Option<String>,
     pub(crate) username: Option<String>,
     pub(crate) password_file: Option<String>,
+    pub(crate) give_up_after: Option<String>,
 }
 
 /// `[confirm]`.

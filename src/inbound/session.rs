@@ -127,6 +127,14 @@ impl<R: Recipients> Session<R> {
         self.input.extend(bytes);
     }
 
+    /// Between transactions with nothing in hand: a safe moment to close.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Start | State::Ready)
+            && self.input.is_empty()
+            && self.out.is_empty()
+            && self.pending_deliver.is_none()
+    }
+
     /// Whether the session ended (QUIT).
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)

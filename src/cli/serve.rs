@@ -1,0 +1,102 @@
+//! `listkeeper serve`: the daemon, with signals, systemd notification and logging.
+//!
+//! SIGTERM and SIGINT stop accepting, finish the messages in hand and exit 0; SIGHUP
+//! reloads the configuration (a configuration that does not load leaves the old one
+//! running, and says why). Under systemd (`Type=notify-reload`) it reports READY,
+//! RELOADING and STOPPING, and pings the watchdog when asked to.
+
+use crate::daemon::{self, Daemon};
+use anyhow::{Context as _, Result};
+use sd_notify::NotifyState;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Runs the daemon until a stop signal.
+pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
+    init_logging(format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let daemon = Arc::new(Daemon::open(dir).map_err(anyhow::Error::msg)?);
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signals(daemon.clone(), shutdown.clone()));
+        if let Some(interval) = sd_notify::watchdog_enabled() {
+            tokio::spawn(watchdog(interval / 2, shutdown.clone()));
+        }
+        daemon::run(daemon, shutdown, |address| {
+            info!(%address, config = %dir.display(), "listkeeper is serving LMTP");
+            let _ = sd_notify::notify(&[NotifyState::Ready]);
+        })
+        .await
+        .context("serving LMTP")?;
+        info!("stopped");
+        Ok(())
+    })
+}
+
+async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                let mut states = vec![NotifyState::Reloading];
+                states.extend(NotifyState::monotonic_usec_now().ok());
+                let _ = sd_notify::notify(&states);
+                match daemon.reload() {
+                    Ok(()) => info!("configuration reloaded"),
+                    Err(why) => warn!(%why, "reload failed; the old configuration stays in force"),
+                }
+                let _ = sd_notify::notify(&[NotifyState::Ready]);
+            }
+        }
+    }
+    let _ = sd_notify::notify(&[NotifyState::Stopping]);
+    info!("stop signal: finishing the messages in hand");
+    shutdown.cancel();
+}
+
+async fn watchdog(every: std::time::Duration, shutdown: CancellationToken) {
+    loop {
+        let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LISTKEEPER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,268 @@
+//! The daemon's shared state and its tasks: listeners, connections, the outbox sender.
+//!
+//! [`run`] takes a shutdown token, so tests drive the same code the binary runs. The
+//! configuration in force is an `Arc<Context>` swapped whole on reload: a message in
+//! hand finishes with the context it started with.
+
+use crate::config::{Config, Listen};
+use crate::inbound::lmtp;
+use crate::outbox::{Sender, Sent};
+use crate::pipeline::Context;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+/// How long shutdown waits for connections to finish the message in hand.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the outbox is looked at when nothing wakes the sender.
+const SENDER_TICK: Duration = Duration::from_secs(30);
+
+/// What every task shares.
+pub struct Daemon {
+    dir: PathBuf,
+    context: RwLock<Arc<Context>>,
+    wake: Notify,
+}
+
+impl Daemon {
+    /// Loads the configuration in `dir` and opens the state folder.
+    pub fn open(dir: &Path) -> Result<Daemon, String> {
+        Ok(Daemon {
+            dir: dir.to_owned(),
+            context: RwLock::new(Arc::new(load(dir)?)),
+            wake: Notify::new(),
+        })
+    }
+
+    /// The configuration and stores in force.
+    pub fn context(&self) -> Arc<Context> {
+        match self.context.read() {
+            Ok(guard) => guard.clone(),
+            // A panic while holding the lock cannot leave the Arc half-written.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Loads the configuration again; on failure the old one stays in force.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = Arc::new(load(&self.dir)?);
+        let old = self.context();
+        if fresh.config.server.inbound.lmtp != old.config.server.inbound.lmtp {
+            warn!("inbound.lmtp changed: restart listkeeper to listen on the new address");
+        }
+        match self.context.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// Tells the outbox sender there is something to send.
+    pub fn wake_sender(&self) {
+        self.wake.notify_one();
+    }
+}
+
+fn load(dir: &Path) -> Result<Context, String> {
+    let config = Config::load(dir).map_err(|p| format!("the configuration does not load:\n{p}"))?;
+    Context::open(config).map_err(|e| format!("cannot open the state folder: {e}"))
+}
+
+/// Binds the LMTP listener, calls `ready` with its address, and serves until
+/// `shutdown`; then finishes the messages in hand (up to [`SHUTDOWN_GRACE`]).
+pub async fn run(
+    daemon: Arc<Daemon>,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(&str),
+) -> io::Result<()> {
+    let ctx = daemon.context();
+    let listener = Listener::bind(&ctx.config.server.inbound.lmtp).await?;
+    let slots = Arc::new(Semaphore::new(
+        ctx.config.server.inbound.max_connections as usize,
+    ));
+    drop(ctx);
+    ready(&listener.describe());
+    let tracker = TaskTracker::new();
+    let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit,
+            () = shutdown.cancelled() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            match stream {
+                Stream::Tcp(s) => lmtp::connection(s, peer, daemon, shutdown).await,
+                Stream::Unix(s) => lmtp::connection(s, peer, daemon, shutdown).await,
+            }
+            drop(permit);
+        });
+    }
+    info!("shutting down: no new connections; finishing the messages in hand");
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            "connections still open after {}s; leaving them",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    let _ = sender.await;
+    Ok(())
+}
+
+/// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.
+async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let mut transport: Option<(usize, Sender)> = None;
+    loop {
+        let ctx = daemon.context();
+        let key = Arc::as_ptr(&ctx) as usize;
+        if transport.as_ref().is_none_or(|(k, _)| *k != key) {
+            match Sender::new(&ctx.config.server.outbound) {
+                Ok(sender) => transport = Some((key, sender)),
+                Err(e) => warn!(error = %e, "cannot set up the outbound transport"),
+            }
+        }
+        if let Some((_, sender)) = &transport {
+            send_due(&ctx, sender, &shutdown).await;
+        }
+        drop(ctx);
+        tokio::select! {
+            () = daemon.wake.notified() => {}
+            () = tokio::time::sleep(SENDER_TICK) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn send_due(ctx: &Context, sender: &Sender, shutdown: &CancellationToken) {
+    let batches = match ctx.outbox.list() {
+        Ok(batches) => batches,
+        Err(e) => {
+            warn!(error = %e, "cannot read the outbox");
+            return;
+        }
+    };
+    let give_up = ctx.config.server.outbound.give_up_after.as_secs();
+    for batch in batches {
+        let now = unix_now();
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if batch.next_attempt > now {
+            continue;
+        }
+        if now.saturating_sub(batch.created) > give_up {
+            let key = batch.key.clone();
+            match ctx
+                .outbox
+                .give_up(batch, "retried for longer than outbound.give_up_after")
+            {
+                Ok(()) => warn!(batch = %key, "reply given up, moved to outbox/failed"),
+                Err(e) => warn!(batch = %key, error = %e, "cannot move a reply to outbox/failed"),
+            }
+            continue;
+        }
+        let key = batch.key.clone();
+        match ctx.outbox.send(sender, batch, now).await {
+            Ok(Sent::Done) => {}
+            Ok(Sent::Deferred(why)) => warn!(batch = %key, %why, "reply deferred"),
+            Ok(Sent::Failed(why)) => {
+                warn!(batch = %key, %why, "reply refused for good, moved to outbox/failed")
+            }
+            Err(e) => warn!(batch = %key, error = %e, "outbox not updated"),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+enum Stream {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Listener {
+    async fn bind(listen: &Listen) -> io::Result<Listener> {
+        match listen {
+            Listen::Tcp(addr) => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
+            Listen::Unix(path) => {
+                // A socket left by a previous run that died: nobody listens on it.
+                if std::fs::symlink_metadata(path).is_ok_and(|m| {
+                    use std::os::unix::fs::FileTypeExt;
+                    m.file_type().is_socket()
+                }) {
+                    std::fs::remove_file(path)?;
+                }
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map_or_else(|e| e.to_string(), |a| a.to_string()),
+            Listener::Unix(_, path) => format!("unix:{}", path.display()),
+        }
+    }
+
+    async fn accept(&self) -> io::Result<(Stream, String)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                // Replies are written whole; never wait for a delayed ACK.
+                s.set_nodelay(true)?;
+                Ok((Stream::Tcp(s), peer.to_string()))
+            }
+            Listener::Unix(l, path) => {
+                let (s, _) = l.accept().await?;
+                Ok((Stream::Unix(s), path.display().to_string()))
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The LMTP listeners: one task per connection, moving bytes between the socket and
+//! the [`Session`](super::session::Session). I/O only; what a message does is the
+//! pipeline's business.
+
+use super::session::{Envelope, Limits, RcptOutcome, Recipients, Session, Step};
+use crate::address::EmailAddress;
+use crate::daemon::Daemon;
+use crate::pipeline::{self, Delivery, Outcome};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+/// A client that says nothing for this long is disconnected.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Recipients in one transaction at most.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// RCPT checks against the configuration in force.
+struct Ours(Arc<Daemon>);
+
+impl Recipients for Ours {
+    fn accepts(&self, recipient: &str) -> bool {
+        let ctx = self.0.context();
+        EmailAddress::parse(recipient)
+            .ok()
+            .and_then(|a| crate::route::route(&ctx.config, &a))
+            .is_some()
+    }
+}
+
+/// Serves one connection until the client quits, goes idle, or shutdown asks it to
+/// stop between messages.
+pub async fn connection<S>(
+    mut stream: S,
+    peer: String,
+    daemon: Arc<Daemon>,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let limits = {
+        let ctx = daemon.context();
+        Limits {
+            max_message_size: ctx.config.server.inbound.max_message_size,
+            max_recipients: MAX_RECIPIENTS,
+        }
+    };
+    let host = daemon.context().config.server.domain.clone();
+    let mut session = Session::new(&host, limits, Ours(daemon.clone()));
+    if stream.write_all(&session.greeting()).await.is_err() {
+        return;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        while let Some(step) = session.step() {
+            match step {
+                Step::Send(bytes) => {
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Step::Deliver(envelope) => {
+                    let outcomes = deliver(&daemon, envelope).await;
+                    session.delivered(&outcomes);
+                }
+                Step::Close => {
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+            }
+        }
+        if shutdown.is_cancelled() && session.is_idle() {
+            let _ = stream
+                .write_all(b"421 4.3.2 shutting down, try again later\r\n")
+                .await;
+            return;
+        }
+        let read = tokio::select! {
+            read = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)) => read,
+            () = shutdown.cancelled(), if session.is_idle() => continue,
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(n)) => session.receive(&buf[..n]),
+            Err(_) => {
+                debug!(%peer, "idle timeout");
+                let _ = stream
+                    .write_all(b"421 4.4.2 idle too long, closing\r\n")
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
+/// Runs the pipeline for every recipient of one message, off the async threads.
+async fn deliver(daemon: &Arc<Daemon>, envelope: Envelope) -> Vec<RcptOutcome> {
+    let daemon = daemon.clone();
+    let n = envelope.recipients.len();
+    let result = tokio::task::spawn_blocking(move || {
+        let ctx = daemon.context();
+        let now = crate::daemon::unix_now();
+        let mut queued = false;
+        let outcomes: Vec<RcptOutcome> = envelope
+            .recipients
+            .iter()
+            .map(|rcpt| {
+                let delivery = Delivery {
+                    envelope_from: Some(envelope.from.as_str()),
+                    recipient: rcpt,
+                    raw: &envelope.data,
+                };
+                match pipeline::handle(&ctx, &delivery, now) {
+                    Outcome::Done(batch) => {
+                        queued |= batch.is_some();
+                        RcptOutcome::Delivered
+                    }
+                    Outcome::NoSuchUser => RcptOutcome::NoSuchUser,
+                    Outcome::TooLarge => RcptOutcome::TooLarge,
+                    Outcome::NotMail => RcptOutcome::NotMail,
+                    Outcome::TryLater(why) => {
+                        warn!(recipient = %redact(rcpt), %why, "deferred: the MTA will retry");
+                        RcptOutcome::TryLater
+                    }
+                }
+            })
+            .collect();
+        if queued {
+            daemon.wake_sender();
+        }
+        info!(from = %crate::message::clean(&envelope.from), recipients = n, "message handled");
+        outcomes
+    })
+    .await;
+    result.unwrap_or_else(|e| {
+        warn!(error = %e, "delivery task failed");
+        vec![RcptOutcome::TryLater; n]
+    })
+}
+
+/// A recipient fit for a log line: no `+TOKEN` part.
+pub fn redact(recipient: &str) -> String {
+    match (recipient.find('+'), recipient.rfind('@')) {
+        (Some(p), Some(a)) if p < a => format!("{}+…{}", &recipient[..p], &recipient[a..]),
+        _ => crate::message::clean(recipient),
+    }
+}
