@@ -8,6 +8,7 @@
     missing_docs
 )]
 
+pub mod lmtp;
 pub mod smtp;
 
 use std::io::Write;

@@ -1,0 +1,328 @@
+//! `listkeeper serve` as a process: LMTP in (a client reading every per-recipient
+//! reply), SMTP out (a server the test starts), signals, and `kill -9`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use support::lmtp::Lmtp;
+use support::smtp::{Mode, SmtpServer, free_port};
+use support::{BIN, Site, header, token_of};
+
+const D: &str = "listserv.example.gov";
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(site: &Site, port: u16) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(site.tmp.path().join("serve.log"))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(site.config())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "serve did not start: {}",
+                log_of(site)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, port }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn stop(mut self) -> ExitStatus {
+        self.signal("TERM");
+        wait_timeout(&mut self.child, Duration::from_secs(15))
+    }
+
+    fn kill9(mut self) {
+        self.signal("KILL");
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < limit, "the daemon did not stop in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_of(site: &Site) -> String {
+    std::fs::read_to_string(site.tmp.path().join("serve.log")).unwrap_or_default()
+}
+
+/// The example config listening on `port`, replies to an SMTP server on `smtp`.
+fn site(port: u16, smtp: u16) -> Site {
+    let site = Site::with_smtp(smtp);
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "lmtp = \"127.0.0.1:8024\"",
+        &format!("lmtp = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(path, text).unwrap();
+    site
+}
+
+fn message(from: &str, subject: &str, id: &str) -> String {
+    format!(
+        "From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\nhello\r\n.dot line\r\n"
+    )
+}
+
+#[test]
+fn subscribe_and_confirm_over_lmtp_with_replies_over_smtp() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+
+    let mut c = Lmtp::connect(server.port).unwrap();
+    let (rcpt, outcomes) = c
+        .send(
+            "dana.doe@dhs.gov",
+            &[
+                &format!("sm-cop-join@{D}"),
+                &format!("nobody@{D}"),
+                "sm-cop-join@elsewhere.gov",
+            ],
+            &message("Dana Doe <dana.doe@dhs.gov>", "join", "s1@dhs.gov"),
+        )
+        .unwrap();
+    assert_eq!(
+        rcpt.iter().map(|r| r.code).collect::<Vec<_>>(),
+        [250, 550, 550]
+    );
+    assert!(rcpt[1].text.starts_with("550 5.1.1"));
+    assert_eq!(outcomes.len(), 1, "one reply per accepted recipient");
+    assert!(outcomes[0].text.starts_with("250 2.1.5"), "{outcomes:?}");
+
+    let got = smtp.wait_for(1);
+    assert_eq!(got[0].to, ["dana.doe@dhs.gov"]);
+    let token = token_of(&got[0].data);
+    let (_, outcomes) = c
+        .send(
+            "dana.doe@dhs.gov",
+            &[&format!("sm-cop-confirm+{token}@{D}")],
+            &message("dana.doe@dhs.gov", "ok", "s2@dhs.gov"),
+        )
+        .unwrap();
+    assert_eq!(outcomes[0].code, 250);
+    assert!(
+        !outcomes[0].text.contains(&token),
+        "no token in a reply line the MTA logs"
+    );
+    let got = smtp.wait_for(2);
+    assert_eq!(
+        header(&got[1].data, "Subject").as_deref(),
+        Some("Welcome to SM-COP")
+    );
+    assert!(
+        site.roster_text()
+            .contains("\"dana.doe@dhs.gov\" = { name = \"Dana Doe\"")
+    );
+    c.quit();
+
+    assert!(
+        server.stop().success(),
+        "SIGTERM exits 0: {}",
+        log_of(&site)
+    );
+    assert!(!log_of(&site).contains(&token), "no token in the log");
+}
+
+#[test]
+fn sighup_adds_a_list_and_a_bad_config_keeps_the_old_one() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    let rcpt = |to: &str| {
+        let mut c = Lmtp::connect(port).unwrap();
+        let r = c.command("MAIL FROM:<x@agency.gov>").unwrap();
+        assert_eq!(r.code, 250);
+        let r = c.command(&format!("RCPT TO:<{to}>")).unwrap();
+        c.quit();
+        r.code
+    };
+    assert_eq!(rcpt(&format!("neighbors-join@{D}")), 550);
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
+    server.signal("HUP");
+    wait_until(|| rcpt(&format!("neighbors-join@{D}")) == 250);
+
+    // A broken list.toml: the reload fails, the old configuration keeps serving.
+    std::fs::write(
+        site.config().join("lists/neighbors/list.toml"),
+        "id = \"neighbors\"\nsubscribe = \"sometimes\"\n",
+    )
+    .unwrap();
+    server.signal("HUP");
+    wait_until(|| log_of(&site).contains("reload failed"));
+    assert_eq!(rcpt(&format!("neighbors-join@{D}")), 250);
+    assert_eq!(rcpt(&format!("sm-cop-join@{D}")), 250);
+    assert!(
+        log_of(&site).contains("neighbors/list.toml"),
+        "the log says why: {}",
+        log_of(&site)
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_reply_the_smtp_server_defers_is_sent_later() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode(Mode::Defer);
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    let mut c = Lmtp::connect(port).unwrap();
+    let (_, outcomes) = c
+        .send(
+            "kim@army.mil",
+            &[&format!("sm-cop-join@{D}")],
+            &message("kim@army.mil", "join", "d1@army.mil"),
+        )
+        .unwrap();
+    assert_eq!(
+        outcomes[0].code, 250,
+        "the request is done; its reply waits"
+    );
+    wait_until(|| log_of(&site).contains("reply deferred"));
+    assert_eq!(site.queued(), 1);
+    smtp.set_mode(Mode::Accept);
+    let out = site.run(&["outbox", "--retry"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(smtp.wait_for(1)[0].to, ["kim@army.mil"]);
+    c.quit();
+    assert!(server.stop().success());
+}
+
+/// Joins pushed over LMTP while the daemon is killed with -9, again and again: every
+/// join that got its 250 is in the roster exactly once, and its welcome is sent.
+#[test]
+fn kill_9_loses_no_accepted_request_and_duplicates_no_member() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
+    let mut accepted: Vec<String> = Vec::new();
+    let mut n = 0;
+    for round in 0..4 {
+        let server = Server::start(&site, port);
+        let stop = Instant::now() + Duration::from_millis(150 + 100 * round);
+        let handles: Vec<_> = (0..3)
+            .map(|t| {
+                let start = n + t * 1000;
+                std::thread::spawn(move || {
+                    let mut ok = Vec::new();
+                    let Ok(mut c) = Lmtp::connect(port) else {
+                        return ok;
+                    };
+                    for i in start..start + 1000 {
+                        if Instant::now() > stop + Duration::from_millis(400) {
+                            break;
+                        }
+                        let addr = format!("crash{i}@example.org");
+                        match c.send(
+                            &addr,
+                            &[&format!("neighbors-join@{D}")],
+                            &message(&addr, "join", &format!("k{i}@x")),
+                        ) {
+                            Ok((_, outcomes))
+                                if outcomes.first().is_some_and(|r| r.code == 250) =>
+                            {
+                                ok.push(addr)
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        std::thread::sleep(stop.saturating_duration_since(Instant::now()));
+        server.kill9();
+        for h in handles {
+            accepted.extend(h.join().unwrap());
+        }
+        n += 3000;
+    }
+    assert!(
+        accepted.len() > 20,
+        "the test pushed too little: {}",
+        accepted.len()
+    );
+    // Start once more: the outbox left by the kills is sent.
+    let server = Server::start(&site, port);
+    let roster =
+        std::fs::read_to_string(site.config().join("lists/neighbors/roster.toml")).unwrap();
+    for addr in &accepted {
+        assert_eq!(
+            roster.matches(&format!("\"{addr}\"")).count(),
+            1,
+            "{addr} got 250 but is in the roster {} times",
+            roster.matches(&format!("\"{addr}\"")).count()
+        );
+    }
+    let lines = roster.lines().filter(|l| l.starts_with("\"crash")).count();
+    let mut distinct: Vec<&str> = roster
+        .lines()
+        .filter(|l| l.starts_with("\"crash"))
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(lines, distinct.len(), "no member twice");
+    wait_until(|| {
+        let got = smtp.received();
+        accepted
+            .iter()
+            .all(|a| got.iter().any(|m| m.to.iter().any(|t| t == a)))
+    });
+    assert!(server.stop().success());
+    eprintln!(
+        "kill -9 test: {} joins accepted across 4 kills, all present once, all welcomed",
+        accepted.len()
+    );
+}
+
+fn wait_until(mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
