@@ -90,6 +90,20 @@ pub async fn run(
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
+    let maildir = daemon
+        .context()
+        .config
+        .server
+        .inbound
+        .maildir
+        .clone()
+        .map(|dir| {
+            tokio::spawn(crate::inbound::maildir::watch(
+                dir,
+                daemon.clone(),
+                shutdown.clone(),
+            ))
+        });
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -128,6 +142,9 @@ pub async fn run(
             "connections still open after {}s; leaving them",
             SHUTDOWN_GRACE.as_secs()
         );
+    }
+    if let Some(maildir) = maildir {
+        let _ = maildir.await;
     }
     let _ = sender.await;
     Ok(())

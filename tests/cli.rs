@@ -378,3 +378,30 @@ fn check_counts_rather_than_lists_many_refused_members() {
         "{text}"
     );
 }
+
+#[test]
+fn init_prints_the_operator_snippets_for_a_domain() {
+    let out = Command::new(BIN)
+        .args(["init", "--print", "postfix", "--domain", "lists.agency.gov"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("relay_domains = lists.agency.gov"), "{text}");
+    assert!(
+        text.contains("lists.agency.gov    lmtp:inet:127.0.0.1:8024"),
+        "{text}"
+    );
+    assert!(text.contains("recipient_delimiter = +"));
+    assert!(!text.contains("listserv.example.gov"));
+    let out = Command::new(BIN)
+        .args(["init", "--print", "systemd"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("Type=notify") && stdout(&out).contains("ProtectSystem=strict"));
+    let out = Command::new(BIN)
+        .args(["init", "--print", "postfix", "--domain", "not a domain"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -326,3 +326,60 @@ fn wait_until(mut ok: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn the_maildir_is_drained_at_start_then_watched() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[inbound]\n", "[inbound]\nmaildir = \"../var/maildir\"\n");
+    std::fs::write(&path, text).unwrap();
+    let maildir = site.var().join("maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let drop_in = |name: &str, rcpt: &str, from: &str| {
+        let raw = format!(
+            "Return-Path: <{from}>\r\nDelivered-To: {rcpt}\r\nFrom: {from}\r\nSubject: join\r\nMessage-ID: <{name}@x>\r\n\r\nhi\r\n"
+        );
+        std::fs::write(maildir.join("tmp").join(name), raw).unwrap();
+        std::fs::rename(
+            maildir.join("tmp").join(name),
+            maildir.join("new").join(name),
+        )
+        .unwrap();
+    };
+    drop_in("1.before", &format!("sm-cop-join@{D}"), "early@agency.gov");
+    let server = Server::start(&site, port);
+    drop_in("2.after", &format!("sm-cop-join@{D}"), "later@agency.gov");
+    drop_in("3.stranger", "someone@elsewhere.gov", "x@agency.gov");
+    wait_until(|| std::fs::read_dir(maildir.join("new")).unwrap().count() == 0);
+    assert_eq!(std::fs::read_dir(maildir.join("cur")).unwrap().count(), 3);
+    let got = smtp.wait_for(2);
+    let mut to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["early@agency.gov", "later@agency.gov"]);
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "maildir:no-such-recipient")
+    );
+
+    // A message that keeps failing (its list's roster is broken) ends in failed/.
+    let broken = format!(
+        "{}\"half@agency.gov\" = {{ name = \"Ha\n",
+        site.roster_text()
+    );
+    std::fs::write(site.roster(), broken).unwrap();
+    drop_in("4.broken", &format!("sm-cop-join@{D}"), "stuck@agency.gov");
+    wait_until(|| maildir.join("failed/4.broken").exists());
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "maildir:failed")
+    );
+    assert!(server.stop().success());
+}

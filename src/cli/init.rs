@@ -1,4 +1,5 @@
-//! `listkeeper init DIR`: a working example configuration, the repository's `config/`.
+//! `listkeeper init DIR`: a working example configuration, the repository's `config/`;
+//! `listkeeper init --print postfix|systemd`: the operator's snippets for a domain.
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -6,18 +7,50 @@ use std::path::Path;
 const SERVER: &str = include_str!("../../config/listkeeper.toml");
 const LIST: &str = include_str!("../../config/lists/sm-cop/list.toml");
 const ROSTER: &str = include_str!("../../config/lists/sm-cop/roster.toml");
+const POSTFIX_MAIN: &str = include_str!("../../examples/postfix/main.cf");
+const POSTFIX_TRANSPORT: &str = include_str!("../../examples/postfix/transport");
+const SYSTEMD: &str = include_str!("../../examples/systemd/listkeeper.service");
 
-/// Writes the example into `dir`, with its state kept in `dir/var/`.
-pub(super) fn run(dir: &Path, domain: Option<&str>) -> Result<()> {
+/// What `--print` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Snippet {
+    /// The main.cf lines and the transport map.
+    Postfix,
+    /// The systemd unit.
+    Systemd,
+}
+
+/// Writes the example into `dir` (state kept in `dir/var/`), or prints a snippet.
+pub(super) fn run(dir: Option<&Path>, domain: Option<&str>, print: Option<Snippet>) -> Result<()> {
+    let domain = domain.unwrap_or("listserv.example.gov");
+    crate::address::normalize_domain(domain)
+        .map_err(|why| anyhow::anyhow!("`{domain}` is not a usable domain: {why}"))?;
+    match print {
+        Some(Snippet::Postfix) => {
+            println!("# --- add to /etc/postfix/main.cf ---");
+            print!("{}", POSTFIX_MAIN.replace("listserv.example.gov", domain));
+            println!("\n# --- /etc/postfix/transport (then: postmap /etc/postfix/transport) ---");
+            print!(
+                "{}",
+                POSTFIX_TRANSPORT.replace("listserv.example.gov", domain)
+            );
+            return Ok(());
+        }
+        Some(Snippet::Systemd) => {
+            print!("{SYSTEMD}");
+            return Ok(());
+        }
+        None => {}
+    }
+    let Some(dir) = dir else {
+        bail!("init needs a folder to write: listkeeper init DIR");
+    };
     if dir.join("listkeeper.toml").exists() {
         bail!(
             "{} already holds a listkeeper.toml; nothing was written",
             dir.display()
         );
     }
-    let domain = domain.unwrap_or("listserv.example.gov");
-    crate::address::normalize_domain(domain)
-        .map_err(|why| anyhow::anyhow!("`{domain}` is not a usable domain: {why}"))?;
     // In the repository the state lives beside config/; in DIR it lives inside.
     let server = SERVER
         .replace("\"../var/", "\"var/")

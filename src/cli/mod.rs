@@ -35,13 +35,18 @@ pub struct Args {
 enum Command {
     /// Validate listkeeper.toml, every list.toml and every roster; report all problems.
     Check,
-    /// Write a working example configuration into DIR.
+    /// Write a working example configuration into DIR (or, with --print, show the
+    /// Postfix lines or the systemd unit for a domain).
     Init {
         /// The folder to create.
-        dir: PathBuf,
+        #[arg(required_unless_present = "print")]
+        dir: Option<PathBuf>,
         /// The mail domain of the lists (default: listserv.example.gov).
         #[arg(long)]
         domain: Option<String>,
+        /// Print the Postfix lines or the systemd unit instead of writing a folder.
+        #[arg(long, value_enum)]
+        print: Option<init::Snippet>,
     },
     /// Show every list: addresses, policy, terms and member count.
     Lists {
@@ -116,7 +121,7 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(deliver::run(&args.config, &to, from.as_deref()));
         }
         Command::Outbox { retry } => load(&args.config).and_then(|c| outbox::run(&c, retry)),
-        Command::Init { dir, domain } => init::run(&dir, domain.as_deref()),
+        Command::Init { dir, domain, print } => init::run(dir.as_deref(), domain.as_deref(), print),
         Command::Lists { json } => load(&args.config).and_then(|c| admin::lists(&c, json)),
         Command::Members { list, json } => {
             load(&args.config).and_then(|c| admin::members(&c, &list, json))

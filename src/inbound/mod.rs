@@ -1,4 +1,6 @@
-//! Where mail comes in: the LMTP session (sans-I/O) and the listeners that feed it.
+//! Where mail comes in: the LMTP session (sans-I/O), the listeners that feed it, and
+//! the Maildir watcher.
 
 pub mod lmtp;
+pub mod maildir;
 pub mod session;

@@ -1,0 +1,213 @@
+//! Maildir intake: drain `new/` at start, then keep watching it.
+//!
+//! A Maildir has no envelope, so the recipient comes from the `Delivered-To` header
+//! the delivering MTA added (or `X-Original-To`), and the sender from `Return-Path`.
+//! A message leaves `new/` only once its outcome is durable: to `cur/` when done
+//! (including permanent refusals, which are audited), or to `failed/` with an audit
+//! line when it has failed [`MAX_ATTEMPTS`] times; a temporary failure leaves it in
+//! `new/` for the next scan.
+
+use crate::audit::{self, Record, Via};
+use crate::daemon::{self, Daemon};
+use crate::message;
+use crate::pipeline::{self, Delivery, Outcome};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// A message that failed temporarily this many times moves to `failed/`.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How often `new/` is looked at when the last scan found nothing.
+const IDLE_SCAN: Duration = Duration::from_secs(1);
+
+/// Watches `dir` until shutdown.
+pub async fn watch(dir: PathBuf, daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    for sub in ["new", "cur", "tmp", "failed"] {
+        if let Err(e) = std::fs::create_dir_all(dir.join(sub)) {
+            warn!(maildir = %dir.display(), error = %e, "cannot prepare the Maildir; not watching it");
+            return;
+        }
+    }
+    info!(maildir = %dir.display(), "watching the Maildir");
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let (dir2, daemon2) = (dir.clone(), daemon.clone());
+        let mut tries = std::mem::take(&mut attempts);
+        let scanned = tokio::task::spawn_blocking(move || {
+            let n = scan(&dir2, &daemon2, &mut tries);
+            (n, tries)
+        })
+        .await;
+        let found = match scanned {
+            Ok((Ok(n), tries)) => {
+                attempts = tries;
+                n
+            }
+            Ok((Err(e), tries)) => {
+                attempts = tries;
+                warn!(maildir = %dir.display(), error = %e, "cannot read the Maildir");
+                0
+            }
+            Err(e) => {
+                warn!(error = %e, "Maildir scan failed");
+                0
+            }
+        };
+        if found > 0 {
+            continue; // a burst: go on at full speed
+        }
+        tokio::select! {
+            () = tokio::time::sleep(IDLE_SCAN) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Handles every message now in `new/`; returns how many were handled.
+pub fn scan(dir: &Path, daemon: &Daemon, attempts: &mut HashMap<String, u32>) -> io::Result<usize> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("new"))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut handled = 0;
+    for name in names {
+        let path = dir.join("new").join(&name);
+        let raw = match std::fs::read(&path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let ctx = daemon.context();
+        let limit = ctx.config.server.inbound.max_message_size;
+        let (recipient, sender) = envelope_of(&raw[..raw.len().min(64 * 1024)]);
+        let outcome = match &recipient {
+            Some(rcpt) => {
+                let delivery = Delivery {
+                    envelope_from: sender.as_deref(),
+                    recipient: rcpt,
+                    raw: &raw,
+                };
+                pipeline::handle(&ctx, &delivery, daemon::unix_now())
+            }
+            None if raw.len() as u64 > limit => Outcome::TooLarge,
+            None => Outcome::NoSuchUser,
+        };
+        let done = |why: &str| -> io::Result<()> {
+            if !why.is_empty() {
+                record(&ctx, recipient.as_deref().unwrap_or(""), why)?;
+            }
+            move_to(dir, &name, "cur")
+        };
+        match outcome {
+            Outcome::Done(batch) => {
+                if batch.is_some() {
+                    daemon.wake_sender();
+                }
+                done("")?;
+            }
+            Outcome::NoSuchUser => done("maildir:no-such-recipient")?,
+            Outcome::TooLarge => done("maildir:too-large")?,
+            Outcome::NotMail => done("maildir:not-mail")?,
+            Outcome::TryLater(why) => {
+                let n = attempts.entry(name.clone()).or_insert(0);
+                *n += 1;
+                warn!(file = %name, attempt = *n, %why, "Maildir message deferred");
+                if *n >= MAX_ATTEMPTS {
+                    record(&ctx, recipient.as_deref().unwrap_or(""), "maildir:failed")?;
+                    move_to(dir, &name, "failed")?;
+                    attempts.remove(&name);
+                }
+                continue;
+            }
+        }
+        attempts.remove(&name);
+        handled += 1;
+    }
+    Ok(handled)
+}
+
+/// `Delivered-To` (or `X-Original-To`) and `Return-Path` from the header.
+fn envelope_of(head: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(head);
+    let header_end = text
+        .find("\r\n\r\n")
+        .or_else(|| text.find("\n\n"))
+        .unwrap_or(text.len());
+    let (mut to, mut original, mut from) = (None, None, None);
+    for line in text[..header_end].lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "delivered-to" if to.is_none() => to = Some(value),
+            "x-original-to" if original.is_none() => original = Some(value),
+            "return-path" if from.is_none() => from = Some(value),
+            _ => {}
+        }
+    }
+    (
+        to.or(original).map(|t| message::clean(&t)),
+        from.map(|f| message::clean(&f)),
+    )
+}
+
+fn record(ctx: &pipeline::Context, recipient: &str, outcome: &str) -> io::Result<()> {
+    ctx.audit.record(&Record {
+        time: audit::now_rfc3339(),
+        list: "",
+        address: &crate::inbound::lmtp::redact(recipient),
+        action: "receive",
+        outcome,
+        rule: None,
+        via: Via::Email,
+        message_id: None,
+    })
+}
+
+/// Moves `new/NAME` to `SUB/NAME:2,` (the Maildir "seen" form for `cur/`).
+fn move_to(dir: &Path, name: &str, sub: &str) -> io::Result<()> {
+    let target = if sub == "cur" && !name.contains(":2,") {
+        format!("{name}:2,S")
+    } else {
+        name.to_owned()
+    };
+    std::fs::rename(dir.join("new").join(name), dir.join(sub).join(target))?;
+    crate::fsio::sync_dir(&dir.join("new"))?;
+    crate::fsio::sync_dir(&dir.join(sub))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_comes_from_the_header() {
+        let head = b"Return-Path: <pat@agency.gov>\r\nDelivered-To: sm-cop-join@listserv.example.gov\r\nX-Original-To: other@x\r\nSubject: x\r\n\r\nDelivered-To: not@this\r\n";
+        assert_eq!(
+            envelope_of(head),
+            (
+                Some("sm-cop-join@listserv.example.gov".into()),
+                Some("pat@agency.gov".into())
+            )
+        );
+        assert_eq!(
+            envelope_of(b"Return-Path: <>\nX-Original-To: a@b\n\n"),
+            (Some("a@b".into()), Some(String::new()))
+        );
+        assert_eq!(envelope_of(b"Subject: none\n\n"), (None, None));
+    }
+}
