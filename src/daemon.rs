@@ -6,8 +6,9 @@
 
 use crate::config::{Config, Listen};
 use crate::inbound::lmtp;
-use crate::outbox::{Sender, Sent};
+use crate::outbox::Sent;
 use crate::pipeline::Context;
+use crate::sender::Sender;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -183,6 +184,7 @@ async fn send_due(ctx: &Context, sender: &Sender, shutdown: &CancellationToken) 
         }
     };
     let give_up = ctx.config.server.outbound.give_up_after.as_secs();
+    let (total, mut sent) = (batches.len(), 0);
     for batch in batches {
         let now = unix_now();
         if shutdown.is_cancelled() {
@@ -204,13 +206,16 @@ async fn send_due(ctx: &Context, sender: &Sender, shutdown: &CancellationToken) 
         }
         let key = batch.key.clone();
         match ctx.outbox.send(sender, batch, now).await {
-            Ok(Sent::Done) => {}
+            Ok(Sent::Done) => sent += 1,
             Ok(Sent::Deferred(why)) => warn!(batch = %key, %why, "reply deferred"),
             Ok(Sent::Failed(why)) => {
                 warn!(batch = %key, %why, "reply refused for good, moved to outbox/failed")
             }
             Err(e) => warn!(batch = %key, error = %e, "outbox not updated"),
         }
+    }
+    if total > 0 {
+        info!(sent, queued = total, "outbox pass");
     }
 }
 

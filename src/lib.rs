@@ -42,4 +42,5 @@ pub mod pipeline;
 pub mod reply;
 pub mod roster;
 pub mod route;
+pub mod sender;
 pub mod token;

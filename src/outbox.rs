@@ -9,19 +9,12 @@
 //! (and the daemon's sender) with backoff.
 
 use crate::audit::{self, AuditLog, Record, Via};
-use crate::config::{Outbound, Transport};
 use crate::fsio;
 use crate::reply::Outgoing;
-use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Address, AsyncTransport, Tokio1Executor};
+use crate::sender::{SendError, Sender};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// How long one SMTP send may take, connection included.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The replies to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,117 +211,11 @@ pub fn backoff(attempts: u32) -> u64 {
     60 * (1u64 << attempts.saturating_sub(1).min(6))
 }
 
-/// Why a mail was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// Try again later (4xx, connection refused, timeout).
-    Temporary(String),
-    /// Never try again (5xx).
-    Permanent(String),
-}
-
-/// Hands mail to the configured transport.
-pub enum Sender {
-    /// SMTP through lettre.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// `.eml` files in a folder.
-    File(PathBuf),
-}
-
-impl Sender {
-    /// The sender for `[outbound]`.
-    pub fn new(outbound: &Outbound) -> io::Result<Sender> {
-        let password = match &outbound.password_file {
-            Some(path) => Some(std::fs::read_to_string(path)?.trim().to_owned()),
-            None => None,
-        };
-        let (host, port, tls) = match &outbound.transport {
-            Transport::File(dir) => return Ok(Sender::File(dir.clone())),
-            Transport::Smtp { host, port } => {
-                // Opportunistic STARTTLS is unauthenticated by nature (RFC 7435): a
-                // relay with a self-signed certificate still gets encryption.
-                let params = TlsParameters::builder(host.clone())
-                    .dangerous_accept_invalid_certs(true)
-                    .build_rustls()
-                    .map_err(io::Error::other)?;
-                (host, *port, Tls::Opportunistic(params))
-            }
-            Transport::Smtps { host, port } => {
-                let params = TlsParameters::builder(host.clone())
-                    .build_rustls()
-                    .map_err(io::Error::other)?;
-                (host, *port, Tls::Wrapper(params))
-            }
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(port)
-            .tls(tls)
-            .timeout(Some(SEND_TIMEOUT));
-        if let (Some(user), Some(password)) = (&outbound.username, password) {
-            builder = builder.credentials(
-                lettre::transport::smtp::authentication::Credentials::new(user.clone(), password),
-            );
-        }
-        Ok(Sender::Smtp(builder.build()))
-    }
-
-    /// Sends one mail, within [`SEND_TIMEOUT`] in all.
-    pub async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
-        match self {
-            Sender::File(dir) => {
-                write_eml(dir, mail).map_err(|e| SendError::Temporary(e.to_string()))
-            }
-            Sender::Smtp(transport) => {
-                let envelope = envelope(mail).map_err(SendError::Permanent)?;
-                match tokio::time::timeout(
-                    SEND_TIMEOUT,
-                    transport.send_raw(&envelope, mail.message.as_bytes()),
-                )
-                .await
-                {
-                    Err(_) => Err(SendError::Temporary(format!(
-                        "no answer from the SMTP server within {}s",
-                        SEND_TIMEOUT.as_secs()
-                    ))),
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                    Ok(Err(e)) => Err(SendError::Temporary(e.to_string())),
-                }
-            }
-        }
-    }
-}
-
-fn envelope(mail: &Outgoing) -> Result<lettre::address::Envelope, String> {
-    let from: Address = mail
-        .envelope_from
-        .parse()
-        .map_err(|e| format!("envelope sender: {e}"))?;
-    let to: Address = mail
-        .to
-        .parse()
-        .map_err(|e| format!("recipient {}: {e}", mail.to))?;
-    lettre::address::Envelope::new(Some(from), vec![to]).map_err(|e| e.to_string())
-}
-
-fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let to = mail.to.replace(
-        |c: char| !c.is_ascii_alphanumeric() && c != '@' && c != '.',
-        "_",
-    );
-    fsio::write_atomic(
-        &dir.join(format!("{now}-{to}.eml")),
-        mail.message.as_bytes(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Outbound, Transport};
+    use std::time::Duration;
 
     fn batch(key: &str) -> Batch {
         Batch {

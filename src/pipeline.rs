@@ -21,13 +21,14 @@ use crate::guard;
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::{Batch, Outbox, Queued};
 use crate::reply::{self, Reply, Texts};
-use crate::roster::{Member, RosterFile};
+use crate::roster::{Change, Member, SharedRoster};
 use crate::route::{self, Route};
 use crate::token::{self, Action, Keys, PendingStore, Request};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 const DAY: u64 = 86_400;
 
@@ -45,6 +46,8 @@ pub struct Context {
     pub outbox: Outbox,
     /// The audit log.
     pub audit: AuditLog,
+    /// Rosters in memory, one writer each (group commit), opened when first needed.
+    rosters: Mutex<HashMap<String, Arc<SharedRoster>>>,
 }
 
 impl Context {
@@ -58,8 +61,27 @@ impl Context {
             held: PendingStore::held(&state),
             outbox: Outbox::open(&state)?,
             audit: AuditLog::open(&state)?,
+            rosters: Mutex::new(HashMap::new()),
             config,
         })
+    }
+
+    /// The shared roster of a list. One that does not parse is not kept: the next
+    /// request reads the file again (an admin may have fixed it).
+    pub fn roster(&self, list: &ListConfig) -> io::Result<Arc<SharedRoster>> {
+        let mut rosters = self
+            .rosters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(roster) = rosters.get(list.id.as_str()) {
+            return Ok(roster.clone());
+        }
+        let roster = Arc::new(
+            SharedRoster::open(&list.roster_path(), list.include_file.as_deref())
+                .map_err(io::Error::other)?,
+        );
+        rosters.insert(list.id.to_string(), roster.clone());
+        Ok(roster)
     }
 }
 
@@ -257,7 +279,11 @@ impl<'a> Session<'a> {
             }
             Command::Query { list } => {
                 if let Some(list) = self.list(&list, "query LIST") {
-                    let member = open_roster(list)?.roster().contains(self.sender);
+                    let member = self
+                        .ctx
+                        .roster(list)?
+                        .contains(self.sender)
+                        .map_err(io::Error::other)?;
                     let name = if member {
                         "query_member"
                     } else {
@@ -308,10 +334,14 @@ impl<'a> Session<'a> {
 
     fn subscribe(&mut self, list: &ListConfig, name: Option<String>) -> io::Result<()> {
         let address = self.sender.clone();
-        let roster = open_roster(list)?;
+        let is_member = self
+            .ctx
+            .roster(list)?
+            .contains(&address)
+            .map_err(io::Error::other)?;
         let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
         let shown = address.to_string();
-        match decision::join(list, roster.roster().contains(&address), &verdict) {
+        match decision::join(list, is_member, &verdict) {
             Join::AlreadyMember => {
                 self.audit(
                     list,
@@ -347,7 +377,7 @@ impl<'a> Session<'a> {
                 );
             }
             Join::Add => {
-                let added = add_member(list, &address, name, "email", self.now)?;
+                let added = add_member(self.ctx, list, &address, name, "email", self.now)?;
                 self.audit(
                     list,
                     &address,
@@ -409,9 +439,13 @@ impl<'a> Session<'a> {
 
     fn unsubscribe(&mut self, list: &ListConfig) -> io::Result<()> {
         let address = self.sender.clone();
-        let roster = open_roster(list)?;
+        let is_member = self
+            .ctx
+            .roster(list)?
+            .contains(&address)
+            .map_err(io::Error::other)?;
         let shown = address.to_string();
-        match decision::leave(list, roster.roster().contains(&address)) {
+        match decision::leave(list, is_member) {
             Leave::NotMember => {
                 self.audit(
                     list,
@@ -430,7 +464,7 @@ impl<'a> Session<'a> {
                 );
             }
             Leave::Remove => {
-                remove_member(list, &address)?;
+                remove_member(self.ctx, list, &address)?;
                 self.audit(list, &address, "unsubscribe", "removed", None, Via::Email)?;
                 let text = self.text("goodbye", list, &shown, &[]);
                 self.say(
@@ -502,7 +536,14 @@ impl<'a> Session<'a> {
                 );
             }
             Action::Subscribe => {
-                let added = add_member(list, &address, pending.name.clone(), "token", self.now)?;
+                let added = add_member(
+                    self.ctx,
+                    list,
+                    &address,
+                    pending.name.clone(),
+                    "token",
+                    self.now,
+                )?;
                 self.audit(
                     list,
                     &address,
@@ -524,7 +565,7 @@ impl<'a> Session<'a> {
                 }
             }
             Action::Unsubscribe => {
-                let removed = remove_member(list, &address)?;
+                let removed = remove_member(self.ctx, list, &address)?;
                 self.audit(
                     list,
                     &address,
@@ -795,11 +836,8 @@ impl<'a> Session<'a> {
     }
 }
 
-fn open_roster(list: &ListConfig) -> io::Result<RosterFile> {
-    RosterFile::open(&list.roster_path(), list.include_file.as_deref()).map_err(io::Error::other)
-}
-
 fn add_member(
+    ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
     name: Option<String>,
@@ -816,20 +854,14 @@ fn add_member(
         since: toml_datetime::Datetime::from_str(&since).ok(),
         via: Some(via.to_owned()),
     };
-    open_roster(list)?
-        .change(|r| {
-            let added = r.add(&member);
-            (added, added)
-        })
+    ctx.roster(list)?
+        .apply(Change::Add(member))
         .map_err(io::Error::other)
 }
 
-fn remove_member(list: &ListConfig, address: &EmailAddress) -> io::Result<bool> {
-    open_roster(list)?
-        .change(|r| {
-            let removed = r.remove(address);
-            (removed, removed)
-        })
+fn remove_member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> io::Result<bool> {
+    ctx.roster(list)?
+        .apply(Change::Remove(address.clone()))
         .map_err(io::Error::other)
 }
 

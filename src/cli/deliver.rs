@@ -4,8 +4,9 @@
 //! of our addresses, 75 try again later (nothing was lost: the MTA keeps the mail).
 
 use crate::config::Config;
-use crate::outbox::{Sender, Sent};
+use crate::outbox::Sent;
 use crate::pipeline::{self, Context, Delivery, Outcome};
+use crate::sender::Sender;
 use std::io::Read;
 use std::path::Path;
 

@@ -1,7 +1,8 @@
 //! `listkeeper outbox [--retry]`: what waits to be sent, and sending it.
 
 use crate::config::Config;
-use crate::outbox::{Outbox, Sender, Sent};
+use crate::outbox::{Outbox, Sent};
+use crate::sender::Sender;
 use anyhow::{Context as _, Result, bail};
 
 /// Lists the queue; with `retry`, tries every queued batch now.

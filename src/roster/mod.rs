@@ -12,8 +12,10 @@
 //! re-read after an outside edit, the atomic save and the `include_file`.
 
 mod parse;
+mod shared;
 mod store;
 
+pub use shared::{Change, SharedRoster};
 pub use store::{RosterError, RosterFile};
 
 use crate::address::EmailAddress;

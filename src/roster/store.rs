@@ -99,6 +99,15 @@ impl RosterFile {
         Ok(out)
     }
 
+    /// Reads the file again if someone changed it since it was read.
+    pub fn refresh(&mut self) -> Result<(), RosterError> {
+        let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+        if now != self.stamp {
+            self.reload()?;
+        }
+        Ok(())
+    }
+
     /// Rewrites `include_file`: every member address, one a line, in roster order.
     pub fn publish(&self) -> Result<(), RosterError> {
         let Some(include) = &self.include_file else {

@@ -1,0 +1,218 @@
+//! Handing replies to the SMTP server (or to `.eml` files).
+//!
+//! lettre speaks SMTP, but its own connections leave Nagle's algorithm on and write
+//! the message and the final `.` separately, so every mail waits ~40 ms for the
+//! server's delayed ACK (the stall that capped mlmmj at 20 mails a second, PEERS.md).
+//! For `smtp://` we therefore open the TCP connection ourselves with TCP_NODELAY and
+//! hand it to lettre's `AsyncSmtpConnection`, keeping it open between mails.
+//! `smtps://` uses lettre's pooled transport as it is.
+
+use crate::config::{Outbound, Transport};
+use crate::fsio;
+use crate::reply::Outgoing;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::{AsyncSmtpTransport, Error as SmtpError};
+use lettre::{Address, AsyncTransport, Tokio1Executor};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// How long one SMTP send may take, connection included.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a mail was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later (4xx, connection refused, timeout).
+    Temporary(String),
+    /// Never try again (5xx).
+    Permanent(String),
+}
+
+/// Hands mail to the configured transport.
+pub enum Sender {
+    /// `smtp://`: our own connection, TCP_NODELAY, STARTTLS when offered.
+    Smtp(Box<SmtpClient>),
+    /// `smtps://`: lettre's pooled transport.
+    Smtps(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a folder.
+    File(PathBuf),
+}
+
+impl Sender {
+    /// The sender for `[outbound]`.
+    pub fn new(outbound: &Outbound) -> io::Result<Sender> {
+        let credentials = match (&outbound.username, &outbound.password_file) {
+            (Some(user), Some(path)) => Some(Credentials::new(
+                user.clone(),
+                std::fs::read_to_string(path)?.trim().to_owned(),
+            )),
+            _ => None,
+        };
+        match &outbound.transport {
+            Transport::File(dir) => Ok(Sender::File(dir.clone())),
+            Transport::Smtp { host, port } => Ok(Sender::Smtp(Box::new(SmtpClient {
+                host: host.clone(),
+                port: *port,
+                hello: ClientId::Domain(outbound.from.domain().to_owned()),
+                credentials,
+                connection: Mutex::new(None),
+            }))),
+            Transport::Smtps { host, port } => {
+                let params = TlsParameters::builder(host.clone())
+                    .build_rustls()
+                    .map_err(io::Error::other)?;
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+                        .port(*port)
+                        .tls(Tls::Wrapper(params))
+                        .timeout(Some(SEND_TIMEOUT));
+                if let Some(credentials) = credentials {
+                    builder = builder.credentials(credentials);
+                }
+                Ok(Sender::Smtps(builder.build()))
+            }
+        }
+    }
+
+    /// Sends one mail, within [`SEND_TIMEOUT`] in all.
+    pub async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
+        match self {
+            Sender::File(dir) => {
+                write_eml(dir, mail).map_err(|e| SendError::Temporary(e.to_string()))
+            }
+            Sender::Smtp(client) => timed(client.send(mail)).await,
+            Sender::Smtps(transport) => {
+                let envelope = envelope(mail).map_err(SendError::Permanent)?;
+                timed(async {
+                    transport
+                        .send_raw(&envelope, mail.message.as_bytes())
+                        .await
+                        .map(|_| ())
+                        .map_err(classify)
+                })
+                .await
+            }
+        }
+    }
+}
+
+async fn timed(send: impl Future<Output = Result<(), SendError>>) -> Result<(), SendError> {
+    tokio::time::timeout(SEND_TIMEOUT, send)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SendError::Temporary(format!(
+                "no answer from the SMTP server within {}s",
+                SEND_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+/// 5xx is permanent; everything else (4xx, a dropped connection) is worth a retry.
+fn classify(e: SmtpError) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(e.to_string())
+    } else {
+        SendError::Temporary(e.to_string())
+    }
+}
+
+/// One SMTP connection, opened when needed and kept for the next mail.
+pub struct SmtpClient {
+    host: String,
+    port: u16,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    connection: Mutex<Option<AsyncSmtpConnection>>,
+}
+
+impl SmtpClient {
+    async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
+        let envelope = envelope(mail).map_err(SendError::Permanent)?;
+        let mut slot = self.connection.lock().await;
+        if slot.as_ref().is_none_or(AsyncSmtpConnection::has_broken) {
+            *slot = Some(self.connect().await?);
+        }
+        let Some(connection) = slot.as_mut() else {
+            return Err(SendError::Temporary("no SMTP connection".into()));
+        };
+        let result = connection
+            .send(&envelope, mail.message.as_bytes())
+            .await
+            .map(|_| ())
+            .map_err(classify);
+        if result.is_err() {
+            // After a refusal the session state is unclear: start the next mail afresh.
+            if let Some(mut old) = slot.take() {
+                old.abort().await;
+            }
+        }
+        result
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let refused = |e: io::Error| {
+            SendError::Temporary(format!(
+                "cannot connect to {}:{}: {e}",
+                self.host, self.port
+            ))
+        };
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(refused)?;
+        stream.set_nodelay(true).map_err(refused)?;
+        let mut connection =
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                .await
+                .map_err(classify)?;
+        if connection.can_starttls() {
+            // Opportunistic STARTTLS is unauthenticated by nature (RFC 7435): a relay
+            // with a self-signed certificate still gets encryption.
+            let params = TlsParameters::builder(self.host.clone())
+                .dangerous_accept_invalid_certs(true)
+                .build_rustls()
+                .map_err(classify)?;
+            connection
+                .starttls(params, &self.hello)
+                .await
+                .map_err(classify)?;
+        }
+        if let Some(credentials) = &self.credentials {
+            connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(classify)?;
+        }
+        Ok(connection)
+    }
+}
+
+fn envelope(mail: &Outgoing) -> Result<lettre::address::Envelope, String> {
+    let from: Address = mail
+        .envelope_from
+        .parse()
+        .map_err(|e| format!("envelope sender: {e}"))?;
+    let to: Address = mail
+        .to
+        .parse()
+        .map_err(|e| format!("recipient {}: {e}", mail.to))?;
+    lettre::address::Envelope::new(Some(from), vec![to]).map_err(|e| e.to_string())
+}
+
+fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let to = mail.to.replace(
+        |c: char| !c.is_ascii_alphanumeric() && c != '@' && c != '.',
+        "_",
+    );
+    fsio::write_atomic(
+        &dir.join(format!("{now}-{to}.eml")),
+        mail.message.as_bytes(),
+    )
+}
