@@ -21,6 +21,8 @@ use tracing::{info, warn};
 
 /// How long shutdown waits for connections to finish the message in hand.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the configuration files are looked at for changes.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
 /// How often the outbox is looked at when nothing wakes the sender.
 const SENDER_TICK: Duration = Duration::from_secs(30);
 
@@ -91,6 +93,7 @@ pub async fn run(
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
+    tokio::spawn(watch_config(daemon.clone(), shutdown.clone()));
     let maildir = daemon
         .context()
         .config
@@ -149,6 +152,52 @@ pub async fn run(
     }
     let _ = sender.await;
     Ok(())
+}
+
+/// Reloads when `listkeeper.toml` or a `list.toml` changes (or a list is added or
+/// removed), as SIGHUP does; a file caught half-saved fails to load, leaves the old
+/// configuration in force, and the next save is seen again.
+async fn watch_config(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let mut last = config_stamp(&daemon.dir);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(CONFIG_POLL) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let now = config_stamp(&daemon.dir);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match daemon.reload() {
+            Ok(()) => info!("configuration changed on disk: reloaded"),
+            Err(why) => {
+                warn!(%why, "configuration changed on disk but does not load; the old one stays in force")
+            }
+        }
+    }
+}
+
+/// Path, length and modification time of every configuration file.
+fn config_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut files = vec![dir.join("listkeeper.toml")];
+    if let Ok(entries) = std::fs::read_dir(dir.join("lists")) {
+        files.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("list.toml")),
+        );
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, std::fs::Metadata::len);
+            let modified = meta.and_then(|m| m.modified().ok());
+            (path, len, modified)
+        })
+        .collect()
 }
 
 /// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.

@@ -398,3 +398,26 @@ fn the_maildir_is_drained_at_start_then_watched() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_edited_config_file_is_reloaded_without_a_signal() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
+    wait_until(|| log_of(&site).contains("configuration changed on disk: reloaded"));
+    let mut c = Lmtp::connect(port).unwrap();
+    c.command("MAIL FROM:<x@agency.gov>").unwrap();
+    assert_eq!(
+        c.command(&format!("RCPT TO:<neighbors-join@{D}>"))
+            .unwrap()
+            .code,
+        250
+    );
+    c.quit();
+    assert!(server.stop().success());
+}
