@@ -13,8 +13,10 @@ use crate::fsio;
 use crate::reply::Outgoing;
 use crate::sender::{SendError, Sender};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The replies to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,11 +59,13 @@ pub enum Sent {
 }
 
 /// The outbox folder and the seen log beside it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbox {
     dir: PathBuf,
     seen: PathBuf,
     audit: AuditLog,
+    /// `seen.log` in memory, read once: no request re-reads the whole log.
+    seen_keys: Mutex<Option<HashSet<String>>>,
 }
 
 impl Outbox {
@@ -73,6 +77,7 @@ impl Outbox {
             dir,
             seen: state_dir.join("seen.log"),
             audit: AuditLog::open(state_dir)?,
+            seen_keys: Mutex::new(None),
         })
     }
 
@@ -82,16 +87,33 @@ impl Outbox {
         if self.path(key).exists() || self.dir.join("failed").join(format!("{key}.json")).exists() {
             return Ok(true);
         }
-        match std::fs::read_to_string(&self.seen) {
-            Ok(text) => Ok(text.lines().any(|l| l == key)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+        let mut cache = self
+            .seen_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.is_none() {
+            let keys = match std::fs::read_to_string(&self.seen) {
+                Ok(text) => text.lines().map(str::to_owned).collect(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
+                Err(e) => return Err(e),
+            };
+            *cache = Some(keys);
         }
+        Ok(cache.as_ref().is_some_and(|keys| keys.contains(key)))
     }
 
     /// Records a request that needed no reply as processed.
     pub fn mark_seen(&self, key: &str) -> io::Result<()> {
-        fsio::append_durable(&self.seen, format!("{key}\n").as_bytes())
+        fsio::append_durable(&self.seen, format!("{key}\n").as_bytes())?;
+        if let Some(keys) = self
+            .seen_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            keys.insert(key.to_owned());
+        }
+        Ok(())
     }
 
     /// Queues a batch durably.
