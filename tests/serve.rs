@@ -64,6 +64,14 @@ impl Server {
     }
 }
 
+/// A test that fails must not leave its daemon running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
     let start = Instant::now();
     loop {
