@@ -429,3 +429,77 @@ fn an_edited_config_file_is_reloaded_without_a_signal() {
     c.quit();
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_unix_socket_listener_and_systemd_notifications() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let smtp = SmtpServer::start();
+    let site = site(free_port(), smtp.port);
+    let socket = site.tmp.path().join("run/lmtp.sock");
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "lmtp = \"127.0.0.1:",
+        &format!("lmtp = \"unix:{}\"\n# was \"127.0.0.1:", socket.display()),
+    );
+    std::fs::write(&path, text).unwrap();
+    // A stand-in for systemd's notification socket.
+    let notify_path = site.tmp.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(site.config())
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut next_note = || {
+        let n = notify.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(
+        next_note().contains("READY=1"),
+        "READY once the socket is bound"
+    );
+
+    let stream = UnixStream::connect(&socket).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer
+        .write_all(
+            format!(
+                "LHLO x\r\nMAIL FROM:<unix.user@agency.gov>\r\nRCPT TO:<sm-cop-join@{D}>\r\nDATA\r\n\
+                 From: unix.user@agency.gov\r\nSubject: join\r\nMessage-ID: <u1@x>\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut replies = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        replies.push_str(&line);
+        line.clear();
+    }
+    assert!(
+        replies.contains("250 2.1.5 <sm-cop-join@listserv.example.gov> done"),
+        "{replies}"
+    );
+    assert_eq!(smtp.wait_for(1)[0].to, ["unix.user@agency.gov"]);
+
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let reload = next_note();
+    assert!(
+        reload.contains("RELOADING=1") && reload.contains("MONOTONIC_USEC="),
+        "{reload}"
+    );
+    assert!(next_note().contains("READY=1"));
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(next_note().contains("STOPPING=1"));
+    assert!(wait_timeout(&mut child, Duration::from_secs(15)).success());
+    assert!(!socket.exists(), "the socket file is removed on exit");
+}

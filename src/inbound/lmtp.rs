@@ -14,6 +14,9 @@ use tracing::{debug, info, warn};
 
 /// A client that says nothing for this long is disconnected.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// A command or a message that has not completed this long after the last reply
+/// (however slowly its bytes trickle in) ends the connection.
+pub const PROGRESS_TIMEOUT: Duration = Duration::from_secs(600);
 /// Recipients in one transaction at most.
 pub const MAX_RECIPIENTS: usize = 100;
 
@@ -53,8 +56,10 @@ pub async fn connection<S>(
         return;
     }
     let mut buf = vec![0u8; 64 * 1024];
+    let mut progress = tokio::time::Instant::now();
     loop {
         while let Some(step) = session.step() {
+            progress = tokio::time::Instant::now();
             match step {
                 Step::Send(bytes) => {
                     if stream.write_all(&bytes).await.is_err() {
@@ -78,16 +83,16 @@ pub async fn connection<S>(
             return;
         }
         let read = tokio::select! {
-            read = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)) => read,
+            read = tokio::time::timeout(IDLE_TIMEOUT.min(PROGRESS_TIMEOUT.saturating_sub(progress.elapsed())), stream.read(&mut buf)) => read,
             () = shutdown.cancelled(), if session.is_idle() => continue,
         };
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(n)) => session.receive(&buf[..n]),
             Err(_) => {
-                debug!(%peer, "idle timeout");
+                debug!(%peer, "idle or too slow");
                 let _ = stream
-                    .write_all(b"421 4.4.2 idle too long, closing\r\n")
+                    .write_all(b"421 4.4.2 idle or too slow, closing\r\n")
                     .await;
                 return;
             }

@@ -608,6 +608,15 @@ RCPT TO:<3@lists.example.gov>\r\nRCPT TO:<4@lists.example.gov>\r\n";
         assert!(out.contains("<l-confirm+…@lists.example.gov>"));
     }
 
+    #[test]
+    fn byte_by_byte_is_the_same_as_all_at_once() {
+        let bytes: Vec<&[u8]> = TRANSACTION.chunks(1).collect();
+        assert_eq!(
+            drive(&bytes, RcptOutcome::Delivered),
+            drive(&[TRANSACTION], RcptOutcome::Delivered)
+        );
+    }
+
     proptest! {
         /// Any split of the input into chunks gives the same replies and messages.
         #[test]
