@@ -1,5 +1,5 @@
 //! The LMTP listeners: one task per connection, moving bytes between the socket and
-//! the [`Session`](super::session::Session). I/O only; what a message does is the
+//! the [`Session`]. I/O only; what a message does is the
 //! pipeline's business.
 
 use super::session::{Envelope, Limits, RcptOutcome, Recipients, Session, Step};
