@@ -36,6 +36,7 @@ pub mod eligibility;
 pub mod fsio;
 pub mod guard;
 pub mod inbound;
+pub mod limits;
 pub mod message;
 pub mod outbox;
 pub mod pipeline;

@@ -18,6 +18,7 @@ use crate::config::{Config, ListConfig};
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
 use crate::guard;
+use crate::limits::Limiter;
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::{Batch, Outbox, Queued};
 use crate::reply::{self, Reply, Texts};
@@ -46,6 +47,8 @@ pub struct Context {
     pub outbox: Outbox,
     /// The audit log.
     pub audit: AuditLog,
+    /// The `[limits]` counters.
+    pub limiter: Limiter,
     /// Rosters in memory, one writer each (group commit), opened when first needed.
     rosters: Mutex<HashMap<String, Arc<SharedRoster>>>,
 }
@@ -61,6 +64,7 @@ impl Context {
             held: PendingStore::held(&state),
             outbox: Outbox::open(&state)?,
             audit: AuditLog::open(&state)?,
+            limiter: Limiter::new(&state, config.server.limits),
             rosters: Mutex::new(HashMap::new()),
             config,
         })
@@ -224,6 +228,8 @@ struct Session<'a> {
 }
 
 struct Draft {
+    /// Only results of a valid token: free of the address and domain budgets.
+    free: bool,
     to: EmailAddress,
     list: Option<String>,
     subjects: Vec<String>,
@@ -584,6 +590,10 @@ impl<'a> Session<'a> {
                 );
             }
         }
+        // What a valid token causes is free of the address and domain budgets.
+        if let Some(draft) = self.replies.get_mut(&address.key()) {
+            draft.free = true;
+        }
         // Single use: gone once its outcome is on disk.
         self.ctx.pending.remove(list.id.as_str(), &id)
     }
@@ -751,6 +761,7 @@ impl<'a> Session<'a> {
     /// Adds a paragraph to the one reply for `to`.
     fn say(&mut self, to: &EmailAddress, list: Option<&ListConfig>, subject: &str, text: String) {
         let draft = self.replies.entry(to.key()).or_insert_with(|| Draft {
+            free: false,
             to: to.clone(),
             list: None,
             subjects: Vec::new(),
@@ -797,6 +808,19 @@ impl<'a> Session<'a> {
         let mut mails = Vec::new();
         let mut list = None;
         for draft in self.replies.into_values() {
+            if let Err(over) = self.ctx.limiter.take(&draft.to, !draft.free, self.now)? {
+                let to = draft.to.to_string();
+                audit_line(
+                    self.ctx,
+                    draft.list.as_deref(),
+                    &to,
+                    "reply",
+                    over.as_str(),
+                    None,
+                    self.incoming,
+                )?;
+                continue;
+            }
             let subject = match draft.subjects.as_slice() {
                 [one] => one.clone(),
                 _ => "Results of your commands".to_owned(),

@@ -222,3 +222,65 @@ fn repeated_requests_merge_and_resend_only_within_the_daily_budget() {
         .is_some()
     );
 }
+
+/// 10,000 forged subscribe requests for 1,000 addresses in 50 domains: no address gets
+/// more than its daily budget, no domain more than its hourly one, and the audit log
+/// accounts for every request.
+#[test]
+fn a_subscription_flood_stays_within_every_budget() {
+    let site = Site::new();
+    // A tighter domain budget than the default, so that it, too, is put to the test.
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "confirmations_per_domain_per_hour = 100",
+        "confirmations_per_domain_per_hour = 40",
+    );
+    std::fs::write(&path, text).unwrap();
+    let ctx = context(&site);
+    let t0 = 1_800_000_000;
+    let mut sent: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for i in 0..10_000u64 {
+        let addr = format!("victim{}@agency{}.gov", i % 1000, i % 50);
+        if let Some(mail) = deliver(
+            &ctx,
+            "sm-cop-join",
+            &addr,
+            "join",
+            &format!("flood{i}@x"),
+            t0 + i / 10,
+        ) {
+            let to = header(&mail, "To").unwrap();
+            *sent.entry(to).or_default() += 1;
+        }
+    }
+    let per_address = sent.values().copied().max().unwrap();
+    assert!(per_address <= 3, "an address got {per_address} mails");
+    let mut per_domain: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (to, n) in &sent {
+        *per_domain
+            .entry(to.rsplit_once('@').unwrap().1.to_owned())
+            .or_default() += n;
+    }
+    let worst_domain = per_domain.values().copied().max().unwrap();
+    assert!(
+        worst_domain <= 40,
+        "a domain got {worst_domain} mails within the hour"
+    );
+    let total: usize = sent.values().sum();
+    let audit = site.audit();
+    let count = |outcome: &str| audit.iter().filter(|r| r["outcome"] == outcome).count();
+    let decisions = count("confirmation-sent") + count("merged-not-resent");
+    assert_eq!(decisions, 10_000, "one decision line per request");
+    let limited =
+        count("rate-limit:address") + count("rate-limit:domain") + count("rate-limit:total");
+    assert_eq!(
+        count("confirmation-sent"),
+        total + limited,
+        "every confirmation was sent or logged as limited"
+    );
+    eprintln!(
+        "flood: 10,000 requests → {total} mails ({} addresses, at most {per_address} each; at most {worst_domain} a domain), {limited} held back by the limits, {} merged",
+        sent.len(),
+        count("merged-not-resent")
+    );
+}

@@ -263,7 +263,7 @@ fn kill_9_loses_no_accepted_request_and_duplicates_no_member() {
                         if Instant::now() > stop + Duration::from_millis(400) {
                             break;
                         }
-                        let addr = format!("crash{i}@example.org");
+                        let addr = format!("crash{i}@host{i}.example.org");
                         match c.send(
                             &addr,
                             &[&format!("neighbors-join@{D}")],

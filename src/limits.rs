@@ -1,0 +1,336 @@
+//! Limits on the mail a forged request can make us send (SPEC section 1 `[limits]`).
+//!
+//! Replies that anyone could cause by forging a request (confirmation requests,
+//! refusals, notices, command results) count against their address per day and their
+//! domain per hour; every reply counts against the hourly total. A reply over a limit
+//! is not sent: the request is logged in the audit file instead. A welcome after a
+//! valid token is free of the address and domain budgets.
+//!
+//! Counters live in memory (a few timestamps per address, pruned as they age) and in
+//! `state_dir/limits.log`, one line per counted reply, so they survive a restart (a
+//! crash may forget the last seconds); the log is rewritten with only the live lines
+//! when it has grown to several times them.
+
+use crate::address::EmailAddress;
+use crate::config;
+use crate::fsio;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+
+/// Why a reply was not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// `confirmations_per_address_per_day`.
+    Address,
+    /// `confirmations_per_domain_per_hour`.
+    Domain,
+    /// `replies_per_hour`.
+    Total,
+}
+
+impl Over {
+    /// The word used in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Over::Address => "rate-limit:address",
+            Over::Domain => "rate-limit:domain",
+            Over::Total => "rate-limit:total",
+        }
+    }
+}
+
+/// The counters.
+#[derive(Debug)]
+pub struct Limiter {
+    path: PathBuf,
+    limits: config::Limits,
+    state: Mutex<Option<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    by_address: HashMap<String, Vec<u64>>,
+    by_domain: HashMap<String, Vec<u64>>,
+    total: VecDeque<u64>,
+    log_lines: usize,
+}
+
+impl Limiter {
+    /// The counters kept in `state_dir/limits.log` (read when first needed).
+    pub fn new(state_dir: &Path, limits: config::Limits) -> Limiter {
+        Limiter {
+            path: state_dir.join("limits.log"),
+            limits,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// Counts one reply to `to` if the limits allow it; `Err(Over)` when they do not.
+    /// `forgeable` replies count against the address and domain budgets too.
+    pub fn take(
+        &self,
+        to: &EmailAddress,
+        forgeable: bool,
+        now: u64,
+    ) -> io::Result<Result<(), Over>> {
+        let mut guard = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(self.load(now)?);
+        }
+        let Some(state) = guard.as_mut() else {
+            return Ok(Ok(()));
+        };
+        let key = to.key();
+        let domain = to.domain().to_owned();
+        while state.total.front().is_some_and(|&t| t + HOUR <= now) {
+            state.total.pop_front();
+        }
+        if state.total.len() >= self.limits.replies_per_hour as usize {
+            return Ok(Err(Over::Total));
+        }
+        if forgeable {
+            let address = prune(state.by_address.entry(key.clone()).or_default(), now, DAY);
+            if address >= self.limits.confirmations_per_address_per_day as usize {
+                return Ok(Err(Over::Address));
+            }
+            let in_domain = prune(
+                state.by_domain.entry(domain.clone()).or_default(),
+                now,
+                HOUR,
+            );
+            if in_domain >= self.limits.confirmations_per_domain_per_hour as usize {
+                return Ok(Err(Over::Domain));
+            }
+        }
+        let kind = if forgeable { 'f' } else { 't' };
+        append(&self.path, format!("{now} {kind} {key}\n").as_bytes())?;
+        state.total.push_back(now);
+        if forgeable {
+            state.by_address.entry(key).or_default().push(now);
+            state.by_domain.entry(domain).or_default().push(now);
+        }
+        state.log_lines += 1;
+        if state.log_lines > 4 * (state.total.len() + live(&state.by_address)) + 1000 {
+            self.compact(state, now)?;
+        }
+        Ok(Ok(()))
+    }
+
+    fn load(&self, now: u64) -> io::Result<State> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(e),
+        };
+        let mut state = State::default();
+        for line in text.lines() {
+            state.log_lines += 1;
+            let mut parts = line.split(' ');
+            let (Some(Ok(t)), Some(kind), Some(key)) = (
+                parts.next().map(str::parse::<u64>),
+                parts.next(),
+                parts.next(),
+            ) else {
+                continue; // a torn last line after a crash
+            };
+            if t + HOUR > now {
+                state.total.push_back(t);
+            }
+            if kind == "f" && t + DAY > now {
+                state.by_address.entry(key.to_owned()).or_default().push(t);
+                if t + HOUR > now
+                    && let Some((_, domain)) = key.rsplit_once('@')
+                {
+                    state
+                        .by_domain
+                        .entry(domain.to_owned())
+                        .or_default()
+                        .push(t);
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// Rewrites the log with only the lines that still count.
+    fn compact(&self, state: &mut State, now: u64) -> io::Result<()> {
+        state
+            .by_address
+            .retain(|_, stamps| prune(stamps, now, DAY) > 0);
+        state
+            .by_domain
+            .retain(|_, stamps| prune(stamps, now, HOUR) > 0);
+        let mut lines: Vec<(u64, String)> = Vec::new();
+        for (key, stamps) in &state.by_address {
+            lines.extend(stamps.iter().map(|&t| (t, format!("{t} f {key}\n"))));
+        }
+        // Total-only stamps that are not also a forgeable line.
+        let forgeable_recent = lines.iter().filter(|(t, _)| t + HOUR > now).count();
+        for &t in state
+            .total
+            .iter()
+            .skip(forgeable_recent.min(state.total.len()))
+        {
+            lines.push((t, format!("{t} t -\n")));
+        }
+        lines.sort();
+        let text: String = lines.iter().map(|(_, l)| l.as_str()).collect();
+        fsio::write_atomic(&self.path, text.as_bytes())?;
+        state.log_lines = lines.len();
+        Ok(())
+    }
+}
+
+/// Appends without an fsync of its own: a crash may forget the last seconds of
+/// counts (a few extra mails at most), and no request pays a second fsync for them.
+fn append(path: &Path, line: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?
+        .write_all(line)
+}
+
+/// Drops stamps older than `window`; returns how many are left.
+fn prune(stamps: &mut Vec<u64>, now: u64, window: u64) -> usize {
+    stamps.retain(|&t| t + window > now);
+    stamps.len()
+}
+
+fn live(by_address: &HashMap<String, Vec<u64>>) -> usize {
+    by_address.values().map(Vec::len).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(dir: &Path) -> Limiter {
+        Limiter::new(
+            dir,
+            config::Limits {
+                confirmations_per_address_per_day: 3,
+                confirmations_per_domain_per_hour: 5,
+                replies_per_hour: 8,
+            },
+        )
+    }
+
+    fn a(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[test]
+    fn each_budget_holds_and_frees_up_with_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = limiter(dir.path());
+        let t = 1_000_000;
+        for _ in 0..3 {
+            assert_eq!(l.take(&a("x@one.gov"), true, t).unwrap(), Ok(()));
+        }
+        assert_eq!(
+            l.take(&a("X@one.gov"), true, t).unwrap(),
+            Err(Over::Address)
+        );
+        assert_eq!(l.take(&a("y@one.gov"), true, t).unwrap(), Ok(()));
+        assert_eq!(l.take(&a("z@one.gov"), true, t).unwrap(), Ok(()));
+        assert_eq!(l.take(&a("w@one.gov"), true, t).unwrap(), Err(Over::Domain));
+        assert_eq!(
+            l.take(&a("w@one.gov"), false, t).unwrap(),
+            Ok(()),
+            "a welcome is free of the domain budget"
+        );
+        assert_eq!(l.take(&a("v@two.gov"), true, t).unwrap(), Ok(()));
+        assert_eq!(l.take(&a("u@two.gov"), true, t).unwrap(), Ok(()));
+        assert_eq!(
+            l.take(&a("s@three.gov"), false, t).unwrap(),
+            Err(Over::Total)
+        );
+        // An hour later the domain and the total have room again; the address not yet.
+        assert_eq!(l.take(&a("w@one.gov"), true, t + HOUR).unwrap(), Ok(()));
+        assert_eq!(
+            l.take(&a("x@one.gov"), true, t + HOUR).unwrap(),
+            Err(Over::Address)
+        );
+        assert_eq!(l.take(&a("x@one.gov"), true, t + DAY).unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn counters_survive_a_restart_and_the_log_stays_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 5_000_000;
+        {
+            let l = limiter(dir.path());
+            for _ in 0..3 {
+                l.take(&a("x@one.gov"), true, t).unwrap().unwrap();
+            }
+        }
+        let l = limiter(dir.path());
+        assert_eq!(
+            l.take(&a("x@one.gov"), true, t + 10).unwrap(),
+            Err(Over::Address)
+        );
+        // Many hours of traffic: the log is compacted to what still counts.
+        let big = Limiter::new(
+            dir.path(),
+            config::Limits {
+                confirmations_per_address_per_day: 3,
+                confirmations_per_domain_per_hour: 1_000_000,
+                replies_per_hour: 1_000_000,
+            },
+        );
+        for i in 0..20_000u64 {
+            let _ = big
+                .take(&a(&format!("u{}@d.gov", i % 100)), true, t + i * 10)
+                .unwrap();
+        }
+        // 100 addresses over 2.3 days: about 700 replies allowed, 19,300 refused.
+        let lines = std::fs::read_to_string(dir.path().join("limits.log"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(lines < 2_000, "{lines} lines");
+        // Ten days of 300 addresses at their budget: old lines are compacted away.
+        let long = Limiter::new(
+            dir.path(),
+            config::Limits {
+                confirmations_per_address_per_day: 3,
+                confirmations_per_domain_per_hour: 1_000_000,
+                replies_per_hour: 1_000_000,
+            },
+        );
+        let t2 = t + 10 * DAY;
+        for day in 0..10 {
+            for i in 0..900u64 {
+                let _ = long
+                    .take(&a(&format!("p{}@e.gov", i % 300)), true, t2 + day * DAY + i)
+                    .unwrap();
+            }
+        }
+        let lines = std::fs::read_to_string(dir.path().join("limits.log"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(
+            lines < 9_000,
+            "9,000 lines written, {lines} kept: compaction ran"
+        );
+        let fresh = Limiter::new(dir.path(), long.limits);
+        assert_eq!(
+            fresh
+                .take(&a("p1@e.gov"), true, t2 + 9 * DAY + 1000)
+                .unwrap(),
+            Err(Over::Address),
+            "compaction kept the live counts"
+        );
+    }
+}
