@@ -45,3 +45,4 @@ pub mod roster;
 pub mod route;
 pub mod sender;
 pub mod token;
+pub mod trust;

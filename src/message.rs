@@ -37,6 +37,8 @@ pub struct Incoming {
     pub has_list_id: bool,
     /// The values of our loop header, if any.
     pub loop_marks: Vec<String>,
+    /// Every `Authentication-Results` header, topmost first, cleaned.
+    pub auth_results: Vec<String>,
 }
 
 /// Why a message was not read.
@@ -95,6 +97,15 @@ pub fn parse(raw: &[u8], limit: u64) -> Result<Incoming, MessageError> {
         auto_submitted: raw_header(&message, "Auto-Submitted"),
         precedence: raw_header(&message, "Precedence"),
         has_list_id: message.header("List-Id").is_some(),
+        auth_results: message
+            .headers()
+            .iter()
+            .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
+            .filter_map(|h| {
+                let raw = raw.get(h.offset_start() as usize..h.offset_end() as usize)?;
+                Some(clean(&String::from_utf8_lossy(raw)))
+            })
+            .collect(),
         loop_marks: message
             .header_values(LOOP_HEADER)
             .filter_map(|v| v.as_text().map(|t| t.trim().to_ascii_lowercase()))
@@ -211,6 +222,22 @@ mod tests {
         assert_eq!(
             parse(b"just some words\nand more", 1000),
             Err(MessageError::NotMail)
+        );
+    }
+
+    #[test]
+    fn authentication_results_are_kept_in_order() {
+        let m = parse_text(
+            "Authentication-Results: mx.example.gov;\r\n dkim=pass header.d=agency.gov\r\n\
+             Received: from x\r\nAuthentication-Results: forged.example; spf=pass\r\nFrom: a@agency.gov\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.auth_results,
+            [
+                "mx.example.gov; dkim=pass header.d=agency.gov",
+                "forged.example; spf=pass"
+            ]
         );
     }
 

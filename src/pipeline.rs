@@ -345,7 +345,14 @@ impl<'a> Session<'a> {
             .roster(list)?
             .contains(&address)
             .map_err(io::Error::other)?;
-        let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
+        let evidence = Evidence {
+            authenticated: crate::trust::authenticated(
+                &self.incoming.auth_results,
+                self.ctx.config.server.authserv_id.as_deref(),
+                &address,
+            ),
+        };
+        let verdict = eligibility::decide(&list.rules, &list.terms, &address, evidence);
         let shown = address.to_string();
         match decision::join(list, is_member, &verdict) {
             Join::AlreadyMember => {

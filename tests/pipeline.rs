@@ -284,3 +284,77 @@ fn a_subscription_flood_stays_within_every_budget() {
         count("merged-not-resent")
     );
 }
+
+/// `authenticated = true` rules believe only our own MTA's topmost
+/// Authentication-Results header.
+#[test]
+fn authentication_results_from_our_mx_only() {
+    let site = Site::new();
+    support::copy_dir(
+        &support::repo().join("examples/lists/county-gis"),
+        &site.config().join("lists/county-gis"),
+    );
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "# authserv_id = \"mx.example.gov\"",
+        "authserv_id = \"mx.example.gov\"",
+    );
+    std::fs::write(&path, text).unwrap();
+    let ctx = context(&site);
+    let cases = [
+        (
+            "ours",
+            vec!["mx.example.gov; dkim=pass header.d=co.example.us"],
+            2,
+        ),
+        (
+            "another host",
+            vec!["mx.other.example; dkim=pass header.d=co.example.us"],
+            3,
+        ),
+        (
+            "ours fails, a forged pass below",
+            vec![
+                "mx.example.gov; dkim=fail header.d=co.example.us",
+                "mx.example.gov; dkim=pass header.d=co.example.us",
+            ],
+            3,
+        ),
+        (
+            "two hosts, ours passes",
+            vec![
+                "relay.example; spf=fail",
+                "mx.example.gov; spf=pass smtp.mailfrom=b@co.example.us",
+            ],
+            2,
+        ),
+        ("none", vec![], 3),
+    ];
+    for (i, (what, headers, rule)) in cases.iter().enumerate() {
+        let from = format!("person{i}@co.example.us");
+        let mut raw = String::new();
+        for h in headers {
+            raw.push_str(&format!("Authentication-Results: {h}\r\n"));
+        }
+        raw.push_str(&format!(
+            "From: {from}\r\nSubject: join\r\nMessage-ID: <auth{i}@x>\r\n\r\n"
+        ));
+        let to = format!("county-gis-join@{D}");
+        let delivery = Delivery {
+            envelope_from: Some(&from),
+            recipient: &to,
+            raw: raw.as_bytes(),
+        };
+        assert!(matches!(
+            pipeline::handle(&ctx, &delivery, 1),
+            Outcome::Done(_)
+        ));
+        let audit = site.audit();
+        let line = audit
+            .iter()
+            .rev()
+            .find(|r| r["address"] == from.as_str())
+            .unwrap();
+        assert_eq!(line["rule"], *rule, "{what}: {line}");
+    }
+}
