@@ -39,6 +39,7 @@ pub mod inbound;
 pub mod limits;
 pub mod message;
 pub mod outbox;
+pub mod owner;
 pub mod pipeline;
 pub mod reply;
 pub mod roster;

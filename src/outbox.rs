@@ -252,6 +252,7 @@ mod tests {
                     envelope_from: "sm-cop-bounces@listserv.example.gov".into(),
                     to: "jane@agency.gov".into(),
                     message: "Subject: hi\r\n\r\nhello\r\n".into(),
+                    message_b64: None,
                 },
                 sent: false,
             }],

@@ -21,6 +21,7 @@ use crate::guard;
 use crate::limits::Limiter;
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::{Batch, Outbox, Queued};
+use crate::owner;
 use crate::reply::{self, Reply, Texts};
 use crate::roster::{Change, Member, SharedRoster};
 use crate::route::{self, Route};
@@ -160,6 +161,14 @@ fn process(
         note(&sender_text(incoming, delivery), "duplicate")?;
         return Ok(None);
     }
+    if let Route::Bounces(list) = route {
+        // Reports come from the null sender: read before the guard, never answered.
+        if let Some(list) = ctx.config.lists.get(list) {
+            bounces(ctx, list, delivery.raw, incoming)?;
+        }
+        ctx.outbox.mark_seen(&key)?;
+        return Ok(None);
+    }
     if let Some(why) = guard::silence(&ctx.config, delivery.envelope_from, incoming) {
         note(
             &sender_text(incoming, delivery),
@@ -168,12 +177,10 @@ fn process(
         ctx.outbox.mark_seen(&key)?;
         return Ok(None);
     }
-    if matches!(route, Route::Owner(_) | Route::Bounces(_)) {
-        // Owner forwarding and bounce processing come with moderation; until then
-        // the mail is recorded, never answered.
-        note(&sender_text(incoming, delivery), "recorded")?;
-        ctx.outbox.mark_seen(&key)?;
-        return Ok(None);
+    if let Route::Owner(list) = route
+        && let Some(list) = ctx.config.lists.get(list)
+    {
+        return forward_to_owners(ctx, list, delivery, incoming, key, now);
     }
     let envelope = delivery
         .envelope_from
@@ -865,6 +872,121 @@ impl<'a> Session<'a> {
         self.ctx.outbox.queue(&batch)?;
         Ok(Some(batch))
     }
+}
+
+/// `L-owner@`: the message, intact, to every owner (counted in the hourly total).
+fn forward_to_owners(
+    ctx: &Context,
+    list: &ListConfig,
+    delivery: &Delivery<'_>,
+    incoming: &Incoming,
+    key: String,
+    now: u64,
+) -> io::Result<Option<Batch>> {
+    let mut mails = Vec::new();
+    for (owner, mail) in list
+        .owners
+        .iter()
+        .zip(owner::forward(&ctx.config, list, delivery.raw))
+    {
+        match ctx.limiter.take(owner, false, now)? {
+            Ok(()) => mails.push(Queued { mail, sent: false }),
+            Err(over) => audit_line(
+                ctx,
+                Some(list.id.as_str()),
+                &owner.to_string(),
+                "owner",
+                over.as_str(),
+                None,
+                incoming,
+            )?,
+        }
+    }
+    audit_line(
+        ctx,
+        Some(list.id.as_str()),
+        &sender_text(incoming, delivery),
+        "owner",
+        "forwarded",
+        None,
+        incoming,
+    )?;
+    if mails.is_empty() {
+        ctx.outbox.mark_seen(&key)?;
+        return Ok(None);
+    }
+    let batch = Batch {
+        key,
+        list: Some(list.id.to_string()),
+        created: now,
+        attempts: 0,
+        next_attempt: now,
+        last_error: None,
+        mails,
+    };
+    ctx.outbox.queue(&batch)?;
+    Ok(Some(batch))
+}
+
+/// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce
+/// (a welcome, say) is recorded.
+fn bounces(ctx: &Context, list: &ListConfig, raw: &[u8], incoming: &Incoming) -> io::Result<()> {
+    let failed = owner::failed_recipients(raw);
+    if failed.is_empty() {
+        return audit_line(
+            ctx,
+            Some(list.id.as_str()),
+            "",
+            "bounce",
+            "unreadable",
+            None,
+            incoming,
+        );
+    }
+    for written in failed {
+        let Ok(address) = EmailAddress::parse(&written) else {
+            audit_line(
+                ctx,
+                Some(list.id.as_str()),
+                &message::clean(&written),
+                "bounce",
+                "bad-address",
+                None,
+                incoming,
+            )?;
+            continue;
+        };
+        let key = address.key();
+        let mut cancelled = false;
+        for action in [Action::Subscribe, Action::Unsubscribe] {
+            let id = token::pending_id(list.id.as_str(), &key, action);
+            if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
+                ctx.pending.remove(list.id.as_str(), &id)?;
+                cancelled = true;
+            }
+        }
+        let outcome = if cancelled {
+            "pending-cancelled"
+        } else if ctx
+            .roster(list)?
+            .contains(&address)
+            .map_err(io::Error::other)?
+        {
+            "member-bounced"
+        } else {
+            "unknown-address"
+        };
+        audit_line(
+            ctx,
+            Some(list.id.as_str()),
+            &address.to_string(),
+            "bounce",
+            outcome,
+            None,
+            incoming,
+        )?;
+    }
+    Ok(())
 }
 
 fn add_member(

@@ -89,7 +89,7 @@ impl Sender {
                 let envelope = envelope(mail).map_err(SendError::Permanent)?;
                 timed(async {
                     transport
-                        .send_raw(&envelope, mail.message.as_bytes())
+                        .send_raw(&envelope, &mail.bytes())
                         .await
                         .map(|_| ())
                         .map_err(classify)
@@ -140,7 +140,7 @@ impl SmtpClient {
             return Err(SendError::Temporary("no SMTP connection".into()));
         };
         let result = connection
-            .send(&envelope, mail.message.as_bytes())
+            .send(&envelope, &mail.bytes())
             .await
             .map(|_| ())
             .map_err(classify);
@@ -211,8 +211,5 @@ fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
         |c: char| !c.is_ascii_alphanumeric() && c != '@' && c != '.',
         "_",
     );
-    fsio::write_atomic(
-        &dir.join(format!("{now}-{to}.eml")),
-        mail.message.as_bytes(),
-    )
+    fsio::write_atomic(&dir.join(format!("{now}-{to}.eml")), &mail.bytes())
 }

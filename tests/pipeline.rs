@@ -358,3 +358,103 @@ fn authentication_results_from_our_mx_only() {
         assert_eq!(line["rule"], *rule, "{what}: {line}");
     }
 }
+
+#[test]
+fn owner_mail_is_forwarded_intact_and_never_answered() {
+    let site = Site::new();
+    let ctx = context(&site);
+    // Latin-1 bytes: not UTF-8, and they must arrive as they left.
+    let mut raw = b"From: Citizen <citizen@example.com>\r\nSubject: A question for the owners\r\nMessage-ID: <own1@x>\r\n\r\nCaf\xe9?\r\n".to_vec();
+    let to = format!("sm-cop-owner@{D}");
+    let delivery = Delivery {
+        envelope_from: Some("citizen@example.com"),
+        recipient: &to,
+        raw: &raw,
+    };
+    let Outcome::Done(Some(batch)) = pipeline::handle(&ctx, &delivery, 1) else {
+        panic!("no forward")
+    };
+    assert_eq!(batch.mails.len(), 1);
+    let mail = &batch.mails[0].mail;
+    assert_eq!(mail.to, "socialgov@example.gov");
+    assert_eq!(mail.envelope_from, format!("sm-cop-bounces@{D}"));
+    let mut expected = format!("X-Listkeeper-Loop: {D}\r\n").into_bytes();
+    expected.append(&mut raw);
+    assert_eq!(
+        mail.bytes().as_ref(),
+        expected.as_slice(),
+        "the original, intact, under our loop header"
+    );
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["action"] == "owner" && r["outcome"] == "forwarded")
+    );
+}
+
+#[test]
+fn a_bounced_confirmation_cancels_its_pending_request() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let ask = deliver(
+        &ctx,
+        "sm-cop-join",
+        "gone.person@agency.gov",
+        "join",
+        "b1@x",
+        10,
+    )
+    .unwrap();
+    let token = token_of(&ask);
+    let dsn = "From: MAILER-DAEMON@mx.agency.gov\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\nMessage-ID: <dsn1@mx>\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nsorry\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.agency.gov\r\n\r\nFinal-Recipient: rfc822; gone.person@agency.gov\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--B--\r\n";
+    let to = format!("sm-cop-bounces@{D}");
+    let delivery = Delivery {
+        envelope_from: Some(""),
+        recipient: &to,
+        raw: dsn.as_bytes(),
+    };
+    assert!(
+        matches!(pipeline::handle(&ctx, &delivery, 20), Outcome::Done(None)),
+        "a bounce is never answered"
+    );
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["action"] == "bounce" && r["outcome"] == "pending-cancelled")
+    );
+    let late = deliver(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "gone.person@agency.gov",
+        "ok",
+        "b2@x",
+        30,
+    )
+    .unwrap();
+    assert!(late.contains("unknown, already used or expired"));
+    // A member's bounce is recorded, nothing more.
+    let dsn2 = dsn
+        .replace("gone.person@agency.gov", "jane.doe@agency.gov")
+        .replace("dsn1@mx", "dsn2@mx");
+    let delivery = Delivery {
+        envelope_from: Some(""),
+        recipient: &to,
+        raw: dsn2.as_bytes(),
+    };
+    assert!(matches!(
+        pipeline::handle(&ctx, &delivery, 40),
+        Outcome::Done(None)
+    ));
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "member-bounced" && r["address"] == "jane.doe@agency.gov")
+    );
+    assert!(
+        site.roster_text().contains("jane.doe@agency.gov"),
+        "a bounce removes nobody"
+    );
+}
