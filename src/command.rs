@@ -58,6 +58,18 @@ pub enum Command {
     },
     /// What the commands are.
     Help,
+    /// An owner approves a held request.
+    Approve {
+        /// The token from the owners' notification.
+        token: String,
+    },
+    /// An owner rejects a held request.
+    Reject {
+        /// The token from the owners' notification.
+        token: String,
+        /// What the person is told.
+        reason: Option<String>,
+    },
     /// A command word with unusable arguments, with what was wrong.
     Invalid {
         /// The line as written (cleaned).
@@ -85,6 +97,8 @@ impl Command {
             }
             Command::Unsubscribe { list: t } => format!("unsubscribe{}", list(t)),
             Command::Confirm { .. } => "confirm".to_owned(),
+            Command::Approve { .. } => "approve".to_owned(),
+            Command::Reject { .. } => "reject".to_owned(),
             Command::Info { list: t } => format!("info{}", list(t)),
             Command::Lists => "lists".to_owned(),
             Command::Query { list: t } => format!("query{}", list(t)),
@@ -133,7 +147,7 @@ fn read_commands(config: &Config, default: Option<&ListId>, incoming: &Incoming)
     for line in body.take(MAX_COMMAND_LINES) {
         match reader.line(line) {
             // "OK" under a Subject that already confirms the same token is one command.
-            Some(Parsed::Command(c)) if out.contains(&c) => continue,
+            Some(Parsed::Command(c)) if out.contains(&c) || answers(&out, &c) => continue,
             Some(Parsed::Command(c)) => out.push(c),
             Some(Parsed::End) => break,
             None if line.trim().is_empty() => continue,
@@ -141,6 +155,15 @@ fn read_commands(config: &Config, default: Option<&ListId>, incoming: &Incoming)
         }
     }
     out
+}
+
+/// "OK" in the body of a reply whose Subject already approves or rejects with the
+/// same token is that same command, not a confirmation.
+fn answers(out: &[Command], c: &Command) -> bool {
+    let Command::Confirm { token } = c else {
+        return false;
+    };
+    out.iter().any(|o| matches!(o, Command::Approve { token: t } | Command::Reject { token: t, .. } if t == token))
 }
 
 enum Parsed {
@@ -197,6 +220,29 @@ impl Reader<'_> {
                 None => invalid(
                     line,
                     "ok confirms only in a reply to a confirmation mail (its Subject has the token)",
+                ),
+            },
+            "approve" => match args.first().map(|t| t.to_ascii_lowercase()) {
+                Some(token) if crate::token::looks_like_token(&token) => Command::Approve { token },
+                _ if self.in_subject => Command::Approve {
+                    token: token_in(self.subject)?,
+                },
+                _ => invalid(
+                    line,
+                    "approve needs the token from the owners' notification",
+                ),
+            },
+            "reject" => match args.first().map(|t| t.to_ascii_lowercase()) {
+                Some(token) if crate::token::looks_like_token(&token) => {
+                    let reason = args[1..].join(" ");
+                    Command::Reject {
+                        token,
+                        reason: (!reason.is_empty()).then_some(reason),
+                    }
+                }
+                _ => invalid(
+                    line,
+                    "reject needs the token from the owners' notification, then the reason",
                 ),
             },
             _ if self.in_subject && args.len() > 1 => return None,

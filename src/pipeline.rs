@@ -237,6 +237,8 @@ struct Session<'a> {
 struct Draft {
     /// Only results of a valid token: free of the address and domain budgets.
     free: bool,
+    /// An owners' notification: Reply-To `L-request@`.
+    reply_to_request: bool,
     to: EmailAddress,
     list: Option<String>,
     subjects: Vec<String>,
@@ -312,6 +314,11 @@ impl<'a> Session<'a> {
                 }
                 Ok(())
             }
+            Command::Approve { token } => self.settle(&token, None),
+            Command::Reject { token, reason } => {
+                let reason = reason.unwrap_or_else(|| "The owners gave no reason.".to_owned());
+                self.settle(&token, Some(reason))
+            }
             Command::Help => {
                 let list = self
                     .route
@@ -360,6 +367,10 @@ impl<'a> Session<'a> {
             ),
         };
         let verdict = eligibility::decide(&list.rules, &list.terms, &address, evidence);
+        // The rule that holds the request, when one does (not merely the policy).
+        let held_by = (verdict.action == crate::eligibility::Action::Moderate)
+            .then_some(verdict.rule)
+            .flatten();
         let shown = address.to_string();
         match decision::join(list, is_member, &verdict) {
             Join::AlreadyMember => {
@@ -409,7 +420,23 @@ impl<'a> Session<'a> {
                 self.welcome(list, &address);
             }
             Join::Hold => {
-                self.hold(list, &address, name, Action::Subscribe)?;
+                if !self.hold(list, &address, name, Action::Subscribe, held_by)? {
+                    let text = self.text("already_held", list, &shown, &[]);
+                    self.say(
+                        &address,
+                        Some(list),
+                        &format!("Your request to join {}", list.name),
+                        text,
+                    );
+                    return self.audit(
+                        list,
+                        &address,
+                        "subscribe",
+                        "already-held",
+                        verdict.rule,
+                        Via::Email,
+                    );
+                }
                 self.audit(
                     list,
                     &address,
@@ -427,7 +454,14 @@ impl<'a> Session<'a> {
                 );
             }
             Join::Confirm { hold } => {
-                let Some(token) = self.pend(list, &address, name, Action::Subscribe, hold)? else {
+                let Some(token) = self.pend(
+                    list,
+                    &address,
+                    name,
+                    Action::Subscribe,
+                    hold.then_some(held_by),
+                )?
+                else {
                     return self.audit(
                         list,
                         &address,
@@ -495,7 +529,7 @@ impl<'a> Session<'a> {
                 );
             }
             Leave::Confirm => {
-                let Some(token) = self.pend(list, &address, None, Action::Unsubscribe, false)?
+                let Some(token) = self.pend(list, &address, None, Action::Unsubscribe, None)?
                 else {
                     return self.audit(
                         list,
@@ -545,7 +579,13 @@ impl<'a> Session<'a> {
         let shown = address.to_string();
         match pending.action {
             Action::Subscribe if pending.hold => {
-                self.hold(list, &address, pending.name.clone(), Action::Subscribe)?;
+                self.hold(
+                    list,
+                    &address,
+                    pending.name.clone(),
+                    Action::Subscribe,
+                    pending.rule,
+                )?;
                 self.audit(list, &address, "confirm", "held", None, Via::Token)?;
                 let text = self.text("held", list, &shown, &[]);
                 self.say(
@@ -615,6 +655,16 @@ impl<'a> Session<'a> {
     /// The pending request a token names, on the list the mail was for, or on any
     /// list when it came to the command address.
     fn find_pending(&self, token: &str) -> io::Result<Option<(&'a ListConfig, token::Pending)>> {
+        self.find_in(&self.ctx.pending, token)
+    }
+
+    /// The record a token names in `store`, on the list the mail was for, or on any
+    /// list when it came to the command address.
+    fn find_in(
+        &self,
+        store: &PendingStore,
+        token: &str,
+    ) -> io::Result<Option<(&'a ListConfig, token::Pending)>> {
         let Some(id) = token::pending_id_of(token) else {
             return Ok(None);
         };
@@ -624,7 +674,7 @@ impl<'a> Session<'a> {
             None => ctx.config.lists.values().collect(),
         };
         for list in candidates {
-            if let Some(pending) = ctx.pending.get(list.id.as_str(), id)? {
+            if let Some(pending) = store.get(list.id.as_str(), id)? {
                 return Ok(Some((list, pending)));
             }
         }
@@ -651,7 +701,9 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Records (or finds) the pending request and returns its token. A second request
+    /// Records (or finds) the pending request and returns its token. `hold` is
+    /// `Some(rule)` when, once confirmed, it goes to the owners (`rule` being the
+    /// moderate rule that sends it there, if a rule rather than the policy does). A second request
     /// while one is pending is merged into it: the same token is sent again.
     fn pend(
         &self,
@@ -659,7 +711,7 @@ impl<'a> Session<'a> {
         address: &EmailAddress,
         name: Option<String>,
         action: Action,
-        hold: bool,
+        hold: Option<Option<usize>>,
     ) -> io::Result<Option<String>> {
         let key = address.key();
         let id = token::pending_id(list.id.as_str(), &key, action);
@@ -695,20 +747,30 @@ impl<'a> Session<'a> {
             self.now,
             self.ctx.config.server.confirm.expires.as_secs(),
         )?;
-        pending.hold = hold;
+        pending.hold = hold.is_some();
+        pending.rule = hold.flatten();
         pending.sends = vec![self.now];
         self.ctx.pending.put(&pending, &key)?;
         Ok(Some(token))
     }
 
+    /// Holds a request for the owners and tells each of them, once per request;
+    /// `false` when it was held already (nothing new is sent to anyone).
     fn hold(
-        &self,
+        &mut self,
         list: &ListConfig,
         address: &EmailAddress,
         name: Option<String>,
         action: Action,
-    ) -> io::Result<()> {
+        rule: Option<usize>,
+    ) -> io::Result<bool> {
         let key = address.key();
+        let id = token::pending_id(list.id.as_str(), &key, action);
+        if let Some(existing) = self.ctx.held.get(list.id.as_str(), &id)?
+            && existing.expires > self.now
+        {
+            return Ok(false);
+        }
         let request = Request {
             list: list.id.as_str(),
             address_key: &key,
@@ -716,12 +778,110 @@ impl<'a> Session<'a> {
             name,
             action,
         };
-        let (pending, _) = self.ctx.keys.issue(
+        let (mut held, _) = self.ctx.keys.issue(
             request,
             self.now,
             self.ctx.config.server.confirm.expires.as_secs(),
         )?;
-        self.ctx.held.put(&pending, &key)
+        held.rule = rule;
+        self.ctx.held.put(&held, &key)?;
+        let token = self.ctx.keys.token_for(&held, &key).unwrap_or_default();
+        let why = match rule {
+            Some(n) => format!("rule {n} of the list's rules holds it for you"),
+            None => "the list's policy has the owners decide".to_owned(),
+        };
+        let expires = rfc3339(held.expires);
+        let shown = address.to_string();
+        let name = held
+            .name
+            .clone()
+            .unwrap_or_else(|| "no name given".to_owned());
+        let heading = self.heading.take();
+        for owner in &list.owners {
+            let text = self.text(
+                "held_owner",
+                list,
+                &shown,
+                &[
+                    ("name", &name),
+                    ("why", &why),
+                    ("token", &token),
+                    ("list_id", list.id.as_str()),
+                    ("expires", &expires),
+                ],
+            );
+            self.say(
+                owner,
+                Some(list),
+                &format!("approve {token}: {shown} asks to join {}", list.name),
+                text,
+            );
+            if let Some(draft) = self.replies.get_mut(&owner.key()) {
+                // One per held request; bounded by the hourly total, not by the
+                // owner's own budget, which forged requests would exhaust.
+                draft.reply_to_request = true;
+                draft.free = true;
+            }
+        }
+        self.heading = heading;
+        Ok(true)
+    }
+
+    /// An owner's `approve TOKEN` or `reject TOKEN reason`.
+    fn settle(&mut self, token: &str, reject: Option<String>) -> io::Result<()> {
+        let Some((list, held)) = self.find_in(&self.ctx.held, token)? else {
+            return self.bad_token(None, "unknown");
+        };
+        let id = token::pending_id_of(token).unwrap_or_default().to_owned();
+        let Ok(address) = EmailAddress::parse(&held.address) else {
+            return self.bad_token(Some(list), "unknown");
+        };
+        if !self.ctx.keys.verify(token, &held, &address.key()) {
+            return self.bad_token(Some(list), "unknown");
+        }
+        if held.expires < self.now {
+            self.ctx.held.remove(list.id.as_str(), &id)?;
+            self.audit(list, &address, "moderate", "expired", held.rule, Via::Token)?;
+            return self.bad_token(Some(list), "expired");
+        }
+        let settled = settle_held(
+            self.ctx,
+            list,
+            &held,
+            reject.as_deref(),
+            Via::Token,
+            self.now,
+            self.incoming.message_id.as_deref(),
+        )?;
+        let owner_note = if reject.is_some() {
+            "rejected_owner"
+        } else {
+            "approved_owner"
+        };
+        let sender = self.sender;
+        let ack = self.text(owner_note, list, &settled.reply.to.to_string(), &[]);
+        self.say(
+            sender,
+            Some(list),
+            &format!("Held request for {}", list.name),
+            ack,
+        );
+        let to = settled.reply.to.clone();
+        let heading = self.heading.take();
+        self.say(
+            &to,
+            Some(list),
+            &settled.reply.subject,
+            settled.reply.paragraphs.join("\n\n"),
+        );
+        self.heading = heading;
+        for key in [sender.key(), to.key()] {
+            if let Some(draft) = self.replies.get_mut(&key) {
+                draft.free = true;
+                draft.welcome |= key == to.key() && settled.reply.welcome;
+            }
+        }
+        Ok(())
     }
 
     fn ask(
@@ -776,6 +936,7 @@ impl<'a> Session<'a> {
     fn say(&mut self, to: &EmailAddress, list: Option<&ListConfig>, subject: &str, text: String) {
         let draft = self.replies.entry(to.key()).or_insert_with(|| Draft {
             free: false,
+            reply_to_request: false,
             to: to.clone(),
             list: None,
             subjects: Vec::new(),
@@ -845,6 +1006,7 @@ impl<'a> Session<'a> {
                 subject,
                 paragraphs: draft.paragraphs,
                 confirm_token: (draft.tokens.len() == 1).then(|| draft.tokens[0].clone()),
+                reply_to_request: draft.reply_to_request,
                 welcome: draft.welcome,
             };
             let mail = reply::render(
@@ -872,6 +1034,98 @@ impl<'a> Session<'a> {
         self.ctx.outbox.queue(&batch)?;
         Ok(Some(batch))
     }
+}
+
+/// A held request decided by the owners: what the person is told.
+pub struct Settled {
+    /// The reply to the person.
+    pub reply: Reply,
+    /// `added`, `already-member` or `rejected`.
+    pub outcome: &'static str,
+}
+
+/// Approves (adds, with a welcome) or rejects (with the reason) a held request, writes
+/// the audit line and removes the request. Used by owners' mail and by the CLI.
+pub fn settle_held(
+    ctx: &Context,
+    list: &ListConfig,
+    held: &token::Pending,
+    reject: Option<&str>,
+    via: Via,
+    now: u64,
+    message_id: Option<&str>,
+) -> io::Result<Settled> {
+    let address = EmailAddress::parse(&held.address).map_err(io::Error::other)?;
+    let texts = Texts::new(&ctx.config);
+    let shown = address.to_string();
+    let (outcome, subject, text, welcome) = match reject {
+        None => {
+            let added = add_member(ctx, list, &address, held.name.clone(), via_word(via), now)?;
+            let text = texts.text("welcome", Some(list), &[("address", &shown)]);
+            (
+                if added { "added" } else { "already-member" },
+                format!("Welcome to {}", list.name),
+                text,
+                true,
+            )
+        }
+        Some(reason) => {
+            let text = texts.text(
+                "declined",
+                Some(list),
+                &[("address", &shown), ("reason", &message::clean(reason))],
+            );
+            (
+                "rejected",
+                format!("Your request to join {}", list.name),
+                text,
+                false,
+            )
+        }
+    };
+    ctx.audit.record(&Record {
+        time: audit::now_rfc3339(),
+        list: list.id.as_str(),
+        address: &shown,
+        action: if reject.is_some() {
+            "reject"
+        } else {
+            "approve"
+        },
+        outcome,
+        rule: held.rule,
+        via,
+        message_id,
+    })?;
+    ctx.held.remove(
+        list.id.as_str(),
+        &token::pending_id(list.id.as_str(), &address.key(), held.action),
+    )?;
+    Ok(Settled {
+        reply: Reply {
+            to: address,
+            list: Some(list.id.to_string()),
+            subject,
+            paragraphs: vec![text],
+            confirm_token: None,
+            welcome,
+            reply_to_request: false,
+        },
+        outcome,
+    })
+}
+
+fn via_word(via: Via) -> &'static str {
+    match via {
+        Via::Email => "email",
+        Via::Admin => "admin",
+        Via::Token => "token",
+    }
+}
+
+fn rfc3339(unix: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
 }
 
 /// `L-owner@`: the message, intact, to every owner (counted in the hourly total).

@@ -29,6 +29,8 @@ pub struct Reply {
     pub confirm_token: Option<String>,
     /// A welcome: adds `List-Id` and `List-Unsubscribe`.
     pub welcome: bool,
+    /// Reply-To `L-request@D` (an owner's notification: replying approves).
+    pub reply_to_request: bool,
 }
 
 /// A reply ready for the outbox.
@@ -113,6 +115,11 @@ pub fn render(
             .parse()
             .map_err(|e| err(&e))?;
         builder = builder.reply_to(confirm);
+    } else if let (Some(list), true) = (list, reply.reply_to_request) {
+        let request: Mailbox = format!("{}-request@{domain}", list.id)
+            .parse()
+            .map_err(|e| err(&e))?;
+        builder = builder.reply_to(request);
     }
     if let (Some(list), true) = (list, reply.welcome) {
         let name = list.name.replace(['"', '\\'], "");
@@ -248,6 +255,25 @@ fn builtin(name: &str) -> &'static str {
         "refused" => "{address} cannot join {list}:\n\n  {reason}",
         "already_member" => "{address} is already subscribed to {list}. Nothing has changed.",
         "not_member" => "{address} is not subscribed to {list}. Nothing has changed.",
+        "held_owner" => {
+            "{address} ({name}) asks to join {list}; {why}.\n\n\
+             To approve, reply to this message: the reply goes to {request_address} with\n\
+             \x20 approve {token}\n\
+             in its Subject. To reject, send instead\n\
+             \x20 reject {token} your reason\n\
+             to {request_address}. Or at the server:\n\
+             \x20 listkeeper approve {list_id} {address}\n\
+             \x20 listkeeper reject {list_id} {address} --reason \"...\"\n\n\
+             The request lapses on {expires} if nobody decides."
+        }
+        "declined" => {
+            "The owners of {list} declined the request for {address} to join:\n\n  {reason}"
+        }
+        "approved_owner" => "{address} is now a member of {list}; they have been welcomed.",
+        "rejected_owner" => {
+            "The request of {address} to join {list} was rejected; they have been told."
+        }
+        "already_held" => "The request for {address} to join {list} is already with the owners.",
         "held" => {
             "Your request to join {list} has been passed to the list's owners, who decide on it.\n\
              You will hear from us when they have."
@@ -303,6 +329,7 @@ mod tests {
             paragraphs: vec!["Hello.".into(), "Bye.".into()],
             confirm_token: token.map(str::to_owned),
             welcome,
+            reply_to_request: false,
         }
     }
 

@@ -91,6 +91,9 @@ pub struct Pending {
     /// Unix seconds of each confirmation mail sent for it (for the resend budget).
     #[serde(default)]
     pub sends: Vec<u64>,
+    /// The rule that held it, by number, for the owners to see.
+    #[serde(default)]
+    pub rule: Option<usize>,
 }
 
 /// What a new pending request is for.
@@ -232,6 +235,7 @@ impl Keys {
             expires: now + lifetime,
             hold: false,
             sends: Vec::new(),
+            rule: None,
         };
         let token = self
             .token_for(&pending, address_key)
@@ -342,6 +346,25 @@ impl PendingStore {
             &path,
             &serde_json::to_vec_pretty(p).map_err(io::Error::other)?,
         )
+    }
+
+    /// Every request of a list, oldest first.
+    pub fn all(&self, list: &str) -> io::Result<Vec<Pending>> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(self.dir.join(list)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let bytes = std::fs::read(&path)?;
+                out.push(serde_json::from_slice::<Pending>(&bytes).map_err(io::Error::other)?);
+            }
+        }
+        out.sort_by_key(|p| (p.created, p.address.clone()));
+        Ok(out)
     }
 
     /// Removes a pending request durably (it was used, or it expired).

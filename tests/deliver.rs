@@ -529,3 +529,74 @@ fn a_huge_header_under_the_limit_is_read_safely() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(site.mail_files().len(), 1);
 }
+
+#[test]
+fn a_moderated_list_with_pending_approve_and_reject_at_the_command_line() {
+    let site = Site::new();
+    let list = site.config().join("lists/sm-cop/list.toml");
+    let text = std::fs::read_to_string(&list)
+        .unwrap()
+        .replace("\nsubscribe = \"confirm\"", "\nsubscribe = \"moderate\"");
+    std::fs::write(&list, text).unwrap();
+    for (who, id) in [("ann.held@agency.gov", "h1"), ("bob.held@agency.gov", "h2")] {
+        let out = site.deliver(
+            &format!("sm-cop-join@{D}"),
+            None,
+            &request(who, "x", "join", &format!("{id}@x"), ""),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 4, "each person told, the owner asked twice");
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| header(m, "To").as_deref() == Some("socialgov@example.gov"))
+            .count(),
+        2
+    );
+
+    let out = site.run(&["pending", "sm-cop"]);
+    let listing = support::stdout(&out);
+    assert!(
+        listing.contains("held  ann.held@agency.gov")
+            && listing.contains("held  bob.held@agency.gov"),
+        "{listing}"
+    );
+    assert!(listing.contains("(policy;"), "{listing}");
+
+    let out = site.run(&["approve", "sm-cop", "ANN.HELD@agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(site.roster_text().contains("\"ann.held@agency.gov\" = {"));
+    let out = site.run(&[
+        "reject",
+        "sm-cop",
+        "bob.held@agency.gov",
+        "--reason",
+        "Not a member of the community.",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!site.roster_text().contains("bob.held"));
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 6);
+    assert!(mails.iter().any(
+        |m| header(m, "To").as_deref() == Some("ann.held@agency.gov")
+            && header(m, "Subject").as_deref() == Some("Welcome to SM-COP")
+    ));
+    assert!(mails.iter().any(
+        |m| header(m, "To").as_deref() == Some("bob.held@agency.gov")
+            && m.contains("Not a member of the community.")
+    ));
+    let out = site.run(&["approve", "sm-cop", "bob.held@agency.gov"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing is held for bob any more"
+    );
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["action"] == "approve" && r["via"] == "admin")
+    );
+    assert!(support::stdout(&site.run(&["pending", "sm-cop"])).contains("no requests held"));
+}

@@ -458,3 +458,213 @@ Reporting-MTA: dns; mx.agency.gov\r\n\r\nFinal-Recipient: rfc822; gone.person@ag
         "a bounce removes nobody"
     );
 }
+
+fn deliver_all(
+    ctx: &Context,
+    to: &str,
+    from: &str,
+    subject: &str,
+    id: &str,
+    now: u64,
+) -> Vec<String> {
+    let raw = format!(
+        "From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\nok\r\n\r\n> quoted\r\n"
+    );
+    let to = format!("{to}@{D}");
+    let delivery = Delivery {
+        envelope_from: Some(from),
+        recipient: &to,
+        raw: raw.as_bytes(),
+    };
+    match pipeline::handle(ctx, &delivery, now) {
+        Outcome::Done(batch) => batch.map_or_else(Vec::new, |b| {
+            b.mails.iter().map(|m| m.mail.message.clone()).collect()
+        }),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn approve_token(subject: &str) -> String {
+    subject
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+#[test]
+fn confirm_then_moderate_with_owners_approving_and_rejecting_by_mail() {
+    let site = Site::new();
+    support::copy_dir(
+        &support::repo().join("examples/lists/county-gis"),
+        &site.config().join("lists/county-gis"),
+    );
+    let ctx = context(&site);
+    let t = 1_800_000_000;
+    // Confirm first ...
+    let ask = deliver(
+        &ctx,
+        "county-gis-join",
+        "River Lee <river@co.example.us>",
+        "join",
+        "m1@x",
+        t,
+    )
+    .unwrap();
+    let confirm = token_of(&ask);
+    let mails = deliver_all(
+        &ctx,
+        &format!("county-gis-confirm+{confirm}"),
+        "river@co.example.us",
+        "ok",
+        "m2@x",
+        t + 60,
+    );
+    // ... then held: the person is told, each owner is asked, once.
+    assert_eq!(mails.len(), 3, "{mails:#?}");
+    let to = |m: &String| header(m, "To").unwrap();
+    let person = mails
+        .iter()
+        .find(|m| to(m) == "river@co.example.us")
+        .unwrap();
+    assert!(person.contains("passed to the list's owners"));
+    let owner = mails
+        .iter()
+        .find(|m| to(m) == "gis-admin@example.gov")
+        .unwrap();
+    assert!(mails.iter().any(|m| to(m) == "deputy@example.gov"));
+    assert_eq!(
+        header(owner, "Reply-To").as_deref(),
+        Some("county-gis-request@listserv.example.gov")
+    );
+    let subject = header(owner, "Subject").unwrap();
+    assert!(
+        subject.contains("river@co.example.us asks to join County-GIS"),
+        "{subject}"
+    );
+    assert!(
+        !site.config().join("lists/county-gis/roster.toml").exists()
+            || !std::fs::read_to_string(site.config().join("lists/county-gis/roster.toml"))
+                .unwrap()
+                .contains("river@")
+    );
+    let approve = approve_token(&subject);
+    assert_ne!(approve, confirm);
+
+    // Forged approvals: a made-up token, and the person's own confirmation token.
+    let mut fake = approve.clone();
+    fake.replace_range(20..22, if &approve[20..22] == "aa" { "bb" } else { "aa" });
+    for (i, token) in [fake, confirm.clone()].iter().enumerate() {
+        let replies = deliver_all(
+            &ctx,
+            "county-gis-request",
+            "river@co.example.us",
+            &format!("approve {token}"),
+            &format!("f{i}@x"),
+            t + 100,
+        );
+        assert!(
+            replies
+                .iter()
+                .all(|m| m.contains("unknown, already used or expired")),
+            "{replies:#?}"
+        );
+    }
+    let roster = site.config().join("lists/county-gis/roster.toml");
+    assert!(
+        !std::fs::read_to_string(&roster)
+            .unwrap_or_default()
+            .contains("river@")
+    );
+
+    // The owner replies to the notification: approved, welcomed, and the owner hears so.
+    let replies = deliver_all(
+        &ctx,
+        "county-gis-request",
+        "gis-admin@example.gov",
+        &format!("Re: {subject}"),
+        "a1@x",
+        t + 200,
+    );
+    assert!(
+        std::fs::read_to_string(&roster)
+            .unwrap()
+            .contains("\"river@co.example.us\" = { name = \"River Lee\"")
+    );
+    let welcome = replies
+        .iter()
+        .find(|m| to(m) == "river@co.example.us")
+        .unwrap();
+    assert_eq!(
+        header(welcome, "Subject").as_deref(),
+        Some("Welcome to County-GIS")
+    );
+    let ack = replies
+        .iter()
+        .find(|m| to(m) == "gis-admin@example.gov")
+        .unwrap();
+    assert!(
+        ack.contains("is now a member") && !ack.contains("unknown"),
+        "{ack}"
+    );
+    // The token is spent.
+    let again = deliver_all(
+        &ctx,
+        "county-gis-request",
+        "deputy@example.gov",
+        &format!("approve {approve}"),
+        "a2@x",
+        t + 300,
+    );
+    assert!(again[0].contains("unknown, already used or expired"));
+
+    // A moderated request rejected by mail, with the reason.
+    let ask = deliver(
+        &ctx,
+        "county-gis-join",
+        "sam@partner.example.com",
+        "join",
+        "r1@x",
+        t,
+    )
+    .unwrap();
+    let confirm = token_of(&ask);
+    let mails = deliver_all(
+        &ctx,
+        &format!("county-gis-confirm+{confirm}"),
+        "sam@partner.example.com",
+        "ok",
+        "r2@x",
+        t + 60,
+    );
+    let owner = mails
+        .iter()
+        .find(|m| to(m) == "deputy@example.gov")
+        .unwrap();
+    let token = approve_token(&header(owner, "Subject").unwrap());
+    let replies = deliver_all(
+        &ctx,
+        "county-gis-request",
+        "deputy@example.gov",
+        &format!("reject {token} Not a county employee."),
+        "r3@x",
+        t + 120,
+    );
+    let told = replies
+        .iter()
+        .find(|m| to(m) == "sam@partner.example.com")
+        .unwrap();
+    assert!(told.contains("Not a county employee."), "{told}");
+    assert!(!std::fs::read_to_string(&roster).unwrap().contains("sam@"));
+    let outcomes: Vec<String> = site
+        .audit()
+        .iter()
+        .map(|r| format!("{}/{}", r["action"], r["outcome"]).replace('"', ""))
+        .collect();
+    assert!(
+        outcomes.contains(&"approve/added".to_owned())
+            && outcomes.contains(&"reject/rejected".to_owned()),
+        "{outcomes:?}"
+    );
+}

@@ -94,7 +94,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
 
 /// The request is done and its replies are queued; try to hand them over now. A
 /// failure here is not the request's: the replies wait for `listkeeper outbox --retry`.
-fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u64) {
+pub(super) fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u64) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,6 +7,7 @@ mod admin;
 mod check;
 mod deliver;
 mod init;
+mod moderate;
 mod outbox;
 mod serve;
 
@@ -100,6 +101,28 @@ enum Command {
         #[arg(long)]
         retry: bool,
     },
+    /// Show the requests held for the owners of a list (and those awaiting confirmation).
+    Pending {
+        /// The list id.
+        list: String,
+    },
+    /// Approve a held request: add the member and welcome them.
+    Approve {
+        /// The list id.
+        list: String,
+        /// The address whose request is held.
+        address: String,
+    },
+    /// Reject a held request; the person is told the reason.
+    Reject {
+        /// The list id.
+        list: String,
+        /// The address whose request is held.
+        address: String,
+        /// What the person is told.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Say which rule matches an address and what a request from it would do.
     Explain {
         /// The list id.
@@ -121,6 +144,22 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(deliver::run(&args.config, &to, from.as_deref()));
         }
         Command::Outbox { retry } => load(&args.config).and_then(|c| outbox::run(&c, retry)),
+        Command::Pending { list } => load(&args.config).and_then(|c| moderate::pending(c, &list)),
+        Command::Approve { list, address } => {
+            load(&args.config).and_then(|c| moderate::decide(c, &list, &address, None))
+        }
+        Command::Reject {
+            list,
+            address,
+            reason,
+        } => load(&args.config).and_then(|c| {
+            moderate::decide(
+                c,
+                &list,
+                &address,
+                Some(reason.as_deref().unwrap_or("The owners gave no reason.")),
+            )
+        }),
         Command::Init { dir, domain, print } => init::run(dir.as_deref(), domain.as_deref(), print),
         Command::Lists { json } => load(&args.config).and_then(|c| admin::lists(&c, json)),
         Command::Members { list, json } => {

@@ -1,0 +1,102 @@
+//! `listkeeper pending LIST`, `approve LIST ADDR`, `reject LIST ADDR [--reason R]`:
+//! the owners' side at the command line.
+
+use crate::address::EmailAddress;
+use crate::audit::Via;
+use crate::config::{Config, ListConfig};
+use crate::outbox::{Batch, Queued};
+use crate::pipeline::{self, Context};
+use crate::token::{self, Action};
+use anyhow::{Context as _, Result, anyhow, bail};
+
+/// Lists the requests held for the owners, and those awaiting confirmation.
+pub(super) fn pending(config: Config, list: &str) -> Result<()> {
+    let ctx = Context::open(config).context("opening the state folder")?;
+    let list = find(&ctx, list)?;
+    let held = ctx.held.all(list.id.as_str())?;
+    let waiting = ctx.pending.all(list.id.as_str())?;
+    if held.is_empty() {
+        println!("no requests held for the owners of {}", list.id);
+    }
+    for h in &held {
+        let rule = h.rule.map_or("policy".to_owned(), |n| format!("rule {n}"));
+        println!(
+            "held  {}  {}  since {}  ({rule}; lapses {})",
+            h.address,
+            h.name.as_deref().unwrap_or("-"),
+            rfc3339(h.created),
+            rfc3339(h.expires)
+        );
+    }
+    if !waiting.is_empty() {
+        println!(
+            "{} request(s) awaiting the person's own confirmation:",
+            waiting.len()
+        );
+        for w in &waiting {
+            println!(
+                "confirm  {}  {}  since {}",
+                w.address,
+                w.action.as_str(),
+                rfc3339(w.created)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Approves or rejects a held request: the roster, the audit line, and the person's mail.
+pub(super) fn decide(
+    config: Config,
+    list: &str,
+    address: &str,
+    reject: Option<&str>,
+) -> Result<()> {
+    let ctx = Context::open(config).context("opening the state folder")?;
+    let list = find(&ctx, list)?;
+    let address = EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))?;
+    let id = token::pending_id(list.id.as_str(), &address.key(), Action::Subscribe);
+    let Some(held) = ctx.held.get(list.id.as_str(), &id)? else {
+        bail!(
+            "no request from {address} is held on {} (see `listkeeper pending {}`)",
+            list.id,
+            list.id
+        );
+    };
+    let now = super::deliver::unix_now();
+    let settled = pipeline::settle_held(&ctx, list, &held, reject, Via::Admin, now, None)
+        .with_context(|| format!("could not settle the request of {address}"))?;
+    let mail =
+        crate::reply::render(&ctx.config, &settled.reply, None).map_err(|e| anyhow!("{e}"))?;
+    let batch = Batch {
+        key: format!("admin-{id}-{now}"),
+        list: Some(list.id.to_string()),
+        created: now,
+        attempts: 0,
+        next_attempt: now,
+        last_error: None,
+        mails: vec![Queued { mail, sent: false }],
+    };
+    ctx.outbox.queue(&batch).context("queueing the reply")?;
+    super::deliver::send_now(&ctx, vec![batch], now);
+    match settled.outcome {
+        "rejected" => println!("rejected {address} on {}; they have been told", list.id),
+        "already-member" => println!("{address} was already a member of {}", list.id),
+        _ => println!("approved {address}: now a member of {}, welcomed", list.id),
+    }
+    Ok(())
+}
+
+fn find<'c>(ctx: &'c Context, list: &str) -> Result<&'c ListConfig> {
+    ctx.config.list(list).ok_or_else(|| {
+        anyhow!(
+            "no list `{list}` in {}",
+            ctx.config.dir.join("lists").display()
+        )
+    })
+}
+
+fn rfc3339(unix: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
+}
