@@ -21,6 +21,8 @@ use tracing::{info, warn};
 
 /// How long shutdown waits for connections to finish the message in hand.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often expired confirmations and held requests are swept away.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How often the configuration files are looked at for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
 /// How often the outbox is looked at when nothing wakes the sender.
@@ -203,6 +205,7 @@ fn config_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)
 /// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.
 async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     let mut transport: Option<(usize, Sender)> = None;
+    let mut last_sweep = std::time::Instant::now() - SWEEP_EVERY;
     loop {
         let ctx = daemon.context();
         let key = Arc::as_ptr(&ctx) as usize;
@@ -214,6 +217,23 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         }
         if let Some((_, sender)) = &transport {
             send_due(&ctx, sender, &shutdown).await;
+        }
+        if last_sweep.elapsed() >= SWEEP_EVERY {
+            last_sweep = std::time::Instant::now();
+            let swept = ctx.clone();
+            match tokio::task::spawn_blocking(move || {
+                crate::pipeline::sweep_expired(&swept, unix_now())
+            })
+            .await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => info!(
+                    expired = n,
+                    "expired confirmations and held requests removed"
+                ),
+                Ok(Err(e)) => warn!(error = %e, "sweeping expired requests failed"),
+                Err(e) => warn!(error = %e, "sweep task failed"),
+            }
         }
         drop(ctx);
         tokio::select! {

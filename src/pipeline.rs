@@ -1036,6 +1036,40 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Removes expired confirmations and held requests, each with an audit line.
+/// Returns how many were removed.
+pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
+    let mut removed = 0;
+    for list in ctx.config.lists.values() {
+        for (store, action) in [(&ctx.pending, "confirm"), (&ctx.held, "moderate")] {
+            for record in store.all(list.id.as_str())? {
+                if record.expires >= now {
+                    continue;
+                }
+                let Ok(address) = EmailAddress::parse(&record.address) else {
+                    continue;
+                };
+                store.remove(
+                    list.id.as_str(),
+                    &token::pending_id(list.id.as_str(), &address.key(), record.action),
+                )?;
+                ctx.audit.record(&Record {
+                    time: audit::now_rfc3339(),
+                    list: list.id.as_str(),
+                    address: &record.address,
+                    action,
+                    outcome: "expired",
+                    rule: record.rule,
+                    via: Via::Email,
+                    message_id: None,
+                })?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// A held request decided by the owners: what the person is told.
 pub struct Settled {
     /// The reply to the person.

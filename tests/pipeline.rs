@@ -668,3 +668,79 @@ fn confirm_then_moderate_with_owners_approving_and_rejecting_by_mail() {
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn expired_confirmations_and_held_requests_are_swept_with_an_audit_line() {
+    let site = Site::new();
+    let list = site.config().join("lists/sm-cop/list.toml");
+    let text = std::fs::read_to_string(&list)
+        .unwrap()
+        .replace("\nsubscribe = \"confirm\"", "\nsubscribe = \"moderate\"");
+    std::fs::write(&list, text).unwrap();
+    let ctx = context(&site);
+    let t = 1_800_000_000;
+    deliver_all(
+        &ctx,
+        "sm-cop-join",
+        "held.one@agency.gov",
+        "join",
+        "s1@x",
+        t,
+    );
+    deliver_all(
+        &ctx,
+        "sm-cop-leave",
+        "jane.doe@agency.gov",
+        "leave",
+        "s2@x",
+        t,
+    );
+    assert_eq!(
+        pipeline::sweep_expired(&ctx, t + DAY).unwrap(),
+        0,
+        "nothing expires early"
+    );
+    assert_eq!(pipeline::sweep_expired(&ctx, t + 8 * DAY).unwrap(), 2);
+    let audit = site.audit();
+    assert!(audit.iter().any(|r| r["action"] == "moderate"
+        && r["outcome"] == "expired"
+        && r["address"] == "held.one@agency.gov"));
+    assert!(audit.iter().any(|r| r["action"] == "confirm"
+        && r["outcome"] == "expired"
+        && r["address"] == "jane.doe@agency.gov"));
+    assert_eq!(pipeline::sweep_expired(&ctx, t + 9 * DAY).unwrap(), 0);
+}
+
+/// A forged From gets its replies sent to the forged address only: whoever forged it
+/// learns nothing about who is subscribed.
+#[test]
+fn no_membership_oracle_for_a_forger() {
+    let site = Site::new();
+    let ctx = context(&site);
+    for (route, subject) in [
+        ("sm-cop-join", "join"),
+        ("sm-cop-leave", "leave"),
+        ("sm-cop-request", "query"),
+    ] {
+        let raw = format!(
+            "From: jane.doe@agency.gov\r\nReply-To: attacker@evil.example\r\nSubject: {subject}\r\nMessage-ID: <o-{route}@x>\r\n\r\n"
+        );
+        let to = format!("{route}@{D}");
+        let delivery = Delivery {
+            envelope_from: Some("attacker@evil.example"),
+            recipient: &to,
+            raw: raw.as_bytes(),
+        };
+        let Outcome::Done(Some(batch)) = pipeline::handle(&ctx, &delivery, 5) else {
+            panic!("{route}: no reply")
+        };
+        for m in &batch.mails {
+            assert_eq!(m.mail.to, "jane.doe@agency.gov", "{route}");
+            assert!(
+                !m.mail.message.contains("evil.example"),
+                "{route}: {}",
+                m.mail.message
+            );
+        }
+    }
+}

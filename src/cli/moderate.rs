@@ -13,6 +13,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 pub(super) fn pending(config: Config, list: &str) -> Result<()> {
     let ctx = Context::open(config).context("opening the state folder")?;
     let list = find(&ctx, list)?;
+    pipeline::sweep_expired(&ctx, super::deliver::unix_now())
+        .context("removing expired requests")?;
     let held = ctx.held.all(list.id.as_str())?;
     let waiting = ctx.pending.all(list.id.as_str())?;
     if held.is_empty() {
