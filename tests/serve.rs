@@ -503,3 +503,71 @@ fn a_unix_socket_listener_and_systemd_notifications() {
     assert!(wait_timeout(&mut child, Duration::from_secs(15)).success());
     assert!(!socket.exists(), "the socket file is removed on exit");
 }
+
+/// Issue 4's flood, through the daemon: 10,000 forged subscribe requests for 1,000
+/// addresses in 50 domains over LMTP. No address gets more than its daily budget, no
+/// domain more than its hourly one, and the audit log accounts for every request.
+#[test]
+fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    let n = 10_000;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut c = Lmtp::connect(port).unwrap();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let victim = format!("victim{}@agency{}.gov", i % 1000, i % 50);
+                    let message = format!("From: {victim}\r\nSubject: join\r\nMessage-ID: <flood{i}@forger>\r\n\r\nsubscribe\r\n");
+                    let (_, outcomes) = c.send("forger@evil.example", &[&format!("sm-cop-join@{D}")], &message).unwrap();
+                    assert_eq!(outcomes[0].code, 250);
+                }
+                c.quit();
+            });
+        }
+    });
+    // Let the sender drain the outbox.
+    wait_until(|| site.queued() == 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let got = smtp.received();
+    let mut per_address = std::collections::HashMap::<String, usize>::new();
+    let mut per_domain = std::collections::HashMap::<String, usize>::new();
+    for m in &got {
+        *per_address.entry(m.to[0].clone()).or_default() += 1;
+        *per_domain
+            .entry(m.to[0].rsplit_once('@').unwrap().1.to_owned())
+            .or_default() += 1;
+    }
+    assert!(
+        per_address.values().all(|&c| c <= 3),
+        "an address got more than 3"
+    );
+    assert!(
+        per_domain.values().all(|&c| c <= 100),
+        "a domain got more than 100 in the hour"
+    );
+    assert!(got.len() <= 5000, "more than the hourly total");
+    let audit = site.audit();
+    let count = |o: &str| audit.iter().filter(|r| r["outcome"] == o).count();
+    assert_eq!(
+        count("confirmation-sent") + count("merged-not-resent"),
+        n,
+        "one decision per request"
+    );
+    let limited =
+        count("rate-limit:address") + count("rate-limit:domain") + count("rate-limit:total");
+    assert_eq!(count("confirmation-sent"), got.len() + limited);
+    assert!(server.stop().success());
+    eprintln!(
+        "LMTP flood: {n} forged requests → {} mails to {} addresses; {limited} held back",
+        got.len(),
+        per_address.len()
+    );
+}
