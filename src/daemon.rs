@@ -320,7 +320,12 @@ impl Listener {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
-                Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
+                let listener = UnixListener::bind(path)?;
+                // The MTA runs as another user: who may connect is decided by the
+                // permissions of the socket's folder, not of the socket.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+                Ok(Listener::Unix(listener, path.clone()))
             }
         }
     }
