@@ -33,15 +33,22 @@ pub struct Daemon {
     dir: PathBuf,
     context: RwLock<Arc<Context>>,
     wake: Notify,
+    /// The configuration files as they were just before the last load.
+    loaded: std::sync::Mutex<ConfigStamp>,
 }
+
+type ConfigStamp = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
 impl Daemon {
     /// Loads the configuration in `dir` and opens the state folder.
     pub fn open(dir: &Path) -> Result<Daemon, String> {
+        // Stamped before loading: an edit made meanwhile is seen as a change.
+        let stamp = config_stamp(dir);
         Ok(Daemon {
             dir: dir.to_owned(),
             context: RwLock::new(Arc::new(load(dir)?)),
             wake: Notify::new(),
+            loaded: std::sync::Mutex::new(stamp),
         })
     }
 
@@ -56,6 +63,10 @@ impl Daemon {
 
     /// Loads the configuration again; on failure the old one stays in force.
     pub fn reload(&self) -> Result<(), String> {
+        *self
+            .loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = config_stamp(&self.dir);
         let fresh = Arc::new(load(&self.dir)?);
         let old = self.context();
         if fresh.config.server.inbound.lmtp != old.config.server.inbound.lmtp {
@@ -160,17 +171,20 @@ pub async fn run(
 /// removed), as SIGHUP does; a file caught half-saved fails to load, leaves the old
 /// configuration in force, and the next save is seen again.
 async fn watch_config(daemon: Arc<Daemon>, shutdown: CancellationToken) {
-    let mut last = config_stamp(&daemon.dir);
     loop {
         tokio::select! {
             () = tokio::time::sleep(CONFIG_POLL) => {}
             () = shutdown.cancelled() => return,
         }
         let now = config_stamp(&daemon.dir);
-        if now == last {
+        if now
+            == *daemon
+                .loaded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             continue;
         }
-        last = now;
         match daemon.reload() {
             Ok(()) => info!("configuration changed on disk: reloaded"),
             Err(why) => {
@@ -181,7 +195,7 @@ async fn watch_config(daemon: Arc<Daemon>, shutdown: CancellationToken) {
 }
 
 /// Path, length and modification time of every configuration file.
-fn config_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+fn config_stamp(dir: &Path) -> ConfigStamp {
     let mut files = vec![dir.join("listkeeper.toml")];
     if let Ok(entries) = std::fs::read_dir(dir.join("lists")) {
         files.extend(
