@@ -78,7 +78,11 @@ impl Postfix {
                 root.join("mail").to_str().unwrap(),
             ],
         );
-        let master = std::fs::read_to_string("/etc/postfix/master.cf").unwrap();
+        // The package's own table of services (installed as /etc/postfix/master.cf
+        // unless the machine was set up with "No configuration").
+        let master = std::fs::read_to_string("/etc/postfix/master.cf")
+            .or_else(|_| std::fs::read_to_string("/usr/share/postfix/master.cf.dist"))
+            .unwrap();
         let master: String = master
             .lines()
             .map(|line| {
