@@ -134,11 +134,12 @@ pub async fn run(
                 continue;
             }
         };
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => permit,
-            () = shutdown.cancelled() => break,
+        // Over the limit: say so at once (the MTA retries later) rather than leave the
+        // client hanging behind idle connections.
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
         };
-        let Ok(permit) = permit else { break };
         let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
         tracker.spawn(async move {
             match stream {
@@ -214,6 +215,16 @@ fn config_stamp(dir: &Path) -> ConfigStamp {
             (path, len, modified)
         })
         .collect()
+}
+
+/// `421` to a connection over `inbound.max_connections`.
+async fn refuse(stream: Stream) {
+    use tokio::io::AsyncWriteExt;
+    const BUSY: &[u8] = b"421 4.3.2 too many connections, try again later\r\n";
+    let _ = match stream {
+        Stream::Tcp(mut s) => s.write_all(BUSY).await,
+        Stream::Unix(mut s) => s.write_all(BUSY).await,
+    };
 }
 
 /// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.

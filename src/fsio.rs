@@ -106,8 +106,13 @@ pub fn append_durable(path: &Path, data: &[u8]) -> io::Result<()> {
         .create(true)
         .mode(0o640)
         .open(path)?;
-    file.write_all(data)?;
-    file.sync_data()?;
+    let before = file.metadata()?.len();
+    if let Err(e) = file.write_all(data).and_then(|()| file.sync_data()) {
+        // A full disk may have taken half the record: take it back, so that the log
+        // never holds a torn line.
+        let _ = file.set_len(before);
+        return Err(e);
+    }
     if !existed {
         sync_dir(&parent(path))?;
     }

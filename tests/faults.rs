@@ -1,0 +1,257 @@
+//! Faults and edges: a thousand connections at once, messages of exactly the size
+//! limit and one byte over, and a full disk under `deliver`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::lmtp::Lmtp;
+use support::smtp::{SmtpServer, free_port};
+use support::{BIN, Site, stderr};
+
+const D: &str = "listserv.example.gov";
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(site: &Site, port: u16, extra: &[(&str, &str)]) -> Daemon {
+    let path = site.config().join("listkeeper.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap().replace(
+        "lmtp = \"127.0.0.1:8024\"",
+        &format!("lmtp = \"127.0.0.1:{port}\""),
+    );
+    for (from, to) in extra {
+        text = text.replace(from, to);
+    }
+    std::fs::write(path, text).unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(site.config())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Daemon(child)
+}
+
+#[test]
+fn a_thousand_connections_at_once() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let port = free_port();
+    let _daemon = serve(&site, port, &[]);
+    let mut open = Vec::new();
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..1000 {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(stream.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        match &line[..3] {
+            "220" => served += 1,
+            "421" => refused += 1,
+            other => panic!("unexpected greeting {other}"),
+        }
+        open.push(stream);
+    }
+    assert_eq!(served, 100, "inbound.max_connections are served");
+    assert_eq!(refused, 900, "the rest are told to come back, at once");
+    // While they are all held, the daemon still answers its busy signal quickly;
+    // once they go, a real client gets through.
+    drop(open);
+    let start = Instant::now();
+    let mut c = loop {
+        match Lmtp::connect(port) {
+            Ok(c) => break c,
+            Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let msg =
+        "From: after.storm@agency.gov\r\nSubject: join\r\nMessage-ID: <storm@x>\r\n\r\nhi\r\n";
+    let (_, outcomes) = c
+        .send(
+            "after.storm@agency.gov",
+            &[&format!("sm-cop-join@{D}")],
+            msg,
+        )
+        .unwrap();
+    assert_eq!(outcomes[0].code, 250);
+    c.quit();
+}
+
+/// A message of exactly `max_message_size` bytes is taken; one byte more is refused,
+/// over LMTP (552) and through `deliver` (65).
+#[test]
+fn exactly_the_size_limit_and_one_byte_over() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let port = free_port();
+    let _daemon = serve(
+        &site,
+        port,
+        &[(
+            "max_message_size = \"1 MiB\"",
+            "max_message_size = \"4096 B\"",
+        )],
+    );
+    let message = |size: usize, id: &str| {
+        let head =
+            format!("From: edge@agency.gov\r\nSubject: join\r\nMessage-ID: <{id}@x>\r\n\r\n");
+        let mut m = head.clone();
+        m.push_str(&"y".repeat(size - head.len() - 2));
+        m.push_str("\r\n");
+        assert_eq!(m.len(), size);
+        m
+    };
+    let mut c = Lmtp::connect(port).unwrap();
+    let (_, at) = c
+        .send(
+            "edge@agency.gov",
+            &[&format!("sm-cop-join@{D}")],
+            &message(4096, "at"),
+        )
+        .unwrap();
+    assert_eq!(at[0].code, 250, "{at:?}");
+    let (_, over) = c
+        .send(
+            "edge@agency.gov",
+            &[&format!("sm-cop-join@{D}")],
+            &message(4097, "over"),
+        )
+        .unwrap();
+    assert_eq!(over[0].code, 552, "{over:?}");
+    c.quit();
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        message(4096, "d-at").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        message(4097, "d-over").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(65));
+}
+
+/// The state folder on a tiny file system that fills up: `deliver` answers 75 (the
+/// MTA keeps the mail), leaves no half-written file, and succeeds once there is room.
+#[test]
+fn a_full_disk_answers_75_and_loses_nothing() {
+    let site = Site::new();
+    let mount = site.tmp.path().join("small");
+    std::fs::create_dir_all(&mount).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount a tmpfs (root)"
+        );
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "state_dir = \"../var/state\"",
+            &format!("state_dir = \"{}/state\"", mount.display()),
+        )
+        .replace(
+            "secret_file = \"../var/state/secret\"",
+            &format!("secret_file = \"{}/state/secret\"", mount.display()),
+        );
+    std::fs::write(&path, text).unwrap();
+    // A first request sets up the state folder and its key.
+    let req = |id: &str| {
+        format!("From: full.disk@agency.gov\r\nSubject: join\r\nMessage-ID: <{id}@x>\r\n\r\nhi\r\n")
+    };
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, req("f0").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Fill the file system to the last byte.
+    let filler = mount.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.write_all(&[0u8; 1]);
+    drop(f);
+    let roster_before = site.roster_text();
+    let listing = |dir: &std::path::Path| -> Vec<String> {
+        let mut names = Vec::new();
+        for e in walk(dir) {
+            names.push(e.strip_prefix(dir).unwrap().display().to_string());
+        }
+        names.sort();
+        names
+    };
+    let before = listing(&mount.join("state"));
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, req("f1").as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "a full disk is a reason to retry: {}",
+        stderr(&out)
+    );
+    assert_eq!(site.roster_text(), roster_before);
+    let after = listing(&mount.join("state"));
+    assert!(
+        after.iter().all(|n| !n.contains(".tmp-")),
+        "no half-written file is left: {after:?}"
+    );
+    assert!(after.len() <= before.len() + 1, "{before:?} → {after:?}");
+    // Room again: the MTA's retry goes through.
+    std::fs::remove_file(&filler).unwrap();
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, req("f1").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
