@@ -445,3 +445,25 @@ proptest! {
         }
     }
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/roster_edit.rs): a roster without a header
+/// keeps the `[members]` header its first member brought, and nothing else.
+#[test]
+fn regression_fuzz_empty_roster_keeps_only_the_new_header() {
+    let mut r = Roster::parse(String::new()).unwrap();
+    assert!(r.add(&member("a@x.gov", None)));
+    assert!(r.remove(&addr("a@x.gov")));
+    assert_eq!(r.text(), "[members]\n");
+    assert_eq!(Roster::parse(r.text().to_owned()).unwrap().len(), 0);
+}
+
+/// Found by fuzzing: a last line without a newline gets one when a member is added
+/// after it, and keeps it when that member leaves; nothing else changes.
+#[test]
+fn regression_fuzz_last_line_without_newline_gains_only_the_newline() {
+    let text = "# County-GIS\n[members]  # the table";
+    let mut r = Roster::parse(text.into()).unwrap();
+    assert!(r.add(&member("a@x.gov", None)));
+    assert!(r.remove(&addr("a@x.gov")));
+    assert_eq!(r.text(), format!("{text}\n"));
+}
