@@ -255,3 +255,99 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A client that drips one byte at a time without ever completing a command is cut
+/// off after twice `inbound.idle_timeout`; a silent one after the timeout itself.
+#[test]
+fn slow_and_silent_clients_are_cut_off() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let port = free_port();
+    let _daemon = serve(
+        &site,
+        port,
+        &[("[inbound]\n", "[inbound]\nidle_timeout = \"1s\"\n")],
+    );
+    // Silent: the greeting, then 421 after about a second.
+    let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut lines = BufReader::new(silent);
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220"));
+    let start = Instant::now();
+    line.clear();
+    lines.read_line(&mut line).unwrap();
+    assert!(line.starts_with("421"), "{line}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // A drip: a byte every 300 ms never completes "NOOP" + CRLF … of a long line.
+    let mut drip = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    drip.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        if drip.write_all(b"x").is_err() {
+            break;
+        }
+        if let Ok(n) = std::io::Read::read(&mut drip, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&got).contains("421") {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the drip was never cut off"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        String::from_utf8_lossy(&got).contains("421 4.4.2"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
+
+/// An SMTP server that accepts the connection and then says nothing: the send gives up
+/// after its timeout, the request is done all the same, and the reply stays queued.
+#[test]
+fn an_smtp_server_that_stalls_leaves_the_reply_queued() {
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stall.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let (conn, _) = stall.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(40));
+        drop(conn);
+    });
+    let site = Site::with_smtp(port);
+    let start = Instant::now();
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        b"From: stalled@agency.gov\r\nSubject: join\r\nMessage-ID: <stall@x>\r\n\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no answer from the SMTP server"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(40),
+        "the send was bounded"
+    );
+    assert_eq!(site.queued(), 1);
+    drop(held);
+}

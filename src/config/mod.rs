@@ -73,8 +73,11 @@ pub struct Inbound {
     pub maildir: Option<PathBuf>,
     /// Larger messages are refused.
     pub max_message_size: u64,
-    /// LMTP connections served at once; more wait for a free slot.
+    /// LMTP connections served at once; more are told to come back (421).
     pub max_connections: u32,
+    /// A silent client is disconnected after this; one that sends but completes no
+    /// command (a slow drip) after twice this.
+    pub idle_timeout: Duration,
 }
 
 /// An LMTP listening address.
@@ -348,6 +351,9 @@ fn server_from_raw(
     let from = EmailAddress::parse(&from_text)
         .map_err(|e| f.error(problems, &at(&["outbound", "from"]), e.to_string()))
         .ok();
+    let idle_timeout = parse_duration(raw.inbound.idle_timeout.as_deref().unwrap_or("5 min"))
+        .map_err(|why| f.error(problems, &at(&["inbound", "idle_timeout"]), why))
+        .ok();
     let give_up_after = parse_duration(raw.outbound.give_up_after.as_deref().unwrap_or("4 days"))
         .map_err(|why| f.error(problems, &at(&["outbound", "give_up_after"]), why))
         .ok();
@@ -383,6 +389,7 @@ fn server_from_raw(
             maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
             max_message_size: max_message_size?,
             max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
+            idle_timeout: idle_timeout?,
         },
         outbound: Outbound {
             transport: transport?,

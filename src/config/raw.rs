@@ -32,6 +32,7 @@ pub(crate) struct RawInbound {
     pub(crate) maildir: Option<String>,
     pub(crate) max_message_size: Option<String>,
     pub(crate) max_connections: Option<u32>,
+    pub(crate) idle_timeout: Option<String>,
 }
 
 /// `[outbound]`.

@@ -7,16 +7,10 @@ use crate::address::EmailAddress;
 use crate::daemon::Daemon;
 use crate::pipeline::{self, Delivery, Outcome};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-/// A client that says nothing for this long is disconnected.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// A command or a message that has not completed this long after the last reply
-/// (however slowly its bytes trickle in) ends the connection.
-pub const PROGRESS_TIMEOUT: Duration = Duration::from_secs(600);
 /// Recipients in one transaction at most.
 pub const MAX_RECIPIENTS: usize = 100;
 
@@ -43,13 +37,20 @@ pub async fn connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let limits = {
+    let (limits, idle) = {
         let ctx = daemon.context();
-        Limits {
-            max_message_size: ctx.config.server.inbound.max_message_size,
-            max_recipients: MAX_RECIPIENTS,
-        }
+        let inbound = &ctx.config.server.inbound;
+        (
+            Limits {
+                max_message_size: inbound.max_message_size,
+                max_recipients: MAX_RECIPIENTS,
+            },
+            inbound.idle_timeout,
+        )
     };
+    // A command or a message that has not completed this long after the last reply,
+    // however slowly its bytes trickle in, ends the connection.
+    let stalled = idle * 2;
     let host = daemon.context().config.server.domain.clone();
     let mut session = Session::new(&host, limits, Ours(daemon.clone()));
     if stream.write_all(&session.greeting()).await.is_err() {
@@ -83,7 +84,7 @@ pub async fn connection<S>(
             return;
         }
         let read = tokio::select! {
-            read = tokio::time::timeout(IDLE_TIMEOUT.min(PROGRESS_TIMEOUT.saturating_sub(progress.elapsed())), stream.read(&mut buf)) => read,
+            read = tokio::time::timeout(idle.min(stalled.saturating_sub(progress.elapsed())), stream.read(&mut buf)) => read,
             () = shutdown.cancelled(), if session.is_idle() => continue,
         };
         match read {
