@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 /// The new file keeps the old one's permissions and, where we may, its owner, so an
 /// admin running the CLI as root does not lock the daemon out of a roster.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomic_if(path, data, || true).map(|_| ())
+}
+
+/// [`write_atomic`], but only if `still_ok()` holds once the new file is on disk and
+/// just before it replaces the old one; `Ok(false)` (nothing replaced) otherwise.
+pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) -> io::Result<bool> {
     let dir = parent(path);
     let name = path
         .file_name()
@@ -33,10 +39,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
         }
         file.write_all(data)?;
         file.sync_all()?;
+        if !still_ok() {
+            return Ok(false);
+        }
         std::fs::rename(&tmp, path)?;
-        sync_dir(&dir)
+        sync_dir(&dir)?;
+        Ok(true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = std::fs::remove_file(&tmp);
     }
     result

@@ -35,6 +35,9 @@ impl RosterError {
     }
 }
 
+/// How often a change is made again because the file changed under it.
+const MAX_RETRIES: usize = 5;
+
 /// One list's roster file, with what was last read from it.
 #[derive(Debug)]
 pub struct RosterFile {
@@ -77,26 +80,43 @@ impl RosterFile {
     /// where. `edit` returns whether it changed the roster.
     pub fn change<T>(
         &mut self,
-        edit: impl FnOnce(&mut Roster) -> (T, bool),
+        mut edit: impl FnMut(&mut Roster) -> (T, bool),
     ) -> Result<T, RosterError> {
         let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
-        let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
-        if now != self.stamp {
-            self.reload()?;
-        }
-        let (out, changed) = edit(&mut self.roster);
-        if changed {
-            if let Err(e) = fsio::write_atomic(&self.path, self.roster.text().as_bytes()) {
-                // The file on disk is still the old one: forget the edit by reading it
-                // again now, or at the next change if even that fails.
-                self.stamp = None;
-                let _ = self.reload();
-                return Err(RosterError::io(&self.path)(e));
+        // An editor does not take our lock: if the file changes while we write, the
+        // edit is made again on what the editor saved (a few times at most).
+        for _ in 0..MAX_RETRIES {
+            let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+            if now != self.stamp {
+                self.reload()?;
             }
-            self.stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
-            self.publish()?;
+            let read = self.stamp;
+            let (out, changed) = edit(&mut self.roster);
+            if !changed {
+                return Ok(out);
+            }
+            let unchanged = || fsio::stamp(&self.path).ok().flatten() == read;
+            match fsio::write_atomic_if(&self.path, self.roster.text().as_bytes(), unchanged) {
+                Ok(true) => {
+                    self.stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+                    self.publish()?;
+                    return Ok(out);
+                }
+                // Someone saved meanwhile: read their file and make the edit again.
+                Ok(false) => self.stamp = None,
+                Err(e) => {
+                    // The file on disk is still the old one: forget the edit by reading
+                    // it again now, or at the next change if even that fails.
+                    self.stamp = None;
+                    let _ = self.reload();
+                    return Err(RosterError::io(&self.path)(e));
+                }
+            }
         }
-        Ok(out)
+        Err(RosterError::Io {
+            path: self.path.clone(),
+            source: io::Error::other("the file kept changing while listkeeper wrote it; try again"),
+        })
     }
 
     /// Reads the file again if someone changed it since it was read.

@@ -467,3 +467,46 @@ fn regression_fuzz_last_line_without_newline_gains_only_the_newline() {
     assert!(r.remove(&addr("a@x.gov")));
     assert_eq!(r.text(), format!("{text}\n"));
 }
+
+/// An editor saves the roster while listkeeper is in the middle of a change (after it
+/// read the file, before it replaced it): the editor's line survives and the change
+/// is made again on top of it.
+#[test]
+fn an_editor_saving_mid_change_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.toml");
+    std::fs::write(&path, "[members]\n\"a@x.gov\" = {}\n").unwrap();
+    let mut file = RosterFile::open(&path, None).unwrap();
+    let mut calls = 0;
+    file.change(|r| {
+        calls += 1;
+        if calls == 1 {
+            // The editor's save lands between our read and our rename.
+            std::fs::write(
+                &path,
+                "[members]\n\"a@x.gov\" = {}\n# added in vim\n\"editor@x.gov\" = {}\n",
+            )
+            .unwrap();
+        }
+        let added = r.add(&member("listkeeper@x.gov", None));
+        (added, added)
+    })
+    .unwrap();
+    assert_eq!(calls, 2, "the change was made again on the editor's file");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("# added in vim\n\"editor@x.gov\" = {}\n\"listkeeper@x.gov\""),
+        "{text}"
+    );
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
