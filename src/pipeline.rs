@@ -735,23 +735,34 @@ impl<'a> Session<'a> {
             self.ctx.pending.put(&existing, &key)?;
             return Ok(Some(token));
         }
-        let request = Request {
-            list: list.id.as_str(),
-            address_key: &key,
-            address: &address.to_string(),
-            name,
-            action,
-        };
-        let (mut pending, token) = self.ctx.keys.issue(
-            request,
-            self.now,
-            self.ctx.config.server.confirm.expires.as_secs(),
-        )?;
+        let (mut pending, token) = self.issue(list, address, name, action)?;
         pending.hold = hold.is_some();
         pending.rule = hold.flatten();
         pending.sends = vec![self.now];
         self.ctx.pending.put(&pending, &key)?;
         Ok(Some(token))
+    }
+
+    /// A fresh request record and its token, lapsing after `confirm.expires`.
+    fn issue(
+        &self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        name: Option<String>,
+        action: Action,
+    ) -> io::Result<(token::Pending, String)> {
+        let request = Request {
+            list: list.id.as_str(),
+            address_key: &address.key(),
+            address: &address.to_string(),
+            name,
+            action,
+        };
+        self.ctx.keys.issue(
+            request,
+            self.now,
+            self.ctx.config.server.confirm.expires.as_secs(),
+        )
     }
 
     /// Holds a request for the owners and tells each of them, once per request;
@@ -771,18 +782,7 @@ impl<'a> Session<'a> {
         {
             return Ok(false);
         }
-        let request = Request {
-            list: list.id.as_str(),
-            address_key: &key,
-            address: &address.to_string(),
-            name,
-            action,
-        };
-        let (mut held, _) = self.ctx.keys.issue(
-            request,
-            self.now,
-            self.ctx.config.server.confirm.expires.as_secs(),
-        )?;
+        let (mut held, _) = self.issue(list, address, name, action)?;
         held.rule = rule;
         self.ctx.held.put(&held, &key)?;
         let token = self.ctx.keys.token_for(&held, &key).unwrap_or_default();
