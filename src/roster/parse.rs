@@ -157,7 +157,12 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
             .map_or(text.len(), |i| start + i + 1);
         let raw = &text[start..end];
         let line = raw.strip_suffix('\n').unwrap_or(raw);
-        let line = line.strip_suffix('\r').unwrap_or(line);
+        // CR only as part of CRLF: a lone CR (even at the very end) is not TOML.
+        let line = if raw.ends_with('\n') {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        };
         let content = line.trim_start_matches([' ', '\t']);
         if content.is_empty() {
             // A blank line.

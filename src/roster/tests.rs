@@ -510,3 +510,12 @@ fn an_editor_saving_mid_change_loses_nothing() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+/// Found by fuzzing: a lone CR at the end of the file is not TOML, so the roster is
+/// refused (the fast reader used to take it for the CR of a CRLF).
+#[test]
+fn regression_fuzz_a_lone_carriage_return_is_refused() {
+    assert!(Roster::parse("\r\n\r".into()).is_err());
+    assert!(Roster::parse("[members]\n\"a@x.gov\" = {}\r".into()).is_err());
+    assert!(Roster::parse("[members]\r\n\"a@x.gov\" = {}\r\n".into()).is_ok());
+}
