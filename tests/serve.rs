@@ -512,10 +512,34 @@ fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
     let smtp = SmtpServer::start();
     let port = free_port();
     let site = site(port, smtp.port);
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
     let server = Server::start(&site, port);
     let n = 10_000;
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slowest_probe = Duration::ZERO;
     std::thread::scope(|s| {
+        // Meanwhile, another list's real members keep joining, and are served promptly.
+        let probe = s.spawn(|| {
+            let mut worst = Duration::ZERO;
+            for i in 0..20 {
+                std::thread::sleep(Duration::from_millis(200));
+                let t = Instant::now();
+                let mut c = Lmtp::connect(port).unwrap();
+                let who = format!("neighbor{i}@example.org");
+                let msg =
+                    format!("From: {who}\r\nSubject: join\r\nMessage-ID: <probe{i}@x>\r\n\r\n");
+                let (_, outcomes) = c
+                    .send(&who, &[&format!("neighbors-join@{D}")], &msg)
+                    .unwrap();
+                assert_eq!(outcomes[0].code, 250);
+                c.quit();
+                worst = worst.max(t.elapsed());
+            }
+            worst
+        });
         for _ in 0..4 {
             s.spawn(|| {
                 let mut c = Lmtp::connect(port).unwrap();
@@ -532,11 +556,28 @@ fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
                 c.quit();
             });
         }
+        slowest_probe = probe.join().unwrap();
     });
+    assert!(
+        slowest_probe < Duration::from_secs(2),
+        "another list waited {slowest_probe:?} during the flood"
+    );
+    let rss_kb: u64 = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(rss_kb < 100 * 1024, "peak RSS {rss_kb} kB under the flood");
     // Let the sender drain the outbox.
     wait_until(|| site.queued() == 0);
     std::thread::sleep(Duration::from_millis(300));
-    let got = smtp.received();
+    let got: Vec<_> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| !m.to[0].ends_with("@example.org"))
+        .collect();
     let mut per_address = std::collections::HashMap::<String, usize>::new();
     let mut per_domain = std::collections::HashMap::<String, usize>::new();
     for m in &got {
@@ -566,7 +607,7 @@ fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
     assert_eq!(count("confirmation-sent"), got.len() + limited);
     assert!(server.stop().success());
     eprintln!(
-        "LMTP flood: {n} forged requests → {} mails to {} addresses; {limited} held back",
+        "LMTP flood: {n} forged requests → {} mails to {} addresses; {limited} held back; another list's slowest join {slowest_probe:?}; peak RSS {rss_kb} kB",
         got.len(),
         per_address.len()
     );
