@@ -351,3 +351,78 @@ fn an_smtp_server_that_stalls_leaves_the_reply_queued() {
     assert_eq!(site.queued(), 1);
     drop(held);
 }
+
+/// The roster's own folder fills up: the join answers 75, the roster is as it was,
+/// no temporary file is left, and the retry succeeds once there is room.
+#[test]
+fn a_full_disk_under_the_roster_answers_75() {
+    let site = Site::new();
+    let list_dir = site.config().join("lists/neighbors");
+    std::fs::create_dir_all(&list_dir).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&list_dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount a tmpfs (root)"
+        );
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(list_dir.clone());
+    std::fs::copy(
+        support::repo().join("examples/lists/neighbors/list.toml"),
+        list_dir.join("list.toml"),
+    )
+    .unwrap();
+    std::fs::write(list_dir.join("roster.toml"), "# Neighbors\n[members]\n").unwrap();
+    let req = |who: &str| format!("From: {who}\r\nSubject: join\r\nMessage-ID: <{who}>\r\n\r\n");
+    let out = site.deliver(
+        &format!("neighbors-join@{D}"),
+        None,
+        req("first@example.org").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let filler = list_dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    while f.write_all(&[0u8; 1024]).is_ok() {}
+    drop(f);
+    let before = std::fs::read_to_string(list_dir.join("roster.toml")).unwrap();
+    let out = site.deliver(
+        &format!("neighbors-join@{D}"),
+        None,
+        req("second@example.org").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(list_dir.join("roster.toml")).unwrap(),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&list_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_file(&filler).unwrap();
+    let out = site.deliver(
+        &format!("neighbors-join@{D}"),
+        None,
+        req("second@example.org").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(list_dir.join("roster.toml"))
+            .unwrap()
+            .contains("second@example.org")
+    );
+}
