@@ -36,13 +36,15 @@ pub const TOKEN_LEN: usize = KID_LEN + PID_LEN + MAC_LEN;
 
 /// Whether a word has the shape of one of our tokens.
 pub fn looks_like_token(word: &str) -> bool {
-    word.len() == TOKEN_LEN
-        && word[..KID_LEN]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && word[KID_LEN..]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    // Bytes, not chars: a hostile word may hold multi-byte characters anywhere.
+    let b = word.as_bytes();
+    b.len() == TOKEN_LEN
+        && b[..KID_LEN]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b[KID_LEN..]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c))
 }
 
 /// What a pending request asks for.
@@ -408,6 +410,20 @@ mod tests {
 
     fn keys(dir: &Path) -> Keys {
         Keys::load_or_create(&dir.join("secret")).unwrap()
+    }
+
+    /// Found by fuzzing (message_commands): a 34-byte word with a multi-byte
+    /// character made the shape check slice inside it and panic.
+    #[test]
+    fn regression_fuzz_multibyte_words_are_not_tokens() {
+        let word = format!("k{}{}", '\u{e9}', "a".repeat(31));
+        assert_eq!(word.len(), TOKEN_LEN);
+        assert!(!looks_like_token(&word));
+        assert!(!looks_like_token(&"\u{fffd}".repeat(12)[..TOKEN_LEN - 1]));
+        assert_eq!(
+            crate::command::token_in(&format!("Re: {word} confirm")),
+            None
+        );
     }
 
     #[test]
