@@ -54,7 +54,14 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             recipient,
             raw: &raw,
         };
-        let code = match pipeline::handle(&ctx, &delivery, now) {
+        // A bug must not turn into a bounce: a panic is a reason to retry.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pipeline::handle(&ctx, &delivery, now)
+        }));
+        let outcome = handled.unwrap_or_else(|_| {
+            Outcome::TryLater("internal error (a bug): please report it".into())
+        });
+        let code = match outcome {
             Outcome::Done(batch) => {
                 batches.extend(batch);
                 EX_OK
