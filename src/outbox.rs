@@ -163,22 +163,7 @@ impl Outbox {
                 }
                 Err(SendError::Permanent(why)) => {
                     batch.last_error = Some(why.clone());
-                    let failed = self.dir.join("failed").join(format!("{}.json", batch.key));
-                    fsio::write_atomic(
-                        &failed,
-                        &serde_json::to_vec_pretty(&batch).map_err(io::Error::other)?,
-                    )?;
-                    self.remove(&batch.key)?;
-                    self.audit.record(&Record {
-                        time: audit::now_rfc3339(),
-                        list: batch.list.as_deref().unwrap_or(""),
-                        address: &batch.mails[i].mail.to,
-                        action: "send",
-                        outcome: "failed",
-                        rule: None,
-                        via: Via::Email,
-                        message_id: None,
-                    })?;
+                    self.move_to_failed(&batch, "failed")?;
                     return Ok(Sent::Failed(why));
                 }
             }
@@ -194,10 +179,16 @@ impl Outbox {
             "{why}; last error: {}",
             batch.last_error.as_deref().unwrap_or("none")
         ));
+        self.move_to_failed(&batch, "given-up")
+    }
+
+    /// `outbox/failed/<key>.json`, out of the queue, and an audit line for each
+    /// mail in it that was not sent.
+    fn move_to_failed(&self, batch: &Batch, outcome: &str) -> io::Result<()> {
         let failed = self.dir.join("failed").join(format!("{}.json", batch.key));
         fsio::write_atomic(
             &failed,
-            &serde_json::to_vec_pretty(&batch).map_err(io::Error::other)?,
+            &serde_json::to_vec_pretty(batch).map_err(io::Error::other)?,
         )?;
         self.remove(&batch.key)?;
         for mail in batch.mails.iter().filter(|m| !m.sent) {
@@ -206,7 +197,7 @@ impl Outbox {
                 list: batch.list.as_deref().unwrap_or(""),
                 address: &mail.mail.to,
                 action: "send",
-                outcome: "given-up",
+                outcome,
                 rule: None,
                 via: Via::Email,
                 message_id: None,

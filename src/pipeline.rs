@@ -560,22 +560,41 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn confirm(&mut self, token: &str) -> io::Result<()> {
-        let Some((list, pending)) = self.find_pending(token)? else {
-            return self.bad_token(None, "unknown");
+    /// The record a token stands for in `store`, checked (MAC, expiry); `None` once
+    /// the sender has been told the token is unknown, used or expired.
+    fn redeem(
+        &mut self,
+        store: &PendingStore,
+        token: &str,
+        action: &str,
+    ) -> io::Result<Option<(&'a ListConfig, token::Pending, EmailAddress, String)>> {
+        let Some((list, record)) = self.find_in(store, token)? else {
+            self.bad_token(None, "unknown")?;
+            return Ok(None);
         };
         let id = token::pending_id_of(token).unwrap_or_default().to_owned();
-        let Ok(address) = EmailAddress::parse(&pending.address) else {
-            return self.bad_token(Some(list), "unknown");
+        let address = match EmailAddress::parse(&record.address) {
+            Ok(address) if self.ctx.keys.verify(token, &record, &address.key()) => address,
+            _ => {
+                self.bad_token(Some(list), "unknown")?;
+                return Ok(None);
+            }
         };
-        if !self.ctx.keys.verify(token, &pending, &address.key()) {
-            return self.bad_token(Some(list), "unknown");
+        if record.expires < self.now {
+            store.remove(list.id.as_str(), &id)?;
+            self.audit(list, &address, action, "expired", record.rule, Via::Token)?;
+            self.bad_token(Some(list), "expired")?;
+            return Ok(None);
         }
-        if pending.expires < self.now {
-            self.ctx.pending.remove(list.id.as_str(), &id)?;
-            self.audit(list, &address, "confirm", "expired", None, Via::Token)?;
-            return self.bad_token(Some(list), "expired");
-        }
+        Ok(Some((list, record, address, id)))
+    }
+
+    fn confirm(&mut self, token: &str) -> io::Result<()> {
+        let ctx: &'a Context = self.ctx;
+        let Some((list, pending, address, id)) = self.redeem(&ctx.pending, token, "confirm")?
+        else {
+            return Ok(());
+        };
         let shown = address.to_string();
         match pending.action {
             Action::Subscribe if pending.hold => {
@@ -650,12 +669,6 @@ impl<'a> Session<'a> {
         }
         // Single use: gone once its outcome is on disk.
         self.ctx.pending.remove(list.id.as_str(), &id)
-    }
-
-    /// The pending request a token names, on the list the mail was for, or on any
-    /// list when it came to the command address.
-    fn find_pending(&self, token: &str) -> io::Result<Option<(&'a ListConfig, token::Pending)>> {
-        self.find_in(&self.ctx.pending, token)
     }
 
     /// The record a token names in `store`, on the list the mail was for, or on any
@@ -829,21 +842,10 @@ impl<'a> Session<'a> {
 
     /// An owner's `approve TOKEN` or `reject TOKEN reason`.
     fn settle(&mut self, token: &str, reject: Option<String>) -> io::Result<()> {
-        let Some((list, held)) = self.find_in(&self.ctx.held, token)? else {
-            return self.bad_token(None, "unknown");
+        let ctx: &'a Context = self.ctx;
+        let Some((list, held, _, _)) = self.redeem(&ctx.held, token, "moderate")? else {
+            return Ok(());
         };
-        let id = token::pending_id_of(token).unwrap_or_default().to_owned();
-        let Ok(address) = EmailAddress::parse(&held.address) else {
-            return self.bad_token(Some(list), "unknown");
-        };
-        if !self.ctx.keys.verify(token, &held, &address.key()) {
-            return self.bad_token(Some(list), "unknown");
-        }
-        if held.expires < self.now {
-            self.ctx.held.remove(list.id.as_str(), &id)?;
-            self.audit(list, &address, "moderate", "expired", held.rule, Via::Token)?;
-            return self.bad_token(Some(list), "expired");
-        }
         let settled = settle_held(
             self.ctx,
             list,
