@@ -140,6 +140,20 @@ pub fn clean(text: &str) -> String {
     out.trim_end().to_owned()
 }
 
+/// A recipient fit for a log or an LMTP reply line: printable ASCII only, at most
+/// 200 characters, and never a `+TOKEN` part (`sm-cop-confirm+…@domain`).
+pub fn redact_recipient(recipient: &str) -> String {
+    let s: String = recipient
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(200)
+        .collect();
+    match (s.find('+'), s.rfind('@')) {
+        (Some(plus), Some(at)) if plus < at => format!("{}+…{}", &s[..plus], &s[at..]),
+        _ => s,
+    }
+}
+
 /// A Message-ID we will repeat in a header: printable ASCII, no brackets or spaces.
 fn clean_id(id: &str) -> Option<String> {
     let id = id.trim();

@@ -69,7 +69,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             Outcome::NoSuchUser => {
                 eprintln!(
                     "listkeeper: {}: no such list address here",
-                    redact(recipient)
+                    crate::message::redact_recipient(recipient)
                 );
                 EX_NOUSER
             }
@@ -86,7 +86,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             Outcome::TryLater(why) => {
                 eprintln!(
                     "listkeeper: {}: {why}; nothing was changed, the MTA will retry",
-                    redact(recipient)
+                    crate::message::redact_recipient(recipient)
                 );
                 EX_TEMPFAIL
             }
@@ -135,16 +135,6 @@ pub(super) fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u
     });
 }
 
-/// A recipient fit for a log: a `+TOKEN` part never reaches one.
-fn redact(recipient: &str) -> String {
-    match (recipient.find('+'), recipient.rfind('@')) {
-        (Some(plus), Some(at)) if plus < at => {
-            format!("{}+…{}", &recipient[..plus], &recipient[at..])
-        }
-        _ => recipient.to_owned(),
-    }
-}
-
 /// 75 beats 65/67 beats 0: a retry must never be lost to a bounce.
 fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
@@ -169,11 +159,11 @@ mod tests {
     #[test]
     fn tokens_never_reach_the_log() {
         assert_eq!(
-            redact("sm-cop-confirm+k1abc@listserv.example.gov"),
+            crate::message::redact_recipient("sm-cop-confirm+k1abc@listserv.example.gov"),
             "sm-cop-confirm+…@listserv.example.gov"
         );
         assert_eq!(
-            redact("sm-cop-join@listserv.example.gov"),
+            crate::message::redact_recipient("sm-cop-join@listserv.example.gov"),
             "sm-cop-join@listserv.example.gov"
         );
     }

@@ -127,7 +127,7 @@ async fn deliver(daemon: &Arc<Daemon>, envelope: Envelope) -> Vec<RcptOutcome> {
                     Outcome::TooLarge => RcptOutcome::TooLarge,
                     Outcome::NotMail => RcptOutcome::NotMail,
                     Outcome::TryLater(why) => {
-                        warn!(recipient = %redact(rcpt), %why, "deferred: the MTA will retry");
+                        warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
                         RcptOutcome::TryLater
                     }
                 }
@@ -144,12 +144,4 @@ async fn deliver(daemon: &Arc<Daemon>, envelope: Envelope) -> Vec<RcptOutcome> {
         warn!(error = %e, "delivery task failed");
         vec![RcptOutcome::TryLater; n]
     })
-}
-
-/// A recipient fit for a log line: no `+TOKEN` part.
-pub fn redact(recipient: &str) -> String {
-    match (recipient.find('+'), recipient.rfind('@')) {
-        (Some(p), Some(a)) if p < a => format!("{}+…{}", &recipient[..p], &recipient[a..]),
-        _ => crate::message::clean(recipient),
-    }
 }

@@ -169,7 +169,7 @@ fn record(ctx: &pipeline::Context, recipient: &str, outcome: &str) -> io::Result
     ctx.audit.record(&Record {
         time: audit::now_rfc3339(),
         list: "",
-        address: &crate::inbound::lmtp::redact(recipient),
+        address: &crate::message::redact_recipient(recipient),
         action: "receive",
         outcome,
         rule: None,

@@ -7,6 +7,7 @@
 //! Nagle stalls). After DATA the session hands over a [`Envelope`] and waits for one
 //! outcome per accepted recipient ([`Session::delivered`]).
 
+use crate::message::redact_recipient;
 use smtp_proto::request::receiver::{DataReceiver, DummyLineReceiver, RequestReceiver};
 use smtp_proto::{Error as ProtoError, Request};
 
@@ -172,7 +173,7 @@ impl<R: Recipients> Session<R> {
     pub fn delivered(&mut self, outcomes: &[RcptOutcome]) {
         for (i, rcpt) in self.rcpts.iter().enumerate() {
             let outcome = outcomes.get(i).copied().unwrap_or(RcptOutcome::TryLater);
-            let rcpt = clean(rcpt);
+            let rcpt = redact_recipient(rcpt);
             let line = match outcome {
                 RcptOutcome::Delivered => format!("250 2.1.5 <{rcpt}> done\r\n"),
                 RcptOutcome::NoSuchUser => format!("550 5.1.1 <{rcpt}> no such list address\r\n"),
@@ -250,7 +251,10 @@ impl<R: Recipients> Session<R> {
     fn end_of_data(&mut self, from: String, too_large: bool) -> State {
         if too_large {
             for rcpt in std::mem::take(&mut self.rcpts) {
-                self.reply(&format!("552 5.3.4 <{}> message too large", clean(&rcpt)));
+                self.reply(&format!(
+                    "552 5.3.4 <{}> message too large",
+                    redact_recipient(&rcpt)
+                ));
             }
             return State::Ready;
         }
@@ -337,7 +341,7 @@ impl<R: Recipients> Session<R> {
                 } else {
                     self.reply(&format!(
                         "550 5.1.1 <{}> no such list address",
-                        clean(&rcpt)
+                        redact_recipient(&rcpt)
                     ));
                 }
                 State::Mail { from }
@@ -426,19 +430,6 @@ impl From<Request<std::borrow::Cow<'_, str>>> for Cmd {
             Request::Quit => Cmd::Quit,
             _ => Cmd::Other,
         }
-    }
-}
-
-/// A recipient fit for a reply line: printable ASCII, no `+TOKEN` part.
-fn clean(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(200)
-        .collect();
-    match (s.find('+'), s.rfind('@')) {
-        (Some(p), Some(a)) if p < a => format!("{}+…{}", &s[..p], &s[a..]),
-        _ => s,
     }
 }
 
