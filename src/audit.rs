@@ -41,6 +41,29 @@ pub struct Record<'a> {
     pub message_id: Option<&'a str>,
 }
 
+impl<'a> Record<'a> {
+    /// A record stamped now, with no rule and no Message-ID (set them with
+    /// `Record { rule, ..Record::new(…) }`).
+    pub fn new(
+        list: &'a str,
+        address: &'a str,
+        action: &'a str,
+        outcome: &'a str,
+        via: Via,
+    ) -> Record<'a> {
+        Record {
+            time: now_rfc3339(),
+            list,
+            address,
+            action,
+            outcome,
+            rule: None,
+            via,
+            message_id: None,
+        }
+    }
+}
+
 /// The audit log file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {

@@ -8,7 +8,7 @@
 //! audit line. A temporary failure leaves it queued for `listkeeper outbox --retry`
 //! (and the daemon's sender) with backoff.
 
-use crate::audit::{self, AuditLog, Record, Via};
+use crate::audit::{AuditLog, Record, Via};
 use crate::fsio;
 use crate::reply::Outgoing;
 use crate::sender::{SendError, Sender};
@@ -192,16 +192,14 @@ impl Outbox {
         )?;
         self.remove(&batch.key)?;
         for mail in batch.mails.iter().filter(|m| !m.sent) {
-            self.audit.record(&Record {
-                time: audit::now_rfc3339(),
-                list: batch.list.as_deref().unwrap_or(""),
-                address: &mail.mail.to,
-                action: "send",
+            let list = batch.list.as_deref().unwrap_or("");
+            self.audit.record(&Record::new(
+                list,
+                &mail.mail.to,
+                "send",
                 outcome,
-                rule: None,
-                via: Via::Email,
-                message_id: None,
-            })?;
+                Via::Email,
+            ))?;
         }
         Ok(())
     }

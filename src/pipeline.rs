@@ -12,7 +12,7 @@
 //! The steps it calls never call one another.
 
 use crate::address::EmailAddress;
-use crate::audit::{self, AuditLog, Record, Via};
+use crate::audit::{AuditLog, Record, Via};
 use crate::command::{self, Command, Target};
 use crate::config::{Config, ListConfig};
 use crate::decision::{self, Join, Leave};
@@ -967,17 +967,12 @@ impl<'a> Session<'a> {
         rule: Option<usize>,
         via: Via,
     ) -> io::Result<()> {
-        let record = Record {
-            time: audit::now_rfc3339(),
-            list: list.id.as_str(),
-            address: &address.to_string(),
-            action,
-            outcome,
+        let shown = address.to_string();
+        self.ctx.audit.record(&Record {
             rule,
-            via,
             message_id: self.incoming.message_id.as_deref(),
-        };
-        self.ctx.audit.record(&record)
+            ..Record::new(list.id.as_str(), &shown, action, outcome, via)
+        })
     }
 
     /// Renders the replies and queues them as one batch (the dedupe record).
@@ -1056,14 +1051,14 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
                     &token::pending_id(list.id.as_str(), &address.key(), record.action),
                 )?;
                 ctx.audit.record(&Record {
-                    time: audit::now_rfc3339(),
-                    list: list.id.as_str(),
-                    address: &record.address,
-                    action,
-                    outcome: "expired",
                     rule: record.rule,
-                    via: Via::Email,
-                    message_id: None,
+                    ..Record::new(
+                        list.id.as_str(),
+                        &record.address,
+                        action,
+                        "expired",
+                        Via::Email,
+                    )
                 })?;
                 removed += 1;
             }
@@ -1119,19 +1114,15 @@ pub fn settle_held(
             )
         }
     };
+    let action = if reject.is_some() {
+        "reject"
+    } else {
+        "approve"
+    };
     ctx.audit.record(&Record {
-        time: audit::now_rfc3339(),
-        list: list.id.as_str(),
-        address: &shown,
-        action: if reject.is_some() {
-            "reject"
-        } else {
-            "approve"
-        },
-        outcome,
         rule: held.rule,
-        via,
         message_id,
+        ..Record::new(list.id.as_str(), &shown, action, outcome, via)
     })?;
     ctx.held.remove(
         list.id.as_str(),
@@ -1318,14 +1309,9 @@ fn audit_line(
     incoming: &Incoming,
 ) -> io::Result<()> {
     ctx.audit.record(&Record {
-        time: audit::now_rfc3339(),
-        list: list.unwrap_or(""),
-        address,
-        action,
-        outcome,
         rule,
-        via: Via::Email,
         message_id: incoming.message_id.as_deref(),
+        ..Record::new(list.unwrap_or(""), address, action, outcome, Via::Email)
     })
 }
 

@@ -298,14 +298,14 @@ fn record(
 ) -> Result<()> {
     audit
         .record(&Record {
-            time: audit::now_rfc3339(),
-            list: list.id.as_str(),
-            address: &address.to_string(),
-            action,
-            outcome,
             rule,
-            via: Via::Admin,
-            message_id: None,
+            ..Record::new(
+                list.id.as_str(),
+                &address.to_string(),
+                action,
+                outcome,
+                Via::Admin,
+            )
         })
         .with_context(|| {
             format!(

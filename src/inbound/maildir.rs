@@ -7,7 +7,7 @@
 //! line when it has failed [`MAX_ATTEMPTS`] times; a temporary failure leaves it in
 //! `new/` for the next scan.
 
-use crate::audit::{self, Record, Via};
+use crate::audit::{Record, Via};
 use crate::daemon::{self, Daemon};
 use crate::message;
 use crate::pipeline::{self, Delivery, Outcome};
@@ -166,16 +166,9 @@ fn envelope_of(head: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 fn record(ctx: &pipeline::Context, recipient: &str, outcome: &str) -> io::Result<()> {
-    ctx.audit.record(&Record {
-        time: audit::now_rfc3339(),
-        list: "",
-        address: &crate::message::redact_recipient(recipient),
-        action: "receive",
-        outcome,
-        rule: None,
-        via: Via::Email,
-        message_id: None,
-    })
+    let address = crate::message::redact_recipient(recipient);
+    ctx.audit
+        .record(&Record::new("", &address, "receive", outcome, Via::Email))
 }
 
 /// Moves `new/NAME` to `SUB/NAME:2,` (the Maildir "seen" form for `cur/`).
