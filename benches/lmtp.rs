@@ -16,16 +16,15 @@
     dead_code
 )]
 
-#[path = "../tests/support/lmtp.rs"]
-mod lmtp;
-#[path = "../tests/support/smtp.rs"]
-mod smtp;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::{BIN, copy_dir, lmtp, smtp};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_listkeeper");
 const D: &str = "listserv.example.gov";
 
 fn main() {
@@ -219,19 +218,6 @@ fn make_config(tmp: &Path, port: u16, smtp: u16) -> PathBuf {
         .replace("replies_per_hour = 5000", "replies_per_hour = 100000000");
     std::fs::write(path, text).unwrap();
     config
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if !entry.file_name().to_string_lossy().starts_with('.') {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn start(config: &Path, port: u16, tmp: &Path) -> Child {
