@@ -6,7 +6,10 @@
 
 use crate::fsio;
 use serde::Serialize;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// How a change came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,10 +67,18 @@ impl<'a> Record<'a> {
     }
 }
 
-/// The audit log file.
+/// The audit log file, kept open; writers share fsyncs ([`fsio::GroupSync`]).
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    open: Arc<Mutex<Option<Open>>>,
+}
+
+#[derive(Debug)]
+struct Open {
+    file: File,
+    ino: u64,
+    sync: Arc<fsio::GroupSync>,
 }
 
 impl AuditLog {
@@ -76,14 +87,35 @@ impl AuditLog {
         std::fs::create_dir_all(state_dir)?;
         Ok(AuditLog {
             path: state_dir.join("audit.log"),
+            open: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// Appends one record and fsyncs it.
+    /// Appends one record; returns once it is on disk.
     pub fn record(&self, record: &Record<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        fsio::append_durable(&self.path, &line)
+        let (sync, ticket) = {
+            let mut open = self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Reopened when the file was moved away (log rotation) or is new.
+            let ino = std::fs::metadata(&self.path).map(|m| m.ino()).ok();
+            if open.as_ref().is_none_or(|o| Some(o.ino) != ino) {
+                *open = None;
+                let file = fsio::open_append(&self.path)?;
+                let ino = file.metadata()?.ino();
+                let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
+                *open = Some(Open { file, ino, sync });
+            }
+            let Some(o) = open.as_mut() else {
+                return Err(std::io::Error::other("audit log not open"));
+            };
+            fsio::append(&mut o.file, &line)?;
+            (o.sync.clone(), o.sync.wrote())
+        };
+        sync.sync(ticket)
     }
 
     /// The log file's path.

@@ -108,25 +108,90 @@ pub fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
     }
 }
 
-/// Appends one record to `path` and fsyncs it (the audit log's write).
+/// Appends one record to `path` and fsyncs it.
 pub fn append_durable(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut file = open_append(path)?;
+    append(&mut file, data)?;
+    file.sync_data()
+}
+
+/// Opens `path` for appending (mode 0640 when created; the folder is fsync'd then,
+/// so the new file survives a crash).
+pub fn open_append(path: &Path) -> io::Result<File> {
     let existed = path.exists();
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o640)
         .open(path)?;
-    let before = file.metadata()?.len();
-    if let Err(e) = file.write_all(data).and_then(|()| file.sync_data()) {
-        // A full disk may have taken half the record: take it back, so that the log
-        // never holds a torn line.
-        let _ = file.set_len(before);
-        return Err(e);
-    }
     if !existed {
         sync_dir(&parent(path))?;
     }
+    Ok(file)
+}
+
+/// Appends `data` with one write. A full disk may take half of it: the file is
+/// then cut back to where it was, so a log never holds a torn line.
+pub fn append(file: &mut File, data: &[u8]) -> io::Result<()> {
+    let before = file.metadata()?.len();
+    if let Err(e) = file.write_all(data) {
+        let _ = file.set_len(before);
+        return Err(e);
+    }
     Ok(())
+}
+
+/// Group commit for a file that several threads append to: each writer notes its
+/// write, then asks for durability; one fsync covers every write made before it
+/// started, so concurrent writers share fsyncs instead of queueing one each.
+#[derive(Debug)]
+pub struct GroupSync {
+    written: std::sync::atomic::AtomicU64,
+    synced: std::sync::Mutex<(u64, File)>,
+}
+
+impl GroupSync {
+    /// Group commit for `file` (a handle of the file appended to).
+    pub fn new(file: File) -> GroupSync {
+        GroupSync {
+            written: std::sync::atomic::AtomicU64::new(0),
+            synced: std::sync::Mutex::new((0, file)),
+        }
+    }
+
+    /// Records that a write was made; returns its ticket for [`GroupSync::sync`].
+    /// Call it after the write, before letting go of whatever orders the writes.
+    pub fn wrote(&self) -> u64 {
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// Returns once the write with this ticket is on disk.
+    pub fn sync(&self, ticket: u64) -> io::Result<()> {
+        let mut synced = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if synced.0 >= ticket {
+            return Ok(());
+        }
+        let upto = self.written.load(std::sync::atomic::Ordering::SeqCst);
+        synced.1.sync_data()?;
+        synced.0 = upto;
+        Ok(())
+    }
+
+    /// The file was replaced by one already on disk (compaction): every write so far
+    /// is durable, and later fsyncs go to `file`.
+    pub fn replaced(&self, file: File) {
+        let mut synced = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *synced = (self.written.load(std::sync::atomic::Ordering::SeqCst), file);
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {

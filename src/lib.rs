@@ -19,6 +19,7 @@
 //! roster       roster.toml: read, edit line by line, save atomically
 //! reply        texts and templates → the reply mail (lettre)
 //! outbox       durable queue of replies; sending over SMTP or to files
+//! statelog     state.log: pending and held requests, queued replies, dedupe keys
 //! audit        audit.log: one JSON line a decision
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
@@ -45,5 +46,6 @@ pub mod reply;
 pub mod roster;
 pub mod route;
 pub mod sender;
+pub mod statelog;
 pub mod token;
 pub mod trust;

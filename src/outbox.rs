@@ -1,22 +1,23 @@
-//! The outbox: replies on disk until an SMTP server has accepted them (SPEC section 6).
+//! The outbox: replies kept until an SMTP server has accepted them (SPEC section 6).
 //!
-//! The replies to one request are one batch, `state_dir/outbox/<key>.json`, written
-//! atomically before the request is reported done; the key is the request's dedupe
-//! key, so the batch is also the record that the request was processed. A batch
-//! leaves the outbox only when every mail in it was accepted (its key then goes to
-//! `state_dir/seen.log`), or, on a permanent refusal, to `outbox/failed/` with an
-//! audit line. A temporary failure leaves it queued for `listkeeper outbox --retry`
-//! (and the daemon's sender) with backoff.
+//! The replies to one request are one batch, a line of `state_dir/state.log`
+//! ([`StateLog`]) written before the request is reported done; its key is the
+//! request's dedupe key, so the batch is also the record that the request was
+//! processed. A batch leaves the outbox only when every mail in it was accepted (its
+//! key is then kept as seen), or, on a permanent refusal, to
+//! `state_dir/outbox/failed/<key>.json` with an audit line. A temporary failure
+//! leaves it queued for `listkeeper outbox --retry` (and the daemon's sender) with
+//! backoff.
 
 use crate::audit::{AuditLog, Record, Via};
 use crate::fsio;
 use crate::reply::Outgoing;
 use crate::sender::{SendError, Sender};
+use crate::statelog::{Line, StateLog};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 /// The replies to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,86 +59,62 @@ pub enum Sent {
     Failed(String),
 }
 
-/// The outbox folder and the seen log beside it.
+/// The queued replies (in the state log) and the folder of failed ones.
 #[derive(Debug)]
 pub struct Outbox {
-    dir: PathBuf,
-    seen: PathBuf,
+    log: Arc<StateLog>,
+    failed: PathBuf,
     audit: AuditLog,
-    /// `seen.log` in memory, read once: no request re-reads the whole log.
-    seen_keys: Mutex<Option<HashSet<String>>>,
 }
 
 impl Outbox {
-    /// The outbox under `state_dir` (created when missing).
-    pub fn open(state_dir: &Path) -> io::Result<Outbox> {
-        let dir = state_dir.join("outbox");
-        std::fs::create_dir_all(dir.join("failed"))?;
+    /// The outbox in `log`, with failed batches under `state_dir/outbox/failed/`.
+    pub fn open(state_dir: &Path, log: Arc<StateLog>) -> io::Result<Outbox> {
+        let failed = state_dir.join("outbox").join("failed");
+        std::fs::create_dir_all(&failed)?;
         Ok(Outbox {
-            dir,
-            seen: state_dir.join("seen.log"),
+            log,
+            failed,
             audit: AuditLog::open(state_dir)?,
-            seen_keys: Mutex::new(None),
         })
     }
 
     /// Whether a request with this key was processed already: its batch is queued,
     /// failed, or was sent.
     pub fn seen(&self, key: &str) -> io::Result<bool> {
-        if self.path(key).exists() || self.dir.join("failed").join(format!("{key}.json")).exists() {
-            return Ok(true);
-        }
-        let mut cache = self
-            .seen_keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.is_none() {
-            let keys = match std::fs::read_to_string(&self.seen) {
-                Ok(text) => text.lines().map(str::to_owned).collect(),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
-                Err(e) => return Err(e),
-            };
-            *cache = Some(keys);
-        }
-        Ok(cache.as_ref().is_some_and(|keys| keys.contains(key)))
+        self.log
+            .read(|s| s.outbox.contains_key(key) || s.seen.contains_key(key))
     }
 
     /// Records a request that needed no reply as processed.
     pub fn mark_seen(&self, key: &str) -> io::Result<()> {
-        fsio::append_durable(&self.seen, format!("{key}\n").as_bytes())?;
-        if let Some(keys) = self
-            .seen_keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_mut()
-        {
-            keys.insert(key.to_owned());
-        }
-        Ok(())
+        self.log.write(vec![seen(key)])
     }
 
-    /// Queues a batch durably.
+    /// Queues a batch durably (or records its progress).
     pub fn queue(&self, batch: &Batch) -> io::Result<()> {
-        fsio::write_atomic(
-            &self.path(&batch.key),
-            &serde_json::to_vec_pretty(batch).map_err(io::Error::other)?,
-        )
+        self.log.write(vec![Line::Batch {
+            key: batch.key.clone(),
+            batch: Some(Box::new(batch.clone())),
+        }])
     }
 
     /// Every queued batch, oldest first.
     pub fn list(&self) -> io::Result<Vec<Batch>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let bytes = std::fs::read(&path)?;
-                out.push(
-                    serde_json::from_slice::<Batch>(&bytes)
-                        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?,
-                );
-            }
-        }
-        out.sort_by_key(|b| (b.created, b.key.clone()));
+        self.due(u64::MAX)
+    }
+
+    /// The queued batches due for an attempt at `now` (or to be given up), oldest
+    /// first.
+    pub fn due(&self, now: u64) -> io::Result<Vec<Batch>> {
+        let mut out: Vec<Batch> = self.log.read(|s| {
+            s.outbox
+                .values()
+                .filter(|b| b.next_attempt <= now)
+                .cloned()
+                .collect()
+        })?;
+        out.sort_by(|a, b| (a.created, &a.key).cmp(&(b.created, &b.key)));
         Ok(out)
     }
 
@@ -168,8 +145,13 @@ impl Outbox {
                 }
             }
         }
-        self.mark_seen(&batch.key)?;
-        self.remove(&batch.key)?;
+        self.log.write(vec![
+            seen(&batch.key),
+            Line::Batch {
+                key: batch.key,
+                batch: None,
+            },
+        ])?;
         Ok(Sent::Done)
     }
 
@@ -182,15 +164,21 @@ impl Outbox {
         self.move_to_failed(&batch, "given-up")
     }
 
-    /// `outbox/failed/<key>.json`, out of the queue, and an audit line for each
-    /// mail in it that was not sent.
+    /// `outbox/failed/<key>.json`, out of the queue (its key kept as seen), and an
+    /// audit line for each mail in it that was not sent.
     fn move_to_failed(&self, batch: &Batch, outcome: &str) -> io::Result<()> {
-        let failed = self.dir.join("failed").join(format!("{}.json", batch.key));
+        let failed = self.failed.join(format!("{}.json", batch.key));
         fsio::write_atomic(
             &failed,
             &serde_json::to_vec_pretty(batch).map_err(io::Error::other)?,
         )?;
-        self.remove(&batch.key)?;
+        self.log.write(vec![
+            seen(&batch.key),
+            Line::Batch {
+                key: batch.key.clone(),
+                batch: None,
+            },
+        ])?;
         for mail in batch.mails.iter().filter(|m| !m.sent) {
             let list = batch.list.as_deref().unwrap_or("");
             self.audit.record(&Record::new(
@@ -203,17 +191,12 @@ impl Outbox {
         }
         Ok(())
     }
+}
 
-    fn remove(&self, key: &str) -> io::Result<()> {
-        match std::fs::remove_file(self.path(key)) {
-            Ok(()) => fsio::sync_dir(&self.dir),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+fn seen(key: &str) -> Line {
+    Line::Seen {
+        key: key.to_owned(),
+        at: crate::daemon::unix_now(),
     }
 }
 
@@ -251,7 +234,8 @@ mod tests {
     #[tokio::test]
     async fn a_batch_is_the_dedupe_record_until_sent_then_seen() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::open(dir.path()).unwrap();
+        let outbox =
+            Outbox::open(dir.path(), Arc::new(StateLog::open(dir.path()).unwrap())).unwrap();
         assert!(!outbox.seen("k1").unwrap());
         outbox.queue(&batch("k1")).unwrap();
         assert!(outbox.seen("k1").unwrap());
@@ -272,7 +256,8 @@ mod tests {
     #[tokio::test]
     async fn a_down_server_defers_with_backoff() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::open(dir.path()).unwrap();
+        let outbox =
+            Outbox::open(dir.path(), Arc::new(StateLog::open(dir.path()).unwrap())).unwrap();
         // Nothing listens on port 9 of loopback: connection refused, a temporary failure.
         let outbound = Outbound {
             transport: Transport::Smtp {

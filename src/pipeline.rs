@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Everything a request changes is on disk before [`handle`] returns `Done`: roster
-//! changes are fsync'd by `roster`, pending requests by `token`, the replies (and
+//! changes are fsync'd by `roster`, pending requests by `token` (in `statelog`), the replies (and
 //! with them the dedupe record) by `outbox`, the audit lines by `audit`. Any failure
 //! before that returns `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
 //! The steps it calls never call one another.
@@ -25,6 +25,7 @@ use crate::owner;
 use crate::reply::{self, Reply, Texts};
 use crate::roster::{Change, Member, SharedRoster};
 use crate::route::{self, Route};
+use crate::statelog::StateLog;
 use crate::token::{self, Action, Keys, PendingStore, Request};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -58,12 +59,12 @@ impl Context {
     /// Opens the state directory (creating what is missing) and the token keys.
     pub fn open(config: Config) -> io::Result<Context> {
         let state = config.server.state_dir.clone();
-        std::fs::create_dir_all(&state)?;
+        let log = Arc::new(StateLog::open(&state)?);
         Ok(Context {
             keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
-            pending: PendingStore::new(&state),
-            held: PendingStore::held(&state),
-            outbox: Outbox::open(&state)?,
+            pending: PendingStore::new(log.clone()),
+            held: PendingStore::held(log.clone()),
+            outbox: Outbox::open(&state, log)?,
             audit: AuditLog::open(&state)?,
             limiter: Limiter::new(&state, config.server.limits),
             rosters: Mutex::new(HashMap::new()),

@@ -12,12 +12,15 @@
 //! Nothing here logs a token; the audit log never sees one.
 
 use crate::fsio;
+use crate::statelog::{Line, State, StateLog};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Lower-case RFC 4648 base32, no padding: survives case-folding MTAs.
 fn base32() -> data_encoding::Encoding {
@@ -67,7 +70,7 @@ impl Action {
     }
 }
 
-/// A request waiting for its confirmation, as stored in `state_dir/pending/`.
+/// A request waiting for its confirmation (or the owners), as kept in `state.log`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     /// List id.
@@ -300,83 +303,73 @@ pub fn pending_id_of(token: &str) -> Option<&str> {
     looks_like_token(token).then(|| &token[KID_LEN..KID_LEN + PID_LEN])
 }
 
-/// Pending requests on disk: `state_dir/pending/<list>/<id>.json`, one file each,
-/// found by id in O(1) whether looked up by token or by address.
+/// Pending (or held) requests, kept in the state log ([`StateLog`]), found by id in
+/// O(1) whether looked up by token or by address.
 #[derive(Debug, Clone)]
 pub struct PendingStore {
-    dir: PathBuf,
+    log: Arc<StateLog>,
+    held: bool,
 }
 
 impl PendingStore {
-    /// The store under `state_dir`.
-    pub fn new(state_dir: &Path) -> PendingStore {
-        PendingStore {
-            dir: state_dir.join("pending"),
+    /// Requests waiting for their confirmation.
+    pub fn new(log: Arc<StateLog>) -> PendingStore {
+        PendingStore { log, held: false }
+    }
+
+    /// Requests held for the owners: the same records, kept until the owners decide.
+    pub fn held(log: Arc<StateLog>) -> PendingStore {
+        PendingStore { log, held: true }
+    }
+
+    fn line(&self, key: String, record: Option<Pending>) -> Line {
+        if self.held {
+            Line::Held { key, record }
+        } else {
+            Line::Pending { key, record }
         }
     }
 
-    /// Requests held for the owners: `state_dir/held/<list>/<id>.json`, the same
-    /// records, kept until the owners decide.
-    pub fn held(state_dir: &Path) -> PendingStore {
-        PendingStore {
-            dir: state_dir.join("held"),
+    fn map<'s>(&self, state: &'s State) -> &'s HashMap<String, Pending> {
+        if self.held {
+            &state.held
+        } else {
+            &state.pending
         }
-    }
-
-    fn path(&self, list: &str, id: &str) -> PathBuf {
-        self.dir.join(list).join(format!("{id}.json"))
     }
 
     /// The pending request with this id, if any (expired ones included).
     pub fn get(&self, list: &str, id: &str) -> io::Result<Option<Pending>> {
-        match std::fs::read(self.path(list, id)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(io::Error::other),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        let key = format!("{list}/{id}");
+        self.log.read(|s| self.map(s).get(&key).cloned())
     }
 
     /// Stores a pending request durably.
     pub fn put(&self, p: &Pending, address_key: &str) -> io::Result<()> {
-        let path = self.path(&p.list, &pending_id(&p.list, address_key, p.action));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        fsio::write_atomic(
-            &path,
-            &serde_json::to_vec_pretty(p).map_err(io::Error::other)?,
-        )
+        let key = format!("{}/{}", p.list, pending_id(&p.list, address_key, p.action));
+        self.log.write(vec![self.line(key, Some(p.clone()))])
     }
 
     /// Every request of a list, oldest first.
     pub fn all(&self, list: &str) -> io::Result<Vec<Pending>> {
-        let mut out = Vec::new();
-        let entries = match std::fs::read_dir(self.dir.join(list)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let bytes = std::fs::read(&path)?;
-                out.push(serde_json::from_slice::<Pending>(&bytes).map_err(io::Error::other)?);
-            }
-        }
-        out.sort_by_key(|p| (p.created, p.address.clone()));
+        let mut out: Vec<Pending> = self.log.read(|s| {
+            self.map(s)
+                .values()
+                .filter(|p| p.list == list)
+                .cloned()
+                .collect()
+        })?;
+        out.sort_by(|a, b| (a.created, &a.address).cmp(&(b.created, &b.address)));
         Ok(out)
     }
 
     /// Removes a pending request durably (it was used, or it expired).
     pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
-        let path = self.path(list, id);
-        match std::fs::remove_file(&path) {
-            Ok(()) => fsio::sync_dir(&self.dir.join(list)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        let key = format!("{list}/{id}");
+        if !self.log.read(|s| self.map(s).contains_key(&key))? {
+            return Ok(());
         }
+        self.log.write(vec![self.line(key, None)])
     }
 }
 
@@ -522,7 +515,7 @@ mod tests {
     fn pending_store_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let k = keys(dir.path());
-        let store = PendingStore::new(dir.path());
+        let store = PendingStore::new(Arc::new(StateLog::open(dir.path()).unwrap()));
         let (p, token) = k
             .issue(
                 Request {

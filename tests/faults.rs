@@ -204,6 +204,13 @@ fn a_full_disk_answers_75_and_loses_nothing() {
     };
     let out = site.deliver(&format!("sm-cop-join@{D}"), None, req("f0").as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Appends fill the last page of a log first: pad the state log to a page
+    // boundary (blank lines are skipped) so that the next line needs a new one.
+    let log = mount.join("state/state.log");
+    let len = std::fs::metadata(&log).unwrap().len() as usize;
+    let mut padded = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    padded.write_all(&vec![b'\n'; 4096 - len % 4096]).unwrap();
+    drop(padded);
     // Fill the file system to the last byte.
     let filler = mount.join("filler");
     let mut f = std::fs::File::create(&filler).unwrap();

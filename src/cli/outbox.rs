@@ -3,11 +3,15 @@
 use crate::config::Config;
 use crate::outbox::{Outbox, Sent};
 use crate::sender::Sender;
+use crate::statelog::StateLog;
 use anyhow::{Context as _, Result, bail};
+use std::sync::Arc;
 
 /// Lists the queue; with `retry`, tries every queued batch now.
 pub(super) fn run(config: &Config, retry: bool) -> Result<()> {
-    let outbox = Outbox::open(&config.server.state_dir).context("opening the outbox")?;
+    let state = &config.server.state_dir;
+    let log = StateLog::open(state).context("opening the state log")?;
+    let outbox = Outbox::open(state, Arc::new(log)).context("opening the outbox")?;
     let queued = outbox.list().context("reading the outbox")?;
     if !retry {
         if queued.is_empty() {

@@ -107,20 +107,14 @@ impl Site {
             .collect()
     }
 
-    /// Batches waiting in the outbox.
+    /// Batches waiting in the outbox, as `listkeeper outbox` lists them.
     pub fn queued(&self) -> usize {
-        std::fs::read_dir(self.var().join("state/outbox"))
-            .map(|d| {
-                d.filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .path()
-                        .extension()
-                        .is_some_and(|x| x == "json")
-                })
-                .count()
-            })
-            .unwrap_or(0)
+        let out = self.run(&["outbox"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains("  attempts "))
+            .count()
     }
 }
 

@@ -1,0 +1,369 @@
+//! `state_dir/state.log`: what listkeeper keeps between requests (pending and held
+//! requests, queued replies, the dedupe record) as one append-only log of JSON lines.
+//!
+//! A request used to write and delete three or four small files; on ext4 creating
+//! files in a folder of recently deleted ones costs more than everything else a
+//! request does (PEERS.md's O(N²) lesson, seen again in the kernel). Here a change is
+//! one line appended, and durability is one fsync shared by every thread that wrote
+//! meanwhile ([`fsio::GroupSync`]). The state itself lives in memory, rebuilt by
+//! reading the log; the log is rewritten (compacted) when most of it is superseded.
+//!
+//! Several processes may share a state folder (the daemon, `deliver`, the CLI):
+//! writers take the advisory lock `.state.log.lock`, read what others appended
+//! first, then append; readers read new lines before answering. A line cut short by
+//! a crash is ignored, and cut off by the next writer.
+
+use crate::fsio;
+use crate::outbox::Batch;
+use crate::token::Pending;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// How long a processed request's key is remembered, so that an MTA's retry of it is
+/// recognised (Postfix gives up after 5 days by default).
+pub const SEEN_FOR: u64 = 10 * 86_400;
+
+/// Everything the log holds, in memory.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Requests waiting for confirmation, by `list/id`.
+    pub pending: HashMap<String, Pending>,
+    /// Requests waiting for the owners, by `list/id`.
+    pub held: HashMap<String, Pending>,
+    /// Reply batches not yet sent, by request key.
+    pub outbox: HashMap<String, Batch>,
+    /// Keys of requests processed, with when (Unix seconds).
+    pub seen: HashMap<String, u64>,
+}
+
+/// One line of the log: a record set (or, with no value, removed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Line {
+    /// A pending request stored or removed.
+    Pending {
+        /// `list/id`.
+        key: String,
+        /// The record; `None` removes it.
+        record: Option<Pending>,
+    },
+    /// A held request stored or removed.
+    Held {
+        /// `list/id`.
+        key: String,
+        /// The record; `None` removes it.
+        record: Option<Pending>,
+    },
+    /// A batch of replies queued, updated or gone.
+    Batch {
+        /// The request key.
+        key: String,
+        /// The batch; `None` removes it.
+        batch: Option<Box<Batch>>,
+    },
+    /// A request processed.
+    Seen {
+        /// The request key.
+        key: String,
+        /// Unix seconds.
+        at: u64,
+    },
+}
+
+impl State {
+    fn apply(&mut self, line: Line) {
+        match line {
+            Line::Pending { key, record } => set(&mut self.pending, key, record),
+            Line::Held { key, record } => set(&mut self.held, key, record),
+            Line::Batch { key, batch } => set(&mut self.outbox, key, batch.map(|b| *b)),
+            Line::Seen { key, at } => {
+                self.seen.insert(key, at);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.pending.len() + self.held.len() + self.outbox.len() + self.seen.len()
+    }
+
+    /// The lines that rebuild this state, dropping keys seen before `forget_before`.
+    fn lines(&self, forget_before: u64) -> Vec<Line> {
+        let mut out = Vec::with_capacity(self.len());
+        out.extend(self.pending.iter().map(|(k, p)| Line::Pending {
+            key: k.clone(),
+            record: Some(p.clone()),
+        }));
+        out.extend(self.held.iter().map(|(k, p)| Line::Held {
+            key: k.clone(),
+            record: Some(p.clone()),
+        }));
+        out.extend(self.outbox.iter().map(|(k, b)| Line::Batch {
+            key: k.clone(),
+            batch: Some(Box::new(b.clone())),
+        }));
+        out.extend(
+            self.seen
+                .iter()
+                .filter(|(_, at)| **at >= forget_before)
+                .map(|(k, at)| Line::Seen {
+                    key: k.clone(),
+                    at: *at,
+                }),
+        );
+        out
+    }
+}
+
+fn set<T>(map: &mut HashMap<String, T>, key: String, value: Option<T>) {
+    match value {
+        Some(v) => {
+            map.insert(key, v);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+}
+
+/// The state log of one state folder.
+#[derive(Debug)]
+pub struct StateLog {
+    path: PathBuf,
+    lock_path: PathBuf,
+    inner: Mutex<Inner>,
+    sync: Arc<fsio::GroupSync>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    file: File,
+    ino: u64,
+    /// Bytes of the file read into `state`.
+    offset: u64,
+    /// Lines in the file, to tell when compaction pays.
+    lines: usize,
+}
+
+impl StateLog {
+    /// Opens (creating) `state_dir/state.log` and reads it.
+    pub fn open(state_dir: &Path) -> io::Result<StateLog> {
+        std::fs::create_dir_all(state_dir)?;
+        let path = state_dir.join("state.log");
+        let lock_path = state_dir.join(".state.log.lock");
+        let _lock = fsio::lock(&lock_path)?;
+        let file = fsio::open_append(&path)?;
+        let ino = file.metadata()?.ino();
+        let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
+        let mut inner = Inner {
+            state: State::default(),
+            file,
+            ino,
+            offset: 0,
+            lines: 0,
+        };
+        inner.read_new(true)?;
+        Ok(StateLog {
+            path,
+            lock_path,
+            inner: Mutex::new(inner),
+            sync,
+        })
+    }
+
+    /// Reads the state (after catching up with other processes' writes).
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> io::Result<T> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner, false)?;
+        Ok(f(&inner.state))
+    }
+
+    /// Appends lines and applies them; returns once they are on disk.
+    pub fn write(&self, lines: Vec<Line>) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        for line in &lines {
+            serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
+            bytes.push(b'\n');
+        }
+        let ticket = {
+            let mut inner = self.lock();
+            let _lock = fsio::lock(&self.lock_path)?;
+            self.catch_up(&mut inner, true)?;
+            fsio::append(&mut inner.file, &bytes)?;
+            inner.offset += bytes.len() as u64;
+            inner.lines += lines.len();
+            for line in lines {
+                inner.state.apply(line);
+            }
+            let ticket = self.sync.wrote();
+            if inner.lines > 4 * inner.state.len() + 4096 {
+                self.compact(&mut inner)?;
+            }
+            ticket
+        };
+        self.sync.sync(ticket)
+    }
+
+    /// Reads what others appended; reopens when the file was replaced (compacted by
+    /// another process). With the writers' lock held, a torn last line is cut off.
+    fn catch_up(&self, inner: &mut Inner, locked: bool) -> io::Result<()> {
+        let meta = std::fs::metadata(&self.path)?;
+        if meta.ino() != inner.ino {
+            let file = fsio::open_append(&self.path)?;
+            inner.ino = file.metadata()?.ino();
+            self.sync.replaced(file.try_clone()?);
+            inner.file = file;
+            inner.state = State::default();
+            inner.offset = 0;
+            inner.lines = 0;
+        }
+        if meta.len() != inner.offset {
+            inner.read_new(locked)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the log with only the live state (under the writers' lock).
+    fn compact(&self, inner: &mut Inner) -> io::Result<()> {
+        let now = crate::daemon::unix_now();
+        let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
+        let mut bytes = Vec::new();
+        for line in &lines {
+            serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
+            bytes.push(b'\n');
+        }
+        fsio::write_atomic(&self.path, &bytes)?;
+        let file = fsio::open_append(&self.path)?;
+        inner.ino = file.metadata()?.ino();
+        self.sync.replaced(file.try_clone()?);
+        inner.file = file;
+        inner.state = State::default();
+        for line in lines {
+            inner.state.apply(line);
+        }
+        inner.offset = bytes.len() as u64;
+        inner.lines = inner.state.len();
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Memory changes only after the disk did: a panicking holder left it whole.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    /// Applies the complete lines after `offset`. A line that does not parse is
+    /// skipped with a warning (it cannot be ours, whole); an incomplete last line is
+    /// left for its writer, or cut off when `locked` (its writer died).
+    fn read_new(&mut self, locked: bool) -> io::Result<()> {
+        let mut tail = Vec::new();
+        self.file.seek(SeekFrom::Start(self.offset))?;
+        self.file.read_to_end(&mut tail)?;
+        let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        for raw in tail[..complete].split(|b| *b == b'\n') {
+            if raw.is_empty() {
+                continue;
+            }
+            self.lines += 1;
+            match serde_json::from_slice::<Line>(raw) {
+                Ok(line) => self.state.apply(line),
+                Err(e) => {
+                    tracing::warn!(error = %e, "state.log: a line that does not parse was skipped")
+                }
+            }
+        }
+        self.offset += complete as u64;
+        if locked && complete < tail.len() {
+            tracing::warn!(
+                bytes = tail.len() - complete,
+                "state.log: a line cut short by a crash was removed"
+            );
+            self.file.set_len(self.offset)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(key: &str) -> Line {
+        Line::Seen {
+            key: key.into(),
+            at: crate::daemon::unix_now(),
+        }
+    }
+
+    #[test]
+    fn lines_survive_reopening_and_other_writers_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateLog::open(dir.path()).unwrap();
+        let b = StateLog::open(dir.path()).unwrap();
+        a.write(vec![seen("k1")]).unwrap();
+        assert!(b.read(|s| s.seen.contains_key("k1")).unwrap());
+        b.write(vec![seen("k2")]).unwrap();
+        a.write(vec![seen("k3")]).unwrap();
+        let c = StateLog::open(dir.path()).unwrap();
+        assert_eq!(c.read(|s| s.seen.len()).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_then_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateLog::open(dir.path()).unwrap();
+        a.write(vec![seen("k1")]).unwrap();
+        drop(a);
+        let path = dir.path().join("state.log");
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"{\"op\":\"seen\",\"key\":\"half");
+        std::fs::write(&path, &text).unwrap();
+        let b = StateLog::open(dir.path()).unwrap();
+        assert_eq!(b.read(|s| s.seen.len()).unwrap(), 1);
+        b.write(vec![seen("k2")]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains("half"));
+    }
+
+    #[test]
+    fn compaction_keeps_the_live_state_and_forgets_old_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateLog::open(dir.path()).unwrap();
+        let other = StateLog::open(dir.path()).unwrap();
+        a.write(vec![Line::Seen {
+            key: "ancient".into(),
+            at: 1,
+        }])
+        .unwrap();
+        // Many updates of one key: the file grows, the state does not.
+        for i in 0..5000u64 {
+            a.write(vec![Line::Seen {
+                key: "hot".into(),
+                at: crate::daemon::unix_now() + i % 2,
+            }])
+            .unwrap();
+        }
+        let lines = std::fs::read_to_string(dir.path().join("state.log"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(lines < 5000, "compacted: {lines} lines");
+        assert!(a.read(|s| s.seen.contains_key("hot")).unwrap());
+        assert!(!a.read(|s| s.seen.contains_key("ancient")).unwrap());
+        // Another handle notices the new file and reads it afresh.
+        assert!(other.read(|s| s.seen.contains_key("hot")).unwrap());
+        assert!(!other.read(|s| s.seen.contains_key("ancient")).unwrap());
+    }
+}
