@@ -178,13 +178,10 @@ fn report(
 
 fn wait_for(sink: &smtp::SmtpServer, n: usize, limit: Duration) -> Vec<smtp::Received> {
     let start = Instant::now();
-    loop {
-        let got = sink.received();
-        if got.len() >= n || start.elapsed() > limit {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    while sink.count() < n && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(2));
     }
+    sink.received()
 }
 
 fn token_of(message: &str) -> String {

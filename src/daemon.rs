@@ -229,14 +229,14 @@ async fn refuse(stream: Stream) {
 
 /// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.
 async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
-    let mut transport: Option<(usize, Sender)> = None;
+    let mut transport: Option<(usize, Arc<Sender>)> = None;
     let mut last_sweep = std::time::Instant::now() - SWEEP_EVERY;
     loop {
         let ctx = daemon.context();
         let key = Arc::as_ptr(&ctx) as usize;
         if transport.as_ref().is_none_or(|(k, _)| *k != key) {
             match Sender::new(&ctx.config.server.outbound) {
-                Ok(sender) => transport = Some((key, sender)),
+                Ok(sender) => transport = Some((key, Arc::new(sender))),
                 Err(e) => warn!(error = %e, "cannot set up the outbound transport"),
             }
         }
@@ -269,8 +269,10 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     }
 }
 
-async fn send_due(ctx: &Context, sender: &Sender, shutdown: &CancellationToken) {
-    let batches = match ctx.outbox.list() {
+/// Sends every due batch, [`crate::sender::CONNECTIONS`] at a time, and gives up on
+/// those retried for longer than `outbound.give_up_after`.
+async fn send_due(ctx: &Arc<Context>, sender: &Arc<Sender>, shutdown: &CancellationToken) {
+    let batches = match ctx.outbox.due(unix_now()) {
         Ok(batches) => batches,
         Err(e) => {
             warn!(error = %e, "cannot read the outbox");
@@ -278,39 +280,67 @@ async fn send_due(ctx: &Context, sender: &Sender, shutdown: &CancellationToken) 
         }
     };
     let give_up = ctx.config.server.outbound.give_up_after.as_secs();
-    let (total, mut sent) = (batches.len(), 0);
-    for batch in batches {
-        let now = unix_now();
-        if shutdown.is_cancelled() {
-            return;
-        }
-        if batch.next_attempt > now {
-            continue;
-        }
-        if now.saturating_sub(batch.created) > give_up {
-            let key = batch.key.clone();
-            match ctx
-                .outbox
-                .give_up(batch, "retried for longer than outbound.give_up_after")
-            {
-                Ok(()) => warn!(batch = %key, "reply given up, moved to outbox/failed"),
-                Err(e) => warn!(batch = %key, error = %e, "cannot move a reply to outbox/failed"),
+    let total = batches.len();
+    let queue = Arc::new(std::sync::Mutex::new(batches.into_iter()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..crate::sender::CONNECTIONS.min(total) {
+        let (ctx, sender, queue, shutdown) =
+            (ctx.clone(), sender.clone(), queue.clone(), shutdown.clone());
+        workers.spawn(async move {
+            let mut sent = 0;
+            loop {
+                let next = queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .next();
+                let Some(batch) = next else { break };
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                if send_one(&ctx, &sender, batch, give_up).await {
+                    sent += 1;
+                }
             }
-            continue;
-        }
-        let key = batch.key.clone();
-        match ctx.outbox.send(sender, batch, now).await {
-            Ok(Sent::Done) => sent += 1,
-            Ok(Sent::Deferred(why)) => warn!(batch = %key, %why, "reply deferred"),
-            Ok(Sent::Failed(why)) => {
-                warn!(batch = %key, %why, "reply refused for good, moved to outbox/failed")
-            }
-            Err(e) => warn!(batch = %key, error = %e, "outbox not updated"),
-        }
+            sent
+        });
+    }
+    let mut sent = 0;
+    while let Some(done) = workers.join_next().await {
+        sent += done.unwrap_or(0);
     }
     if total > 0 {
         info!(sent, queued = total, "outbox pass");
     }
+}
+
+/// One batch: sent, deferred, refused or given up. True when sent.
+async fn send_one(
+    ctx: &Context,
+    sender: &Sender,
+    batch: crate::outbox::Batch,
+    give_up: u64,
+) -> bool {
+    let now = unix_now();
+    let key = batch.key.clone();
+    if now.saturating_sub(batch.created) > give_up {
+        match ctx
+            .outbox
+            .give_up(batch, "retried for longer than outbound.give_up_after")
+        {
+            Ok(()) => warn!(batch = %key, "reply given up, moved to outbox/failed"),
+            Err(e) => warn!(batch = %key, error = %e, "cannot move a reply to outbox/failed"),
+        }
+        return false;
+    }
+    match ctx.outbox.send(sender, batch, now).await {
+        Ok(Sent::Done) => return true,
+        Ok(Sent::Deferred(why)) => warn!(batch = %key, %why, "reply deferred"),
+        Ok(Sent::Failed(why)) => {
+            warn!(batch = %key, %why, "reply refused for good, moved to outbox/failed")
+        }
+        Err(e) => warn!(batch = %key, error = %e, "outbox not updated"),
+    }
+    false
 }
 
 /// Seconds since the Unix epoch.

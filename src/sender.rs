@@ -17,11 +17,15 @@ use lettre::transport::smtp::{AsyncSmtpTransport, Error as SmtpError};
 use lettre::{Address, AsyncTransport, Tokio1Executor};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// How long one SMTP send may take, connection included.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// SMTP connections kept open to the server, each carrying one mail at a time: the
+/// daemon's sender runs this many sends at once.
+pub const CONNECTIONS: usize = 4;
 
 /// Why a mail was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +63,8 @@ impl Sender {
                 port: *port,
                 hello: ClientId::Domain(outbound.from.domain().to_owned()),
                 credentials,
-                connection: Mutex::new(None),
+                connections: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+                next: AtomicUsize::new(0),
             }))),
             Transport::Smtps { host, port } => {
                 let params = TlsParameters::builder(host.clone())
@@ -120,19 +125,27 @@ fn classify(e: SmtpError) -> SendError {
     }
 }
 
-/// One SMTP connection, opened when needed and kept for the next mail.
+/// A few SMTP connections, each opened when needed and kept for the next mail.
 pub struct SmtpClient {
     host: String,
     port: u16,
     hello: ClientId,
     credentials: Option<Credentials>,
-    connection: Mutex<Option<AsyncSmtpConnection>>,
+    connections: Vec<Mutex<Option<AsyncSmtpConnection>>>,
+    next: AtomicUsize,
 }
 
 impl SmtpClient {
     async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
         let envelope = envelope(mail).map_err(SendError::Permanent)?;
-        let mut slot = self.connection.lock().await;
+        // A free connection if there is one, else wait for the next in turn.
+        let mut slot = match self.connections.iter().find_map(|c| c.try_lock().ok()) {
+            Some(slot) => slot,
+            None => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+                self.connections[i].lock().await
+            }
+        };
         if slot.as_ref().is_none_or(AsyncSmtpConnection::has_broken) {
             *slot = Some(self.connect().await?);
         }

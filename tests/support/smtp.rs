@@ -61,6 +61,11 @@ impl SmtpServer {
         self.state.lock().unwrap().mode = Some(mode);
     }
 
+    /// How many messages were accepted (without copying them).
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().received.len()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
@@ -86,6 +91,7 @@ pub fn free_port() -> u16 {
 
 fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_nodelay(true)?;
     let mut out = stream.try_clone()?;
     let mut lines = BufReader::new(stream);
     out.write_all(b"220 test-smtp ESMTP\r\n")?;
