@@ -93,6 +93,31 @@ impl AuditLog {
 
     /// Appends one record; returns once it is on disk.
     pub fn record(&self, record: &Record<'_>) -> std::io::Result<()> {
+        let (sync, ticket) = self.append(record)?;
+        sync.sync(ticket)
+    }
+
+    /// Appends one record without waiting for the disk: the caller calls
+    /// [`AuditLog::sync`] before it reports the outcome done.
+    pub fn write(&self, record: &Record<'_>) -> std::io::Result<()> {
+        self.append(record).map(|_| ())
+    }
+
+    /// Makes every record written so far durable.
+    pub fn sync(&self) -> std::io::Result<()> {
+        let sync = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|o| o.sync.clone());
+        match sync {
+            Some(sync) => sync.sync(sync.latest()),
+            None => Ok(()),
+        }
+    }
+
+    fn append(&self, record: &Record<'_>) -> std::io::Result<(Arc<fsio::GroupSync>, u64)> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let (sync, ticket) = {
@@ -103,7 +128,10 @@ impl AuditLog {
             // Reopened when the file was moved away (log rotation) or is new.
             let ino = std::fs::metadata(&self.path).map(|m| m.ino()).ok();
             if open.as_ref().is_none_or(|o| Some(o.ino) != ino) {
-                *open = None;
+                if let Some(old) = open.take() {
+                    // Records not yet synced went to the file before it moved.
+                    old.file.sync_data()?;
+                }
                 let file = fsio::open_append(&self.path)?;
                 let ino = file.metadata()?.ino();
                 let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
@@ -115,7 +143,7 @@ impl AuditLog {
             fsio::append(&mut o.file, &line)?;
             (o.sync.clone(), o.sync.wrote())
         };
-        sync.sync(ticket)
+        Ok((sync, ticket))
     }
 
     /// The log file's path.

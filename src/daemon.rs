@@ -308,6 +308,10 @@ async fn send_due(ctx: &Arc<Context>, sender: &Arc<Sender>, shutdown: &Cancellat
     while let Some(done) = workers.join_next().await {
         sent += done.unwrap_or(0);
     }
+    // One fsync for the pass: a crash before it may send a mail twice, never lose one.
+    if let Err(e) = ctx.outbox.sync() {
+        warn!(error = %e, "the outbox's record of sent mail is not saved");
+    }
     if total > 0 {
         info!(sent, queued = total, "outbox pass");
     }

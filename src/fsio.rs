@@ -168,6 +168,11 @@ impl GroupSync {
             + 1
     }
 
+    /// The ticket of the latest write (to make everything so far durable).
+    pub fn latest(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Returns once the write with this ticket is on disk.
     pub fn sync(&self, ticket: u64) -> io::Result<()> {
         let mut synced = self

@@ -86,17 +86,25 @@ impl Outbox {
             .read(|s| s.outbox.contains_key(key) || s.seen.contains_key(key))
     }
 
-    /// Records a request that needed no reply as processed.
+    /// Records a request that needed no reply as processed (durable after
+    /// [`Outbox::sync`]).
     pub fn mark_seen(&self, key: &str) -> io::Result<()> {
-        self.log.write(vec![seen(key)])
+        self.log.append(vec![seen(key)]).map(|_| ())
     }
 
-    /// Queues a batch durably (or records its progress).
+    /// Queues a batch, or records its progress (durable after [`Outbox::sync`]).
     pub fn queue(&self, batch: &Batch) -> io::Result<()> {
-        self.log.write(vec![Line::Batch {
-            key: batch.key.clone(),
-            batch: Some(Box::new(batch.clone())),
-        }])
+        self.log
+            .append(vec![Line::Batch {
+                key: batch.key.clone(),
+                batch: Some(Box::new(batch.clone())),
+            }])
+            .map(|_| ())
+    }
+
+    /// Makes every change so far durable.
+    pub fn sync(&self) -> io::Result<()> {
+        self.log.sync()
     }
 
     /// Every queued batch, oldest first.
@@ -118,7 +126,8 @@ impl Outbox {
         Ok(out)
     }
 
-    /// Tries to send every unsent mail of `batch`, recording the result durably.
+    /// Tries to send every unsent mail of `batch`, recording the result (durable
+    /// after [`Outbox::sync`]: a crash before it may send a mail twice, never lose it).
     pub async fn send(&self, sender: &Sender, mut batch: Batch, now: u64) -> io::Result<Sent> {
         for i in 0..batch.mails.len() {
             if batch.mails[i].sent {
@@ -145,7 +154,7 @@ impl Outbox {
                 }
             }
         }
-        self.log.write(vec![
+        self.log.append(vec![
             seen(&batch.key),
             Line::Batch {
                 key: batch.key,

@@ -72,6 +72,13 @@ impl Context {
         })
     }
 
+    /// Makes every state and audit line written so far durable: one fsync each,
+    /// shared with whoever else asks meanwhile.
+    pub fn sync(&self) -> io::Result<()> {
+        self.outbox.sync()?;
+        self.audit.sync()
+    }
+
     /// The shared roster of a list. One that does not parse is not kept: the next
     /// request reads the file again (an admin may have fixed it).
     pub fn roster(&self, list: &ListConfig) -> io::Result<Arc<SharedRoster>> {
@@ -131,7 +138,11 @@ pub fn handle(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> Outcome {
         Err(MessageError::TooLarge { .. }) => return Outcome::TooLarge,
         Err(MessageError::NotMail) => return Outcome::NotMail,
     };
-    match process(ctx, delivery, &recipient, &route, &incoming, now) {
+    // Durable before done: one shared fsync for the state and one for the audit log.
+    match process(ctx, delivery, &recipient, &route, &incoming, now).and_then(|batch| {
+        ctx.sync()?;
+        Ok(batch)
+    }) {
         Ok(batch) => Outcome::Done(batch),
         Err(e) => Outcome::TryLater(e.to_string()),
     }
@@ -969,7 +980,7 @@ impl<'a> Session<'a> {
         via: Via,
     ) -> io::Result<()> {
         let shown = address.to_string();
-        self.ctx.audit.record(&Record {
+        self.ctx.audit.write(&Record {
             rule,
             message_id: self.incoming.message_id.as_deref(),
             ..Record::new(list.id.as_str(), &shown, action, outcome, via)
@@ -1065,6 +1076,7 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
             }
         }
     }
+    ctx.sync()?;
     Ok(removed)
 }
 
@@ -1309,7 +1321,7 @@ fn audit_line(
     rule: Option<usize>,
     incoming: &Incoming,
 ) -> io::Result<()> {
-    ctx.audit.record(&Record {
+    ctx.audit.write(&Record {
         rule,
         message_id: incoming.message_id.as_deref(),
         ..Record::new(list.unwrap_or(""), address, action, outcome, Via::Email)

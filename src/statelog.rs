@@ -185,8 +185,22 @@ impl StateLog {
 
     /// Appends lines and applies them; returns once they are on disk.
     pub fn write(&self, lines: Vec<Line>) -> io::Result<()> {
+        let ticket = self.append(lines)?;
+        self.sync.sync(ticket)
+    }
+
+    /// Makes every line appended so far durable (one fsync shared with concurrent
+    /// callers).
+    pub fn sync(&self) -> io::Result<()> {
+        self.sync.sync(self.sync.latest())
+    }
+
+    /// Appends lines and applies them, without waiting for the disk: the caller
+    /// makes them durable with [`StateLog::sync`] before it reports them done.
+    /// Returns the write's ticket.
+    pub fn append(&self, lines: Vec<Line>) -> io::Result<u64> {
         if lines.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let mut bytes = Vec::new();
         for line in &lines {
@@ -209,7 +223,7 @@ impl StateLog {
             }
             ticket
         };
-        self.sync.sync(ticket)
+        Ok(ticket)
     }
 
     /// Reads what others appended; reopens when the file was replaced (compacted by

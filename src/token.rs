@@ -344,10 +344,12 @@ impl PendingStore {
         self.log.read(|s| self.map(s).get(&key).cloned())
     }
 
-    /// Stores a pending request durably.
+    /// Stores a pending request (durable after [`StateLog::sync`]).
     pub fn put(&self, p: &Pending, address_key: &str) -> io::Result<()> {
         let key = format!("{}/{}", p.list, pending_id(&p.list, address_key, p.action));
-        self.log.write(vec![self.line(key, Some(p.clone()))])
+        self.log
+            .append(vec![self.line(key, Some(p.clone()))])
+            .map(|_| ())
     }
 
     /// Every request of a list, oldest first.
@@ -363,13 +365,13 @@ impl PendingStore {
         Ok(out)
     }
 
-    /// Removes a pending request durably (it was used, or it expired).
+    /// Removes a pending request, used or expired (durable after [`StateLog::sync`]).
     pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
         let key = format!("{list}/{id}");
         if !self.log.read(|s| self.map(s).contains_key(&key))? {
             return Ok(());
         }
-        self.log.write(vec![self.line(key, None)])
+        self.log.append(vec![self.line(key, None)]).map(|_| ())
     }
 }
 

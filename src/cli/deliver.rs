@@ -132,6 +132,9 @@ pub(super) fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u
                 Err(e) => eprintln!("listkeeper: reply queued, outbox not updated: {e}"),
             }
         }
+        if let Err(e) = ctx.outbox.sync() {
+            eprintln!("listkeeper: replies sent, their record not saved (may be sent again): {e}");
+        }
     });
 }
 

@@ -80,6 +80,7 @@ pub(super) fn decide(
         mails: vec![Queued { mail, sent: false }],
     };
     ctx.outbox.queue(&batch).context("queueing the reply")?;
+    ctx.sync().context("saving the decision")?;
     super::deliver::send_now(&ctx, vec![batch], now);
     match settled.outcome {
         "rejected" => println!("rejected {address} on {}; they have been told", list.id),

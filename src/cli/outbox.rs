@@ -57,6 +57,7 @@ pub(super) fn run(config: &Config, retry: bool) -> Result<()> {
                 }
             }
         }
+        outbox.sync().context("saving the outbox")?;
         anyhow::Ok((sent, deferred, failed))
     })?;
     println!("sent {sent}, deferred {deferred}, failed {failed}");
