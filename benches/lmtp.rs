@@ -138,7 +138,7 @@ fn push(
                         }
                         let (from, to, message) = make(i);
                         let t = Instant::now();
-                        let (_, outcomes) = client.send(&from, &[&to], &message).unwrap();
+                        let (_, outcomes) = client.send_pipelined(&from, &[&to], &message).unwrap();
                         mine.push(t.elapsed());
                         assert_eq!(outcomes.first().map(|r| r.code), Some(250), "{outcomes:?}");
                     }

@@ -199,11 +199,10 @@ async fn watch_config(daemon: Arc<Daemon>, shutdown: CancellationToken) {
 fn config_stamp(dir: &Path) -> ConfigStamp {
     let mut files = vec![dir.join("listkeeper.toml")];
     if let Ok(entries) = std::fs::read_dir(dir.join("lists")) {
-        files.extend(
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("list.toml")),
-        );
+        for list in entries.filter_map(Result::ok).map(|e| e.path()) {
+            files.push(list.join("list.toml"));
+            files.extend(crate::config::template_files(&list.join("templates")));
+        }
     }
     files.sort();
     files

@@ -184,10 +184,8 @@ impl<'a> Texts<'a> {
     /// The text `name`, for `list` when given, with `{placeholders}` filled in.
     pub fn text(&self, name: &str, list: Option<&ListConfig>, extra: &[(&str, &str)]) -> String {
         let template = list
-            .and_then(|l| {
-                std::fs::read_to_string(l.templates_dir().join(format!("{name}.txt"))).ok()
-            })
-            .unwrap_or_else(|| builtin(name).to_owned());
+            .and_then(|l| l.templates.get(name))
+            .map_or_else(|| builtin(name), String::as_str);
         let mut vars: BTreeMap<&str, String> = BTreeMap::new();
         let domain = &self.config.server.domain;
         if let Some(l) = list {

@@ -230,6 +230,9 @@ pub struct ListConfig {
     pub include_file: Option<PathBuf>,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
+    /// The list's own texts, `templates/<name>.txt` by name, read with the config
+    /// (a changed template reloads it like a changed list.toml).
+    pub templates: BTreeMap<String, String>,
 }
 
 impl ListConfig {
@@ -557,7 +560,34 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         terms: raw.terms,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         rules,
+        templates: read_templates(&f.dir().join("templates")),
     })
+}
+
+/// `templates/*.txt` of a list, by name (none when the folder is missing).
+fn read_templates(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for path in template_files(dir) {
+        if let (Some(name), Ok(text)) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            std::fs::read_to_string(&path),
+        ) {
+            out.insert(name.to_owned(), text);
+        }
+    }
+    out
+}
+
+/// The `.txt` files in a templates folder.
+pub fn template_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect()
 }
 
 fn rule_from_raw(

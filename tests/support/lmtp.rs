@@ -22,6 +22,7 @@ impl Lmtp {
     pub fn connect(port: u16) -> std::io::Result<Lmtp> {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.set_nodelay(true)?;
         let mut c = Lmtp {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
@@ -77,6 +78,50 @@ impl Lmtp {
         let data = self.command("DATA")?;
         assert_eq!(data.code, 354, "{data:?}");
         let mut body = String::new();
+        for line in message.split_inclusive('\n') {
+            if line.starts_with('.') {
+                body.push('.');
+            }
+            body.push_str(line);
+        }
+        if !body.ends_with("\r\n") {
+            body.push_str("\r\n");
+        }
+        body.push_str(".\r\n");
+        self.writer.write_all(body.as_bytes())?;
+        let mut outcomes = Vec::new();
+        for _ in 0..accepted {
+            outcomes.push(self.reply()?);
+        }
+        Ok((rcpt, outcomes))
+    }
+
+    /// As [`Lmtp::send`], but pipelined (RFC 2920) the way Postfix's LMTP client
+    /// does it: MAIL, the RCPTs and DATA in one write, then the message.
+    pub fn send_pipelined(
+        &mut self,
+        from: &str,
+        to: &[&str],
+        message: &str,
+    ) -> std::io::Result<(Vec<Reply>, Vec<Reply>)> {
+        let mut head = format!("MAIL FROM:<{from}>\r\n");
+        for t in to {
+            head.push_str(&format!("RCPT TO:<{t}>\r\n"));
+        }
+        head.push_str("DATA\r\n");
+        self.writer.write_all(head.as_bytes())?;
+        let mail = self.reply()?;
+        assert_eq!(mail.code, 250, "{mail:?}");
+        let mut rcpt = Vec::new();
+        for _ in to {
+            rcpt.push(self.reply()?);
+        }
+        let accepted = rcpt.iter().filter(|r| r.code == 250).count();
+        let data = self.reply()?;
+        if accepted == 0 || data.code != 354 {
+            return Ok((rcpt, Vec::new()));
+        }
+        let mut body = String::with_capacity(message.len() + 8);
         for line in message.split_inclusive('\n') {
             if line.starts_with('.') {
                 body.push('.');
