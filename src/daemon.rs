@@ -25,6 +25,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How often the configuration files are looked at for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
+/// How often the saver looks for roster changes not yet in their files.
+const SAVE_TICK: Duration = Duration::from_millis(20);
+/// A roster file is saved at most once per this many times its last save took.
+const SAVE_SPACING: u32 = 8;
 /// How often the outbox is looked at when nothing wakes the sender.
 const SENDER_TICK: Duration = Duration::from_secs(30);
 
@@ -35,6 +39,8 @@ pub struct Daemon {
     wake: Notify,
     /// The configuration files as they were just before the last load.
     loaded: std::sync::Mutex<ConfigStamp>,
+    /// Contexts replaced by a reload, kept until their rosters are saved.
+    retired: std::sync::Mutex<Vec<Arc<Context>>>,
 }
 
 type ConfigStamp = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
@@ -49,6 +55,7 @@ impl Daemon {
             context: RwLock::new(Arc::new(load(dir)?)),
             wake: Notify::new(),
             loaded: std::sync::Mutex::new(stamp),
+            retired: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -76,7 +83,27 @@ impl Daemon {
             Ok(mut guard) => *guard = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
+        // Messages in hand may still change its rosters: the saver saves them.
+        self.retired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(old);
         Ok(())
+    }
+
+    /// Saves the roster files of the context in force and of retired ones (which
+    /// are let go once saved and no message holds them).
+    fn save_rosters(&self) {
+        let mut retired = self
+            .retired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ctx in retired.iter().chain(std::iter::once(&self.context())) {
+            if let Err(e) = ctx.save_rosters() {
+                warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
+            }
+        }
+        retired.retain(|ctx| Arc::strong_count(ctx) > 1 || ctx.rosters_dirty());
     }
 
     /// Tells the outbox sender there is something to send.
@@ -87,7 +114,15 @@ impl Daemon {
 
 fn load(dir: &Path) -> Result<Context, String> {
     let config = Config::load(dir).map_err(|p| format!("the configuration does not load:\n{p}"))?;
-    Context::open(config).map_err(|e| format!("cannot open the state folder: {e}"))
+    let mut ctx =
+        Context::open(config).map_err(|e| format!("cannot open the state folder: {e}"))?;
+    ctx.background_saves = true;
+    // Changes that only state.log holds (a crash before their save) go into their
+    // files now, so the rosters are whole before the first message.
+    if let Err(e) = ctx.save_rosters() {
+        warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
+    }
+    Ok(ctx)
 }
 
 /// Binds the LMTP listener, calls `ready` with its address, and serves until
@@ -106,6 +141,7 @@ pub async fn run(
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
+    let saver = tokio::spawn(roster_saver(daemon.clone(), shutdown.clone()));
     tokio::spawn(watch_config(daemon.clone(), shutdown.clone()));
     let maildir = daemon
         .context()
@@ -165,7 +201,39 @@ pub async fn run(
         let _ = maildir.await;
     }
     let _ = sender.await;
+    let _ = saver.await;
+    // The last changes into their files (they are safe in state.log regardless).
+    let last = daemon.clone();
+    let _ = tokio::task::spawn_blocking(move || last.save_rosters()).await;
     Ok(())
+}
+
+/// Saves roster files with changes soon after they change, but leaves at least
+/// [`SAVE_SPACING`] times the last save's duration between saves, so that a large
+/// roster under load is written once for many changes instead of once each.
+async fn roster_saver(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let mut last_took = Duration::ZERO;
+    let mut last_done = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SAVE_TICK) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let dirty = daemon.context().rosters_dirty()
+            || !daemon
+                .retired
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty();
+        if !dirty || last_done.elapsed() < last_took * SAVE_SPACING {
+            continue;
+        }
+        let start = std::time::Instant::now();
+        let saving = daemon.clone();
+        let _ = tokio::task::spawn_blocking(move || saving.save_rosters()).await;
+        last_took = start.elapsed();
+        last_done = std::time::Instant::now();
+    }
 }
 
 /// Reloads when `listkeeper.toml` or a `list.toml` changes (or a list is added or

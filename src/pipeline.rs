@@ -51,8 +51,13 @@ pub struct Context {
     pub audit: AuditLog,
     /// The `[limits]` counters.
     pub limiter: Limiter,
-    /// Rosters in memory, one writer each (group commit), opened when first needed.
+    /// Rosters in memory, opened when first needed.
     rosters: Mutex<HashMap<String, Arc<SharedRoster>>>,
+    /// The state log under `pending`, `held` and `outbox`, and the rosters' changes.
+    log: Arc<StateLog>,
+    /// The daemon saves roster files in the background ([`Context::save_rosters`]);
+    /// otherwise (`deliver`, the CLI) [`Context::sync`] saves them.
+    pub background_saves: bool,
 }
 
 impl Context {
@@ -64,19 +69,63 @@ impl Context {
             keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
             pending: PendingStore::new(log.clone()),
             held: PendingStore::held(log.clone()),
-            outbox: Outbox::open(&state, log)?,
+            outbox: Outbox::open(&state, log.clone())?,
             audit: AuditLog::open(&state)?,
             limiter: Limiter::new(&state, config.server.limits),
             rosters: Mutex::new(HashMap::new()),
+            log,
+            background_saves: false,
             config,
         })
     }
 
     /// Makes every state and audit line written so far durable: one fsync each,
-    /// shared with whoever else asks meanwhile.
+    /// shared with whoever else asks meanwhile. Without background saves, the
+    /// roster files are saved first.
     pub fn sync(&self) -> io::Result<()> {
-        self.outbox.sync()?;
+        if !self.background_saves {
+            self.save_rosters()?;
+        }
+        self.log.sync()?;
         self.audit.sync()
+    }
+
+    /// Saves every roster file with changes not yet in it, opening those whose
+    /// changes only the state log holds (after a crash, or a save that failed).
+    pub fn save_rosters(&self) -> io::Result<()> {
+        let mut result = Ok(());
+        let logged: std::collections::BTreeSet<String> = self
+            .log
+            .read(|s| s.roster.values().map(|e| e.list.clone()).collect())?;
+        for id in logged {
+            if let Some(list) = self.config.list(&id)
+                && let Err(e) = self.roster(list)
+            {
+                result = Err(e);
+            }
+        }
+        let rosters: Vec<Arc<SharedRoster>> = self
+            .rosters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for roster in rosters {
+            if let Err(e) = roster.save() {
+                result = Err(io::Error::other(e));
+            }
+        }
+        result
+    }
+
+    /// Whether a roster has changes not yet in its file.
+    pub fn rosters_dirty(&self) -> bool {
+        self.rosters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .any(|r| r.dirty())
     }
 
     /// The shared roster of a list. One that does not parse is not kept: the next
@@ -90,8 +139,13 @@ impl Context {
             return Ok(roster.clone());
         }
         let roster = Arc::new(
-            SharedRoster::open(&list.roster_path(), list.include_file.as_deref())
-                .map_err(io::Error::other)?,
+            SharedRoster::open(
+                list.id.as_str(),
+                &list.roster_path(),
+                list.include_file.as_deref(),
+                self.log.clone(),
+            )
+            .map_err(io::Error::other)?,
         );
         rosters.insert(list.id.to_string(), roster.clone());
         Ok(roster)

@@ -400,15 +400,12 @@ mod tests {
             "x {b} {"
         );
 
-        let dir = tempfile::tempdir().unwrap();
+        // A list's own template (read from templates/welcome.txt with the config).
         let mut list = list.clone();
-        list.dir = dir.path().to_owned();
-        std::fs::create_dir_all(list.templates_dir()).unwrap();
-        std::fs::write(
-            list.templates_dir().join("welcome.txt"),
-            "Hi {address}, welcome to {list}!\n",
-        )
-        .unwrap();
+        list.templates.insert(
+            "welcome".into(),
+            "Hi {address}, welcome to {list}!\n".into(),
+        );
         assert_eq!(
             texts.text("welcome", Some(&list), &[("address", "a@b.gov")]),
             "Hi a@b.gov, welcome to SM-COP!"

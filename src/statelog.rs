@@ -17,7 +17,7 @@ use crate::fsio;
 use crate::outbox::Batch;
 use crate::token::Pending;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -39,6 +39,32 @@ pub struct State {
     pub outbox: HashMap<String, Batch>,
     /// Keys of requests processed, with when (Unix seconds).
     pub seen: HashMap<String, u64>,
+    /// Roster changes made (durable here) but not yet saved to the roster file, in
+    /// order, by sequence number.
+    pub roster: BTreeMap<u64, RosterEntry>,
+    /// The highest roster sequence number ever used: numbers never go back, so a
+    /// `RosterSaved` line can never cover a later change.
+    max_seq: u64,
+}
+
+/// A roster change kept in the log until the roster file has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    /// List id.
+    pub list: String,
+    /// The address as it is written in the roster.
+    pub address: String,
+    /// Added (true) or removed.
+    pub add: bool,
+    /// Display name, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// RFC 3339 time of joining, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// How, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// One line of the log: a record set (or, with no value, removed).
@@ -66,6 +92,20 @@ pub enum Line {
         /// The batch; `None` removes it.
         batch: Option<Box<Batch>>,
     },
+    /// A roster change, durable here until its roster file is saved.
+    Roster {
+        /// Order of the change (unique in the log).
+        seq: u64,
+        /// The change.
+        entry: RosterEntry,
+    },
+    /// A list's roster file was saved with every change up to `upto`.
+    RosterSaved {
+        /// List id.
+        list: String,
+        /// The last change the file holds.
+        upto: u64,
+    },
     /// A request processed.
     Seen {
         /// The request key.
@@ -84,11 +124,23 @@ impl State {
             Line::Seen { key, at } => {
                 self.seen.insert(key, at);
             }
+            Line::Roster { seq, entry } => {
+                self.max_seq = self.max_seq.max(seq);
+                self.roster.insert(seq, entry);
+            }
+            Line::RosterSaved { list, upto } => {
+                self.max_seq = self.max_seq.max(upto);
+                self.roster.retain(|seq, e| *seq > upto || e.list != list);
+            }
         }
     }
 
     fn len(&self) -> usize {
-        self.pending.len() + self.held.len() + self.outbox.len() + self.seen.len()
+        self.pending.len()
+            + self.held.len()
+            + self.outbox.len()
+            + self.seen.len()
+            + self.roster.len()
     }
 
     /// The lines that rebuild this state, dropping keys seen before `forget_before`.
@@ -105,6 +157,15 @@ impl State {
         out.extend(self.outbox.iter().map(|(k, b)| Line::Batch {
             key: k.clone(),
             batch: Some(Box::new(b.clone())),
+        }));
+        // Keeps the high-water mark of sequence numbers (no list is named "").
+        out.push(Line::RosterSaved {
+            list: String::new(),
+            upto: self.max_seq,
+        });
+        out.extend(self.roster.iter().map(|(seq, e)| Line::Roster {
+            seq: *seq,
+            entry: e.clone(),
         }));
         out.extend(
             self.seen
@@ -224,6 +285,25 @@ impl StateLog {
             ticket
         };
         Ok(ticket)
+    }
+
+    /// Appends a roster change with the next sequence number (taken under the
+    /// writers' lock, so unique across processes); returns the number. Durable after
+    /// [`StateLog::sync`].
+    pub fn append_roster(&self, entry: RosterEntry) -> io::Result<u64> {
+        let mut inner = self.lock();
+        let _lock = fsio::lock(&self.lock_path)?;
+        self.catch_up(&mut inner, true)?;
+        let seq = inner.state.max_seq + 1;
+        let line = Line::Roster { seq, entry };
+        let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        fsio::append(&mut inner.file, &bytes)?;
+        inner.offset += bytes.len() as u64;
+        inner.lines += 1;
+        inner.state.apply(line);
+        self.sync.wrote();
+        Ok(seq)
     }
 
     /// Reads what others appended; reopens when the file was replaced (compacted by

@@ -73,6 +73,8 @@ pub struct Roster {
     insert_at: usize,
     /// Whether the text has a `[members]` header yet.
     has_header: bool,
+    /// Whether the file's lines end in CRLF (new lines follow suit).
+    crlf: bool,
 }
 
 impl Roster {
@@ -89,6 +91,7 @@ impl Roster {
             shadowed: Vec::new(),
             insert_at: 0,
             has_header: false,
+            crlf: false,
         }
     }
 
@@ -187,11 +190,7 @@ impl Roster {
         if self.index.contains_key(key.as_str()) {
             return false;
         }
-        let newline = if self.text.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        };
+        let newline = if self.crlf { "\r\n" } else { "\n" };
         let mut insert = String::new();
         let mut at = self.insert_at;
         if !self.has_header {
@@ -210,8 +209,13 @@ impl Roster {
         if newline == "\r\n" {
             insert.insert(insert.len() - 1, '\r');
         }
-        self.text.insert_str(at, &insert);
-        self.shift(at, insert.len() as isize);
+        if at == self.text.len() {
+            // The usual case, `[members]` last: nothing after it to move.
+            self.text.push_str(&insert);
+        } else {
+            self.text.insert_str(at, &insert);
+            self.shift(at, insert.len() as isize);
+        }
         self.index
             .insert(key.into_boxed_str(), line_start..at + insert.len());
         self.insert_at = at + insert.len();

@@ -124,6 +124,7 @@ impl Layout {
 
     fn into_roster(self, text: String) -> Roster {
         Roster {
+            crlf: text.contains("\r\n"),
             text,
             index: self.index,
             shadowed: self.shadowed,

@@ -82,16 +82,25 @@ impl RosterFile {
         &mut self,
         mut edit: impl FnMut(&mut Roster) -> (T, bool),
     ) -> Result<T, RosterError> {
+        self.write_with(|roster, _| edit(roster))
+    }
+
+    /// [`RosterFile::change`], telling `edit` whether the file was just read again.
+    fn write_with<T>(
+        &mut self,
+        mut edit: impl FnMut(&mut Roster, bool) -> (T, bool),
+    ) -> Result<T, RosterError> {
         let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
         // An editor does not take our lock: if the file changes while we write, the
         // edit is made again on what the editor saved (a few times at most).
         for _ in 0..MAX_RETRIES {
             let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
-            if now != self.stamp {
+            let reloaded = now != self.stamp;
+            if reloaded {
                 self.reload()?;
             }
             let read = self.stamp;
-            let (out, changed) = edit(&mut self.roster);
+            let (out, changed) = edit(&mut self.roster, reloaded);
             if !changed {
                 return Ok(out);
             }
@@ -119,13 +128,33 @@ impl RosterFile {
         })
     }
 
-    /// Reads the file again if someone changed it since it was read.
-    pub fn refresh(&mut self) -> Result<(), RosterError> {
+    /// Reads the file again if someone changed it since it was read; true if it did
+    /// (edits made in memory and not saved are then gone).
+    pub fn refresh(&mut self) -> Result<bool, RosterError> {
         let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
         if now != self.stamp {
             self.reload()?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// The roster in memory, to edit before [`RosterFile::save`].
+    pub fn roster_mut(&mut self) -> &mut Roster {
+        &mut self.roster
+    }
+
+    /// Saves the roster as it stands in memory, under the lock. If the file changed
+    /// on disk since it was read, it is read again and `redo` makes the edits again
+    /// on what the admin saved. On an error the file is read again as well (the
+    /// edits are then gone from memory: the caller makes them again).
+    pub fn save(&mut self, mut redo: impl FnMut(&mut Roster)) -> Result<(), RosterError> {
+        self.write_with(|roster, reloaded| {
+            if reloaded {
+                redo(roster);
+            }
+            ((), true)
+        })
     }
 
     /// Rewrites `include_file`: every member address, one a line, in roster order.
