@@ -150,9 +150,10 @@ fn run(members: usize, n: usize, c: usize, pace: Option<f64>) -> Run {
     assert_eq!(first.first().map(|r| r.code), Some(250), "{first:?}");
     let startup_ms = started.elapsed().as_secs_f64() * 1e3;
     probe.quit();
+    let ready_rss = rss_mb(pid, "VmRSS");
     let probes = wait_for(&sink, 1, Duration::from_secs(60)).len();
     println!(
-        "-- {members} members ({existing} in the roster), N = {n}, C = {c}{}; startup {startup_ms:.0} ms",
+        "-- {members} members ({existing} in the roster), N = {n}, C = {c}{}; startup {startup_ms:.0} ms, then RSS {ready_rss:.1} MB",
         pace.map_or(String::new(), |p| format!(", paced at {p:.0} req/s"))
     );
 
@@ -384,6 +385,7 @@ fn start(config: &Path, port: u16, tmp: &Path) -> Child {
         .args(["serve", "--config"])
         .arg(config)
         .env("LISTKEEPER_LOG", "warn")
+        .envs(std::env::var("BENCH_MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -420,10 +422,14 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {
+    rss_mb(pid, "VmHWM")
+}
+
+fn rss_mb(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find(|l| l.starts_with("VmHWM"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)

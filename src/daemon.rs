@@ -25,6 +25,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How often the configuration files are looked at for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
+/// Batches copied out of the outbox for one sending pass.
+const SEND_PASS: usize = 256;
 /// How often the saver looks for roster changes not yet in their files.
 const SAVE_TICK: Duration = Duration::from_millis(20);
 /// A roster file is saved at most once per this many times its last save took.
@@ -336,14 +338,29 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     }
 }
 
-/// Sends every due batch, [`crate::sender::CONNECTIONS`] at a time, and gives up on
-/// those retried for longer than `outbound.give_up_after`.
+/// Sends every due batch, [`crate::sender::CONNECTIONS`] at a time and at most
+/// [`SEND_PASS`] a pass, and gives up on those retried for longer than
+/// `outbound.give_up_after`.
 async fn send_due(ctx: &Arc<Context>, sender: &Arc<Sender>, shutdown: &CancellationToken) {
-    let batches = match ctx.outbox.due(unix_now()) {
+    loop {
+        let (sent, total) = send_pass(ctx, sender, shutdown).await;
+        if total < SEND_PASS || sent == 0 || shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// One pass of [`send_due`]: (sent, tried).
+async fn send_pass(
+    ctx: &Arc<Context>,
+    sender: &Arc<Sender>,
+    shutdown: &CancellationToken,
+) -> (usize, usize) {
+    let batches = match ctx.outbox.due(unix_now(), SEND_PASS) {
         Ok(batches) => batches,
         Err(e) => {
             warn!(error = %e, "cannot read the outbox");
-            return;
+            return (0, 0);
         }
     };
     let give_up = ctx.config.server.outbound.give_up_after.as_secs();
@@ -380,8 +397,9 @@ async fn send_due(ctx: &Arc<Context>, sender: &Arc<Sender>, shutdown: &Cancellat
         warn!(error = %e, "the outbox's record of sent mail is not saved");
     }
     if total > 0 {
-        info!(sent, queued = total, "outbox pass");
+        info!(sent, tried = total, "outbox pass");
     }
+    (sent, total)
 }
 
 /// One batch: sent, deferred, refused or given up. True when sent.

@@ -109,21 +109,25 @@ impl Outbox {
 
     /// Every queued batch, oldest first.
     pub fn list(&self) -> io::Result<Vec<Batch>> {
-        self.due(u64::MAX)
+        self.due(u64::MAX, usize::MAX)
     }
 
-    /// The queued batches due for an attempt at `now` (or to be given up), oldest
-    /// first.
-    pub fn due(&self, now: u64) -> io::Result<Vec<Batch>> {
-        let mut out: Vec<Batch> = self.log.read(|s| {
-            s.outbox
+    /// The oldest `most` batches due for an attempt at `now` (or to be given up),
+    /// oldest first. Only those are copied out of the state.
+    pub fn due(&self, now: u64, most: usize) -> io::Result<Vec<Batch>> {
+        self.log.read(|s| {
+            let mut due: Vec<(u64, &String)> = s
+                .outbox
                 .values()
                 .filter(|b| b.next_attempt <= now)
-                .cloned()
+                .map(|b| (b.created, &b.key))
+                .collect();
+            due.sort_unstable();
+            due.truncate(most);
+            due.iter()
+                .filter_map(|(_, key)| s.outbox.get(*key).cloned())
                 .collect()
-        })?;
-        out.sort_by(|a, b| (a.created, &a.key).cmp(&(b.created, &b.key)));
-        Ok(out)
+        })
     }
 
     /// Tries to send every unsent mail of `batch`, recording the result (durable

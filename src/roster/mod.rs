@@ -209,6 +209,12 @@ impl Roster {
         if newline == "\r\n" {
             insert.insert(insert.len() - 1, '\r');
         }
+        if self.text.capacity() - self.text.len() < insert.len() {
+            // Grow by a sixty-fourth, not double: a large roster's text is most of
+            // the daemon's memory, and a big allocation grows in place (mremap).
+            self.text
+                .reserve_exact(insert.len().max(self.text.len() / 64));
+        }
         if at == self.text.len() {
             // The usual case, `[members]` last: nothing after it to move.
             self.text.push_str(&insert);
