@@ -63,9 +63,27 @@ pub struct Lock {
     _file: File,
 }
 
-/// Blocks until the exclusive lock on `lock_path` is ours (creating the file).
-pub fn lock(lock_path: &Path) -> io::Result<Lock> {
-    let file = match OpenOptions::new()
+/// An exclusive advisory lock on a lock file kept open, released when dropped.
+#[derive(Debug)]
+pub struct Held<'a> {
+    file: &'a File,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Blocks until the exclusive lock on an open lock file is ours.
+pub fn hold(file: &File) -> io::Result<Held<'_>> {
+    file.lock()?;
+    Ok(Held { file })
+}
+
+/// Opens (creating) a lock file for [`hold`].
+pub fn open_lock(lock_path: &Path) -> io::Result<File> {
+    match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -73,12 +91,17 @@ pub fn lock(lock_path: &Path) -> io::Result<Lock> {
         .mode(0o664)
         .open(lock_path)
     {
-        Ok(file) => file,
+        Ok(file) => Ok(file),
         // Made by another user (root running the CLI, say): a lock needs no write
         // access, so share it read-only rather than fail.
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => File::open(lock_path)?,
-        Err(e) => return Err(e),
-    };
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => File::open(lock_path),
+        Err(e) => Err(e),
+    }
+}
+
+/// Blocks until the exclusive lock on `lock_path` is ours (creating the file).
+pub fn lock(lock_path: &Path) -> io::Result<Lock> {
+    let file = open_lock(lock_path)?;
     file.lock()?;
     Ok(Lock { _file: file })
 }
@@ -131,15 +154,29 @@ pub fn open_append(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Appends `data` with one write. A full disk may take half of it: the file is
-/// then cut back to where it was, so a log never holds a torn line.
+/// Appends `data` (to a file opened for appending). A full disk may take half of
+/// it: the file is then cut back by what was written, so a log never holds a torn
+/// line.
 pub fn append(file: &mut File, data: &[u8]) -> io::Result<()> {
-    let before = file.metadata()?.len();
-    if let Err(e) = file.write_all(data) {
-        let _ = file.set_len(before);
-        return Err(e);
+    let mut written = 0;
+    while written < data.len() {
+        match file.write(&data[written..]) {
+            Ok(0) => return cut_back(file, written, io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return cut_back(file, written, e),
+        }
     }
     Ok(())
+}
+
+fn cut_back(file: &File, written: usize, e: io::Error) -> io::Result<()> {
+    if written > 0
+        && let Ok(meta) = file.metadata()
+    {
+        let _ = file.set_len(meta.len().saturating_sub(written as u64));
+    }
+    Err(e)
 }
 
 /// Group commit for a file that several threads append to: each writer notes its

@@ -58,6 +58,8 @@ struct State {
     by_domain: HashMap<String, Vec<u64>>,
     total: VecDeque<u64>,
     log_lines: usize,
+    /// `limits.log`, kept open for appending (reopened after a compaction).
+    file: Option<std::fs::File>,
 }
 
 impl Limiter {
@@ -110,8 +112,15 @@ impl Limiter {
                 return Ok(Err(Over::Domain));
             }
         }
+        // Appended without an fsync of its own: a crash may forget the last seconds
+        // of counts (a few extra mails at most), and no request pays for it.
         let kind = if forgeable { 'f' } else { 't' };
-        append(&self.path, format!("{now} {kind} {key}\n").as_bytes())?;
+        if state.file.is_none() {
+            state.file = Some(fsio::open_append(&self.path)?);
+        }
+        if let Some(file) = state.file.as_mut() {
+            fsio::append(file, format!("{now} {kind} {key}\n").as_bytes())?;
+        }
         state.total.push_back(now);
         if forgeable {
             state.by_address.entry(key).or_default().push(now);
@@ -186,20 +195,10 @@ impl Limiter {
         lines.sort();
         let text: String = lines.iter().map(|(_, l)| l.as_str()).collect();
         fsio::write_atomic(&self.path, text.as_bytes())?;
+        state.file = None;
         state.log_lines = lines.len();
         Ok(())
     }
-}
-
-/// Appends without an fsync of its own: a crash may forget the last seconds of
-/// counts (a few extra mails at most), and no request pays a second fsync for them.
-fn append(path: &Path, line: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?
-        .write_all(line)
 }
 
 /// Drops stamps older than `window`; returns how many are left.

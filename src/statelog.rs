@@ -195,7 +195,8 @@ fn set<T>(map: &mut HashMap<String, T>, key: String, value: Option<T>) {
 #[derive(Debug)]
 pub struct StateLog {
     path: PathBuf,
-    lock_path: PathBuf,
+    /// `.state.log.lock`, kept open: writers lock it for each append.
+    lock_file: File,
     inner: Mutex<Inner>,
     sync: Arc<fsio::GroupSync>,
 }
@@ -216,8 +217,8 @@ impl StateLog {
     pub fn open(state_dir: &Path) -> io::Result<StateLog> {
         std::fs::create_dir_all(state_dir)?;
         let path = state_dir.join("state.log");
-        let lock_path = state_dir.join(".state.log.lock");
-        let _lock = fsio::lock(&lock_path)?;
+        let lock_file = fsio::open_lock(&state_dir.join(".state.log.lock"))?;
+        let held = fsio::hold(&lock_file)?;
         let file = fsio::open_append(&path)?;
         let ino = file.metadata()?.ino();
         let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
@@ -229,9 +230,10 @@ impl StateLog {
             lines: 0,
         };
         inner.read_new(true)?;
+        drop(held);
         Ok(StateLog {
             path,
-            lock_path,
+            lock_file,
             inner: Mutex::new(inner),
             sync,
         })
@@ -270,7 +272,7 @@ impl StateLog {
         }
         let ticket = {
             let mut inner = self.lock();
-            let _lock = fsio::lock(&self.lock_path)?;
+            let _lock = fsio::hold(&self.lock_file)?;
             self.catch_up(&mut inner, true)?;
             fsio::append(&mut inner.file, &bytes)?;
             inner.offset += bytes.len() as u64;
@@ -292,7 +294,7 @@ impl StateLog {
     /// [`StateLog::sync`].
     pub fn append_roster(&self, entry: RosterEntry) -> io::Result<u64> {
         let mut inner = self.lock();
-        let _lock = fsio::lock(&self.lock_path)?;
+        let _lock = fsio::hold(&self.lock_file)?;
         self.catch_up(&mut inner, true)?;
         let seq = inner.state.max_seq + 1;
         let line = Line::Roster { seq, entry };
