@@ -274,9 +274,29 @@ fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
 
 #[test]
 fn a_permanent_refusal_moves_the_reply_aside_with_an_audit_line() {
+    // With PIPELINING offered listkeeper speaks its own two-round-trip client; without
+    // it, lettre's. Both must accept, defer and refuse alike.
+    for pipelining in [true, false] {
+        refusal_and_deferral(pipelining);
+    }
+}
+
+fn refusal_and_deferral(pipelining: bool) {
     let smtp = SmtpServer::start();
-    smtp.set_mode(Mode::Refuse);
+    if !pipelining {
+        smtp.without_pipelining();
+    }
     let site = Site::with_smtp(smtp.port);
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        None,
+        &request("ok.first@state.gov", "x", "join", "ok-1@state.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = smtp.wait_for(1);
+    assert_eq!(got[0].to, ["ok.first@state.gov"], "pipelining {pipelining}");
+    assert!(got[0].data.contains("confirm+"), "{}", got[0].data);
+    smtp.set_mode(Mode::Refuse);
     let out = site.deliver(
         &format!("sm-cop-join@{D}"),
         None,

@@ -28,6 +28,8 @@ pub enum Mode {
 struct State {
     received: Vec<Received>,
     mode: Option<Mode>,
+    /// Leave PIPELINING out of the EHLO reply (listkeeper then uses lettre).
+    no_pipelining: bool,
 }
 
 pub struct SmtpServer {
@@ -55,6 +57,11 @@ impl SmtpServer {
             }
         });
         SmtpServer { port, state }
+    }
+
+    /// Stops offering PIPELINING to new connections.
+    pub fn without_pipelining(&self) {
+        self.state.lock().unwrap().no_pipelining = true;
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -104,7 +111,13 @@ fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         }
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            out.write_all(b"250-test-smtp\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            if state.lock().unwrap().no_pipelining {
+                out.write_all(b"250-test-smtp\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            } else {
+                out.write_all(
+                    b"250-test-smtp\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+                )?;
+            }
         } else if upper.starts_with("HELO")
             || upper.starts_with("RSET")
             || upper.starts_with("NOOP")

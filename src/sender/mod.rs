@@ -7,6 +7,8 @@
 //! hand it to lettre's `AsyncSmtpConnection`, keeping it open between mails.
 //! `smtps://` uses lettre's pooled transport as it is.
 
+mod pipelined;
+
 use crate::config::{Outbound, Transport};
 use crate::fsio;
 use crate::reply::Outgoing;
@@ -65,6 +67,7 @@ impl Sender {
                 credentials,
                 connections: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
                 next: AtomicUsize::new(0),
+                lettre_only: std::sync::atomic::AtomicBool::new(false),
             }))),
             Transport::Smtps { host, port } => {
                 let params = TlsParameters::builder(host.clone())
@@ -131,8 +134,25 @@ pub struct SmtpClient {
     port: u16,
     hello: ClientId,
     credentials: Option<Credentials>,
-    connections: Vec<Mutex<Option<AsyncSmtpConnection>>>,
+    connections: Vec<Mutex<Option<Connection>>>,
     next: AtomicUsize,
+    /// Set once the server turned out not to suit [`pipelined`]: lettre from then on.
+    lettre_only: std::sync::atomic::AtomicBool,
+}
+
+/// An open connection: our pipelined one, or lettre's.
+enum Connection {
+    Pipelined(pipelined::Pipelined),
+    Lettre(Box<AsyncSmtpConnection>),
+}
+
+impl Connection {
+    fn usable(&self) -> bool {
+        match self {
+            Connection::Pipelined(p) => p.usable(),
+            Connection::Lettre(c) => !c.has_broken(),
+        }
+    }
 }
 
 impl SmtpClient {
@@ -146,27 +166,54 @@ impl SmtpClient {
                 self.connections[i].lock().await
             }
         };
-        if slot.as_ref().is_none_or(AsyncSmtpConnection::has_broken) {
+        if !slot.as_ref().is_some_and(Connection::usable) {
             *slot = Some(self.connect().await?);
         }
-        let Some(connection) = slot.as_mut() else {
-            return Err(SendError::Temporary("no SMTP connection".into()));
+        let result = match slot.as_mut() {
+            Some(Connection::Pipelined(p)) => p.send(mail).await,
+            Some(Connection::Lettre(c)) => c
+                .send(&envelope, &mail.bytes())
+                .await
+                .map(|_| ())
+                .map_err(classify),
+            None => Err(SendError::Temporary("no SMTP connection".into())),
         };
-        let result = connection
-            .send(&envelope, &mail.bytes())
-            .await
-            .map(|_| ())
-            .map_err(classify);
         if result.is_err() {
             // After a refusal the session state is unclear: start the next mail afresh.
-            if let Some(mut old) = slot.take() {
+            if let Some(Connection::Lettre(mut old)) = slot.take() {
                 old.abort().await;
             }
         }
         result
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    /// Our pipelined connection when the server offers PIPELINING and needs neither
+    /// credentials nor (off loopback) STARTTLS; lettre's otherwise.
+    async fn connect(&self) -> Result<Connection, SendError> {
+        if self.credentials.is_none() && !self.lettre_only.load(Ordering::Relaxed) {
+            let stream = self.tcp().await?;
+            let hello = self.hello.to_string();
+            let p = pipelined::Pipelined::start(stream, &hello).await?;
+            if p.offers.pipelining && (!p.offers.starttls || self.loopback()) {
+                return Ok(Connection::Pipelined(p));
+            }
+            self.lettre_only.store(true, Ordering::Relaxed);
+        }
+        self.connect_lettre()
+            .await
+            .map(|c| Connection::Lettre(Box::new(c)))
+    }
+
+    fn loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self
+                .host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    async fn tcp(&self) -> Result<tokio::net::TcpStream, SendError> {
         let refused = |e: io::Error| {
             SendError::Temporary(format!(
                 "cannot connect to {}:{}: {e}",
@@ -177,6 +224,11 @@ impl SmtpClient {
             .await
             .map_err(refused)?;
         stream.set_nodelay(true).map_err(refused)?;
+        Ok(stream)
+    }
+
+    async fn connect_lettre(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let stream = self.tcp().await?;
         let mut connection =
             AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
                 .await
