@@ -405,3 +405,41 @@ fn init_prints_the_operator_snippets_for_a_domain() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A daemon killed between a change's 250 and its roster save leaves the change in
+/// `state.log`: the admin's next command saves it into the file before reading it.
+#[test]
+fn changes_only_state_log_holds_reach_the_roster_before_the_cli_reads_it() {
+    let site = Site::new();
+    let state = site.var().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("state.log"),
+        concat!(
+            r#"{"op":"roster","seq":1,"entry":{"list":"sm-cop","address":"Crash.Survivor@agency.gov","add":true,"name":"Crash Survivor","since":"2026-11-25T10:00:00Z","via":"token"}}"#,
+            "\n",
+            r#"{"op":"roster","seq":2,"entry":{"list":"sm-cop","address":"john.roe@army.mil","add":false}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = site.run(&["members", "sm-cop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = stdout(&out);
+    assert!(listing.contains("Crash.Survivor@agency.gov"), "{listing}");
+    assert!(!listing.contains("john.roe@army.mil"), "{listing}");
+    let roster = site.roster_text();
+    assert!(
+        roster.contains(r#""Crash.Survivor@agency.gov" = { name = "Crash Survivor", since = 2026-11-25T10:00:00Z, via = "token" }"#),
+        "{roster}"
+    );
+    assert!(
+        roster.contains("# Moderators of the weekly call."),
+        "comments kept"
+    );
+    // Saved: the log no longer holds them, so nothing is made twice.
+    let out = site.run(&["remove", "sm-cop", "crash.survivor@agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = site.run(&["members", "sm-cop"]);
+    assert!(!stdout(&out).contains("Crash.Survivor"), "{}", stdout(&out));
+}

@@ -30,7 +30,7 @@ pub(super) fn lists(config: &Config, json: bool) -> Result<()> {
     let domain = &config.server.domain;
     let mut out = Vec::new();
     for list in config.lists.values() {
-        let roster = open_roster(list)?;
+        let roster = open_roster(config, list)?;
         let id = list.id.as_str();
         out.push(ListSummary {
             id,
@@ -80,7 +80,7 @@ struct MemberJson {
 /// `listkeeper members LIST [--json]`.
 pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
     let list = find_list(config, list)?;
-    let roster = open_roster(list)?;
+    let roster = open_roster(config, list)?;
     let members: Vec<MemberJson> = roster
         .roster()
         .members()
@@ -111,7 +111,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
     let address = parse_address(address)?;
     let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
     let audit = audit_log(config)?;
-    let mut roster = open_roster(list)?;
+    let mut roster = open_roster(config, list)?;
     let member = Member {
         address: address.clone(),
         name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
@@ -153,7 +153,7 @@ pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
     let list = find_list(config, list)?;
     let address = parse_address(address)?;
     let audit = audit_log(config)?;
-    let mut roster = open_roster(list)?;
+    let mut roster = open_roster(config, list)?;
     let removed = roster
         .change(|r| {
             let removed = r.remove(&address);
@@ -184,7 +184,7 @@ pub(super) fn explain(
 ) -> Result<()> {
     let list = find_list(config, list)?;
     let address = parse_address(address)?;
-    let roster = open_roster(list)?;
+    let roster = open_roster(config, list)?;
     let evidence = Evidence { authenticated };
     println!(
         "list {} ({}), subscribe policy {}",
@@ -272,7 +272,24 @@ fn parse_address(address: &str) -> Result<EmailAddress> {
     EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))
 }
 
-fn open_roster(list: &ListConfig) -> Result<RosterFile> {
+/// The roster file, with any changes that only `state.log` holds (the daemon saves
+/// them within milliseconds; after a crash, when it starts again) saved into it first.
+fn open_roster(config: &Config, list: &ListConfig) -> Result<RosterFile> {
+    let log = config.server.state_dir.join("state.log");
+    if log.exists() {
+        // No write access to the state folder: read the file as it stands.
+        if let Ok(state) = crate::statelog::StateLog::open(&config.server.state_dir) {
+            let id = list.id.as_str();
+            if state.read(|s| s.roster.values().any(|e| e.list == id))? {
+                crate::roster::SharedRoster::open(
+                    id,
+                    &list.roster_path(),
+                    list.include_file.as_deref(),
+                    std::sync::Arc::new(state),
+                )?;
+            }
+        }
+    }
     Ok(RosterFile::open(
         &list.roster_path(),
         list.include_file.as_deref(),

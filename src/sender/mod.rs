@@ -3,9 +3,11 @@
 //! lettre speaks SMTP, but its own connections leave Nagle's algorithm on and write
 //! the message and the final `.` separately, so every mail waits ~40 ms for the
 //! server's delayed ACK (the stall that capped mlmmj at 20 mails a second, PEERS.md).
-//! For `smtp://` we therefore open the TCP connection ourselves with TCP_NODELAY and
-//! hand it to lettre's `AsyncSmtpConnection`, keeping it open between mails.
-//! `smtps://` uses lettre's pooled transport as it is.
+//! For `smtp://` we therefore open the TCP connections ourselves with TCP_NODELAY
+//! ([`CONNECTIONS`] of them, kept open between mails). A relay that offers
+//! PIPELINING and needs neither credentials nor STARTTLS (or sits on loopback) gets
+//! our own two-round-trip client (`pipelined.rs`); any other is handed to lettre's
+//! `AsyncSmtpConnection`. `smtps://` uses lettre's pooled transport as it is.
 
 mod pipelined;
 
