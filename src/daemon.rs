@@ -54,7 +54,7 @@ impl Daemon {
         let stamp = config_stamp(dir);
         Ok(Daemon {
             dir: dir.to_owned(),
-            context: RwLock::new(Arc::new(load(dir)?)),
+            context: RwLock::new(Arc::new(load(dir, None)?)),
             wake: Notify::new(),
             loaded: std::sync::Mutex::new(stamp),
             retired: std::sync::Mutex::new(Vec::new()),
@@ -76,8 +76,8 @@ impl Daemon {
             .loaded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config_stamp(&self.dir);
-        let fresh = Arc::new(load(&self.dir)?);
         let old = self.context();
+        let fresh = Arc::new(load(&self.dir, Some(&old))?);
         if fresh.config.server.inbound.lmtp != old.config.server.inbound.lmtp {
             warn!("inbound.lmtp changed: restart listkeeper to listen on the new address");
         }
@@ -114,10 +114,10 @@ impl Daemon {
     }
 }
 
-fn load(dir: &Path) -> Result<Context, String> {
+fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, String> {
     let config = Config::load(dir).map_err(|p| format!("the configuration does not load:\n{p}"))?;
-    let mut ctx =
-        Context::open(config).map_err(|e| format!("cannot open the state folder: {e}"))?;
+    let mut ctx = Context::reopen(config, previous)
+        .map_err(|e| format!("cannot open the state folder: {e}"))?;
     ctx.background_saves = true;
     // Changes that only state.log holds (a crash before their save) go into their
     // files now, so the rosters are whole before the first message.
@@ -233,6 +233,8 @@ async fn roster_saver(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         let start = std::time::Instant::now();
         let saving = daemon.clone();
         let _ = tokio::task::spawn_blocking(move || saving.save_rosters()).await;
+        // Replies that waited for these changes to reach their files may go now.
+        daemon.wake_sender();
         last_took = start.elapsed();
         last_done = std::time::Instant::now();
     }

@@ -36,6 +36,11 @@ pub struct Batch {
     pub last_error: Option<String>,
     /// The mails, each with whether it was accepted already.
     pub mails: Vec<Queued>,
+    /// Roster changes (by number in `state.log`) that must be in their roster files
+    /// before this batch is sent: a welcome never arrives before the member is in
+    /// the roster file and its `include_file`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_roster: Vec<u64>,
 }
 
 /// One mail in a batch.
@@ -109,7 +114,9 @@ impl Outbox {
 
     /// Every queued batch, oldest first.
     pub fn list(&self) -> io::Result<Vec<Batch>> {
-        self.due(u64::MAX, usize::MAX)
+        let mut all: Vec<Batch> = self.log.read(|s| s.outbox.values().cloned().collect())?;
+        all.sort_by(|a, b| (a.created, &a.key).cmp(&(b.created, &b.key)));
+        Ok(all)
     }
 
     /// The oldest `most` batches due for an attempt at `now` (or to be given up),
@@ -119,7 +126,7 @@ impl Outbox {
             let mut due: Vec<(u64, &String)> = s
                 .outbox
                 .values()
-                .filter(|b| b.next_attempt <= now)
+                .filter(|b| b.next_attempt <= now && b.after_roster.iter().all(|q| s.saved(*q)))
                 .map(|b| (b.created, &b.key))
                 .collect();
             due.sort_unstable();
@@ -232,6 +239,7 @@ mod tests {
             attempts: 0,
             next_attempt: 0,
             last_error: None,
+            after_roster: Vec::new(),
             mails: vec![Queued {
                 mail: Outgoing {
                     envelope_from: "sm-cop-bounces@listserv.example.gov".into(),

@@ -63,8 +63,33 @@ pub struct Context {
 impl Context {
     /// Opens the state directory (creating what is missing) and the token keys.
     pub fn open(config: Config) -> io::Result<Context> {
+        Context::reopen(config, None)
+    }
+
+    /// [`Context::open`] on a reload: the state log, and the rosters whose file and
+    /// `include_file` did not change, are taken over from `previous` rather than read
+    /// again (a million-member roster takes most of a second to read).
+    pub fn reopen(config: Config, previous: Option<&Context>) -> io::Result<Context> {
         let state = config.server.state_dir.clone();
-        let log = Arc::new(StateLog::open(&state)?);
+        let previous = previous.filter(|p| p.config.server.state_dir == state);
+        let log = match previous {
+            Some(p) => p.log.clone(),
+            None => Arc::new(StateLog::open(&state)?),
+        };
+        let mut rosters = HashMap::new();
+        if let Some(p) = previous {
+            let old = p
+                .rosters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for list in config.lists.values() {
+                if let Some(r) = old.get(list.id.as_str())
+                    && r.is_for(&list.roster_path(), list.include_file.as_deref())
+                {
+                    rosters.insert(list.id.to_string(), r.clone());
+                }
+            }
+        }
         Ok(Context {
             keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
             pending: PendingStore::new(log.clone()),
@@ -72,7 +97,7 @@ impl Context {
             outbox: Outbox::open(&state, log.clone())?,
             audit: AuditLog::open(&state)?,
             limiter: Limiter::new(&state, config.server.limits),
-            rosters: Mutex::new(HashMap::new()),
+            rosters: Mutex::new(rosters),
             log,
             background_saves: false,
             config,
@@ -1085,6 +1110,13 @@ impl<'a> Session<'a> {
             self.ctx.outbox.mark_seen(&key)?;
             return Ok(None);
         }
+        // A reply about a roster change waits until the roster file has it.
+        let after_roster = self.ctx.log.read(|s| {
+            mails
+                .iter()
+                .filter_map(|m| s.unsaved_change(list.as_deref()?, &m.mail.to))
+                .collect()
+        })?;
         let batch = Batch {
             key,
             list,
@@ -1093,6 +1125,7 @@ impl<'a> Session<'a> {
             next_attempt: self.now,
             last_error: None,
             mails,
+            after_roster,
         };
         self.ctx.outbox.queue(&batch)?;
         Ok(Some(batch))
@@ -1271,6 +1304,7 @@ fn forward_to_owners(
         next_attempt: now,
         last_error: None,
         mails,
+        after_roster: Vec::new(),
     };
     ctx.outbox.queue(&batch)?;
     Ok(Some(batch))

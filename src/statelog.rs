@@ -45,6 +45,8 @@ pub struct State {
     /// The highest roster sequence number ever used: numbers never go back, so a
     /// `RosterSaved` line can never cover a later change.
     max_seq: u64,
+    /// The latest unsaved change of each member, by `list` NUL lower-case address.
+    by_member: HashMap<String, u64>,
 }
 
 /// A roster change kept in the log until the roster file has it.
@@ -126,11 +128,23 @@ impl State {
             }
             Line::Roster { seq, entry } => {
                 self.max_seq = self.max_seq.max(seq);
+                self.by_member
+                    .insert(member_key(&entry.list, &entry.address), seq);
                 self.roster.insert(seq, entry);
             }
             Line::RosterSaved { list, upto } => {
                 self.max_seq = self.max_seq.max(upto);
-                self.roster.retain(|seq, e| *seq > upto || e.list != list);
+                let by_member = &mut self.by_member;
+                self.roster.retain(|seq, e| {
+                    let keep = *seq > upto || e.list != list;
+                    if !keep {
+                        let key = member_key(&e.list, &e.address);
+                        if by_member.get(&key) == Some(seq) {
+                            by_member.remove(&key);
+                        }
+                    }
+                    keep
+                });
             }
         }
     }
@@ -178,6 +192,23 @@ impl State {
         );
         out
     }
+}
+
+impl State {
+    /// The sequence number of the latest change to `address` on `list` that its
+    /// roster file does not have yet.
+    pub fn unsaved_change(&self, list: &str, address: &str) -> Option<u64> {
+        self.by_member.get(&member_key(list, address)).copied()
+    }
+
+    /// Whether the roster change with this number is in its file.
+    pub fn saved(&self, seq: u64) -> bool {
+        !self.roster.contains_key(&seq)
+    }
+}
+
+fn member_key(list: &str, address: &str) -> String {
+    format!("{list}\0{}", address.to_lowercase())
 }
 
 fn set<T>(map: &mut HashMap<String, T>, key: String, value: Option<T>) {
@@ -413,6 +444,49 @@ mod tests {
         a.write(vec![seen("k3")]).unwrap();
         let c = StateLog::open(dir.path()).unwrap();
         assert_eq!(c.read(|s| s.seen.len()).unwrap(), 3);
+    }
+
+    #[test]
+    fn roster_changes_are_numbered_and_leave_when_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateLog::open(dir.path()).unwrap();
+        let entry = |list: &str, address: &str| RosterEntry {
+            list: list.into(),
+            address: address.into(),
+            add: true,
+            name: None,
+            since: None,
+            via: None,
+        };
+        let one = a.append_roster(entry("l1", "Ann@x.gov")).unwrap();
+        let two = a.append_roster(entry("l2", "bob@x.gov")).unwrap();
+        assert!(two > one);
+        assert_eq!(
+            a.read(|s| s.unsaved_change("l1", "ann@X.gov")).unwrap(),
+            Some(one)
+        );
+        a.write(vec![Line::RosterSaved {
+            list: "l1".into(),
+            upto: two,
+        }])
+        .unwrap();
+        assert!(a.read(|s| s.saved(one)).unwrap());
+        assert!(
+            !a.read(|s| s.saved(two)).unwrap(),
+            "another list's change stays"
+        );
+        assert_eq!(
+            a.read(|s| s.unsaved_change("l1", "ann@x.gov")).unwrap(),
+            None
+        );
+        // Numbers never go back, even once every change was saved.
+        a.write(vec![Line::RosterSaved {
+            list: "l2".into(),
+            upto: two,
+        }])
+        .unwrap();
+        let b = StateLog::open(dir.path()).unwrap();
+        assert!(b.append_roster(entry("l1", "c@x.gov")).unwrap() > two);
     }
 
     #[test]

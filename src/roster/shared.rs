@@ -178,6 +178,13 @@ impl SharedRoster {
         Ok(true)
     }
 
+    /// Whether this is the roster of `path` keeping `include_file` (to carry it over
+    /// a reload that left both alone).
+    pub fn is_for(&self, path: &Path, include_file: Option<&Path>) -> bool {
+        let inner = self.lock();
+        inner.file.path() == path && inner.file.include_file() == include_file
+    }
+
     /// Whether changes wait to be saved to the file.
     pub fn dirty(&self) -> bool {
         !self.lock().unsaved.is_empty()

@@ -73,6 +73,11 @@ impl RosterFile {
         &self.path
     }
 
+    /// The `include_file` it keeps, if any.
+    pub fn include_file(&self) -> Option<&Path> {
+        self.include_file.as_deref()
+    }
+
     /// Applies `edit` under the lock and, if it changed anything, saves durably.
     ///
     /// If the file changed on disk since it was read (an admin's editor, the CLI), it is
