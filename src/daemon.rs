@@ -233,8 +233,6 @@ async fn roster_saver(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         let start = std::time::Instant::now();
         let saving = daemon.clone();
         let _ = tokio::task::spawn_blocking(move || saving.save_rosters()).await;
-        // Replies that waited for these changes to reach their files may go now.
-        daemon.wake_sender();
         last_took = start.elapsed();
         last_done = std::time::Instant::now();
     }

@@ -36,11 +36,6 @@ pub struct Batch {
     pub last_error: Option<String>,
     /// The mails, each with whether it was accepted already.
     pub mails: Vec<Queued>,
-    /// Roster changes (by number in `state.log`) that must be in their roster files
-    /// before this batch is sent: a welcome never arrives before the member is in
-    /// the roster file and its `include_file`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after_roster: Vec<u64>,
 }
 
 /// One mail in a batch.
@@ -126,7 +121,7 @@ impl Outbox {
             let mut due: Vec<(u64, &String)> = s
                 .outbox
                 .values()
-                .filter(|b| b.next_attempt <= now && b.after_roster.iter().all(|q| s.saved(*q)))
+                .filter(|b| b.next_attempt <= now)
                 .map(|b| (b.created, &b.key))
                 .collect();
             due.sort_unstable();
@@ -239,7 +234,6 @@ mod tests {
             attempts: 0,
             next_attempt: 0,
             last_error: None,
-            after_roster: Vec::new(),
             mails: vec![Queued {
                 mail: Outgoing {
                     envelope_from: "sm-cop-bounces@listserv.example.gov".into(),

@@ -1110,13 +1110,6 @@ impl<'a> Session<'a> {
             self.ctx.outbox.mark_seen(&key)?;
             return Ok(None);
         }
-        // A reply about a roster change waits until the roster file has it.
-        let after_roster = self.ctx.log.read(|s| {
-            mails
-                .iter()
-                .filter_map(|m| s.unsaved_change(list.as_deref()?, &m.mail.to))
-                .collect()
-        })?;
         let batch = Batch {
             key,
             list,
@@ -1125,7 +1118,6 @@ impl<'a> Session<'a> {
             next_attempt: self.now,
             last_error: None,
             mails,
-            after_roster,
         };
         self.ctx.outbox.queue(&batch)?;
         Ok(Some(batch))
@@ -1304,7 +1296,6 @@ fn forward_to_owners(
         next_attempt: now,
         last_error: None,
         mails,
-        after_roster: Vec::new(),
     };
     ctx.outbox.queue(&batch)?;
     Ok(Some(batch))

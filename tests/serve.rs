@@ -152,10 +152,9 @@ fn subscribe_and_confirm_over_lmtp_with_replies_over_smtp() {
         header(&got[1].data, "Subject").as_deref(),
         Some("Welcome to SM-COP")
     );
-    assert!(
-        site.roster_text()
-            .contains("\"dana.doe@dhs.gov\" = { name = \"Dana Doe\"")
-    );
+    assert!(support::eventually(|| site
+        .roster_text()
+        .contains("\"dana.doe@dhs.gov\" = { name = \"Dana Doe\"")));
     c.quit();
 
     assert!(

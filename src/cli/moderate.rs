@@ -78,7 +78,6 @@ pub(super) fn decide(
         next_attempt: now,
         last_error: None,
         mails: vec![Queued { mail, sent: false }],
-        after_roster: Vec::new(),
     };
     ctx.outbox.queue(&batch).context("queueing the reply")?;
     ctx.sync().context("saving the decision")?;

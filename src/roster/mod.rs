@@ -151,9 +151,22 @@ impl Roster {
     pub fn address_lines(&self) -> String {
         let mut out = String::with_capacity(self.index.len() * 32);
         for span in self.sorted_spans() {
-            if let Some(written) = parse::written_key(&self.text[span])
-                && EmailAddress::push_display(&written, &mut out).is_ok()
-            {
+            let line = &self.text[span];
+            // listkeeper's own lines start with the plain quoted address: take it as
+            // it stands rather than parse the whole line.
+            let plain = line
+                .strip_prefix('"')
+                .and_then(|rest| rest.split_once('"'))
+                .map(|(key, _)| key)
+                .filter(|key| !key.contains('\\'));
+            let written = match plain {
+                Some(key) => std::borrow::Cow::Borrowed(key),
+                None => match parse::written_key(line) {
+                    Some(key) => std::borrow::Cow::Owned(key),
+                    None => continue,
+                },
+            };
+            if EmailAddress::push_display(&written, &mut out).is_ok() {
                 out.push('\n');
             }
         }
@@ -162,7 +175,7 @@ impl Roster {
 
     fn sorted_spans(&self) -> Vec<Range<usize>> {
         let mut spans: Vec<Range<usize>> = self.index.values().cloned().collect();
-        spans.sort_by_key(|s| s.start);
+        spans.sort_unstable_by_key(|s| s.start);
         spans
     }
 

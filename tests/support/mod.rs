@@ -118,6 +118,19 @@ impl Site {
     }
 }
 
+/// Waits up to 10 s for `ok()`. The daemon writes a roster file moments after the
+/// `250` (the change is durable in state.log first), so a test reads it with this.
+pub fn eventually(mut ok: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    ok()
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
