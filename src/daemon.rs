@@ -143,7 +143,12 @@ pub async fn run(
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
-    let saver = tokio::spawn(roster_saver(daemon.clone(), shutdown.clone()));
+    let saver = {
+        let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
+        std::thread::Builder::new()
+            .name("roster-saver".into())
+            .spawn(move || roster_saver(&daemon, &shutdown))?
+    };
     tokio::spawn(watch_config(daemon.clone(), shutdown.clone()));
     let maildir = daemon
         .context()
@@ -203,7 +208,7 @@ pub async fn run(
         let _ = maildir.await;
     }
     let _ = sender.await;
-    let _ = saver.await;
+    let _ = tokio::task::spawn_blocking(move || saver.join()).await;
     // The last changes into their files (they are safe in state.log regardless).
     let last = daemon.clone();
     let _ = tokio::task::spawn_blocking(move || last.save_rosters()).await;
@@ -213,14 +218,14 @@ pub async fn run(
 /// Saves roster files with changes soon after they change, but leaves at least
 /// [`SAVE_SPACING`] times the last save's duration between saves, so that a large
 /// roster under load is written once for many changes instead of once each.
-async fn roster_saver(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+fn roster_saver(daemon: &Daemon, shutdown: &CancellationToken) {
+    // One thread of its own: a save's big buffers (the include file, the sorted
+    // members) come from one allocator arena, reused, instead of one arena per
+    // blocking thread each keeping its own copy after freeing it.
     let mut last_took = Duration::ZERO;
     let mut last_done = std::time::Instant::now();
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(SAVE_TICK) => {}
-            () = shutdown.cancelled() => return,
-        }
+    while !shutdown.is_cancelled() {
+        std::thread::sleep(SAVE_TICK);
         let dirty = daemon.context().rosters_dirty()
             || !daemon
                 .retired
@@ -231,8 +236,7 @@ async fn roster_saver(daemon: Arc<Daemon>, shutdown: CancellationToken) {
             continue;
         }
         let start = std::time::Instant::now();
-        let saving = daemon.clone();
-        let _ = tokio::task::spawn_blocking(move || saving.save_rosters()).await;
+        daemon.save_rosters();
         last_took = start.elapsed();
         last_done = std::time::Instant::now();
     }

@@ -13,8 +13,9 @@
 use super::{Member, Roster, RosterError, RosterFile};
 use crate::address::EmailAddress;
 use crate::statelog::{Line, RosterEntry, StateLog};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A change to a roster.
 #[derive(Debug, Clone)]
@@ -31,14 +32,6 @@ impl Change {
         match self {
             Change::Add(member) => roster.add(member),
             Change::Remove(address) => roster.remove(address),
-        }
-    }
-
-    /// Whether it would change the roster.
-    fn would_change(&self, roster: &Roster) -> bool {
-        match self {
-            Change::Add(member) => !roster.contains(&member.address),
-            Change::Remove(address) => roster.contains(address),
         }
     }
 
@@ -79,36 +72,50 @@ impl Change {
 }
 
 /// A roster whose changes are durable in the state log before they are in its file.
+///
+/// The file in memory sits behind a read-write lock: a save writes the text while
+/// holding it shared, so requests carry on during the write. Their changes go into
+/// `Pending` (an overlay of who joined or left since, and the list of changes to make
+/// to the text) and reach the text under the exclusive lock, briefly, at the start of
+/// the next save.
 #[derive(Debug)]
 pub struct SharedRoster {
     list: String,
     journal: Arc<StateLog>,
-    inner: Mutex<Inner>,
+    file: RwLock<RosterFile>,
+    pending: Mutex<Pending>,
+    /// One save at a time.
+    saving: Mutex<()>,
 }
 
-#[derive(Debug)]
-struct Inner {
-    file: RosterFile,
-    /// Changes made in memory and in the log, not yet in the file, in order.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Changes made (in the log) and not yet in the file, in order.
     unsaved: Vec<(u64, Change)>,
+    /// The tail of `unsaved` not yet made to the text in memory.
+    to_apply: Vec<Change>,
+    /// Membership after `to_apply`, by member key.
+    overlay: HashMap<String, bool>,
     saves: u64,
     changes: u64,
 }
 
-impl Inner {
-    /// Reads the file again if someone changed it, and makes the unsaved changes
-    /// again on what they saved.
-    fn fresh(&mut self) -> Result<(), RosterError> {
-        if self.file.refresh()? {
-            self.redo();
+impl Pending {
+    /// Makes every unsaved change again on a roster just read from the file.
+    fn redo_all(&mut self, roster: &mut Roster) {
+        for (_, change) in &self.unsaved {
+            change.apply(roster);
         }
-        Ok(())
+        self.to_apply.clear();
+        self.overlay.clear();
     }
 
-    fn redo(&mut self) {
-        for (_, change) in &self.unsaved {
-            change.apply(self.file.roster_mut());
+    /// Makes the changes made since the last save to the text in memory.
+    fn catch_up(&mut self, roster: &mut Roster) {
+        for change in self.to_apply.drain(..) {
+            change.apply(roster);
         }
+        self.overlay.clear();
     }
 }
 
@@ -121,7 +128,7 @@ impl SharedRoster {
         include_file: Option<&Path>,
         journal: Arc<StateLog>,
     ) -> Result<SharedRoster, RosterError> {
-        let file = RosterFile::open(path, include_file)?;
+        let mut file = RosterFile::open(path, include_file)?;
         let logged: Vec<(u64, RosterEntry)> = journal
             .read(|s| {
                 s.roster
@@ -134,107 +141,160 @@ impl SharedRoster {
                 path: path.to_owned(),
                 source,
             })?;
-        let mut inner = Inner {
-            file,
+        let mut pending = Pending {
             unsaved: logged
                 .iter()
                 .filter_map(|(seq, e)| Some((*seq, Change::from_entry(e)?)))
                 .collect(),
-            saves: 0,
-            changes: 0,
+            ..Pending::default()
         };
-        inner.redo();
+        pending.redo_all(file.roster_mut());
         let shared = SharedRoster {
             list: list.to_owned(),
             journal,
-            inner: Mutex::new(inner),
+            file: RwLock::new(file),
+            pending: Mutex::new(pending),
+            saving: Mutex::new(()),
         };
         shared.save()?;
         Ok(shared)
     }
 
+    /// The file for reading, read again first if someone changed it on disk (the
+    /// unsaved changes are then made again on what they saved).
+    fn current(&self) -> Result<RwLockReadGuard<'_, RosterFile>, RosterError> {
+        let file = read(&self.file);
+        if !file.is_stale()? {
+            return Ok(file);
+        }
+        drop(file);
+        {
+            let mut file = write(&self.file);
+            if file.refresh()? {
+                lock(&self.pending).redo_all(file.roster_mut());
+            }
+        }
+        Ok(read(&self.file))
+    }
+
     /// Whether the address is a member (re-reading the file if it changed).
     pub fn contains(&self, address: &EmailAddress) -> Result<bool, RosterError> {
-        let mut inner = self.lock();
-        inner.fresh()?;
-        Ok(inner.file.roster().contains(address))
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        Ok(member(&pending, file.roster(), address))
     }
 
     /// Makes a change: in memory, and durable in the state log once the caller syncs
     /// it. Returns whether it changed the roster.
     pub fn apply(&self, change: Change) -> Result<bool, String> {
-        let mut inner = self.lock();
-        inner.fresh().map_err(|e| e.to_string())?;
-        if !change.would_change(inner.file.roster()) {
+        let file = self.current().map_err(|e| e.to_string())?;
+        let mut pending = lock(&self.pending);
+        let (address, joins) = match &change {
+            Change::Add(m) => (&m.address, true),
+            Change::Remove(a) => (a, false),
+        };
+        if member(&pending, file.roster(), address) == joins {
             return Ok(false);
         }
         let seq = self
             .journal
             .append_roster(change.entry(&self.list))
             .map_err(|e| format!("state.log: {e}"))?;
-        change.apply(inner.file.roster_mut());
-        inner.unsaved.push((seq, change));
-        inner.changes += 1;
+        pending.overlay.insert(address.key(), joins);
+        pending.to_apply.push(change.clone());
+        pending.unsaved.push((seq, change));
+        pending.changes += 1;
         Ok(true)
+    }
+
+    /// Whether changes wait to be saved to the file.
+    pub fn dirty(&self) -> bool {
+        !lock(&self.pending).unsaved.is_empty()
     }
 
     /// Whether this is the roster of `path` keeping `include_file` (to carry it over
     /// a reload that left both alone).
     pub fn is_for(&self, path: &Path, include_file: Option<&Path>) -> bool {
-        let inner = self.lock();
-        inner.file.path() == path && inner.file.include_file() == include_file
-    }
-
-    /// Whether changes wait to be saved to the file.
-    pub fn dirty(&self) -> bool {
-        !self.lock().unsaved.is_empty()
+        let file = read(&self.file);
+        file.path() == path && file.include_file() == include_file
     }
 
     /// Writes the file (and `include_file`) with every change made so far, then
-    /// marks them saved in the state log.
+    /// marks them saved in the state log. Changes made meanwhile wait for the next.
     pub fn save(&self) -> Result<(), RosterError> {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        let Some(&(upto, _)) = inner.unsaved.last() else {
-            return Ok(());
-        };
-        let unsaved = &inner.unsaved;
-        let saved = inner.file.save(|roster| {
-            for (_, change) in unsaved {
-                change.apply(roster);
+        let _one = lock(&self.saving);
+        for _ in 0..3 {
+            // Briefly exclusive: the text catches up with the changes so far.
+            let upto = {
+                let mut file = write(&self.file);
+                let mut pending = lock(&self.pending);
+                let Some(&(upto, _)) = pending.unsaved.last() else {
+                    return Ok(());
+                };
+                if file.refresh()? {
+                    pending.redo_all(file.roster_mut());
+                } else {
+                    pending.catch_up(file.roster_mut());
+                }
+                upto
+            };
+            // Shared: the slow write, while requests carry on.
+            let written = read(&self.file).write_out()?;
+            let Some(stamp) = written else {
+                // Someone changed the file meanwhile: read theirs, make the changes
+                // again on it, write again.
+                continue;
+            };
+            write(&self.file).written(stamp);
+            {
+                let mut pending = lock(&self.pending);
+                pending.unsaved.retain(|(seq, _)| *seq > upto);
+                pending.saves += 1;
             }
-        });
-        if let Err(e) = saved {
-            // The file was read again: the changes stay in memory and in the log.
-            inner.redo();
-            return Err(e);
+            let path = read(&self.file).path().to_owned();
+            self.journal
+                .append(vec![Line::RosterSaved {
+                    list: self.list.clone(),
+                    upto,
+                }])
+                .map_err(|source| RosterError::Io { path, source })?;
+            return Ok(());
         }
-        inner.unsaved.clear();
-        inner.saves += 1;
-        self.journal
-            .append(vec![Line::RosterSaved {
-                list: self.list.clone(),
-                upto,
-            }])
-            .map_err(|source| RosterError::Io {
-                path: inner.file.path().to_owned(),
-                source,
-            })?;
-        Ok(())
+        Err(RosterError::Io {
+            path: read(&self.file).path().to_owned(),
+            source: std::io::Error::other(
+                "the file kept changing while listkeeper wrote it; will try again",
+            ),
+        })
     }
 
     /// Saves of the file so far and the changes they carried.
     pub fn stats(&self) -> (u64, u64) {
-        let inner = self.lock();
-        (inner.saves, inner.changes)
+        let pending = lock(&self.pending);
+        (pending.saves, pending.changes)
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A change is made in the log before memory: a panicking holder left it whole.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Membership as of the latest change: the overlay first, then the text.
+fn member(pending: &Pending, roster: &Roster, address: &EmailAddress) -> bool {
+    match pending.overlay.get(&address.key()) {
+        Some(&present) => present,
+        None => roster.contains(address),
     }
+}
+
+// A change is made in the log before memory, and memory only under these locks in
+// steps that cannot be left half-done by a panic: a poisoned lock's data is whole.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -144,6 +144,38 @@ impl RosterFile {
         Ok(false)
     }
 
+    /// Whether the file on disk is no longer the one last read or written.
+    pub fn is_stale(&self) -> Result<bool, RosterError> {
+        Ok(fsio::stamp(&self.path).map_err(RosterError::io(&self.path))? != self.stamp)
+    }
+
+    /// Writes the roster as it stands in memory (and `include_file`), under the
+    /// lock, if the file on disk is still the one last read; takes `&self`, so
+    /// readers of the roster carry on meanwhile. `Ok(Some(stamp))`: written, record
+    /// the stamp with [`RosterFile::written`]; `Ok(None)`: someone changed the file
+    /// since it was read (refresh, make the edits again, try again).
+    pub fn write_out(&self) -> Result<Option<fsio::Stamp>, RosterError> {
+        let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
+        let read = self.stamp;
+        if fsio::stamp(&self.path).map_err(RosterError::io(&self.path))? != read {
+            return Ok(None);
+        }
+        let unchanged = || fsio::stamp(&self.path).ok().flatten() == read;
+        if !fsio::write_atomic_if(&self.path, self.roster.text().as_bytes(), unchanged)
+            .map_err(RosterError::io(&self.path))?
+        {
+            return Ok(None);
+        }
+        let stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
+        self.publish()?;
+        Ok(stamp)
+    }
+
+    /// Records the stamp [`RosterFile::write_out`] returned.
+    pub fn written(&mut self, stamp: fsio::Stamp) {
+        self.stamp = Some(stamp);
+    }
+
     /// The roster in memory, to edit before [`RosterFile::save`].
     pub fn roster_mut(&mut self) -> &mut Roster {
         &mut self.roster
