@@ -15,7 +15,7 @@ use crate::address::EmailAddress;
 use crate::statelog::{Line, RosterEntry, StateLog};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 /// A change to a roster.
 #[derive(Debug, Clone)]
@@ -168,7 +168,10 @@ impl SharedRoster {
             return Ok(file);
         }
         drop(file);
-        {
+        // While a save runs, the file on disk is the one it just wrote (its stamp is
+        // recorded when the save ends): not an edit to read back. An admin's edit
+        // made meanwhile is caught by the save itself, or by the next call.
+        if !matches!(self.saving.try_lock(), Err(TryLockError::WouldBlock)) {
             let mut file = write(&self.file);
             if file.refresh()? {
                 lock(&self.pending).redo_all(file.roster_mut());
