@@ -79,7 +79,13 @@ struct Open {
     file: File,
     ino: u64,
     sync: Arc<fsio::GroupSync>,
+    /// When the path was last looked at for a rotation.
+    looked: std::time::Instant,
 }
+
+/// How often the log's path is looked at for a rotation (a moved log gets at most
+/// this much more in its old file).
+const ROTATION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl AuditLog {
     /// The log inside `state_dir`, which is created when missing.
@@ -126,8 +132,15 @@ impl AuditLog {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             // Reopened when the file was moved away (log rotation) or is new.
-            let ino = std::fs::metadata(&self.path).map(|m| m.ino()).ok();
-            if open.as_ref().is_none_or(|o| Some(o.ino) != ino) {
+            let moved = match open.as_mut() {
+                None => true,
+                Some(o) if o.looked.elapsed() >= ROTATION_CHECK => {
+                    o.looked = std::time::Instant::now();
+                    std::fs::metadata(&self.path).map(|m| m.ino()).ok() != Some(o.ino)
+                }
+                Some(_) => false,
+            };
+            if moved {
                 if let Some(old) = open.take() {
                     // Records not yet synced went to the file before it moved.
                     old.file.sync_data()?;
@@ -135,7 +148,12 @@ impl AuditLog {
                 let file = fsio::open_append(&self.path)?;
                 let ino = file.metadata()?.ino();
                 let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
-                *open = Some(Open { file, ino, sync });
+                *open = Some(Open {
+                    file,
+                    ino,
+                    sync,
+                    looked: std::time::Instant::now(),
+                });
             }
             let Some(o) = open.as_mut() else {
                 return Err(std::io::Error::other("audit log not open"));
@@ -160,6 +178,21 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_moved_away_by_rotation_is_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let record = |address| Record::new("sm-cop", address, "add", "added", Via::Admin);
+        log.record(&record("before@x.gov")).unwrap();
+        std::fs::rename(log.path(), dir.path().join("audit.log.1")).unwrap();
+        std::thread::sleep(ROTATION_CHECK + std::time::Duration::from_millis(50));
+        log.record(&record("after@x.gov")).unwrap();
+        let old = std::fs::read_to_string(dir.path().join("audit.log.1")).unwrap();
+        let new = std::fs::read_to_string(log.path()).unwrap();
+        assert!(old.contains("before@x.gov") && !old.contains("after@x.gov"));
+        assert!(new.contains("after@x.gov") && !new.contains("before@x.gov"));
+    }
 
     #[test]
     fn records_are_json_lines() {

@@ -311,7 +311,12 @@ impl StateLog {
     /// Reads what others appended; reopens when the file was replaced (compacted by
     /// another process). With the writers' lock held, a torn last line is cut off.
     fn catch_up(&self, inner: &mut Inner, locked: bool) -> io::Result<()> {
-        let meta = std::fs::metadata(&self.path)?;
+        // The open file first (no path lookup): a compaction elsewhere replaced it
+        // when it has no name left.
+        let mut meta = inner.file.metadata()?;
+        if meta.nlink() == 0 {
+            meta = std::fs::metadata(&self.path)?;
+        }
         if meta.ino() != inner.ino {
             let file = fsio::open_append(&self.path)?;
             inner.ino = file.metadata()?.ino();
