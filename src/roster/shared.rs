@@ -271,6 +271,11 @@ impl SharedRoster {
         })
     }
 
+    /// Times the file was read, the first read included.
+    pub fn reads(&self) -> u64 {
+        read(&self.file).reads()
+    }
+
     /// Saves of the file so far and the changes they carried.
     pub fn stats(&self) -> (u64, u64) {
         let pending = lock(&self.pending);
@@ -363,6 +368,51 @@ mod tests {
                 .contains(&EmailAddress::parse("T3N7@x.gov").unwrap())
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn requests_during_saves_never_read_the_savers_own_file_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        let mut text = String::from("[members]\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("\"m{i}@x.gov\" = {{}}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let shared = Arc::new(open(dir.path(), &path));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let saver = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    shared.save().unwrap();
+                }
+            })
+        };
+        for i in 0..2_000 {
+            assert!(
+                shared
+                    .apply(Change::Add(member(&format!("new{i}@x.gov"))))
+                    .unwrap()
+            );
+            assert!(
+                shared
+                    .contains(&EmailAddress::parse(&format!("NEW{i}@x.gov")).unwrap())
+                    .unwrap()
+            );
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        saver.join().unwrap();
+        shared.save().unwrap();
+        assert_eq!(
+            shared.reads(),
+            1,
+            "the saver's own writes are not read back"
+        );
+        let (saves, _) = shared.stats();
+        assert!(saves > 1, "saves ran while requests changed the roster");
+        let roster = Roster::parse(std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(roster.len(), 22_000);
     }
 
     #[test]

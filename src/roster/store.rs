@@ -46,6 +46,8 @@ pub struct RosterFile {
     include_file: Option<PathBuf>,
     roster: Roster,
     stamp: Option<fsio::Stamp>,
+    /// Times the file was read (the first read included).
+    reads: u64,
 }
 
 impl RosterFile {
@@ -58,6 +60,7 @@ impl RosterFile {
             include_file: include_file.map(Path::to_owned),
             roster: Roster::empty(),
             stamp: None,
+            reads: 0,
         };
         file.reload()?;
         Ok(file)
@@ -71,6 +74,11 @@ impl RosterFile {
     /// The roster file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Times the file was read, the first read included.
+    pub fn reads(&self) -> u64 {
+        self.reads
     }
 
     /// The `include_file` it keeps, if any.
@@ -218,6 +226,7 @@ impl RosterFile {
         };
         self.roster = roster;
         self.stamp = stamp;
+        self.reads += 1;
         Ok(())
     }
 }
