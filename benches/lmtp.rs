@@ -385,7 +385,6 @@ fn start(config: &Path, port: u16, tmp: &Path) -> Child {
         .args(["serve", "--config"])
         .arg(config)
         .env("LISTKEEPER_LOG", "warn")
-        .envs(std::env::var("BENCH_MALLOC_ARENA_MAX").map(|v| ("MALLOC_ARENA_MAX", v)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
