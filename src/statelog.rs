@@ -230,6 +230,7 @@ impl StateLog {
             lines: 0,
         };
         inner.read_new(true)?;
+        import_legacy(state_dir, &mut inner)?;
         drop(held);
         Ok(StateLog {
             path,
@@ -363,6 +364,118 @@ impl StateLog {
     }
 }
 
+/// Moves the state of a listkeeper from before `state.log` (a file per pending or
+/// held request, per queued batch, and `seen.log`) into the log: appended and
+/// fsync'd first, the old files removed after, so a crash in between only imports
+/// them again. A file that does not parse is left where it is, with a warning.
+fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
+    let mut lines = Vec::new();
+    let mut imported: Vec<PathBuf> = Vec::new();
+    for (folder, held) in [("pending", false), ("held", true)] {
+        for list_dir in entries(&state_dir.join(folder))? {
+            let Some(list) = list_dir.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            for file in entries(&list_dir)? {
+                let Some(id) = json_stem(&file) else { continue };
+                match serde_json::from_slice::<Pending>(&std::fs::read(&file)?) {
+                    Ok(record) => {
+                        let key = format!("{list}/{id}");
+                        let record = Some(record);
+                        lines.push(if held {
+                            Line::Held { key, record }
+                        } else {
+                            Line::Pending { key, record }
+                        });
+                        imported.push(file);
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %file.display(), error = %e, "old state file not imported")
+                    }
+                }
+            }
+        }
+    }
+    for file in entries(&state_dir.join("outbox"))? {
+        if json_stem(&file).is_none() {
+            continue;
+        }
+        match serde_json::from_slice::<Batch>(&std::fs::read(&file)?) {
+            Ok(batch) => {
+                lines.push(Line::Batch {
+                    key: batch.key.clone(),
+                    batch: Some(Box::new(batch)),
+                });
+                imported.push(file);
+            }
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "old state file not imported")
+            }
+        }
+    }
+    let seen_log = state_dir.join("seen.log");
+    if let Ok(text) = std::fs::read_to_string(&seen_log) {
+        let at = crate::daemon::unix_now();
+        lines.extend(
+            text.lines()
+                .filter(|k| !k.is_empty())
+                .map(|key| Line::Seen {
+                    key: key.to_owned(),
+                    at,
+                }),
+        );
+        imported.push(seen_log);
+    }
+    if imported.is_empty() {
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    for line in &lines {
+        serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+    }
+    fsio::append(&mut inner.file, &bytes)?;
+    inner.file.sync_data()?;
+    inner.offset += bytes.len() as u64;
+    inner.lines += lines.len();
+    let count = lines.len();
+    for line in lines {
+        inner.state.apply(line);
+    }
+    for file in &imported {
+        std::fs::remove_file(file)?;
+    }
+    for folder in ["pending", "held"] {
+        for list_dir in entries(&state_dir.join(folder))? {
+            let _ = std::fs::remove_dir(list_dir);
+        }
+    }
+    fsio::sync_dir(state_dir)?;
+    tracing::warn!(
+        records = count,
+        "the state of an older listkeeper was moved into state.log"
+    );
+    Ok(())
+}
+
+/// The entries of a folder (none when it is missing).
+fn entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    match std::fs::read_dir(dir) {
+        Ok(read) => read.map(|e| e.map(|e| e.path())).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The name of a `.json` file without its extension.
+fn json_stem(path: &Path) -> Option<&str> {
+    if path.is_file() && path.extension().is_some_and(|x| x == "json") {
+        path.file_stem().and_then(|s| s.to_str())
+    } else {
+        None
+    }
+}
+
 impl Inner {
     /// Applies the complete lines after `offset`. A line that does not parse is
     /// skipped with a warning (it cannot be ours, whole); an incomplete last line is
@@ -454,6 +567,56 @@ mod tests {
         .unwrap();
         let b = StateLog::open(dir.path()).unwrap();
         assert!(b.append_roster(entry("l1", "c@x.gov")).unwrap() > two);
+    }
+
+    #[test]
+    fn the_state_of_an_older_listkeeper_is_moved_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = serde_json::json!({
+            "list": "sm-cop", "address": "ann@x.gov", "name": null, "action": "subscribe",
+            "kid": "k1", "nonce": "00", "created": 1, "expires": 9_999_999_999u64
+        });
+        for folder in ["pending/sm-cop", "held/sm-cop", "outbox/failed"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("pending/sm-cop/ABCDEFGHIJKLMNOP.json"),
+            pending.to_string(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("held/sm-cop/broken.json"), "{").unwrap();
+        let batch = serde_json::json!({
+            "key": "b1", "list": "sm-cop", "created": 1, "attempts": 0, "next_attempt": 0,
+            "last_error": null, "mails": []
+        });
+        std::fs::write(dir.path().join("outbox/b1.json"), batch.to_string()).unwrap();
+        std::fs::write(dir.path().join("outbox/failed/f1.json"), "kept").unwrap();
+        std::fs::write(dir.path().join("seen.log"), "s1\ns2\n").unwrap();
+
+        let log = StateLog::open(dir.path()).unwrap();
+        let (pending, outbox, seen) = log
+            .read(|s| {
+                (
+                    s.pending.contains_key("sm-cop/ABCDEFGHIJKLMNOP"),
+                    s.outbox.contains_key("b1"),
+                    s.seen.len(),
+                )
+            })
+            .unwrap();
+        assert!(pending && outbox);
+        assert_eq!(seen, 2);
+        assert!(!dir.path().join("pending/sm-cop").exists());
+        assert!(!dir.path().join("outbox/b1.json").exists());
+        assert!(!dir.path().join("seen.log").exists());
+        assert!(
+            dir.path().join("held/sm-cop/broken.json").exists(),
+            "what does not parse stays"
+        );
+        assert!(dir.path().join("outbox/failed/f1.json").exists());
+        drop(log);
+        // Once moved, a second start finds the same state and nothing to import.
+        let again = StateLog::open(dir.path()).unwrap();
+        assert_eq!(again.read(|s| s.seen.len()).unwrap(), 2);
     }
 
     #[test]
