@@ -77,22 +77,7 @@ impl Lmtp {
         }
         let data = self.command("DATA")?;
         assert_eq!(data.code, 354, "{data:?}");
-        let mut body = String::new();
-        for line in message.split_inclusive('\n') {
-            if line.starts_with('.') {
-                body.push('.');
-            }
-            body.push_str(line);
-        }
-        if !body.ends_with("\r\n") {
-            body.push_str("\r\n");
-        }
-        body.push_str(".\r\n");
-        self.writer.write_all(body.as_bytes())?;
-        let mut outcomes = Vec::new();
-        for _ in 0..accepted {
-            outcomes.push(self.reply()?);
-        }
+        let outcomes = self.message(message, accepted)?;
         Ok((rcpt, outcomes))
     }
 
@@ -121,6 +106,13 @@ impl Lmtp {
         if accepted == 0 || data.code != 354 {
             return Ok((rcpt, Vec::new()));
         }
+        let outcomes = self.message(message, accepted)?;
+        Ok((rcpt, outcomes))
+    }
+
+    /// After a 354: the message dot-stuffed and ended, then one reply per accepted
+    /// recipient.
+    fn message(&mut self, message: &str, accepted: usize) -> std::io::Result<Vec<Reply>> {
         let mut body = String::with_capacity(message.len() + 8);
         for line in message.split_inclusive('\n') {
             if line.starts_with('.') {
@@ -133,11 +125,7 @@ impl Lmtp {
         }
         body.push_str(".\r\n");
         self.writer.write_all(body.as_bytes())?;
-        let mut outcomes = Vec::new();
-        for _ in 0..accepted {
-            outcomes.push(self.reply()?);
-        }
-        Ok((rcpt, outcomes))
+        (0..accepted).map(|_| self.reply()).collect()
     }
 
     pub fn quit(mut self) {
