@@ -131,13 +131,6 @@ pub fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
     }
 }
 
-/// Appends one record to `path` and fsyncs it.
-pub fn append_durable(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut file = open_append(path)?;
-    append(&mut file, data)?;
-    file.sync_data()
-}
-
 /// Opens `path` for appending (mode 0640 when created; the folder is fsync'd then,
 /// so the new file survives a crash).
 pub fn open_append(path: &Path) -> io::Result<File> {

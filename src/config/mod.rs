@@ -241,11 +241,6 @@ impl ListConfig {
         self.dir.join("roster.toml")
     }
 
-    /// `lists/<id>/templates/`.
-    pub fn templates_dir(&self) -> PathBuf {
-        self.dir.join("templates")
-    }
-
     /// The `list.toml` file.
     pub fn file(&self) -> PathBuf {
         self.dir.join("list.toml")
