@@ -31,6 +31,8 @@ const SEND_PASS: usize = 256;
 const SAVE_TICK: Duration = Duration::from_millis(20);
 /// A roster file is saved at most once per this many times its last save took.
 const SAVE_SPACING: u32 = 8;
+/// How long after a failed save (a roster that does not parse) the next is tried.
+const SAVE_RETRY: Duration = Duration::from_secs(5);
 /// How often the outbox is looked at when nothing wakes the sender.
 const SENDER_TICK: Duration = Duration::from_secs(30);
 
@@ -94,18 +96,18 @@ impl Daemon {
     }
 
     /// Saves the roster files of the context in force and of retired ones (which
-    /// are let go once saved and no message holds them).
-    fn save_rosters(&self) {
+    /// are let go once saved and no message holds them). False if one failed.
+    fn save_rosters(&self) -> bool {
         let mut retired = self
             .retired
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut saved = true;
         for ctx in retired.iter().chain(std::iter::once(&self.context())) {
-            if let Err(e) = ctx.save_rosters() {
-                warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
-            }
+            saved &= save_logged(ctx);
         }
         retired.retain(|ctx| Arc::strong_count(ctx) > 1 || ctx.rosters_dirty());
+        saved
     }
 
     /// Tells the outbox sender there is something to send.
@@ -121,10 +123,20 @@ fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, String> {
     ctx.background_saves = true;
     // Changes that only state.log holds (a crash before their save) go into their
     // files now, so the rosters are whole before the first message.
-    if let Err(e) = ctx.save_rosters() {
-        warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
-    }
+    save_logged(&ctx);
     Ok(ctx)
+}
+
+/// [`Context::save_rosters`], a failure logged (a roster that does not parse says
+/// where); false if one failed.
+fn save_logged(ctx: &Context) -> bool {
+    match ctx.save_rosters() {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
+            false
+        }
+    }
 }
 
 /// Binds the LMTP listener, calls `ready` with its address, and serves until
@@ -222,7 +234,7 @@ fn roster_saver(daemon: &Daemon, shutdown: &CancellationToken) {
     // One thread of its own: a save's big buffers (the include file, the sorted
     // members) come from one allocator arena, reused, instead of one arena per
     // blocking thread each keeping its own copy after freeing it.
-    let mut last_took = Duration::ZERO;
+    let mut wait = Duration::ZERO;
     let mut last_done = std::time::Instant::now();
     while !shutdown.is_cancelled() {
         std::thread::sleep(SAVE_TICK);
@@ -232,12 +244,18 @@ fn roster_saver(daemon: &Daemon, shutdown: &CancellationToken) {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_empty();
-        if !dirty || last_done.elapsed() < last_took * SAVE_SPACING {
+        if !dirty || last_done.elapsed() < wait {
             continue;
         }
         let start = std::time::Instant::now();
-        daemon.save_rosters();
-        last_took = start.elapsed();
+        let saved = daemon.save_rosters();
+        // A roster that does not parse waits for its admin: try again (and say so)
+        // every few seconds, not every tick.
+        wait = if saved {
+            start.elapsed() * SAVE_SPACING
+        } else {
+            SAVE_RETRY
+        };
         last_done = std::time::Instant::now();
     }
 }

@@ -416,6 +416,40 @@ mod tests {
     }
 
     #[test]
+    fn a_roster_broken_before_its_save_keeps_the_change_until_fixed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n").unwrap();
+        let shared = open(dir.path(), &path);
+        assert!(shared.apply(Change::Add(member("kept@x.gov"))).unwrap());
+        std::fs::write(&path, "[members]\n\"half@x.gov\" = { name = \"Ha\n").unwrap();
+        let reads = shared.reads();
+        for _ in 0..3 {
+            let e = shared.save().unwrap_err().to_string();
+            assert!(e.contains("roster.toml:2"), "{e}");
+        }
+        assert_eq!(
+            shared.reads(),
+            reads + 1,
+            "the same broken file is read once"
+        );
+        assert!(shared.dirty());
+        assert!(
+            shared
+                .apply(Change::Add(member("other@x.gov")))
+                .unwrap_err()
+                .contains("roster.toml:2")
+        );
+        std::fs::write(&path, "[members]\n\"fixed@x.gov\" = {}\n").unwrap();
+        shared.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("fixed@x.gov") && text.contains("kept@x.gov"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn changes_not_yet_saved_come_back_after_a_crash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("roster.toml");

@@ -46,8 +46,10 @@ pub struct RosterFile {
     include_file: Option<PathBuf>,
     roster: Roster,
     stamp: Option<fsio::Stamp>,
-    /// Times the file was read (the first read included).
+    /// Times the file was read (the first read included), whether it parsed or not.
     reads: u64,
+    /// The last file that did not parse (its stamp) and why.
+    broken: Option<(Option<fsio::Stamp>, ParseError)>,
 }
 
 impl RosterFile {
@@ -61,6 +63,7 @@ impl RosterFile {
             roster: Roster::empty(),
             stamp: None,
             reads: 0,
+            broken: None,
         };
         file.reload()?;
         Ok(file)
@@ -95,25 +98,16 @@ impl RosterFile {
         &mut self,
         mut edit: impl FnMut(&mut Roster) -> (T, bool),
     ) -> Result<T, RosterError> {
-        self.write_with(|roster, _| edit(roster))
-    }
-
-    /// [`RosterFile::change`], telling `edit` whether the file was just read again.
-    fn write_with<T>(
-        &mut self,
-        mut edit: impl FnMut(&mut Roster, bool) -> (T, bool),
-    ) -> Result<T, RosterError> {
         let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
         // An editor does not take our lock: if the file changes while we write, the
         // edit is made again on what the editor saved (a few times at most).
         for _ in 0..MAX_RETRIES {
             let now = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
-            let reloaded = now != self.stamp;
-            if reloaded {
+            if now != self.stamp {
                 self.reload()?;
             }
             let read = self.stamp;
-            let (out, changed) = edit(&mut self.roster, reloaded);
+            let (out, changed) = edit(&mut self.roster);
             if !changed {
                 return Ok(out);
             }
@@ -184,22 +178,9 @@ impl RosterFile {
         self.stamp = Some(stamp);
     }
 
-    /// The roster in memory, to edit before [`RosterFile::save`].
+    /// The roster in memory, to edit before [`RosterFile::write_out`].
     pub fn roster_mut(&mut self) -> &mut Roster {
         &mut self.roster
-    }
-
-    /// Saves the roster as it stands in memory, under the lock. If the file changed
-    /// on disk since it was read, it is read again and `redo` makes the edits again
-    /// on what the admin saved. On an error the file is read again as well (the
-    /// edits are then gone from memory: the caller makes them again).
-    pub fn save(&mut self, mut redo: impl FnMut(&mut Roster)) -> Result<(), RosterError> {
-        self.write_with(|roster, reloaded| {
-            if reloaded {
-                redo(roster);
-            }
-            ((), true)
-        })
     }
 
     /// Rewrites `include_file`: every member address, one a line, in roster order.
@@ -216,17 +197,35 @@ impl RosterFile {
 
     fn reload(&mut self) -> Result<(), RosterError> {
         let stamp = fsio::stamp(&self.path).map_err(RosterError::io(&self.path))?;
-        let roster = match std::fs::read_to_string(&self.path) {
-            Ok(text) => Roster::parse(text).map_err(|source| RosterError::Parse {
+        // The same broken file is not read again: the daemon's saver and every
+        // request for the list would otherwise parse it anew until it is fixed.
+        if let Some((bad_stamp, source)) = &self.broken
+            && stamp.is_some()
+            && *bad_stamp == stamp
+        {
+            return Err(RosterError::Parse {
                 path: self.path.clone(),
-                source,
-            })?,
+                source: source.clone(),
+            });
+        }
+        self.reads += 1;
+        let roster = match std::fs::read_to_string(&self.path) {
+            Ok(text) => match Roster::parse(text) {
+                Ok(roster) => roster,
+                Err(source) => {
+                    self.broken = Some((stamp, source.clone()));
+                    return Err(RosterError::Parse {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => Roster::empty(),
             Err(e) => return Err(RosterError::io(&self.path)(e)),
         };
         self.roster = roster;
         self.stamp = stamp;
-        self.reads += 1;
+        self.broken = None;
         Ok(())
     }
 }
