@@ -5,10 +5,12 @@
 //!       → replies into the outbox (one atomic batch) → audit → Done
 //! ```
 //!
-//! Everything a request changes is on disk before [`handle`] returns `Done`: roster
-//! changes are fsync'd by `roster`, pending requests by `token` (in `statelog`), the replies (and
-//! with them the dedupe record) by `outbox`, the audit lines by `audit`. Any failure
-//! before that returns `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
+//! Everything a request changes is on disk before [`handle`] returns `Done`: its
+//! roster changes, pending requests, replies and dedupe record are lines of
+//! `statelog` and its audit lines are in `audit`, both made durable by one shared
+//! fsync each in [`Context::sync`] (roster files themselves are written by the
+//! daemon's saver, or by `sync` outside the daemon). Any failure before that returns
+//! `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
 //! The steps it calls never call one another.
 
 use crate::address::EmailAddress;

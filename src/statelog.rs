@@ -266,28 +266,12 @@ impl StateLog {
         if lines.is_empty() {
             return Ok(0);
         }
-        let mut bytes = Vec::new();
-        for line in &lines {
-            serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
-            bytes.push(b'\n');
-        }
-        let ticket = {
-            let mut inner = self.lock();
-            let _lock = fsio::hold(&self.lock_file)?;
-            self.catch_up(&mut inner, true)?;
-            fsio::append(&mut inner.file, &bytes)?;
-            inner.offset += bytes.len() as u64;
-            inner.lines += lines.len();
-            for line in lines {
-                inner.state.apply(line);
-            }
-            let ticket = self.sync.wrote();
-            if inner.lines > 4 * inner.state.len() + 4096 {
-                self.compact(&mut inner)?;
-            }
-            ticket
-        };
-        Ok(ticket)
+        // Encoded before taking the lock: every writer of the state waits on it.
+        let bytes = encode(&lines)?;
+        let mut inner = self.lock();
+        let _lock = fsio::hold(&self.lock_file)?;
+        self.catch_up(&mut inner, true)?;
+        self.append_locked(&mut inner, &bytes, lines)
     }
 
     /// Appends a roster change with the next sequence number (taken under the
@@ -298,15 +282,27 @@ impl StateLog {
         let _lock = fsio::hold(&self.lock_file)?;
         self.catch_up(&mut inner, true)?;
         let seq = inner.state.max_seq + 1;
-        let line = Line::Roster { seq, entry };
-        let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
-        bytes.push(b'\n');
-        fsio::append(&mut inner.file, &bytes)?;
-        inner.offset += bytes.len() as u64;
-        inner.lines += 1;
-        inner.state.apply(line);
-        self.sync.wrote();
+        let lines = vec![Line::Roster { seq, entry }];
+        let bytes = encode(&lines)?;
+        self.append_locked(&mut inner, &bytes, lines)?;
         Ok(seq)
+    }
+
+    /// Appends `bytes` (the encoded `lines`) and applies the lines, under both
+    /// locks and caught up; compacts when most of the file is superseded. Returns
+    /// the write's ticket.
+    fn append_locked(&self, inner: &mut Inner, bytes: &[u8], lines: Vec<Line>) -> io::Result<u64> {
+        fsio::append(&mut inner.file, bytes)?;
+        inner.offset += bytes.len() as u64;
+        inner.lines += lines.len();
+        for line in lines {
+            inner.state.apply(line);
+        }
+        let ticket = self.sync.wrote();
+        if inner.lines > 4 * inner.state.len() + 4096 {
+            self.compact(inner)?;
+        }
+        Ok(ticket)
     }
 
     /// Reads what others appended; reopens when the file was replaced (compacted by
@@ -319,11 +315,7 @@ impl StateLog {
             meta = std::fs::metadata(&self.path)?;
         }
         if meta.ino() != inner.ino {
-            let file = fsio::open_append(&self.path)?;
-            inner.ino = file.metadata()?.ino();
-            self.sync.replaced(file.try_clone()?);
-            inner.file = file;
-            inner.state = State::default();
+            self.reopen(inner)?;
             inner.offset = 0;
             inner.lines = 0;
         }
@@ -337,22 +329,24 @@ impl StateLog {
     fn compact(&self, inner: &mut Inner) -> io::Result<()> {
         let now = crate::daemon::unix_now();
         let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
-        let mut bytes = Vec::new();
-        for line in &lines {
-            serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
-            bytes.push(b'\n');
-        }
+        let bytes = encode(&lines)?;
         fsio::write_atomic(&self.path, &bytes)?;
-        let file = fsio::open_append(&self.path)?;
-        inner.ino = file.metadata()?.ino();
-        self.sync.replaced(file.try_clone()?);
-        inner.file = file;
-        inner.state = State::default();
+        self.reopen(inner)?;
         for line in lines {
             inner.state.apply(line);
         }
         inner.offset = bytes.len() as u64;
         inner.lines = inner.state.len();
+        Ok(())
+    }
+
+    /// Opens the file at the path afresh (it was replaced), with an empty state.
+    fn reopen(&self, inner: &mut Inner) -> io::Result<()> {
+        let file = fsio::open_append(&self.path)?;
+        inner.ino = file.metadata()?.ino();
+        self.sync.replaced(file.try_clone()?);
+        inner.file = file;
+        inner.state = State::default();
         Ok(())
     }
 
@@ -429,11 +423,7 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     if imported.is_empty() {
         return Ok(());
     }
-    let mut bytes = Vec::new();
-    for line in &lines {
-        serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
-        bytes.push(b'\n');
-    }
+    let bytes = encode(&lines)?;
     fsio::append(&mut inner.file, &bytes)?;
     inner.file.sync_data()?;
     inner.offset += bytes.len() as u64;
@@ -456,6 +446,16 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
         "the state of an older listkeeper was moved into state.log"
     );
     Ok(())
+}
+
+/// Lines as the log holds them: one JSON object each, newline-terminated.
+fn encode(lines: &[Line]) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for line in lines {
+        serde_json::to_writer(&mut bytes, line).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+    }
+    Ok(bytes)
 }
 
 /// The entries of a folder (none when it is missing).
