@@ -160,13 +160,7 @@ impl Outbox {
                 }
             }
         }
-        self.log.append(vec![
-            seen(&batch.key),
-            Line::Batch {
-                key: batch.key,
-                batch: None,
-            },
-        ])?;
+        self.log.append(leaves(&batch.key))?;
         Ok(Sent::Done)
     }
 
@@ -187,13 +181,7 @@ impl Outbox {
             &failed,
             &serde_json::to_vec_pretty(batch).map_err(io::Error::other)?,
         )?;
-        self.log.write(vec![
-            seen(&batch.key),
-            Line::Batch {
-                key: batch.key.clone(),
-                batch: None,
-            },
-        ])?;
+        self.log.write(leaves(&batch.key))?;
         for mail in batch.mails.iter().filter(|m| !m.sent) {
             let list = batch.list.as_deref().unwrap_or("");
             self.audit.record(&Record::new(
@@ -206,6 +194,17 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// A batch leaving the queue: its key stays as seen, so a redelivery is recognised.
+fn leaves(key: &str) -> Vec<Line> {
+    vec![
+        seen(key),
+        Line::Batch {
+            key: key.to_owned(),
+            batch: None,
+        },
+    ]
 }
 
 fn seen(key: &str) -> Line {

@@ -27,12 +27,12 @@ pub enum Change {
 }
 
 impl Change {
-    /// Makes the change; true if it changed the roster.
-    fn apply(&self, roster: &mut Roster) -> bool {
+    /// Makes the change (nothing if the roster has it already).
+    fn apply(&self, roster: &mut Roster) {
         match self {
             Change::Add(member) => roster.add(member),
             Change::Remove(address) => roster.remove(address),
-        }
+        };
     }
 
     fn entry(&self, list: &str) -> RosterEntry {
@@ -57,7 +57,11 @@ impl Change {
     }
 
     fn from_entry(e: &RosterEntry) -> Option<Change> {
-        let address = EmailAddress::parse(&e.address).ok()?;
+        let Ok(address) = EmailAddress::parse(&e.address) else {
+            // Never written by listkeeper: a hand-edited state.log.
+            tracing::warn!(list = %e.list, address = %crate::message::clean(&e.address), "state.log: a roster change with an unusable address was skipped");
+            return None;
+        };
         Some(if e.add {
             Change::Add(Member {
                 address,
