@@ -4,10 +4,12 @@ use crate::address::EmailAddress;
 use crate::audit::{self, AuditLog, Record, Via};
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
 use crate::eligibility::{self, Action, Evidence};
-use crate::roster::{Member, RosterFile};
+use crate::roster::{Member, RosterFile, SharedRoster};
+use crate::statelog::StateLog;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// What `lists --json` says of one list: the facts a public page shows.
 #[derive(Debug, Serialize)]
@@ -29,8 +31,9 @@ struct ListSummary<'a> {
 pub(super) fn lists(config: &Config, json: bool) -> Result<()> {
     let domain = &config.server.domain;
     let mut out = Vec::new();
+    let log = state_log(config);
     for list in config.lists.values() {
-        let roster = open_roster(config, list)?;
+        let roster = open_roster(list, log.as_ref())?;
         let id = list.id.as_str();
         out.push(ListSummary {
             id,
@@ -80,7 +83,7 @@ struct MemberJson {
 /// `listkeeper members LIST [--json]`.
 pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
     let list = find_list(config, list)?;
-    let roster = open_roster(config, list)?;
+    let roster = open_roster(list, state_log(config).as_ref())?;
     let members: Vec<MemberJson> = roster
         .roster()
         .members()
@@ -111,7 +114,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
     let address = parse_address(address)?;
     let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
     let audit = audit_log(config)?;
-    let mut roster = open_roster(config, list)?;
+    let mut roster = open_roster(list, state_log(config).as_ref())?;
     let member = Member {
         address: address.clone(),
         name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
@@ -153,7 +156,7 @@ pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
     let list = find_list(config, list)?;
     let address = parse_address(address)?;
     let audit = audit_log(config)?;
-    let mut roster = open_roster(config, list)?;
+    let mut roster = open_roster(list, state_log(config).as_ref())?;
     let removed = roster
         .change(|r| {
             let removed = r.remove(&address);
@@ -184,7 +187,7 @@ pub(super) fn explain(
 ) -> Result<()> {
     let list = find_list(config, list)?;
     let address = parse_address(address)?;
-    let roster = open_roster(config, list)?;
+    let roster = open_roster(list, state_log(config).as_ref())?;
     let evidence = Evidence { authenticated };
     println!(
         "list {} ({}), subscribe policy {}",
@@ -272,22 +275,27 @@ fn parse_address(address: &str) -> Result<EmailAddress> {
     EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))
 }
 
-/// The roster file, with any changes that only `state.log` holds (the daemon saves
-/// them within milliseconds; after a crash, when it starts again) saved into it first.
-fn open_roster(config: &Config, list: &ListConfig) -> Result<RosterFile> {
-    let log = config.server.state_dir.join("state.log");
-    if log.exists() {
-        // No write access to the state folder: read the file as it stands.
-        if let Ok(state) = crate::statelog::StateLog::open(&config.server.state_dir) {
-            let id = list.id.as_str();
-            if state.read(|s| s.roster.values().any(|e| e.list == id))? {
-                crate::roster::SharedRoster::open(
-                    id,
-                    &list.roster_path(),
-                    list.include_file.as_deref(),
-                    std::sync::Arc::new(state),
-                )?;
-            }
+/// The state log, to find roster changes that only it holds (the daemon saves them
+/// within milliseconds; after a crash, when it starts again). `None` when there is
+/// none, or no write access to the state folder: the files are read as they stand.
+fn state_log(config: &Config) -> Option<Arc<StateLog>> {
+    if !config.server.state_dir.join("state.log").exists() {
+        return None;
+    }
+    StateLog::open(&config.server.state_dir).ok().map(Arc::new)
+}
+
+/// The roster file, with the changes only `log` holds saved into it first.
+fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterFile> {
+    if let Some(log) = log {
+        let id = list.id.as_str();
+        if log.read(|s| s.roster.values().any(|e| e.list == id))? {
+            SharedRoster::open(
+                id,
+                &list.roster_path(),
+                list.include_file.as_deref(),
+                log.clone(),
+            )?;
         }
     }
     Ok(RosterFile::open(
