@@ -916,18 +916,16 @@ impl<'a> Session<'a> {
                     ("expires", &expires),
                 ],
             );
-            self.say(
+            let draft = self.say(
                 owner,
                 Some(list),
                 &format!("approve {token}: {shown} asks to join {}", list.name),
                 text,
             );
-            if let Some(draft) = self.replies.get_mut(&owner.key()) {
-                // One per held request; bounded by the hourly total, not by the
-                // owner's own budget, which forged requests would exhaust.
-                draft.reply_to_request = true;
-                draft.free = true;
-            }
+            // One per held request; bounded by the hourly total, not by the owner's
+            // own budget, which forged requests would exhaust.
+            draft.reply_to_request = true;
+            draft.free = true;
         }
         self.heading = heading;
         Ok(true)
@@ -1002,10 +1000,9 @@ impl<'a> Session<'a> {
             &[("confirm_address", &confirm_address), ("expires", &expires)],
         );
         let subject = format!("Confirm your {what} {} (confirm {token})", list.name);
-        self.say(address, Some(list), &subject, text);
-        if let Some(draft) = self.replies.get_mut(&address.key()) {
-            draft.tokens.push(token.to_owned());
-        }
+        self.say(address, Some(list), &subject, text)
+            .tokens
+            .push(token.to_owned());
     }
 
     fn welcome(&mut self, list: &ListConfig, address: &EmailAddress) {
@@ -1015,10 +1012,8 @@ impl<'a> Session<'a> {
             Some(list),
             &format!("Welcome to {}", list.name),
             text,
-        );
-        if let Some(draft) = self.replies.get_mut(&address.key()) {
-            draft.welcome = true;
-        }
+        )
+        .welcome = true;
     }
 
     fn text(&self, name: &str, list: &ListConfig, address: &str, extra: &[(&str, &str)]) -> String {
@@ -1028,7 +1023,14 @@ impl<'a> Session<'a> {
     }
 
     /// Adds a paragraph to the one reply for `to`.
-    fn say(&mut self, to: &EmailAddress, list: Option<&ListConfig>, subject: &str, text: String) {
+    /// Adds a paragraph to the one reply for `to`; returns that reply.
+    fn say(
+        &mut self,
+        to: &EmailAddress,
+        list: Option<&ListConfig>,
+        subject: &str,
+        text: String,
+    ) -> &mut Draft {
         let draft = self.replies.entry(to.key()).or_insert_with(|| Draft {
             free: false,
             reply_to_request: false,
@@ -1049,6 +1051,7 @@ impl<'a> Session<'a> {
             Some(heading) => draft.paragraphs.push(format!("{heading}\n{text}")),
             None => draft.paragraphs.push(text),
         }
+        draft
     }
 
     fn audit(
