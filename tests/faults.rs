@@ -166,26 +166,9 @@ fn a_full_disk_answers_75_and_loses_nothing() {
     let site = Site::new();
     let mount = site.tmp.path().join("small");
     std::fs::create_dir_all(&mount).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&mount)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must be able to mount a tmpfs (root)"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+    let Some(_unmount) = tmpfs(&mount, "256k") else {
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.clone());
+    };
     let path = site.config().join("listkeeper.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -366,26 +349,9 @@ fn a_full_disk_under_the_roster_answers_75() {
     let site = Site::new();
     let list_dir = site.config().join("lists/neighbors");
     std::fs::create_dir_all(&list_dir).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&list_dir)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must be able to mount a tmpfs (root)"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+    let Some(_unmount) = tmpfs(&list_dir, "64k") else {
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(list_dir.clone());
+    };
     std::fs::copy(
         support::repo().join("examples/lists/neighbors/list.toml"),
         list_dir.join("list.toml"),
@@ -432,4 +398,32 @@ fn a_full_disk_under_the_roster_answers_75() {
             .unwrap()
             .contains("second@example.org")
     );
+}
+
+/// Unmounts its tmpfs when dropped, whether the test passed or not.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A tmpfs of `size` mounted on `dir`; `None` (the test skips) where that needs a
+/// root we do not have, which CI must have.
+fn tmpfs(dir: &std::path::Path, size: &str) -> Option<Unmount> {
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount a tmpfs (root)"
+        );
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return None;
+    }
+    Some(Unmount(dir.to_owned()))
 }
