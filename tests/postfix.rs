@@ -166,19 +166,9 @@ impl Postfix {
 
     /// Every message in a user's Maildir, oldest first.
     fn mailbox(&self, user: &str) -> Vec<String> {
-        let dir = self.root.join("mail").join(user).join("new");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        paths.sort();
-        paths
+        support::files_in(&self.root.join("mail").join(user).join("new"))
             .iter()
-            .map(|p| {
-                std::fs::read_to_string(p)
-                    .unwrap()
-                    .replace('\n', "\r\n")
-                    .replace("\r\r\n", "\r\n")
-            })
+            .map(|m| m.replace('\n', "\r\n").replace("\r\r\n", "\r\n"))
             .collect()
     }
 

@@ -96,15 +96,7 @@ impl Site {
 
     /// The `.eml` files the `file:` transport wrote, oldest first.
     pub fn mail_files(&self) -> Vec<String> {
-        let dir = self.var().join("outbox-mail");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        paths.sort();
-        paths
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
+        files_in(&self.var().join("outbox-mail"))
     }
 
     /// Batches waiting in the outbox, as `listkeeper outbox` lists them.
@@ -129,6 +121,18 @@ pub fn eventually(mut ok: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     ok()
+}
+
+/// The text of every file in `dir`, in name order (none when it is missing).
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 pub fn repo() -> PathBuf {
