@@ -123,7 +123,7 @@ pub fn commands(config: &Config, route: &Route, incoming: &Incoming) -> Vec<Comm
         }],
         Route::Request(list) => read_commands(config, Some(list), incoming),
         Route::Command => read_commands(config, None, incoming),
-        Route::Owner(_) | Route::Bounces(_) => Vec::new(),
+        Route::Owner(_) | Route::Bounces(..) => Vec::new(),
     }
 }
 

@@ -16,6 +16,7 @@
 //! eligibility  compiled rules → Verdict { Allow | Moderate | Reject }
 //! decision     membership + policy + verdict → Join / Leave
 //! token        HMAC tokens, pending and held requests
+//! verp         bounce tags: the mark that tells our bounces from forged ones
 //! roster       roster.toml: read, edit line by line, save atomically
 //! reply        texts and templates → the reply mail (lettre)
 //! outbox       durable queue of replies; sending over SMTP or to files
@@ -49,3 +50,4 @@ pub mod sender;
 pub mod statelog;
 pub mod token;
 pub mod trust;
+pub mod verp;

@@ -1,58 +1,111 @@
 //! Mail for the list's people rather than its machinery: `L-owner@` is forwarded to
 //! the owners, `L-bounces@` (the envelope sender of everything we send) is read as a
 //! delivery report. Neither is ever answered (SPEC section 2).
+//!
+//! What a report may say is only read here; whether it is about mail we sent is
+//! decided by its bounce tag (`verp`), never by what the report claims.
 
 use crate::config::{Config, ListConfig};
 use crate::message::LOOP_HEADER;
 use crate::reply::Outgoing;
+use crate::token::Keys;
+use crate::verp;
 
-/// The original message, intact, with our loop header on top, to each owner.
-pub fn forward(config: &Config, list: &ListConfig, raw: &[u8]) -> Vec<Outgoing> {
-    let mut message = format!("{LOOP_HEADER}: {}\r\n", config.server.domain).into_bytes();
+/// The original message, intact, with our loop header on top, to each owner, each
+/// copy with its own bounce tag in the envelope sender.
+pub fn forward(config: &Config, keys: &Keys, list: &ListConfig, raw: &[u8]) -> Vec<Outgoing> {
+    let domain = &config.server.domain;
+    let mut message = format!("{LOOP_HEADER}: {domain}\r\n").into_bytes();
     message.extend_from_slice(raw);
     list.owners
         .iter()
         .map(|owner| {
-            Outgoing::raw(
-                format!("{}-bounces@{}", list.id, config.server.domain),
-                owner.to_string(),
-                &message,
-            )
+            let envelope_from = match verp::tag(keys, list.id.as_str(), &owner.key()) {
+                Some(tag) => verp::return_path(list.id.as_str(), domain, &tag),
+                None => format!("{}-bounces@{domain}", list.id),
+            };
+            Outgoing::raw(envelope_from, owner.to_string(), &message)
         })
         .collect()
 }
 
-/// The recipients a delivery status notification (RFC 3464) reports as failed.
+/// One recipient a delivery status notification (RFC 3464) reports as failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    /// `Final-Recipient`, else `Original-Recipient`.
+    pub address: String,
+    /// `Original-Recipient` when it differs (the address we sent to, before a
+    /// forward rewrote it).
+    pub original: Option<String>,
+}
+
+/// The recipients a delivery status notification reports as failed.
 ///
 /// Reads the `message/delivery-status` fields wherever they are: each per-recipient
 /// block (separated by blank lines) with `Final-Recipient` (or `Original-Recipient`)
 /// and `Action: failed` (or a `5.x.x` status) names one failed address.
-pub fn failed_recipients(raw: &[u8]) -> Vec<String> {
+pub fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
     let text = String::from_utf8_lossy(raw);
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Failed> = Vec::new();
     for block in text.split("\r\n\r\n").flat_map(|b| b.split("\n\n")) {
-        let mut recipient = None;
+        let (mut last, mut first) = (None, None);
         let mut failed = false;
         for line in block.lines() {
             let Some((name, value)) = line.split_once(':') else {
                 continue;
             };
             let value = value.trim();
+            let address = || {
+                let a = value.split_once(';').map_or(value, |(_, a)| a).trim();
+                Some(a.trim_matches(['<', '>']).to_owned()).filter(|a| !a.is_empty())
+            };
             match name.trim().to_ascii_lowercase().as_str() {
-                "final-recipient" | "original-recipient" if recipient.is_none() => {
-                    let address = value.split_once(';').map_or(value, |(_, a)| a).trim();
-                    recipient = Some(address.trim_matches(['<', '>']).to_owned());
-                }
+                "final-recipient" if last.is_none() => last = address(),
+                "original-recipient" if first.is_none() => first = address(),
                 "action" => failed |= value.eq_ignore_ascii_case("failed"),
                 "status" => failed |= value.starts_with('5'),
                 _ => {}
             }
         }
-        if let (Some(r), true) = (recipient, failed)
-            && !r.is_empty()
-            && !out.contains(&r)
+        let Some(address) = last.clone().or(first.clone()) else {
+            continue;
+        };
+        let original = first.filter(|f| !f.eq_ignore_ascii_case(&address));
+        let entry = Failed { address, original };
+        if failed && !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    out
+}
+
+/// The Message-IDs of the mail a report returns (its `text/rfc822-headers` or
+/// `message/rfc822` part), in order: every `Message-ID:` field below the report's
+/// own header.
+pub fn returned_message_ids(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let body = text
+        .split_once("\r\n\r\n")
+        .or_else(|| text.split_once("\n\n"))
+        .map_or("", |(_, b)| b);
+    let mut lines = body.lines().peekable();
+    let mut out = Vec::new();
+    while let Some(line) = lines.next() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("message-id") {
+            continue;
+        }
+        let mut value = value.trim().to_owned();
+        // A folded field: the id on the next line.
+        if value.is_empty()
+            && let Some(next) = lines.next_if(|l| l.starts_with([' ', '\t']))
         {
-            out.push(r);
+            value = next.trim().to_owned();
+        }
+        if !value.is_empty() && !out.contains(&value) {
+            out.push(value);
         }
     }
     out
@@ -68,16 +121,61 @@ Subject: Undelivered Mail Returned to Sender\r\nContent-Type: multipart/report; 
 --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.agency.gov\r\nArrival-Date: Wed, 25 Nov 2026\r\n\r\n\
 Final-Recipient: rfc822; gone.person@agency.gov\r\nOriginal-Recipient: rfc822;gone.person@agency.gov\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
 Final-Recipient: rfc822; slow.person@agency.gov\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n\
---B\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: Confirm your subscription\r\n\r\n--B--\r\n";
+--B\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: Confirm your subscription\r\nMessage-ID:\r\n <k1abc.def@listserv.example.gov>\r\n\r\n--B--\r\n";
+
+    #[test]
+    fn returned_message_ids_of_a_dsn() {
+        let top = format!("Message-ID: <own@mx.agency.gov>\r\n{DSN}");
+        assert_eq!(
+            returned_message_ids(top.as_bytes()),
+            ["<k1abc.def@listserv.example.gov>"],
+            "the report's own Message-ID is not one it returns"
+        );
+    }
 
     #[test]
     fn failed_recipients_of_a_dsn() {
         assert_eq!(
             failed_recipients(DSN.as_bytes()),
-            ["gone.person@agency.gov"]
+            [Failed {
+                address: "gone.person@agency.gov".into(),
+                original: None
+            }]
+        );
+        let forwarded = DSN.replace(
+            "Original-Recipient: rfc822;gone.person@agency.gov",
+            "Original-Recipient: rfc822;old@agency.gov",
+        );
+        assert_eq!(
+            failed_recipients(forwarded.as_bytes())[0]
+                .original
+                .as_deref(),
+            Some("old@agency.gov")
         );
         assert!(
             failed_recipients(b"From: x\r\nSubject: out of office\r\n\r\nI am away\r\n").is_empty()
         );
+    }
+
+    proptest::proptest! {
+        /// Any bytes: no panic. A report built around any address names exactly it.
+        #[test]
+        fn reports_of_any_shape(
+            junk in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            local in "[a-z0-9.]{1,20}",
+            crlf in proptest::bool::ANY,
+        ) {
+            let _ = failed_recipients(&junk);
+            let _ = returned_message_ids(&junk);
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let who = format!("{local}@agency.gov");
+            let report = format!(
+                "From: x{nl}{nl}Final-Recipient: rfc822; <{who}>{nl}Action: failed{nl}{nl}\
+                 Final-Recipient: rfc822; other@agency.gov{nl}Action: delayed{nl}"
+            );
+            let found = failed_recipients(report.as_bytes());
+            proptest::prop_assert_eq!(found.len(), 1);
+            proptest::prop_assert_eq!(&found[0].address, &who);
+        }
     }
 }

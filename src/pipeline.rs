@@ -29,6 +29,7 @@ use crate::roster::{Change, Member, SharedRoster};
 use crate::route::{self, Route};
 use crate::statelog::StateLog;
 use crate::token::{self, Action, Keys, PendingStore, Request};
+use crate::verp;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -254,10 +255,10 @@ fn process(
         note(&sender_text(incoming, delivery), "duplicate")?;
         return Ok(None);
     }
-    if let Route::Bounces(list) = route {
+    if let Route::Bounces(list, tag) = route {
         // Reports come from the null sender: read before the guard, never answered.
         if let Some(list) = ctx.config.lists.get(list) {
-            bounces(ctx, list, delivery.raw, incoming)?;
+            bounces(ctx, list, tag.as_deref(), delivery.raw, incoming)?;
         }
         ctx.outbox.mark_seen(&key)?;
         return Ok(None);
@@ -1104,6 +1105,7 @@ impl<'a> Session<'a> {
             };
             let mail = reply::render(
                 &self.ctx.config,
+                &self.ctx.keys,
                 &reply,
                 self.incoming.message_id.as_deref(),
             )
@@ -1262,10 +1264,10 @@ fn forward_to_owners(
     now: u64,
 ) -> io::Result<Option<Batch>> {
     let mut mails = Vec::new();
-    for (owner, mail) in list
-        .owners
-        .iter()
-        .zip(owner::forward(&ctx.config, list, delivery.raw))
+    for (owner, mail) in
+        list.owners
+            .iter()
+            .zip(owner::forward(&ctx.config, &ctx.keys, list, delivery.raw))
     {
         match ctx.limiter.take(owner, false, now)? {
             Ok(()) => mails.push(Queued { mail, sent: false }),
@@ -1307,31 +1309,61 @@ fn forward_to_owners(
 }
 
 /// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce
-/// (a welcome, say) is recorded.
-fn bounces(ctx: &Context, list: &ListConfig, raw: &[u8], incoming: &Incoming) -> io::Result<()> {
-    let failed = owner::failed_recipients(raw);
-    if failed.is_empty() {
-        return audit_line(
+/// (a welcome, say) is recorded. Only a report about mail we sent counts: its bounce
+/// tag (from `L-bounces+TAG@`, or in the Message-ID the report returns) must have been
+/// made for the address it reports. Anything else is recorded and ignored.
+fn bounces(
+    ctx: &Context,
+    list: &ListConfig,
+    tag: Option<&str>,
+    raw: &[u8],
+    incoming: &Incoming,
+) -> io::Result<()> {
+    let note = |address: &str, outcome: &str| {
+        audit_line(
             ctx,
             Some(list.id.as_str()),
-            "",
+            address,
             "bounce",
-            "unreadable",
+            outcome,
             None,
             incoming,
-        );
+        )
+    };
+    let failed = owner::failed_recipients(raw);
+    if failed.is_empty() {
+        return note("", "unreadable");
     }
-    for written in failed {
-        let Ok(address) = EmailAddress::parse(&written) else {
-            audit_line(
-                ctx,
-                Some(list.id.as_str()),
-                &message::clean(&written),
-                "bounce",
-                "bad-address",
-                None,
-                incoming,
-            )?;
+    let domain = &ctx.config.server.domain;
+    let returned = owner::returned_message_ids(raw);
+    let tags: Vec<&str> = tag
+        .into_iter()
+        .chain(
+            returned
+                .iter()
+                .filter_map(|id| verp::tag_of_message_id(id, domain)),
+        )
+        .collect();
+    for report in failed {
+        let written = [Some(&report.address), report.original.as_ref()];
+        let addresses: Vec<EmailAddress> = written
+            .into_iter()
+            .flatten()
+            .filter_map(|a| EmailAddress::parse(a).ok())
+            .collect();
+        if addresses.is_empty() {
+            note(&message::clean(&report.address), "bad-address")?;
+            continue;
+        }
+        let ours = addresses.into_iter().find(|a| {
+            let key = a.key();
+            tags.iter()
+                .any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key))
+        });
+        let Some(address) = ours else {
+            // Not about mail we sent to that address: a forgery, or a report too
+            // mangled to tell. Recorded, nothing changed.
+            note(&message::clean(&report.address), "unverified")?;
             continue;
         };
         let key = address.key();
@@ -1354,15 +1386,7 @@ fn bounces(ctx: &Context, list: &ListConfig, raw: &[u8], incoming: &Incoming) ->
         } else {
             "unknown-address"
         };
-        audit_line(
-            ctx,
-            Some(list.id.as_str()),
-            &address.to_string(),
-            "bounce",
-            outcome,
-            None,
-            incoming,
-        )?;
+        note(&address.to_string(), outcome)?;
     }
     Ok(())
 }

@@ -10,7 +10,9 @@
 use crate::address::EmailAddress;
 use crate::config::{Config, ListConfig};
 use crate::message::{LOOP_HEADER, clean};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use crate::token::Keys;
+use crate::verp;
+use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use std::collections::BTreeMap;
 
@@ -36,7 +38,7 @@ pub struct Reply {
 /// A reply ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
-    /// Envelope sender: `L-bounces@D`, or our From when no list is concerned.
+    /// Envelope sender: `L-bounces+TAG@D`, or our From when no list is concerned.
     pub envelope_from: String,
     /// Envelope recipient.
     pub to: String,
@@ -82,14 +84,24 @@ impl Outgoing {
 pub struct ReplyError(String);
 
 /// Builds the mail for a reply.
+///
+/// Mail about a list is tagged ([`verp`]): its envelope sender is
+/// `L-bounces+TAG@D` and its Message-ID carries the same tag, so a bounce of it can
+/// be told from a forged one.
 pub fn render(
     config: &Config,
+    keys: &Keys,
     reply: &Reply,
     in_reply_to: Option<&str>,
 ) -> Result<Outgoing, ReplyError> {
     let domain = &config.server.domain;
     let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
     let list = reply.list.as_deref().and_then(|id| config.list(id));
+    let tag = list.and_then(|l| verp::tag(keys, l.id.as_str(), &reply.to.key()));
+    let message_id = match &tag {
+        Some(tag) => verp::message_id(tag, &random_hex(8), domain),
+        None => format!("<{}@{domain}>", random_hex(16)),
+    };
     let from: Mailbox = config
         .server
         .outbound
@@ -102,7 +114,7 @@ pub fn render(
         .from(from)
         .to(to)
         .subject(clean(&reply.subject))
-        .message_id(Some(format!("<{}@{domain}>", random_hex(16))))
+        .message_id(Some(message_id))
         .raw_header(raw("Auto-Submitted", "auto-replied".into()))
         .raw_header(raw(LOOP_HEADER, domain.clone()));
     if let Some(id) = in_reply_to {
@@ -134,12 +146,14 @@ pub fn render(
             ));
     }
     let message = builder
+        .header(header::MIME_VERSION_1_0)
         .header(ContentType::TEXT_PLAIN)
         .body(reply.paragraphs.join("\n\n") + "\n")
         .map_err(|e| err(&e))?;
-    let envelope_from = match list {
-        Some(list) => format!("{}-bounces@{domain}", list.id),
-        None => config.server.outbound.from.to_string(),
+    let envelope_from = match (list, &tag) {
+        (Some(list), Some(tag)) => verp::return_path(list.id.as_str(), domain, tag),
+        (Some(list), None) => format!("{}-bounces@{domain}", list.id),
+        (None, _) => config.server.outbound.from.to_string(),
     };
     Ok(Outgoing {
         envelope_from,
@@ -319,6 +333,10 @@ mod tests {
         Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
     }
 
+    fn keys() -> Keys {
+        Keys::from_text("k1 00112233445566778899aabbccddeeff\n").unwrap()
+    }
+
     fn reply(welcome: bool, token: Option<&str>) -> Reply {
         Reply {
             to: EmailAddress::parse("Jane.Doe@agency.gov").unwrap(),
@@ -344,9 +362,25 @@ mod tests {
     #[test]
     fn every_reply_has_the_loop_headers() {
         let c = config();
-        let out = render(&c, &reply(false, None), Some("abc@agency.gov")).unwrap();
+        let out = render(&c, &keys(), &reply(false, None), Some("abc@agency.gov")).unwrap();
         let m = &out.message;
-        assert_eq!(out.envelope_from, "sm-cop-bounces@listserv.example.gov");
+        // Tagged: `L-bounces+TAG@D`, and the same tag in the Message-ID.
+        let tag = out
+            .envelope_from
+            .strip_prefix("sm-cop-bounces+")
+            .and_then(|t| t.strip_suffix("@listserv.example.gov"))
+            .unwrap();
+        assert!(verp::verify(&keys(), tag, "sm-cop", "jane.doe@agency.gov"));
+        let id = header(m, "Message-ID").unwrap();
+        assert_eq!(
+            verp::tag_of_message_id(id, "listserv.example.gov"),
+            Some(tag)
+        );
+        assert_eq!(
+            header(m, "MIME-Version"),
+            Some("1.0"),
+            "issue 12: MIME-Version"
+        );
         assert_eq!(out.to, "Jane.Doe@agency.gov");
         assert_eq!(header(m, "From"), Some("listserv@listserv.example.gov"));
         assert_eq!(header(m, "To"), Some("Jane.Doe@agency.gov"));
@@ -367,7 +401,9 @@ mod tests {
     #[test]
     fn welcome_and_confirmation_headers() {
         let c = config();
-        let m = render(&c, &reply(true, None), None).unwrap().message;
+        let m = render(&c, &keys(), &reply(true, None), None)
+            .unwrap()
+            .message;
         assert_eq!(
             header(&m, "List-Id"),
             Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
@@ -376,7 +412,7 @@ mod tests {
             header(&m, "List-Unsubscribe"),
             Some("<mailto:sm-cop-leave@listserv.example.gov>")
         );
-        let m = render(&c, &reply(false, Some("k1abc")), None)
+        let m = render(&c, &keys(), &reply(false, Some("k1abc")), None)
             .unwrap()
             .message;
         assert_eq!(

@@ -20,8 +20,9 @@ pub enum Route {
     Confirm(ListId, String),
     /// `L-owner@`.
     Owner(ListId),
-    /// `L-bounces@`: the envelope sender of our own mail.
-    Bounces(ListId),
+    /// `L-bounces@` or `L-bounces+TAG@`: the envelope sender of our own mail, with the
+    /// mail's bounce tag (see `verp`).
+    Bounces(ListId, Option<String>),
     /// `COMMAND@` (`command_address`): LISTSERV-style commands naming the list.
     Command,
 }
@@ -35,7 +36,7 @@ impl Route {
             | Route::Request(l)
             | Route::Confirm(l, _)
             | Route::Owner(l)
-            | Route::Bounces(l) => Some(l),
+            | Route::Bounces(l, _) => Some(l),
             Route::Command => None,
         }
     }
@@ -80,7 +81,14 @@ fn suffix_route(id: &ListId, suffix: &str, original_local: &str) -> Option<Route
     match suffix {
         "request" => Some(Route::Request(id)),
         "owner" => Some(Route::Owner(id)),
-        "bounces" => Some(Route::Bounces(id)),
+        "bounces" => Some(Route::Bounces(id, None)),
+        _ if suffix.starts_with("bounces+") => {
+            let tag = &suffix["bounces+".len()..];
+            Some(Route::Bounces(
+                id,
+                (!tag.is_empty()).then(|| tag.to_owned()),
+            ))
+        }
         _ => {
             let token = suffix.strip_prefix("confirm+")?;
             // Tokens are lower-case; take them from the original only for its length.
@@ -158,7 +166,11 @@ mod tests {
         );
         assert_eq!(
             r(&c, &format!("sm-cop-bounces{d}")),
-            Some(Route::Bounces(id("sm-cop")))
+            Some(Route::Bounces(id("sm-cop"), None))
+        );
+        assert_eq!(
+            r(&c, &format!("sm-cop-bounces+K1Tag{d}")),
+            Some(Route::Bounces(id("sm-cop"), Some("k1tag".into())))
         );
         assert_eq!(
             r(&c, &format!("sm-cop-confirm+K1ABC{d}")),

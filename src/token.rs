@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Lower-case RFC 4648 base32, no padding: survives case-folding MTAs.
-fn base32() -> data_encoding::Encoding {
+pub(crate) fn base32() -> data_encoding::Encoding {
     let mut spec = data_encoding::Specification::new();
     spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
     // The symbols are a valid base32 alphabet; this cannot fail.
@@ -205,6 +205,25 @@ impl Keys {
         &self.keys[0]
     }
 
+    /// The id of the key new tokens and tags are made with.
+    pub fn current_id(&self) -> &str {
+        &self.current().0
+    }
+
+    /// An HMAC-SHA256 over `text` under key `kid`, for the other things we sign
+    /// (bounce tags); `None` for a key we do not have.
+    pub fn mac(&self, kid: &str, text: &str) -> Option<Hmac<Sha256>> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.get(kid)?).ok()?;
+        mac.update(text.as_bytes());
+        Some(mac)
+    }
+
+    /// Keys from the text of a keys file (for tests).
+    #[cfg(test)]
+    pub(crate) fn from_text(text: &str) -> Result<Keys, String> {
+        Self::parse(text)
+    }
+
     fn get(&self, kid: &str) -> Option<&[u8]> {
         self.keys
             .iter()
@@ -250,7 +269,7 @@ impl Keys {
 
     /// The token of a pending request (to send it again).
     pub fn token_for(&self, p: &Pending, address_key: &str) -> Option<String> {
-        let mac = self.mac(p, address_key)?.finalize().into_bytes();
+        let mac = self.request_mac(p, address_key)?.finalize().into_bytes();
         let mac = base32().encode(&mac[..10]);
         Some(format!(
             "{}{}{}",
@@ -273,11 +292,11 @@ impl Keys {
             && token.get(KID_LEN..KID_LEN + PID_LEN)
                 == Some(pending_id(&p.list, address_key, p.action).as_str())
             && self
-                .mac(p, address_key)
+                .request_mac(p, address_key)
                 .is_some_and(|m| m.verify_truncated_left(&tag).is_ok())
     }
 
-    fn mac(&self, p: &Pending, address_key: &str) -> Option<Hmac<Sha256>> {
+    fn request_mac(&self, p: &Pending, address_key: &str) -> Option<Hmac<Sha256>> {
         let key = self.get(&p.kid)?;
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
         let text = format!(

@@ -46,7 +46,11 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got = smtp.wait_for(1);
-    assert_eq!(got[0].from, format!("sm-cop-bounces@{D}"));
+    assert!(
+        got[0].from.starts_with("sm-cop-bounces+") && got[0].from.ends_with(&format!("@{D}")),
+        "a tagged return path: {}",
+        got[0].from
+    );
     assert_eq!(got[0].to, ["new.person@dhs.gov"]);
     let confirm = &got[0].data;
     assert_eq!(header(confirm, "To").as_deref(), Some("new.person@dhs.gov"));
@@ -637,4 +641,119 @@ fn regression_fuzz_multibyte_subject_does_not_panic() {
         );
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
+}
+
+/// A Postfix-shaped report of a failed delivery of `sent` (as the SMTP server got
+/// it) to `recipient`, mailed back to `bounces`.
+fn postfix_dsn(bounces: &str, recipient: &str, message_id: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static REPORTS: AtomicUsize = AtomicUsize::new(0);
+    let report = REPORTS.fetch_add(1, Ordering::Relaxed);
+    include_str!("data/postfix-dsn.eml.in")
+        .replace(
+            "{REPORT_ID}",
+            &format!("20261204010102.3F1A2C01{report:02}"),
+        )
+        .replace("{BOUNCES}", bounces)
+        .replace("{RECIPIENT}", recipient)
+        .replace("{MESSAGE_ID}", message_id)
+        .replace('\n', "\r\n")
+        .into_bytes()
+}
+
+/// Issue 13, item 1: a forged DSN cancelled anyone's pending request. A report acts
+/// only when its bounce tag was made for the address it names.
+#[test]
+fn regression_13_a_forged_bounce_cancels_nothing_and_a_real_one_does() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let join = |who: &str, id: &str| {
+        let out = site.deliver(
+            &format!("sm-cop-join@{D}"),
+            Some(who),
+            &request(who, "x", "join", id, ""),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    join("pat@agency.gov", "f1@agency.gov");
+    let got = smtp.wait_for(1);
+    let pat_token = token_of(&got[0].data);
+    let pat_return = got[0].from.clone();
+    let pat_id = header(&got[0].data, "Message-ID").unwrap();
+
+    // 1. The forgery from the issue, word for word, to the plain bounces address.
+    let forged = b"From: attacker@evil.com\r\nSubject: x\r\n\r\n\
+Final-Recipient: rfc822; pat@agency.gov\r\nAction: failed\r\nStatus: 5.1.1\r\n";
+    let out = site.deliver(
+        &format!("sm-cop-bounces@{D}"),
+        Some("attacker@evil.com"),
+        forged,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // 2. A real-looking report, with a tag the attacker did get: one made for the
+    // attacker's own address (they asked to join, and read our confirmation).
+    join("attacker@evil.com", "f2@evil.com");
+    let got = smtp.wait_for(2);
+    let own_return = got[1].from.clone();
+    let own_id = header(&got[1].data, "Message-ID").unwrap();
+    for (to, id) in [
+        (&own_return, &own_id),
+        (&format!("sm-cop-bounces@{D}"), &own_id),
+    ] {
+        let out = site.deliver(to, Some(""), &postfix_dsn(to, "pat@agency.gov", id));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let unverified = site
+        .audit()
+        .iter()
+        .filter(|r| r["action"] == "bounce" && r["outcome"] == "unverified")
+        .count();
+    assert_eq!(unverified, 3, "each forgery recorded and ignored");
+    assert!(
+        !site
+            .audit()
+            .iter()
+            .any(|r| r["outcome"] == "pending-cancelled"),
+        "no forgery cancels a request"
+    );
+    // Pat's request stands: the token still works.
+    let out = site.deliver(
+        &format!("sm-cop-confirm+{pat_token}@{D}"),
+        Some("pat@agency.gov"),
+        &request("pat@agency.gov", "x", "ok", "f3@agency.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(site.roster_text().contains("\"pat@agency.gov\""));
+
+    // 3. A real bounce of mail we sent: to the tagged return path...
+    join("gone@agency.gov", "f4@agency.gov");
+    let got = smtp.wait_for(4);
+    let gone = got.iter().find(|m| m.to == ["gone@agency.gov"]).unwrap();
+    let out = site.deliver(
+        &gone.from,
+        Some(""),
+        &postfix_dsn(&gone.from, "gone@agency.gov", "<elsewhere@x>"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "pending-cancelled" && r["address"] == "gone@agency.gov")
+    );
+    // ...or to the plain address, known by the Message-ID it returns (pat, now a
+    // member: recorded as a member's bounce, nobody removed).
+    let plain = format!("sm-cop-bounces@{D}");
+    let out = site.deliver(
+        &plain,
+        Some(""),
+        &postfix_dsn(&plain, "pat@agency.gov", &pat_id),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "member-bounced" && r["address"] == "pat@agency.gov")
+    );
+    assert!(site.roster_text().contains("\"pat@agency.gov\""));
+    assert!(pat_return.starts_with("sm-cop-bounces+"));
 }

@@ -68,8 +68,8 @@ pub(super) fn decide(
     let now = super::deliver::unix_now();
     let settled = pipeline::settle_held(&ctx, list, &held, reject, Via::Admin, now, None)
         .with_context(|| format!("could not settle the request of {address}"))?;
-    let mail =
-        crate::reply::render(&ctx.config, &settled.reply, None).map_err(|e| anyhow!("{e}"))?;
+    let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None)
+        .map_err(|e| anyhow!("{e}"))?;
     let batch = Batch {
         key: format!("admin-{id}-{now}"),
         list: Some(list.id.to_string()),

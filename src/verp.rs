@@ -1,0 +1,156 @@
+//! Bounce tags: a mark on every mail we send that says "listkeeper sent this, to
+//! this address, for this list", so a report to `L-bounces@` can act only on mail we
+//! really sent (anyone can mail a text that *looks* like a delivery report).
+//!
+//! A tag is `KK` `NNNNNNNN` `MMMMMMMMMMMMMMMM` (26 lower-case base32 characters):
+//! the key id, a random nonce and an HMAC-SHA256 (80 bits) over list, recipient and
+//! nonce under the token keys (`confirm.secret_file`). It travels twice:
+//!
+//! - in the envelope sender, `L-bounces+TAG@D` (VERP): a bounce comes back to that
+//!   address, and the tag is checked against the address the report names;
+//! - in the Message-ID, `<TAG.RANDOM@D>`: a report that reaches the plain
+//!   `L-bounces@` (some systems drop the `+TAG`) still returns our headers, and the
+//!   Message-ID found there is checked the same way.
+//!
+//! A tag is good only for the recipient it was made for: the mail system of
+//! `attacker@evil.example` sees tags made for that address alone, so it cannot make
+//! a report about anyone else. Everything else is recorded and ignored.
+
+use crate::token::Keys;
+use hmac::Mac;
+
+const NONCE_LEN: usize = 5;
+const NONCE_CHARS: usize = 8;
+const MAC_CHARS: usize = 16;
+const KID_LEN: usize = 2;
+/// Length of every tag.
+pub const TAG_LEN: usize = KID_LEN + NONCE_CHARS + MAC_CHARS;
+
+/// A fresh tag for mail to `recipient_key` (an [`crate::address::EmailAddress::key`])
+/// about `list`; `None` when the system has no randomness to give.
+pub fn tag(keys: &Keys, list: &str, recipient_key: &str) -> Option<String> {
+    let mut nonce = [0u8; NONCE_LEN];
+    getrandom::fill(&mut nonce).ok()?;
+    let nonce = crate::token::base32().encode(&nonce);
+    let kid = keys.current_id();
+    let mac = mac(keys, kid, list, recipient_key, &nonce)?;
+    Some(format!("{kid}{nonce}{mac}"))
+}
+
+/// Whether `tag` was made by one of our keys for mail to `recipient_key` about
+/// `list`. The comparison is in constant time.
+pub fn verify(keys: &Keys, tag: &str, list: &str, recipient_key: &str) -> bool {
+    let tag = tag.to_ascii_lowercase();
+    if tag.len() != TAG_LEN || !tag.is_ascii() {
+        return false;
+    }
+    let (kid, rest) = tag.split_at(KID_LEN);
+    let (nonce, sent) = rest.split_at(NONCE_CHARS);
+    let Ok(sent) = crate::token::base32().decode(sent.as_bytes()) else {
+        return false;
+    };
+    keys.mac(kid, &text(list, recipient_key, nonce))
+        .is_some_and(|m| m.verify_truncated_left(&sent).is_ok())
+}
+
+/// `L-bounces+TAG@D`, the envelope sender of a tagged mail.
+pub fn return_path(list: &str, domain: &str, tag: &str) -> String {
+    format!("{list}-bounces+{tag}@{domain}")
+}
+
+/// `<TAG.RANDOM@D>`, the Message-ID of a tagged mail (`random` keeps Message-IDs
+/// unique whatever the nonce).
+pub fn message_id(tag: &str, random: &str, domain: &str) -> String {
+    format!("<{tag}.{random}@{domain}>")
+}
+
+/// The tag in one of our Message-IDs (with or without the angle brackets).
+pub fn tag_of_message_id<'a>(id: &'a str, domain: &str) -> Option<&'a str> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, host) = id.rsplit_once('@')?;
+    if !host.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let (tag, _) = local.split_once('.')?;
+    (tag.len() == TAG_LEN).then_some(tag)
+}
+
+fn mac(keys: &Keys, kid: &str, list: &str, recipient_key: &str, nonce: &str) -> Option<String> {
+    let mac = keys
+        .mac(kid, &text(list, recipient_key, nonce))?
+        .finalize()
+        .into_bytes();
+    let mut text = crate::token::base32().encode(&mac[..10]);
+    text.truncate(MAC_CHARS);
+    Some(text)
+}
+
+fn text(list: &str, recipient_key: &str, nonce: &str) -> String {
+    format!("bounce-v1\n{list}\n{recipient_key}\n{nonce}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys() -> Keys {
+        Keys::from_text("k1 00112233445566778899aabbccddeeff\n").unwrap()
+    }
+
+    #[test]
+    fn a_tag_is_good_for_its_recipient_and_list_only() {
+        let k = keys();
+        let t = tag(&k, "sm-cop", "pat@agency.gov").unwrap();
+        assert_eq!(t.len(), TAG_LEN);
+        assert!(verify(&k, &t, "sm-cop", "pat@agency.gov"));
+        assert!(
+            verify(&k, &t.to_ascii_uppercase(), "sm-cop", "pat@agency.gov"),
+            "case-folding MTAs"
+        );
+        assert!(!verify(&k, &t, "sm-cop", "attacker@evil.example"));
+        assert!(!verify(&k, &t, "other", "pat@agency.gov"));
+        let other = Keys::from_text("k1 ffeeddccbbaa99887766554433221100\n").unwrap();
+        assert!(!verify(&other, &t, "sm-cop", "pat@agency.gov"));
+    }
+
+    #[test]
+    fn message_ids_carry_the_tag() {
+        let k = keys();
+        let t = tag(&k, "sm-cop", "pat@agency.gov").unwrap();
+        let id = message_id(&t, "abcd", "listserv.example.gov");
+        assert_eq!(
+            tag_of_message_id(&id, "LISTSERV.example.gov"),
+            Some(t.as_str())
+        );
+        assert_eq!(tag_of_message_id(&id, "evil.example"), None);
+        assert_eq!(
+            tag_of_message_id("<x.y@listserv.example.gov>", "listserv.example.gov"),
+            None
+        );
+    }
+
+    proptest! {
+        /// No made-up tag passes, and nothing panics on odd input.
+        #[test]
+        fn made_up_tags_never_pass(s in "\\PC{0,40}", n in "[a-z2-7]{26}") {
+            let k = keys();
+            prop_assert!(!verify(&k, &s, "sm-cop", "pat@agency.gov"));
+            prop_assert!(!verify(&k, &n, "sm-cop", "pat@agency.gov"));
+            let _ = tag_of_message_id(&s, "listserv.example.gov");
+        }
+
+        /// A real tag with any one character changed fails.
+        #[test]
+        fn a_changed_tag_fails(at in 0usize..TAG_LEN, c in "[a-z2-7]") {
+            let k = keys();
+            let t = tag(&k, "sm-cop", "pat@agency.gov").unwrap();
+            let mut b = t.clone().into_bytes();
+            let c = c.as_bytes()[0];
+            prop_assume!(b[at] != c);
+            b[at] = c;
+            let changed = String::from_utf8(b).unwrap();
+            prop_assert!(!verify(&k, &changed, "sm-cop", "pat@agency.gov"));
+        }
+    }
+}
