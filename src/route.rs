@@ -5,6 +5,7 @@
 //! never split at the last hyphen. Local parts compare case-insensitively.
 
 use crate::address::EmailAddress;
+use crate::config::addresses::{SUBSCRIBE, UNSUBSCRIBE};
 use crate::config::{Config, ListId};
 
 /// What mail to one recipient asks for.
@@ -41,14 +42,6 @@ impl Route {
         }
     }
 }
-
-const SUBSCRIBE: [&str; 3] = ["subscribe-request", "subscribe", "join"];
-const UNSUBSCRIBE: [&str; 4] = [
-    "unsubscribe-request",
-    "signoff-request",
-    "unsubscribe",
-    "leave",
-];
 
 /// Routes a recipient address; `None` for anything that is not ours.
 pub fn route(config: &Config, recipient: &EmailAddress) -> Option<Route> {

@@ -443,3 +443,61 @@ fn changes_only_state_log_holds_reach_the_roster_before_the_cli_reads_it() {
     let out = site.run(&["members", "sm-cop"]);
     assert!(!stdout(&out).contains("Crash.Survivor"), "{}", stdout(&out));
 }
+
+/// Issue 12, item 6: README's "Try it" adds members to the example's roster; the
+/// tests start from the roster as committed, whatever the working tree holds.
+#[test]
+fn regression_12_tests_use_the_example_as_committed() {
+    let committed = Command::new("git")
+        .args(["show", "HEAD:config/lists/sm-cop/roster.toml"])
+        .current_dir(support::repo())
+        .output()
+        .unwrap();
+    if !committed.status.success() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs in a git clone");
+        eprintln!("skipped: not a git checkout");
+        return;
+    }
+    let site = Site::new();
+    assert_eq!(site.roster_text().as_bytes(), committed.stdout.as_slice());
+}
+
+/// Issue 13, item 5: lists `news` and `news-subscribe` both answer to
+/// `news-subscribe-request@`; `check` said ok and routing picked one.
+#[test]
+fn regression_13_lists_whose_addresses_collide_are_refused() {
+    let site = Site::new();
+    for id in ["news", "news-subscribe"] {
+        let dir = site.config().join("lists").join(id);
+        copy_dir(&site.config().join("lists/sm-cop"), &dir);
+        let list = dir.join("list.toml");
+        let text = std::fs::read_to_string(&list)
+            .unwrap()
+            .replace("id = \"sm-cop\"", &format!("id = \"{id}\""));
+        std::fs::write(&list, text).unwrap();
+        std::fs::write(dir.join("roster.toml"), "[members]\n").unwrap();
+    }
+    let out = site.run(&["check"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("lists `news` and `news-subscribe` both answer to news-subscribe-request@"),
+        "{text}"
+    );
+    // The command address may not be a list's address either.
+    std::fs::remove_dir_all(site.config().join("lists/news-subscribe")).unwrap();
+    let server = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&server).unwrap();
+    let text = text.replace(
+        "command_address = \"listserv\"",
+        "command_address = \"news-join\"",
+    );
+    std::fs::write(&server, text).unwrap();
+    let out = site.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("`news-join` is also an address of list `news`"),
+        "{}",
+        stdout(&out)
+    );
+}

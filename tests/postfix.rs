@@ -224,7 +224,7 @@ struct Listkeeper {
 impl Listkeeper {
     fn configure(root: &Path, lmtp: &str, smtp_port: u16) -> Listkeeper {
         let config = root.join("config");
-        support::copy_dir(&support::repo().join("config"), &config);
+        support::copy_example(&config);
         std::fs::write(
             config.join("lists/sm-cop/roster.toml"),
             "# Test members\n[members]\n",

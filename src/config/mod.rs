@@ -6,6 +6,7 @@
 //! is collected with its file, line and key before loading gives up, so `check`
 //! reports them all at once.
 
+pub mod addresses;
 mod file;
 mod problem;
 mod raw;
@@ -276,6 +277,8 @@ impl Config {
         let server = file::read::<raw::RawServer>(&server_path, &mut problems)
             .and_then(|(raw, f)| server_from_raw(raw, &f, &mut problems));
         let lists = load_lists(dir, &mut problems);
+        let command = server.as_ref().and_then(|s| s.command_address.as_deref());
+        refuse_collisions(command, &lists, &server_path, &mut problems);
         Partial {
             server,
             lists,
@@ -403,6 +406,42 @@ fn server_from_raw(
         limits,
         authserv_id: raw.trust.authserv_id,
     })
+}
+
+/// Two lists that answer to one address are an error on the second list (or on
+/// `command_address`): routing could serve only one of them.
+fn refuse_collisions(
+    command_address: Option<&str>,
+    lists: &BTreeMap<ListId, ListConfig>,
+    server_path: &Path,
+    problems: &mut Problems,
+) {
+    for c in addresses::collisions(command_address, lists.keys().map(ListId::as_str)) {
+        match c
+            .second
+            .as_deref()
+            .and_then(|id| lists.get(&ListId::parse(id).ok()?))
+        {
+            Some(second) => problems.error(
+                &second.file(),
+                None,
+                Some("id".into()),
+                format!(
+                    "lists `{}` and `{}` both answer to {}@: rename one of them",
+                    c.first, second.id, c.local_part
+                ),
+            ),
+            None => problems.error(
+                server_path,
+                None,
+                Some("command_address".into()),
+                format!(
+                    "`{}` is also an address of list `{}`: choose another command address",
+                    c.local_part, c.first
+                ),
+            ),
+        }
+    }
 }
 
 fn load_lists(dir: &Path, problems: &mut Problems) -> BTreeMap<ListId, ListConfig> {

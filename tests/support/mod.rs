@@ -25,7 +25,7 @@ pub struct Site {
 impl Site {
     pub fn new() -> Site {
         let tmp = tempfile::tempdir().unwrap();
-        copy_dir(&repo().join("config"), &tmp.path().join("config"));
+        copy_example(&tmp.path().join("config"));
         Site { tmp }
     }
 
@@ -133,6 +133,36 @@ pub fn files_in(dir: &Path) -> Vec<String> {
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
+}
+
+/// A copy of the repository's example `config/` at `to`, with its rosters as
+/// committed.
+pub fn copy_example(to: &Path) {
+    copy_dir(&repo().join("config"), to);
+    pristine_rosters(to);
+}
+
+/// The rosters as committed: listkeeper writes the example's rosters when README's
+/// "Try it" runs the daemon on `config/`, and the tests must not depend on that
+/// (issue 12, item 6). Without git (a source tarball), the copy stays as it is.
+fn pristine_rosters(config: &Path) {
+    let Ok(lists) = std::fs::read_dir(config.join("lists")) else {
+        return;
+    };
+    for list in lists.flatten() {
+        let id = list.file_name().to_string_lossy().into_owned();
+        let committed = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo())
+            .args(["show", &format!("HEAD:config/lists/{id}/roster.toml")])
+            .stderr(std::process::Stdio::null())
+            .output();
+        if let Ok(out) = committed
+            && out.status.success()
+        {
+            std::fs::write(list.path().join("roster.toml"), out.stdout).unwrap();
+        }
+    }
 }
 
 pub fn repo() -> PathBuf {
