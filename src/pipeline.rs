@@ -295,7 +295,7 @@ fn process(
     };
     let commands = command::commands(&ctx.config, route, incoming);
     if commands.is_empty() {
-        let texts = Texts::new(&ctx.config);
+        let texts = Texts::to(&ctx.config, &sender);
         let list = route.list().and_then(|l| ctx.config.list(l.as_str()));
         session.say(
             &sender,
@@ -359,7 +359,8 @@ impl<'a> Session<'a> {
             Command::Confirm { token } => self.confirm(&token),
             Command::Info { list } => {
                 if let Some(list) = self.list(&list, "info LIST") {
-                    let text = Texts::new(&self.ctx.config).text("info", Some(list), &[]);
+                    let text =
+                        Texts::to(&self.ctx.config, self.sender).text("info", Some(list), &[]);
                     self.say(
                         self.sender,
                         Some(list),
@@ -370,7 +371,7 @@ impl<'a> Session<'a> {
                 Ok(())
             }
             Command::Lists => {
-                let texts = Texts::new(&self.ctx.config);
+                let texts = Texts::to(&self.ctx.config, self.sender);
                 let all: Vec<String> = self
                     .ctx
                     .config
@@ -418,7 +419,7 @@ impl<'a> Session<'a> {
                     .route
                     .list()
                     .and_then(|l| self.ctx.config.list(l.as_str()));
-                let text = Texts::new(&self.ctx.config).text("help", list, &[]);
+                let text = Texts::to(&self.ctx.config, self.sender).text("help", list, &[]);
                 self.say(self.sender, list, "listkeeper help", text);
                 Ok(())
             }
@@ -434,7 +435,7 @@ impl<'a> Session<'a> {
     fn list(&mut self, target: &Target, example: &str) -> Option<&'a ListConfig> {
         let ctx: &'a Context = self.ctx;
         let sender = self.sender;
-        let texts = Texts::new(&ctx.config);
+        let texts = Texts::to(&ctx.config, sender);
         let text = match target {
             Target::List(id) => return ctx.config.lists.get(id),
             Target::Missing => texts.text("missing_list", None, &[("example", example)]),
@@ -788,13 +789,18 @@ impl<'a> Session<'a> {
         Ok(None)
     }
 
-    fn bad_token(&mut self, list: Option<&ListConfig>, outcome: &str) -> io::Result<()> {
+    /// An unknown, used or expired token: said to the sender, audited. The list is the
+    /// record's, else the one the recipient names (`L-confirm+…@`, `L-request@`).
+    fn bad_token(&mut self, list: Option<&'a ListConfig>, outcome: &str) -> io::Result<()> {
+        let ctx: &'a Context = self.ctx;
         let address = self.sender.clone();
-        if let Some(list) = list {
+        let list = list.or_else(|| self.route.list().and_then(|l| ctx.config.list(l.as_str())));
+        let text = if let Some(list) = list {
             self.audit(list, &address, "confirm", outcome, None, Via::Token)?;
+            self.text("bad_token", list, &address.to_string(), &[])
         } else {
             audit_line(
-                self.ctx,
+                ctx,
                 None,
                 &address.to_string(),
                 "confirm",
@@ -802,8 +808,8 @@ impl<'a> Session<'a> {
                 None,
                 self.incoming,
             )?;
-        }
-        let text = Texts::new(&self.ctx.config).text("bad_token", list, &[]);
+            Texts::to(&ctx.config, &address).text("bad_token_server", None, &[])
+        };
         self.say(&address, list, "Your confirmation", text);
         Ok(())
     }
@@ -1020,7 +1026,7 @@ impl<'a> Session<'a> {
     fn text(&self, name: &str, list: &ListConfig, address: &str, extra: &[(&str, &str)]) -> String {
         let mut vars = vec![("address", address)];
         vars.extend_from_slice(extra);
-        Texts::new(&self.ctx.config).text(name, Some(list), &vars)
+        Texts::to(&self.ctx.config, self.sender).text(name, Some(list), &vars)
     }
 
     /// Adds a paragraph to the one reply for `to`.

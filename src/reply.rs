@@ -187,12 +187,24 @@ fn random_hex(bytes: usize) -> String {
 /// Reply texts: built in, or `lists/<id>/templates/<name>.txt` when the list has one.
 pub struct Texts<'a> {
     config: &'a Config,
+    address: Option<String>,
 }
 
 impl<'a> Texts<'a> {
     /// Texts for this configuration.
     pub fn new(config: &'a Config) -> Texts<'a> {
-        Texts { config }
+        Texts {
+            config,
+            address: None,
+        }
+    }
+
+    /// Texts for a reply to `address`, which fills `{address}` unless told otherwise.
+    pub fn to(config: &'a Config, address: &EmailAddress) -> Texts<'a> {
+        Texts {
+            config,
+            address: Some(address.to_string()),
+        }
     }
 
     /// The text `name`, for `list` when given, with `{placeholders}` filled in.
@@ -202,6 +214,14 @@ impl<'a> Texts<'a> {
             .map_or_else(|| builtin(name), String::as_str);
         let mut vars: BTreeMap<&str, String> = BTreeMap::new();
         let domain = &self.config.server.domain;
+        let server_address = match &self.config.server.command_address {
+            Some(local) => format!("{local}@{domain}"),
+            None => self.config.server.outbound.from.to_string(),
+        };
+        vars.insert("server_address", server_address);
+        if let Some(address) = &self.address {
+            vars.insert("address", address.clone());
+        }
         if let Some(l) = list {
             vars.insert("list", l.name.clone());
             vars.insert("title", l.title.clone());
@@ -293,6 +313,10 @@ fn builtin(name: &str) -> &'static str {
         "bad_token" => {
             "That confirmation is unknown, already used or expired. Nothing has changed.\n\n\
              To start again, send a message to {subscribe_address} (or {leave_address} to leave)."
+        }
+        "bad_token_server" => {
+            "That confirmation is unknown, already used or expired. Nothing has changed.\n\n\
+             To start again, send \"lists\" to {server_address} for the lists on this server."
         }
         "info" => {
             "{list}: {title}\n\nWho may join: {terms}\n\n\
@@ -446,5 +470,62 @@ mod tests {
             texts.text("welcome", Some(&list), &[("address", "a@b.gov")]),
             "Hi a@b.gov, welcome to SM-COP!"
         );
+    }
+
+    /// Every built-in text, with a list and the values its callers pass, leaves no
+    /// `{placeholder}` behind (issue 12, item 3).
+    #[test]
+    fn every_builtin_text_fills() {
+        let c = config();
+        let list = c.list("sm-cop").unwrap();
+        let jane = EmailAddress::parse("jane@agency.gov").unwrap();
+        let texts = Texts::to(&c, &jane);
+        let extras: &[(&str, &str)] = &[
+            ("confirm_address", "x"),
+            ("expires", "x"),
+            ("reason", "x"),
+            ("name", "x"),
+            ("why", "x"),
+            ("token", "x"),
+            ("list_id", "x"),
+            ("example", "x"),
+            ("word", "x"),
+        ];
+        for name in [
+            "confirm_subscribe",
+            "confirm_unsubscribe",
+            "welcome",
+            "goodbye",
+            "refused",
+            "already_member",
+            "not_member",
+            "held_owner",
+            "declined",
+            "approved_owner",
+            "rejected_owner",
+            "already_held",
+            "held",
+            "bad_token",
+            "info",
+            "query_member",
+            "query_not_member",
+            "no_command",
+            "unknown_list",
+            "missing_list",
+            "help",
+        ] {
+            let text = texts.text(name, Some(list), extras);
+            assert!(!text.contains('{'), "{name}: {text}");
+        }
+        for name in [
+            "bad_token_server",
+            "no_command",
+            "unknown_list",
+            "missing_list",
+            "help",
+        ] {
+            let text = texts.text(name, None, extras);
+            assert!(!text.contains('{'), "{name} without a list: {text}");
+        }
     }
 }

@@ -775,3 +775,112 @@ fn no_membership_oracle_for_a_forger() {
         }
     }
 }
+
+/// Issue 12, item 3 and issue 13, item 6: the "bad token" reply showed raw
+/// `{subscribe_address}` placeholders, its audit line had no list, and a list's own
+/// `bad_token.txt` was ignored. Every template, overridden by the list with every
+/// placeholder README promises, comes out filled, from every path that sends it.
+#[test]
+fn regression_12_every_template_fills_every_placeholder() {
+    let site = Site::new();
+    let always = "{address}|{list}|{title}|{terms}|{subscribe_address}|{leave_address}|\
+                  {request_address}|{owner_address}";
+    let templates = site.config().join("lists/sm-cop/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    for (name, extra) in [
+        ("confirm_subscribe", "{confirm_address}|{expires}"),
+        ("confirm_unsubscribe", "{confirm_address}|{expires}"),
+        ("welcome", ""),
+        ("goodbye", ""),
+        ("refused", "{reason}"),
+        ("already_member", ""),
+        ("not_member", ""),
+        ("bad_token", ""),
+        ("info", ""),
+        ("query_member", ""),
+        ("query_not_member", ""),
+        ("help", ""),
+    ] {
+        std::fs::write(
+            templates.join(format!("{name}.txt")),
+            format!("[{name}] {always}|{extra}\n"),
+        )
+        .unwrap();
+    }
+    // More replies to one address than the day's budget of forgeable ones.
+    let server = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&server).unwrap().replace(
+        "confirmations_per_address_per_day = 3",
+        "confirmations_per_address_per_day = 50",
+    );
+    std::fs::write(&server, text).unwrap();
+    let ctx = context(&site);
+    let mut seen = Vec::new();
+    let mut send = |to: &str, from: &str, subject: &str, n: u64| {
+        let mails = deliver_all(&ctx, to, from, subject, &format!("t{n}@x"), 100 + n);
+        for m in &mails {
+            let body = m.replace("=\r\n", "");
+            let body = body.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+            assert!(
+                !body.contains('{') && !body.contains('}'),
+                "a placeholder left unfilled: {body}"
+            );
+            seen.extend(body.split(['[', ']']).nth(1).map(str::to_owned));
+        }
+        mails
+    };
+    let who = "pat@agency.gov";
+    let ask = send("sm-cop-join", who, "join", 1);
+    let token = token_of(&ask[0]);
+    send(&format!("sm-cop-confirm+{token}"), who, "ok", 2);
+    send("sm-cop-join", who, "join", 3);
+    // A made-up token, to the list's confirm address and in a command.
+    send(
+        "sm-cop-confirm+k1aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb",
+        who,
+        "ok",
+        4,
+    );
+    send(
+        "sm-cop-request",
+        who,
+        "confirm k1aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb",
+        5,
+    );
+    send("sm-cop-request", who, "info", 6);
+    send("sm-cop-request", who, "query", 7);
+    send("sm-cop-request", who, "help", 8);
+    send("sm-cop-request", "someone@other.gov", "query", 9);
+    send("sm-cop-join", "x@evil.example", "join", 10);
+    let ask = send("sm-cop-leave", who, "leave", 11);
+    let token = token_of(&ask[0]);
+    send(&format!("sm-cop-confirm+{token}"), who, "ok", 12);
+    send("sm-cop-leave", who, "leave", 13);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            "already_member",
+            "bad_token",
+            "confirm_subscribe",
+            "confirm_unsubscribe",
+            "goodbye",
+            "help",
+            "info",
+            "not_member",
+            "query_member",
+            "query_not_member",
+            "refused",
+            "welcome"
+        ],
+        "every template was sent"
+    );
+    let bad: Vec<_> = site
+        .audit()
+        .into_iter()
+        .filter(|r| r["action"] == "confirm" && r["outcome"] == "unknown")
+        .collect();
+    assert_eq!(bad.len(), 2);
+    assert!(bad.iter().all(|r| r["list"] == "sm-cop"), "{bad:?}");
+}
