@@ -34,8 +34,7 @@ pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) ->
         options.mode(old.as_ref().map_or(0o644, |m| m.mode() & 0o7777));
         let mut file = options.open(&tmp)?;
         if let Some(m) = &old {
-            // Only root may give a file away; for anyone else this keeps their own ids.
-            let _ = std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()));
+            keep_owner(&file, m)?;
         }
         file.write_all(data)?;
         file.sync_all()?;
@@ -50,6 +49,21 @@ pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) ->
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Gives the new file the old one's owner, calling `fchown` only when they differ:
+/// under systemd's `SystemCallFilter=~@privileged` (the shipped unit) `fchown` is
+/// denied, and the daemon, which owns its files, must never need it (issue 12).
+/// Only root may give a file away; for anyone else the call fails and the file
+/// keeps their own ids, which is fine.
+fn keep_owner(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
+    let new = file.metadata()?;
+    let uid = (new.uid() != old.uid()).then_some(old.uid());
+    let gid = (new.gid() != old.gid()).then_some(old.gid());
+    if uid.is_some() || gid.is_some() {
+        let _ = std::os::unix::fs::fchown(file, uid, gid);
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory, so a rename or a new file in it survives a crash.
@@ -257,6 +271,25 @@ mod tests {
         assert_ne!(stamp(&path).unwrap(), before);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    /// The replacement keeps an owner other than ours (root's CLI writing a roster
+    /// the service user owns); issue 12 made the chown conditional, not gone.
+    #[test]
+    fn write_atomic_keeps_another_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(&path, "old").unwrap();
+        if std::fs::metadata(&path).unwrap().uid() != 0 {
+            assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+            eprintln!("SKIPPED: only root may give a file away");
+            return;
+        }
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     }
 
     #[test]
