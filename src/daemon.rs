@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-/// How long shutdown waits for connections to finish the message in hand.
+/// How long shutdown waits for connections to finish the message in hand, and for
+/// the sender's sends in flight (dropped after it: their replies stay queued).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often expired confirmations and held requests are swept away.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -140,7 +141,8 @@ fn save_logged(ctx: &Context) -> bool {
 }
 
 /// Binds the LMTP listener, calls `ready` with its address, and serves until
-/// `shutdown`; then finishes the messages in hand (up to [`SHUTDOWN_GRACE`]).
+/// `shutdown`; then finishes the messages in hand and the sends in flight (up to
+/// [`SHUTDOWN_GRACE`] in all: sends still in flight then are dropped, still queued).
 pub async fn run(
     daemon: Arc<Daemon>,
     shutdown: CancellationToken,

@@ -401,3 +401,83 @@ fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
     );
     fsio::write_atomic(&dir.join(format!("{now}-{to}.eml")), &mail.bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    fn mail() -> Outgoing {
+        Outgoing {
+            envelope_from: "sm-cop-bounces@list.example.gov".into(),
+            to: "kim@army.mil".into(),
+            message: "Subject: hi\r\n\r\nhello\r\n".into(),
+            message_b64: None,
+        }
+    }
+
+    /// A relay offering PIPELINING that takes the first mail, then reads the text of
+    /// the next and closes without an answer (it may have taken it: nobody knows).
+    async fn relay(texts: Arc<AtomicUsize>, connections: Arc<AtomicUsize>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, SeqCst);
+                tokio::spawn(session(stream, texts.clone()));
+            }
+        });
+        port
+    }
+
+    async fn session(stream: tokio::net::TcpStream, texts: Arc<AtomicUsize>) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 relay\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-relay\r\n250 PIPELINING\r\n",
+                "DATA" => {
+                    write.write_all(b"354 go on\r\n").await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line == "." {
+                            break;
+                        }
+                    }
+                    if texts.fetch_add(1, SeqCst) > 0 {
+                        return;
+                    }
+                    b"250 queued\r\n"
+                }
+                "QUIT" => return,
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_after_the_text_went_out_does_not_send_it_again() {
+        let (texts, connections) = (Arc::default(), Arc::default());
+        let port = relay(Arc::clone(&texts), Arc::clone(&connections)).await;
+        let sender = Sender::new(&Outbound {
+            transport: Transport::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+            },
+            from: crate::address::EmailAddress::parse("sm-cop@list.example.gov").unwrap(),
+            username: None,
+            password_file: None,
+            give_up_after: Duration::from_secs(86400),
+        })
+        .unwrap();
+        assert_eq!(sender.send(&mail()).await, Ok(()));
+        let second = sender.send(&mail()).await;
+        assert!(matches!(second, Err(SendError::Temporary(_))), "{second:?}");
+        assert_eq!(texts.load(SeqCst), 2, "the second text went out once");
+        assert_eq!(connections.load(SeqCst), 1, "and was not tried again");
+    }
+}
