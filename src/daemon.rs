@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-/// How long shutdown waits for connections to finish the message in hand.
+/// How long shutdown waits for connections to finish the message in hand, and for
+/// the sender's sends in flight (dropped after it: their replies stay queued).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often expired confirmations and held requests are swept away.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -140,7 +141,8 @@ fn save_logged(ctx: &Context) -> bool {
 }
 
 /// Binds the LMTP listener, calls `ready` with its address, and serves until
-/// `shutdown`; then finishes the messages in hand (up to [`SHUTDOWN_GRACE`]).
+/// `shutdown`; then finishes the messages in hand and the sends in flight (up to
+/// [`SHUTDOWN_GRACE`] in all: sends still in flight then are dropped, still queued).
 pub async fn run(
     daemon: Arc<Daemon>,
     shutdown: CancellationToken,
@@ -154,7 +156,12 @@ pub async fn run(
     drop(ctx);
     ready(&listener.describe());
     let tracker = TaskTracker::new();
-    let sender = tokio::spawn(sender_loop(daemon.clone(), shutdown.clone()));
+    let abandon = CancellationToken::new();
+    let mut sender = tokio::spawn(sender_loop(
+        daemon.clone(),
+        shutdown.clone(),
+        abandon.clone(),
+    ));
     let saver = {
         let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
         std::thread::Builder::new()
@@ -205,9 +212,10 @@ pub async fn run(
         });
     }
     info!("shutting down: no new connections; finishing the messages in hand");
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     drop(listener);
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+    if tokio::time::timeout_at(deadline, tracker.wait())
         .await
         .is_err()
     {
@@ -219,7 +227,19 @@ pub async fn run(
     if let Some(maildir) = maildir {
         let _ = maildir.await;
     }
-    let _ = sender.await;
+    // A silent relay must not hold the exit past the grace: sends still in flight are
+    // abandoned, their replies stay queued in state.log and go out on the next start.
+    if tokio::time::timeout_at(deadline, &mut sender)
+        .await
+        .is_err()
+    {
+        warn!(
+            "replies still being sent after {}s; leaving them queued for the next start",
+            SHUTDOWN_GRACE.as_secs()
+        );
+        abandon.cancel();
+        let _ = sender.await;
+    }
     let _ = tokio::task::spawn_blocking(move || saver.join()).await;
     // The last changes into their files (they are safe in state.log regardless).
     let last = daemon.clone();
@@ -318,8 +338,9 @@ async fn refuse(stream: Stream) {
     };
 }
 
-/// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries.
-async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+/// Sends what the outbox holds whenever woken, and every [`SENDER_TICK`] for retries;
+/// `abandon` drops the sends in flight (at the end of the shutdown grace).
+async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken, abandon: CancellationToken) {
     let mut transport: Option<(usize, Arc<Sender>)> = None;
     let mut last_sweep = std::time::Instant::now() - SWEEP_EVERY;
     loop {
@@ -332,7 +353,8 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
             }
         }
         if let Some((_, sender)) = &transport {
-            send_due(&ctx, sender, &shutdown).await;
+            send_due(&ctx, sender, &shutdown, &abandon).await;
+            sender.close_idle().await;
         }
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = std::time::Instant::now();
@@ -363,9 +385,14 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken) {
 /// Sends every due batch, [`crate::sender::CONNECTIONS`] at a time and at most
 /// [`SEND_PASS`] a pass, and gives up on those retried for longer than
 /// `outbound.give_up_after`.
-async fn send_due(ctx: &Arc<Context>, sender: &Arc<Sender>, shutdown: &CancellationToken) {
+async fn send_due(
+    ctx: &Arc<Context>,
+    sender: &Arc<Sender>,
+    shutdown: &CancellationToken,
+    abandon: &CancellationToken,
+) {
     loop {
-        let (sent, total) = send_pass(ctx, sender, shutdown).await;
+        let (sent, total) = send_pass(ctx, sender, shutdown, abandon).await;
         if total < SEND_PASS || sent == 0 || shutdown.is_cancelled() {
             return;
         }
@@ -377,6 +404,7 @@ async fn send_pass(
     ctx: &Arc<Context>,
     sender: &Arc<Sender>,
     shutdown: &CancellationToken,
+    abandon: &CancellationToken,
 ) -> (usize, usize) {
     let batches = match ctx.outbox.due(unix_now(), SEND_PASS) {
         Ok(batches) => batches,
@@ -390,8 +418,13 @@ async fn send_pass(
     let queue = Arc::new(std::sync::Mutex::new(batches.into_iter()));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..crate::sender::CONNECTIONS.min(total) {
-        let (ctx, sender, queue, shutdown) =
-            (ctx.clone(), sender.clone(), queue.clone(), shutdown.clone());
+        let (ctx, sender, queue, shutdown, abandon) = (
+            ctx.clone(),
+            sender.clone(),
+            queue.clone(),
+            shutdown.clone(),
+            abandon.clone(),
+        );
         workers.spawn(async move {
             let mut sent = 0;
             loop {
@@ -403,7 +436,12 @@ async fn send_pass(
                 if shutdown.is_cancelled() {
                     break;
                 }
-                if send_one(&ctx, &sender, batch, give_up).await {
+                // Dropped mid-send, the batch stays as state.log has it: queued.
+                let done = tokio::select! {
+                    done = send_one(&ctx, &sender, batch, give_up) => done,
+                    () = abandon.cancelled() => break,
+                };
+                if done {
                     sent += 1;
                 }
             }

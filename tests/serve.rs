@@ -8,7 +8,7 @@ mod support;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use support::lmtp::Lmtp;
-use support::smtp::{Mode, SmtpServer, free_port};
+use support::smtp::{Farewell, Mode, SmtpServer, free_port};
 use support::{BIN, Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
@@ -231,6 +231,170 @@ fn a_reply_the_smtp_server_defers_is_sent_later() {
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(smtp.wait_for(1)[0].to, ["kim@army.mil"]);
     c.quit();
+    assert!(server.stop().success());
+}
+
+/// One join over LMTP (its reply is a confirmation request to `who`).
+fn join(port: u16, who: &str) {
+    let mut c = Lmtp::connect(port).unwrap();
+    let (_, outcomes) = c
+        .send(
+            who,
+            &[&format!("sm-cop-join@{D}")],
+            &message(who, "join", &format!("{who}.join")),
+        )
+        .unwrap();
+    assert_eq!(outcomes[0].code, 250, "{outcomes:?}");
+    c.quit();
+}
+
+/// Issue 12: the relay closes connections left idle for 300 ms (as Postfix does after
+/// `smtpd_timeout`). After `idle`, the next reply still goes out within seconds, on a
+/// new connection, instead of failing on the dead one and waiting out the backoff.
+fn a_reply_after_the_relay_closed_an_idle_connection(
+    pipelining: bool,
+    farewell: Farewell,
+    idle: Duration,
+) {
+    let smtp = SmtpServer::start();
+    if !pipelining {
+        smtp.without_pipelining();
+    }
+    smtp.drop_idle(Duration::from_millis(300), farewell);
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    join(port, "first@agency.gov");
+    assert_eq!(smtp.wait_for(1).len(), 1, "{}", log_of(&site));
+    std::thread::sleep(idle);
+    assert!(
+        smtp.idle_drops() >= 1,
+        "the relay closed the kept connection"
+    );
+    join(port, "second@agency.gov");
+    let start = Instant::now();
+    while smtp.count() < 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        smtp.received()
+            .iter()
+            .filter(|m| m.to == ["second@agency.gov"])
+            .count(),
+        1,
+        "the reply after the idle spell arrives within 5 s, once:\n{}",
+        log_of(&site)
+    );
+    assert!(server.stop().success());
+}
+
+/// Reused within seconds, unprobed: the 421 at MAIL FROM sends it again at once.
+#[test]
+fn issue_12_pipelined_a_connection_the_relay_closed_with_421_is_replaced() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        true,
+        Farewell::Say421,
+        Duration::from_millis(800),
+    );
+}
+
+/// Reused within seconds, unprobed: the lost connection sends it again at once.
+#[test]
+fn issue_12_pipelined_a_connection_the_relay_closed_silently_is_replaced() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        true,
+        Farewell::Silent,
+        Duration::from_millis(800),
+    );
+}
+
+/// Idle for longer: the NOOP before reuse finds it dead (the resend would catch it too).
+#[test]
+fn issue_12_pipelined_a_long_idle_connection_is_probed_first() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        true,
+        Farewell::Silent,
+        Duration::from_millis(2500),
+    );
+}
+
+/// lettre's connection (no PIPELINING offered): a 421 is a refusal, sent again at once.
+#[test]
+fn issue_12_lettre_a_connection_the_relay_closed_with_421_is_replaced() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        false,
+        Farewell::Say421,
+        Duration::from_millis(800),
+    );
+}
+
+#[test]
+fn issue_12_lettre_a_long_idle_connection_closed_silently_is_probed_first() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        false,
+        Farewell::Silent,
+        Duration::from_millis(2500),
+    );
+}
+
+#[test]
+fn issue_12_lettre_a_long_idle_connection_closed_with_421_is_probed_first() {
+    a_reply_after_the_relay_closed_an_idle_connection(
+        false,
+        Farewell::Say421,
+        Duration::from_millis(2500),
+    );
+}
+
+/// Issue 13: a relay that accepts the connection and never greets. SIGTERM exits 0
+/// within the shutdown grace (not after the 30 s send timeout), and the reply in
+/// flight stays queued: the next start sends it.
+#[test]
+fn issue_13_sigterm_with_a_silent_relay_exits_in_the_grace_and_loses_nothing() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay = silent.local_addr().unwrap().port();
+    let (connected, connection) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    let port = free_port();
+    let site = site(port, relay);
+    let mut server = Server::start(&site, port);
+    join(port, "held@agency.gov");
+    connection
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the daemon connects to the relay");
+    let start = Instant::now();
+    server.signal("TERM");
+    let status = wait_timeout(&mut server.child, Duration::from_secs(45));
+    let took = start.elapsed();
+    assert!(status.success(), "{}", log_of(&site));
+    let bound = listkeeper::daemon::SHUTDOWN_GRACE + Duration::from_secs(2);
+    assert!(
+        took < bound,
+        "SIGTERM took {took:?} (bound {bound:?}):\n{}",
+        log_of(&site)
+    );
+    drop(server);
+
+    let smtp = SmtpServer::start();
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("smtp://127.0.0.1:{relay}"),
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+    );
+    std::fs::write(path, text).unwrap();
+    let server = Server::start(&site, port);
+    assert_eq!(
+        smtp.wait_for(1).first().map(|m| m.to.clone()),
+        Some(vec!["held@agency.gov".to_owned()]),
+        "the reply abandoned at shutdown is sent on the next start:\n{}",
+        log_of(&site)
+    );
     assert!(server.stop().success());
 }
 

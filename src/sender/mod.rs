@@ -8,6 +8,13 @@
 //! PIPELINING and needs neither credentials nor STARTTLS (or sits on loopback) gets
 //! our own two-round-trip client (`pipelined.rs`); any other is handed to lettre's
 //! `AsyncSmtpConnection`. `smtps://` uses lettre's pooled transport as it is.
+//!
+//! Servers close connections left idle (Postfix after `smtpd_timeout`, with a `421`).
+//! So a kept connection idle for a few seconds must answer a NOOP before it is used,
+//! one idle for a minute is closed, and a mail whose kept connection turns out dead
+//! before its text went out is sent again at once on a new connection, rather than
+//! waiting for the outbox's backoff. Once the text is out, never again: that could
+//! deliver it twice.
 
 mod pipelined;
 
@@ -17,12 +24,12 @@ use crate::reply::Outgoing;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::{AsyncSmtpTransport, Error as SmtpError};
+use lettre::transport::smtp::{AsyncSmtpTransport, Error as SmtpError, PoolConfig};
 use lettre::{Address, AsyncTransport, Tokio1Executor};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How long one SMTP send may take, connection included.
@@ -30,6 +37,15 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// SMTP connections kept open to the server, each carrying one mail at a time: the
 /// daemon's sender runs this many sends at once.
 pub const CONNECTIONS: usize = 4;
+/// A kept connection idle for longer than this is closed rather than used: servers
+/// close idle ones themselves (Postfix after `smtpd_timeout`, 300 s, or 10 s under
+/// stress), and one closed politely costs the server nothing.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(60);
+/// A kept connection idle for longer than this must answer a NOOP before it carries a
+/// mail (a busy sender reuses its connections at once and never pays for the NOOP).
+const PROBE_AFTER: Duration = Duration::from_secs(2);
+/// How long that NOOP, or the QUIT on closing, may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a mail was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +95,27 @@ impl Sender {
                     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
                         .port(*port)
                         .tls(Tls::Wrapper(params))
-                        .timeout(Some(SEND_TIMEOUT));
+                        .timeout(Some(SEND_TIMEOUT))
+                        // lettre sends a NOOP on every pooled connection before reuse
+                        // and replaces one that does not answer.
+                        .pool_config(
+                            PoolConfig::new()
+                                .max_size(CONNECTIONS as u32)
+                                .idle_timeout(IDLE_CLOSE),
+                        );
                 if let Some(credentials) = credentials {
                     builder = builder.credentials(credentials);
                 }
                 Ok(Sender::Smtps(builder.build()))
             }
+        }
+    }
+
+    /// Closes kept SMTP connections idle for longer than [`IDLE_CLOSE`] (lettre's pool
+    /// for `smtps://` does this on its own).
+    pub async fn close_idle(&self) {
+        if let Sender::Smtp(client) = self {
+            client.close_idle().await;
         }
     }
 
@@ -136,7 +167,7 @@ pub struct SmtpClient {
     port: u16,
     hello: ClientId,
     credentials: Option<Credentials>,
-    connections: Vec<Mutex<Option<Connection>>>,
+    connections: Vec<Mutex<Option<Kept>>>,
     next: AtomicUsize,
     /// Set once the server turned out not to suit [`pipelined`]: lettre from then on.
     lettre_only: std::sync::atomic::AtomicBool,
@@ -148,11 +179,59 @@ enum Connection {
     Lettre(Box<AsyncSmtpConnection>),
 }
 
+/// A connection kept for the next mail, and since when it has been idle.
+struct Kept {
+    connection: Connection,
+    since: Instant,
+}
+
+/// A send that failed, and whether it may go again at once on a new connection:
+/// `unsent` when the connection was lost or the server said it is closing it (`421`)
+/// before the mail's text went out, so the server cannot have taken the mail.
+struct Failure {
+    error: SendError,
+    unsent: bool,
+}
+
 impl Connection {
-    fn usable(&self) -> bool {
+    async fn send(
+        &mut self,
+        mail: &Outgoing,
+        envelope: &lettre::address::Envelope,
+    ) -> Result<(), Failure> {
         match self {
-            Connection::Pipelined(p) => p.usable(),
-            Connection::Lettre(c) => !c.has_broken(),
+            Connection::Pipelined(p) => p.send(mail).await,
+            // lettre does not say which step failed: a connection lost after the final
+            // dot may have delivered the mail, so only a 421 (a refusal, whenever it
+            // comes) counts as unsent. The probe before reuse covers the rest.
+            Connection::Lettre(c) => {
+                c.send(envelope, &mail.bytes())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Failure {
+                        unsent: e.status().map(u16::from) == Some(421),
+                        error: classify(e),
+                    })
+            }
+        }
+    }
+
+    /// NOOP, answered within [`PROBE_TIMEOUT`]: is the server still there?
+    async fn probe(&mut self) -> bool {
+        let answered = match self {
+            Connection::Pipelined(p) => tokio::time::timeout(PROBE_TIMEOUT, p.noop()).await,
+            Connection::Lettre(c) => tokio::time::timeout(PROBE_TIMEOUT, c.test_connected()).await,
+        };
+        answered.unwrap_or(false)
+    }
+
+    /// QUIT, without waiting long for the answer.
+    async fn close(self) {
+        match self {
+            Connection::Pipelined(p) => p.quit().await,
+            Connection::Lettre(mut c) => {
+                let _ = tokio::time::timeout(PROBE_TIMEOUT, c.abort()).await;
+            }
         }
     }
 }
@@ -168,25 +247,49 @@ impl SmtpClient {
                 self.connections[i].lock().await
             }
         };
-        if !slot.as_ref().is_some_and(Connection::usable) {
-            *slot = Some(self.connect().await?);
-        }
-        let result = match slot.as_mut() {
-            Some(Connection::Pipelined(p)) => p.send(mail).await,
-            Some(Connection::Lettre(c)) => c
-                .send(&envelope, &mail.bytes())
-                .await
-                .map(|_| ())
-                .map_err(classify),
-            None => Err(SendError::Temporary("no SMTP connection".into())),
+        let (mut connection, reused) = match revive(slot.take()).await {
+            Some(kept) => (kept, true),
+            None => (self.connect().await?, false),
         };
-        if result.is_err() {
+        let mut result = connection.send(mail, &envelope).await;
+        if reused && result.as_ref().is_err_and(|f| f.unsent) {
+            // A kept connection the server had closed (its idle timeout, a restart):
+            // the same mail once more, at once, on a new one.
+            connection.close().await;
+            connection = self.connect().await?;
+            result = connection.send(mail, &envelope).await;
+        }
+        match result {
+            Ok(()) => {
+                *slot = Some(Kept {
+                    connection,
+                    since: Instant::now(),
+                });
+                Ok(())
+            }
             // After a refusal the session state is unclear: start the next mail afresh.
-            if let Some(Connection::Lettre(mut old)) = slot.take() {
-                old.abort().await;
+            Err(failure) => {
+                connection.close().await;
+                Err(failure.error)
             }
         }
-        result
+    }
+
+    /// Closes the connections idle for longer than [`IDLE_CLOSE`], before the server
+    /// times them out.
+    async fn close_idle(&self) {
+        for slot in &self.connections {
+            let Ok(mut slot) = slot.try_lock() else {
+                continue;
+            };
+            if slot
+                .as_ref()
+                .is_some_and(|k| k.since.elapsed() > IDLE_CLOSE)
+                && let Some(kept) = slot.take()
+            {
+                kept.connection.close().await;
+            }
+        }
     }
 
     /// Our pipelined connection when the server offers PIPELINING and needs neither
@@ -257,6 +360,24 @@ impl SmtpClient {
     }
 }
 
+/// A kept connection fit for the next mail: one idle for longer than [`IDLE_CLOSE`] is
+/// closed, one idle for longer than [`PROBE_AFTER`] must answer a NOOP first.
+async fn revive(kept: Option<Kept>) -> Option<Connection> {
+    let Kept {
+        mut connection,
+        since,
+    } = kept?;
+    let idle = since.elapsed();
+    if idle > IDLE_CLOSE {
+        connection.close().await;
+        return None;
+    }
+    if idle > PROBE_AFTER && !connection.probe().await {
+        return None;
+    }
+    Some(connection)
+}
+
 fn envelope(mail: &Outgoing) -> Result<lettre::address::Envelope, String> {
     let from: Address = mail
         .envelope_from
@@ -279,4 +400,84 @@ fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
         "_",
     );
     fsio::write_atomic(&dir.join(format!("{now}-{to}.eml")), &mail.bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    fn mail() -> Outgoing {
+        Outgoing {
+            envelope_from: "sm-cop-bounces@list.example.gov".into(),
+            to: "kim@army.mil".into(),
+            message: "Subject: hi\r\n\r\nhello\r\n".into(),
+            message_b64: None,
+        }
+    }
+
+    /// A relay offering PIPELINING that takes the first mail, then reads the text of
+    /// the next and closes without an answer (it may have taken it: nobody knows).
+    async fn relay(texts: Arc<AtomicUsize>, connections: Arc<AtomicUsize>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, SeqCst);
+                tokio::spawn(session(stream, texts.clone()));
+            }
+        });
+        port
+    }
+
+    async fn session(stream: tokio::net::TcpStream, texts: Arc<AtomicUsize>) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 relay\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-relay\r\n250 PIPELINING\r\n",
+                "DATA" => {
+                    write.write_all(b"354 go on\r\n").await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line == "." {
+                            break;
+                        }
+                    }
+                    if texts.fetch_add(1, SeqCst) > 0 {
+                        return;
+                    }
+                    b"250 queued\r\n"
+                }
+                "QUIT" => return,
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_lost_after_the_text_went_out_does_not_send_it_again() {
+        let (texts, connections) = (Arc::default(), Arc::default());
+        let port = relay(Arc::clone(&texts), Arc::clone(&connections)).await;
+        let sender = Sender::new(&Outbound {
+            transport: Transport::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+            },
+            from: crate::address::EmailAddress::parse("sm-cop@list.example.gov").unwrap(),
+            username: None,
+            password_file: None,
+            give_up_after: Duration::from_secs(86400),
+        })
+        .unwrap();
+        assert_eq!(sender.send(&mail()).await, Ok(()));
+        let second = sender.send(&mail()).await;
+        assert!(matches!(second, Err(SendError::Temporary(_))), "{second:?}");
+        assert_eq!(texts.load(SeqCst), 2, "the second text went out once");
+        assert_eq!(connections.load(SeqCst), 1, "and was not tried again");
+    }
 }

@@ -5,7 +5,7 @@
 //! credentials nor STARTTLS (a relay on loopback, whose traffic never leaves the
 //! host); every other case goes through lettre.
 
-use super::SendError;
+use super::{Failure, SendError};
 use crate::reply::Outgoing;
 use std::io;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -30,7 +30,8 @@ pub(super) struct Offers {
 pub(super) struct Pipelined {
     stream: BufReader<TcpStream>,
     pub(super) offers: Offers,
-    broken: bool,
+    /// The connection failed, or the server said it is closing it (`421`).
+    closed: bool,
 }
 
 /// A reply: code and its last line.
@@ -46,7 +47,7 @@ impl Pipelined {
         let mut p = Pipelined {
             stream: BufReader::new(stream),
             offers: Offers::default(),
-            broken: false,
+            closed: false,
         };
         let greeting = p.reply().await?;
         if greeting.code != 220 {
@@ -76,21 +77,34 @@ impl Pipelined {
         Ok(p)
     }
 
-    /// False once a send failed: the session's state is unclear, start afresh.
-    pub(super) fn usable(&self) -> bool {
-        !self.broken
-    }
-
-    /// Sends one mail: two writes, two waits.
-    pub(super) async fn send(&mut self, mail: &Outgoing) -> Result<(), SendError> {
-        let result = self.transaction(mail).await;
-        if result.is_err() {
-            self.broken = true;
+    /// Sends one mail: two writes, two waits. Until the text goes out the server
+    /// cannot have taken the mail, so a failure there is `unsent` when the connection
+    /// is gone or closing.
+    pub(super) async fn send(&mut self, mail: &Outgoing) -> Result<(), Failure> {
+        if let Err(error) = self.open_data(mail).await {
+            let unsent = self.closed;
+            return Err(Failure { error, unsent });
         }
-        result
+        self.text(mail).await.map_err(|error| Failure {
+            error,
+            unsent: false,
+        })
     }
 
-    async fn transaction(&mut self, mail: &Outgoing) -> Result<(), SendError> {
+    /// NOOP: true when the server answers 250.
+    pub(super) async fn noop(&mut self) -> bool {
+        self.write(b"NOOP\r\n").await.is_ok() && self.reply().await.is_ok_and(|r| r.code == 250)
+    }
+
+    /// QUIT, without waiting for the answer.
+    pub(super) async fn quit(mut self) {
+        if !self.closed {
+            let _ = self.write(b"QUIT\r\n").await;
+        }
+    }
+
+    /// MAIL, RCPT and DATA in one write, up to the server's `354`.
+    async fn open_data(&mut self, mail: &Outgoing) -> Result<(), SendError> {
         // The same check as lettre's: two addresses, nothing that could end a line.
         super::envelope(mail).map_err(SendError::Permanent)?;
         let (from, to) = (mail.envelope_from.as_str(), mail.to.as_str());
@@ -124,6 +138,11 @@ impl Pipelined {
         if data.code != 354 {
             return Err(classify(&data));
         }
+        Ok(())
+    }
+
+    /// The message and its final dot, then the server's verdict.
+    async fn text(&mut self, mail: &Outgoing) -> Result<(), SendError> {
         self.write(&stuffed(&mail.bytes())).await?;
         let done = self.reply().await?;
         if done.code / 100 != 2 {
@@ -133,17 +152,24 @@ impl Pipelined {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), SendError> {
-        let stream = self.stream.get_mut();
-        stream.write_all(bytes).await.map_err(lost)?;
-        Ok(())
+        let written = self.stream.get_mut().write_all(bytes).await;
+        self.closed |= written.is_err();
+        written.map_err(lost)
     }
 
     async fn reply(&mut self) -> Result<Reply, SendError> {
         self.reply_lines().await.map(|(r, _)| r)
     }
 
-    /// One reply, every line of it.
+    /// One reply; a lost connection or a `421` marks the connection closed.
     async fn reply_lines(&mut self) -> Result<(Reply, Vec<String>), SendError> {
+        let read = self.read_reply().await;
+        self.closed |= read.as_ref().is_err() || read.as_ref().is_ok_and(|(r, _)| r.code == 421);
+        read
+    }
+
+    /// One reply, every line of it.
+    async fn read_reply(&mut self) -> Result<(Reply, Vec<String>), SendError> {
         let mut lines = Vec::new();
         loop {
             let mut line = Vec::new();

@@ -1,9 +1,10 @@
 //! A small SMTP server on 127.0.0.1:0 for tests: records what it accepts, and can be
-//! told to defer (451) or refuse (550) instead.
+//! told to defer (451) or refuse (550) instead, or to close connections left idle (as
+//! Postfix does after `smtpd_timeout`).
 
 #![allow(unreachable_pub, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +31,19 @@ struct State {
     mode: Option<Mode>,
     /// Leave PIPELINING out of the EHLO reply (listkeeper then uses lettre).
     no_pipelining: bool,
+    /// Close a connection after this long without a command, with `421` first or not.
+    idle_drop: Option<(Duration, Farewell)>,
+    /// Connections closed for idleness so far.
+    idle_drops: usize,
+}
+
+/// What the server says before it closes an idle connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Farewell {
+    /// `421 4.4.2 … Error: timeout exceeded`, as Postfix says.
+    Say421,
+    /// Nothing: the connection just closes.
+    Silent,
 }
 
 pub struct SmtpServer {
@@ -62,6 +76,16 @@ impl SmtpServer {
     /// Stops offering PIPELINING to new connections.
     pub fn without_pipelining(&self) {
         self.state.lock().unwrap().no_pipelining = true;
+    }
+
+    /// Closes connections (new and open) after `idle` without a command.
+    pub fn drop_idle(&self, idle: Duration, farewell: Farewell) {
+        self.state.lock().unwrap().idle_drop = Some((idle, farewell));
+    }
+
+    /// How many connections were closed for idleness.
+    pub fn idle_drops(&self) -> usize {
+        self.state.lock().unwrap().idle_drops
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -97,7 +121,6 @@ pub fn free_port() -> u16 {
 }
 
 fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_nodelay(true)?;
     let mut out = stream.try_clone()?;
     let mut lines = BufReader::new(stream);
@@ -106,8 +129,22 @@ fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     let mut line = String::new();
     loop {
         line.clear();
-        if lines.read_line(&mut line)? == 0 {
-            return Ok(());
+        let idle_drop = state.lock().unwrap().idle_drop;
+        let limit = idle_drop.map_or(Duration::from_secs(30), |(idle, _)| idle);
+        lines.get_ref().set_read_timeout(Some(limit))?;
+        match lines.read_line(&mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if let Some((_, farewell)) = idle_drop {
+                    state.lock().unwrap().idle_drops += 1;
+                    if farewell == Farewell::Say421 {
+                        out.write_all(b"421 4.4.2 test-smtp Error: timeout exceeded\r\n")?;
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         }
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
