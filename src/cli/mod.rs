@@ -20,10 +20,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "listkeeper", version, about)]
 pub struct Args {
-    /// The configuration directory.
+    /// The configuration directory (optional: the environment, then the default).
     #[arg(
         long,
         global = true,
+        value_name = "DIR",
         env = "LISTKEEPER_CONFIG",
         default_value = "/etc/listkeeper"
     )]
