@@ -312,9 +312,8 @@ impl StateLog {
 
     /// The writers' lock.
     fn hold(&self) -> io::Result<fsio::Held<'_>> {
-        fsio::hold(&self.lock_file).map_err(|e| {
-            fsio::at(&self.path.with_file_name(".state.log.lock"))(e)
-        })
+        fsio::hold(&self.lock_file)
+            .map_err(|e| fsio::at(&self.path.with_file_name(".state.log.lock"))(e))
     }
 
     /// Appends a roster change with the next sequence number (taken under the

@@ -514,7 +514,10 @@ fn issue_12_every_file_under_the_state_folder_is_private() {
     }
     let failed = site.var().join("state/outbox/failed");
     assert_eq!(std::fs::read_dir(failed).unwrap().count(), 1);
-    assert!(seen >= 5, "state.log, its lock, audit.log, secret, the failed reply");
+    assert!(
+        seen >= 5,
+        "state.log, its lock, audit.log, secret, the failed reply"
+    );
 }
 
 #[test]
@@ -560,10 +563,9 @@ fn issue_12_a_confirmation_refused_for_good_cancels_its_pending_request() {
         stdout(&out)
     );
     assert!(
-        site.audit()
-            .iter()
-            .any(|r| r["outcome"] == "pending-cancelled"
-                && r["address"] == "pat.example@agency.gov")
+        site.audit().iter().any(
+            |r| r["outcome"] == "pending-cancelled" && r["address"] == "pat.example@agency.gov"
+        )
     );
 }
 
@@ -612,7 +614,11 @@ fn issue_12_a_broken_list_toml_is_reported_and_the_other_lists_served() {
 fn issue_12_a_broken_roster_is_reported_once_and_the_other_lists_served() {
     let site = two_lists();
     let roster = site.config().join("lists/neighbors/roster.toml");
-    std::fs::write(&roster, "[members]\n\"a@example.org\" = {}\n\"b@example.org\" = { oops\n").unwrap();
+    std::fs::write(
+        &roster,
+        "[members]\n\"a@example.org\" = {}\n\"b@example.org\" = { oops\n",
+    )
+    .unwrap();
 
     let out = site.run(&["lists", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -637,7 +643,11 @@ fn issue_12_an_empty_list_says_it_has_no_members() {
     let site = two_lists();
     let out = site.run(&["members", "neighbors"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("neighbors has no members"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("neighbors has no members"),
+        "{}",
+        stderr(&out)
+    );
     let out = site.run(&["members", "neighbors", "--json"]);
     assert_eq!(stdout(&out).trim(), "[]");
 }
@@ -654,7 +664,10 @@ fn issue_12_one_error_is_not_1_errors_and_the_help_shows_config_optional() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("(1 error;"), "{}", stderr(&out));
 
-    let out = Command::new(BIN).args(["lists", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["lists", "--help"])
+        .output()
+        .unwrap();
     let help = stdout(&out);
     assert!(
         help.contains("--config <DIR>")
@@ -672,7 +685,11 @@ fn issue_12_cli_approve_tells_every_owner() {
     let out = site.deliver(&format!("sm-cop-join@{D}"), None, request.as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let token = support::token_of(&site.mail_files()[0]);
-    let out = site.deliver(&format!("sm-cop-confirm+{token}@{D}"), None, request.as_bytes());
+    let out = site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        None,
+        request.as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = site.run(&["approve", "sm-cop", "bob@contractor.example.com"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -660,7 +660,10 @@ fn issue_12_a_state_folder_removed_under_the_daemon_is_named_and_not_called_safe
         "{log}"
     );
     assert!(!log.contains("safe in state.log"), "{log}");
-    assert!(!site.var().join("state").exists(), "not recreated behind the operator's back");
+    assert!(
+        !site.var().join("state").exists(),
+        "not recreated behind the operator's back"
+    );
 }
 
 #[test]

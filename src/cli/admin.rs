@@ -160,7 +160,11 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         // Added all the same: an admin may override the rules.
         let why = match verdict.rule {
             Some(n) => {
-                let line = list.rules.iter().find(|r| r.number == n).map_or(0, |r| r.line);
+                let line = list
+                    .rules
+                    .iter()
+                    .find(|r| r.number == n)
+                    .map_or(0, |r| r.line);
                 format!("rule {n} ({}:{line}) rejects it", list.file().display())
             }
             None => format!(

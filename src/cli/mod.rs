@@ -162,7 +162,9 @@ pub fn run(args: Args) -> ExitCode {
             (None, Some(key)) => outbox::drop_failed(&c, &key),
             (None, None) => outbox::run(&c, retry),
         }),
-        Command::Pending { list } => load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list)),
+        Command::Pending { list } => {
+            load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))
+        }
         Command::Approve { list, address } => {
             load(dir, Some(&list)).and_then(|c| moderate::decide(c, &list, &address, None))
         }
@@ -195,8 +197,9 @@ pub fn run(args: Args) -> ExitCode {
             list,
             address,
             authenticated,
-        } => load(dir, Some(&list))
-            .and_then(|c| admin::explain(&c, &list, &address, authenticated)),
+        } => {
+            load(dir, Some(&list)).and_then(|c| admin::explain(&c, &list, &address, authenticated))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
