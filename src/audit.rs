@@ -90,7 +90,7 @@ const ROTATION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 impl AuditLog {
     /// The log inside `state_dir`, which is created when missing.
     pub fn open(state_dir: &Path) -> std::io::Result<AuditLog> {
-        std::fs::create_dir_all(state_dir)?;
+        fsio::create_private_dir(state_dir)?;
         Ok(AuditLog {
             path: state_dir.join("audit.log"),
             open: Arc::new(Mutex::new(None)),
@@ -100,7 +100,7 @@ impl AuditLog {
     /// Appends one record; returns once it is on disk.
     pub fn record(&self, record: &Record<'_>) -> std::io::Result<()> {
         let (sync, ticket) = self.append(record)?;
-        sync.sync(ticket)
+        sync.sync(ticket).map_err(fsio::at(&self.path))
     }
 
     /// Appends one record without waiting for the disk: the caller calls
@@ -118,7 +118,7 @@ impl AuditLog {
             .as_ref()
             .map(|o| o.sync.clone());
         match sync {
-            Some(sync) => sync.sync(sync.latest()),
+            Some(sync) => sync.sync(sync.latest()).map_err(fsio::at(&self.path)),
             None => Ok(()),
         }
     }
@@ -143,11 +143,13 @@ impl AuditLog {
             if moved {
                 if let Some(old) = open.take() {
                     // Records not yet synced went to the file before it moved.
-                    old.file.sync_data()?;
+                    old.file.sync_data().map_err(fsio::at(&self.path))?;
                 }
                 let file = fsio::open_append(&self.path)?;
-                let ino = file.metadata()?.ino();
-                let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
+                let ino = file.metadata().map_err(fsio::at(&self.path))?.ino();
+                let sync = Arc::new(fsio::GroupSync::new(
+                    file.try_clone().map_err(fsio::at(&self.path))?,
+                ));
                 *open = Some(Open {
                     file,
                     ino,
@@ -158,7 +160,7 @@ impl AuditLog {
             let Some(o) = open.as_mut() else {
                 return Err(std::io::Error::other("audit log not open"));
             };
-            fsio::append(&mut o.file, &line)?;
+            fsio::append(&mut o.file, &line).map_err(fsio::at(&self.path))?;
             (o.sync.clone(), o.sync.wrote())
         };
         Ok((sync, ticket))

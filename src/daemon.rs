@@ -118,7 +118,8 @@ impl Daemon {
 }
 
 fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, String> {
-    let config = Config::load(dir).map_err(|p| format!("the configuration does not load:\n{p}"))?;
+    let config = Config::load(dir)
+        .map_err(|p| format!("the configuration does not load: {}", p.one_line()))?;
     let mut ctx = Context::reopen(config, previous)
         .map_err(|e| format!("cannot open the state folder: {e}"))?;
     ctx.background_saves = true;
@@ -133,6 +134,11 @@ fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, String> {
 fn save_logged(ctx: &Context) -> bool {
     match ctx.save_rosters() {
         Ok(()) => true,
+        // Safe in state.log only while its writes succeed: after a failed one, say so.
+        Err(e) if ctx.outbox.failing() => {
+            warn!(error = %e, "a roster file is not saved, and the state log's last write failed too: the latest changes may be lost");
+            false
+        }
         Err(e) => {
             warn!(error = %e, "a roster file is not saved yet (its changes are safe in state.log)");
             false
@@ -149,7 +155,14 @@ pub async fn run(
     ready: impl FnOnce(&str),
 ) -> io::Result<()> {
     let ctx = daemon.context();
-    let listener = Listener::bind(&ctx.config.server.inbound.lmtp).await?;
+    let listen = &ctx.config.server.inbound.lmtp;
+    let listener = Listener::bind(listen).await.map_err(|e| {
+        let at = match listen {
+            Listen::Tcp(addr) => addr.to_string(),
+            Listen::Unix(path) => format!("unix:{}", path.display()),
+        };
+        io::Error::new(e.kind(), format!("{at}: {e}"))
+    })?;
     let slots = Arc::new(Semaphore::new(
         ctx.config.server.inbound.max_connections as usize,
     ));
@@ -241,7 +254,8 @@ pub async fn run(
         let _ = sender.await;
     }
     let _ = tokio::task::spawn_blocking(move || saver.join()).await;
-    // The last changes into their files (they are safe in state.log regardless).
+    // The last changes into their files (safe in state.log unless its writes fail,
+    // which the saver then says).
     let last = daemon.clone();
     let _ = tokio::task::spawn_blocking(move || last.save_rosters()).await;
     Ok(())

@@ -4,23 +4,58 @@
 //! over the old one and fsyncing the directory, so a crash leaves either the old or
 //! the new file, never half of one. Writers of one file serialise on an advisory
 //! lock file beside it, which the CLI and the daemon both take.
+//!
+//! What listkeeper keeps under `state_dir` is private: folders are made 0750 and
+//! files 0640 or 0600 ([`create_private_dir`], [`write_private`], [`open_append`],
+//! [`open_private_lock`]), since queued and failed replies carry live tokens. Errors
+//! about those files name the path ([`at`]): "No such file or directory" alone does
+//! not tell an operator which one.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+/// Adds `path` to an I/O error (keeping its kind), for the errors about state files.
+pub fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Creates a folder of the state (and its missing parents) with mode 0750.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .map_err(at(dir))
+}
 
 /// Replaces `path` with `data` atomically and durably.
 ///
 /// The new file keeps the old one's permissions and, where we may, its owner, so an
-/// admin running the CLI as root does not lock the daemon out of a roster.
+/// admin running the CLI as root does not lock the daemon out of a roster. A file
+/// that did not exist is made 0644.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    write_atomic_if(path, data, || true).map(|_| ())
+    write_atomic_mode(path, data, 0o644, || true).map(|_| ())
+}
+
+/// [`write_atomic`] for a state file: one that did not exist is made 0600.
+pub fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, data, 0o600, || true).map(|_| ())
 }
 
 /// [`write_atomic`], but only if `still_ok()` holds once the new file is on disk and
 /// just before it replaces the old one; `Ok(false)` (nothing replaced) otherwise.
 pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) -> io::Result<bool> {
+    write_atomic_mode(path, data, 0o644, still_ok)
+}
+
+fn write_atomic_mode(
+    path: &Path,
+    data: &[u8],
+    new_mode: u32,
+    still_ok: impl Fn() -> bool,
+) -> io::Result<bool> {
     let dir = parent(path);
     let name = path
         .file_name()
@@ -31,7 +66,7 @@ pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) ->
     let result = (|| {
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);
-        options.mode(old.as_ref().map_or(0o644, |m| m.mode() & 0o7777));
+        options.mode(old.as_ref().map_or(new_mode, |m| m.mode() & 0o7777));
         let mut file = options.open(&tmp)?;
         if let Some(m) = &old {
             keep_owner(&file, m)?;
@@ -95,14 +130,24 @@ pub fn hold(file: &File) -> io::Result<Held<'_>> {
     Ok(Held { file })
 }
 
-/// Opens (creating) a lock file for [`hold`].
+/// Opens (creating, mode 0664) a lock file for [`hold`].
 pub fn open_lock(lock_path: &Path) -> io::Result<File> {
+    open_lock_mode(lock_path, 0o664)
+}
+
+/// [`open_lock`] for a lock file in the state folder (mode 0640), its path named in
+/// an error.
+pub fn open_private_lock(lock_path: &Path) -> io::Result<File> {
+    open_lock_mode(lock_path, 0o640).map_err(at(lock_path))
+}
+
+fn open_lock_mode(lock_path: &Path, mode: u32) -> io::Result<File> {
     match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o664)
+        .mode(mode)
         .open(lock_path)
     {
         Ok(file) => Ok(file),
@@ -146,7 +191,7 @@ pub fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
 }
 
 /// Opens `path` for appending (mode 0640 when created; the folder is fsync'd then,
-/// so the new file survives a crash).
+/// so the new file survives a crash). An error names the path.
 pub fn open_append(path: &Path) -> io::Result<File> {
     let existed = path.exists();
     let file = OpenOptions::new()
@@ -154,9 +199,11 @@ pub fn open_append(path: &Path) -> io::Result<File> {
         .append(true)
         .create(true)
         .mode(0o640)
-        .open(path)?;
+        .open(path)
+        .map_err(at(path))?;
     if !existed {
-        sync_dir(&parent(path))?;
+        let dir = parent(path);
+        sync_dir(&dir).map_err(at(&dir))?;
     }
     Ok(file)
 }

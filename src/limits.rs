@@ -119,7 +119,8 @@ impl Limiter {
             state.file = Some(fsio::open_append(&self.path)?);
         }
         if let Some(file) = state.file.as_mut() {
-            fsio::append(file, format!("{now} {kind} {key}\n").as_bytes())?;
+            fsio::append(file, format!("{now} {kind} {key}\n").as_bytes())
+                .map_err(fsio::at(&self.path))?;
         }
         state.total.push_back(now);
         if forgeable {
@@ -139,7 +140,7 @@ impl Limiter {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(fsio::at(&self.path)(e)),
         };
         let mut state = State::default();
         for line in text.lines() {
@@ -194,7 +195,7 @@ impl Limiter {
         }
         lines.sort();
         let text: String = lines.iter().map(|(_, l)| l.as_str()).collect();
-        fsio::write_atomic(&self.path, text.as_bytes())?;
+        fsio::write_private(&self.path, text.as_bytes()).map_err(fsio::at(&self.path))?;
         state.file = None;
         state.log_lines = lines.len();
         Ok(())

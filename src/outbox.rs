@@ -8,12 +8,18 @@
 //! `state_dir/outbox/failed/<key>.json` with an audit line. A temporary failure
 //! leaves it queued for `listkeeper outbox --retry` (and the daemon's sender) with
 //! backoff.
+//!
+//! A failed batch stays in `outbox/failed/` (mode 0600: its mails carry live tokens)
+//! until an operator queues it again ([`Outbox::retry_failed`]) or drops it
+//! ([`Outbox::drop_failed`]). A confirmation request refused for good cancels the
+//! pending request it asked about, as a bounce of it does: nobody can confirm it.
 
 use crate::audit::{AuditLog, Record, Via};
 use crate::fsio;
 use crate::reply::Outgoing;
 use crate::sender::{SendError, Sender};
 use crate::statelog::{Line, StateLog};
+use crate::token::{self, PendingStore};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,18 +71,26 @@ pub struct Outbox {
     log: Arc<StateLog>,
     failed: PathBuf,
     audit: AuditLog,
+    pending: PendingStore,
 }
 
 impl Outbox {
     /// The outbox in `log`, with failed batches under `state_dir/outbox/failed/`.
     pub fn open(state_dir: &Path, log: Arc<StateLog>) -> io::Result<Outbox> {
         let failed = state_dir.join("outbox").join("failed");
-        std::fs::create_dir_all(&failed)?;
+        fsio::create_private_dir(&failed)?;
         Ok(Outbox {
+            pending: PendingStore::new(log.clone()),
             log,
             failed,
             audit: AuditLog::open(state_dir)?,
         })
+    }
+
+    /// Whether the state log's last write failed: changes since may be in memory
+    /// only (see [`StateLog::failing`]).
+    pub fn failing(&self) -> bool {
+        self.log.failing()
     }
 
     /// Whether a request with this key was processed already: its batch is queued,
@@ -154,6 +168,8 @@ impl Outbox {
                     return Ok(Sent::Deferred(why));
                 }
                 Err(SendError::Permanent(why)) => {
+                    // The refused attempt is an attempt: `outbox` shows how many.
+                    batch.attempts += 1;
                     batch.last_error = Some(why.clone());
                     self.move_to_failed(&batch, "failed")?;
                     return Ok(Sent::Failed(why));
@@ -174,17 +190,32 @@ impl Outbox {
     }
 
     /// `outbox/failed/<key>.json`, out of the queue (its key kept as seen), and an
-    /// audit line for each mail in it that was not sent.
+    /// audit line for each mail in it that was not sent; a confirmation request among
+    /// them cancels its pending request.
     fn move_to_failed(&self, batch: &Batch, outcome: &str) -> io::Result<()> {
-        let failed = self.failed.join(format!("{}.json", batch.key));
-        fsio::write_atomic(
+        let failed = self.failed_path(&batch.key);
+        fsio::write_private(
             &failed,
             &serde_json::to_vec_pretty(batch).map_err(io::Error::other)?,
-        )?;
-        self.log.write(leaves(&batch.key))?;
+        )
+        .map_err(fsio::at(&failed))?;
+        let list = batch.list.as_deref().unwrap_or("");
+        let mut lines = leaves(&batch.key);
+        let mut cancelled = Vec::new();
         for mail in batch.mails.iter().filter(|m| !m.sent) {
-            let list = batch.list.as_deref().unwrap_or("");
-            self.audit.record(&Record::new(
+            if let Some(id) = confirmation_of(list, &mail.mail)
+                && self.pending.get(list, id)?.is_some()
+            {
+                lines.push(Line::Pending {
+                    key: format!("{list}/{id}"),
+                    record: None,
+                });
+                cancelled.push(mail.mail.to.as_str());
+            }
+        }
+        self.log.write(lines)?;
+        for mail in batch.mails.iter().filter(|m| !m.sent) {
+            self.audit.write(&Record::new(
                 list,
                 &mail.mail.to,
                 "send",
@@ -192,8 +223,104 @@ impl Outbox {
                 Via::Email,
             ))?;
         }
-        Ok(())
+        for to in cancelled {
+            self.audit.write(&Record::new(
+                list,
+                to,
+                "send",
+                "pending-cancelled",
+                Via::Email,
+            ))?;
+        }
+        self.audit.sync()
     }
+
+    /// Every batch in `outbox/failed/`, oldest first. A file that does not parse is
+    /// an error naming it.
+    pub fn failed(&self) -> io::Result<Vec<Batch>> {
+        let mut all = Vec::new();
+        let entries = match std::fs::read_dir(&self.failed) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(all),
+            Err(e) => return Err(fsio::at(&self.failed)(e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(fsio::at(&self.failed))?.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(fsio::at(&path))?;
+            let batch: Batch = serde_json::from_slice(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+                .map_err(fsio::at(&path))?;
+            all.push(batch);
+        }
+        all.sort_by(|a, b| (a.created, &a.key).cmp(&(b.created, &b.key)));
+        Ok(all)
+    }
+
+    /// Queues a failed batch again, due now, with a fresh `give_up_after` period
+    /// (durable on return); `None` when there is no failed batch `key`.
+    pub fn retry_failed(&self, key: &str, now: u64) -> io::Result<Option<Batch>> {
+        let Some(mut batch) = self.take_failed(key)? else {
+            return Ok(None);
+        };
+        batch.created = now;
+        batch.next_attempt = now;
+        self.queue(&batch)?;
+        self.sync()?;
+        self.remove_failed(key)?;
+        Ok(Some(batch))
+    }
+
+    /// Deletes a failed batch, with an audit line for each mail in it that was not
+    /// sent; `None` when there is no failed batch `key`.
+    pub fn drop_failed(&self, key: &str) -> io::Result<Option<Batch>> {
+        let Some(batch) = self.take_failed(key)? else {
+            return Ok(None);
+        };
+        self.remove_failed(key)?;
+        let list = batch.list.as_deref().unwrap_or("");
+        for mail in batch.mails.iter().filter(|m| !m.sent) {
+            self.audit.write(&Record::new(
+                list,
+                &mail.mail.to,
+                "send",
+                "dropped",
+                Via::Admin,
+            ))?;
+        }
+        self.audit.sync()?;
+        Ok(Some(batch))
+    }
+
+    /// The failed batch `key`, read; `None` when there is none by that key.
+    fn take_failed(&self, key: &str) -> io::Result<Option<Batch>> {
+        Ok(self.failed()?.into_iter().find(|b| b.key == key))
+    }
+
+    fn remove_failed(&self, key: &str) -> io::Result<()> {
+        let path = self.failed_path(key);
+        std::fs::remove_file(&path).map_err(fsio::at(&path))?;
+        fsio::sync_dir(&self.failed).map_err(fsio::at(&self.failed))
+    }
+
+    fn failed_path(&self, key: &str) -> PathBuf {
+        self.failed.join(format!("{key}.json"))
+    }
+}
+
+/// The pending request a confirmation request asks about: the token in its
+/// Reply-To, `LIST-confirm+TOKEN@`, gives its id. `None` for any other mail.
+fn confirmation_of<'m>(list: &str, mail: &'m Outgoing) -> Option<&'m str> {
+    let head = mail.message.split("\r\n\r\n").next()?;
+    let reply_to = head
+        .split("\r\n")
+        .find(|l| l.len() > 9 && l[..9].eq_ignore_ascii_case("reply-to:"))?;
+    let marker = format!("{list}-confirm+");
+    let start = reply_to.find(&marker)? + marker.len();
+    let token = reply_to[start..].split('@').next()?;
+    token::pending_id_of(token)
 }
 
 /// A batch leaving the queue: its key stays as seen, so a redelivery is recognised.

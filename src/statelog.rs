@@ -12,6 +12,11 @@
 //! writers take the advisory lock `.state.log.lock`, read what others appended
 //! first, then append; readers read new lines before answering. A line cut short by
 //! a crash is ignored, and cut off by the next writer.
+//!
+//! A log deleted under a running listkeeper (`rm -rf` of the state folder) is not
+//! recreated behind the operator's back, which would drop the pending requests and
+//! queued replies still in memory, and the token key with them: every later write
+//! fails, naming the path and what to do, until listkeeper is restarted.
 
 use crate::fsio;
 use crate::outbox::Batch;
@@ -199,6 +204,8 @@ pub struct StateLog {
     lock_file: File,
     inner: Mutex<Inner>,
     sync: Arc<fsio::GroupSync>,
+    /// The last append or fsync failed: what only memory holds may be lost.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -215,13 +222,16 @@ struct Inner {
 impl StateLog {
     /// Opens (creating) `state_dir/state.log` and reads it.
     pub fn open(state_dir: &Path) -> io::Result<StateLog> {
-        std::fs::create_dir_all(state_dir)?;
+        fsio::create_private_dir(state_dir)?;
         let path = state_dir.join("state.log");
-        let lock_file = fsio::open_lock(&state_dir.join(".state.log.lock"))?;
-        let held = fsio::hold(&lock_file)?;
+        let lock_path = state_dir.join(".state.log.lock");
+        let lock_file = fsio::open_private_lock(&lock_path)?;
+        let held = fsio::hold(&lock_file).map_err(fsio::at(&lock_path))?;
         let file = fsio::open_append(&path)?;
-        let ino = file.metadata()?.ino();
-        let sync = Arc::new(fsio::GroupSync::new(file.try_clone()?));
+        let ino = file.metadata().map_err(fsio::at(&path))?.ino();
+        let sync = Arc::new(fsio::GroupSync::new(
+            file.try_clone().map_err(fsio::at(&path))?,
+        ));
         let mut inner = Inner {
             state: State::default(),
             file,
@@ -229,7 +239,7 @@ impl StateLog {
             offset: 0,
             lines: 0,
         };
-        inner.read_new(true)?;
+        inner.read_new(true).map_err(fsio::at(&path))?;
         import_legacy(state_dir, &mut inner)?;
         drop(held);
         Ok(StateLog {
@@ -237,26 +247,50 @@ impl StateLog {
             lock_file,
             inner: Mutex::new(inner),
             sync,
+            failing: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether the last append or fsync failed (changes made since may be in memory
+    /// only).
+    pub fn failing(&self) -> bool {
+        self.failing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Notes how a write went, for [`StateLog::failing`].
+    fn noted<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        self.failing
+            .store(result.is_err(), std::sync::atomic::Ordering::SeqCst);
+        result
     }
 
     /// Reads the state (after catching up with other processes' writes).
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> io::Result<T> {
         let mut inner = self.lock();
-        self.catch_up(&mut inner, false)?;
+        if let Err(e) = self.catch_up(&mut inner, false) {
+            // What the log holds on disk is unknown now: nothing is safe in it.
+            self.failing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(e);
+        }
         Ok(f(&inner.state))
     }
 
     /// Appends lines and applies them; returns once they are on disk.
     pub fn write(&self, lines: Vec<Line>) -> io::Result<()> {
         let ticket = self.append(lines)?;
-        self.sync.sync(ticket)
+        let synced = self.sync.sync(ticket).map_err(fsio::at(&self.path));
+        self.noted(synced)
     }
 
     /// Makes every line appended so far durable (one fsync shared with concurrent
     /// callers).
     pub fn sync(&self) -> io::Result<()> {
-        self.sync.sync(self.sync.latest())
+        let synced = self
+            .sync
+            .sync(self.sync.latest())
+            .map_err(fsio::at(&self.path));
+        self.noted(synced)
     }
 
     /// Appends lines and applies them, without waiting for the disk: the caller
@@ -269,9 +303,17 @@ impl StateLog {
         // Encoded before taking the lock: every writer of the state waits on it.
         let bytes = encode(&lines)?;
         let mut inner = self.lock();
-        let _lock = fsio::hold(&self.lock_file)?;
-        self.catch_up(&mut inner, true)?;
-        self.append_locked(&mut inner, &bytes, lines)
+        let appended = self.hold().and_then(|_lock| {
+            self.catch_up(&mut inner, true)?;
+            self.append_locked(&mut inner, &bytes, lines)
+        });
+        self.noted(appended)
+    }
+
+    /// The writers' lock.
+    fn hold(&self) -> io::Result<fsio::Held<'_>> {
+        fsio::hold(&self.lock_file)
+            .map_err(|e| fsio::at(&self.path.with_file_name(".state.log.lock"))(e))
     }
 
     /// Appends a roster change with the next sequence number (taken under the
@@ -279,20 +321,22 @@ impl StateLog {
     /// [`StateLog::sync`].
     pub fn append_roster(&self, entry: RosterEntry) -> io::Result<u64> {
         let mut inner = self.lock();
-        let _lock = fsio::hold(&self.lock_file)?;
-        self.catch_up(&mut inner, true)?;
-        let seq = inner.state.max_seq + 1;
-        let lines = vec![Line::Roster { seq, entry }];
-        let bytes = encode(&lines)?;
-        self.append_locked(&mut inner, &bytes, lines)?;
-        Ok(seq)
+        let appended = self.hold().and_then(|_lock| {
+            self.catch_up(&mut inner, true)?;
+            let seq = inner.state.max_seq + 1;
+            let lines = vec![Line::Roster { seq, entry }];
+            let bytes = encode(&lines)?;
+            self.append_locked(&mut inner, &bytes, lines)?;
+            Ok(seq)
+        });
+        self.noted(appended)
     }
 
     /// Appends `bytes` (the encoded `lines`) and applies the lines, under both
     /// locks and caught up; compacts when most of the file is superseded. Returns
     /// the write's ticket.
     fn append_locked(&self, inner: &mut Inner, bytes: &[u8], lines: Vec<Line>) -> io::Result<u64> {
-        fsio::append(&mut inner.file, bytes)?;
+        fsio::append(&mut inner.file, bytes).map_err(fsio::at(&self.path))?;
         inner.offset += bytes.len() as u64;
         inner.lines += lines.len();
         for line in lines {
@@ -310,9 +354,9 @@ impl StateLog {
     fn catch_up(&self, inner: &mut Inner, locked: bool) -> io::Result<()> {
         // The open file first (no path lookup): a compaction elsewhere replaced it
         // when it has no name left.
-        let mut meta = inner.file.metadata()?;
+        let mut meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
         if meta.nlink() == 0 {
-            meta = std::fs::metadata(&self.path)?;
+            meta = std::fs::metadata(&self.path).map_err(|e| self.gone(e))?;
         }
         if meta.ino() != inner.ino {
             self.reopen(inner)?;
@@ -320,9 +364,24 @@ impl StateLog {
             inner.lines = 0;
         }
         if meta.len() != inner.offset {
-            inner.read_new(locked)?;
+            inner.read_new(locked).map_err(fsio::at(&self.path))?;
         }
         Ok(())
+    }
+
+    /// The error when the log's path no longer names a file: deleted (with its
+    /// folder, most likely) under a running listkeeper.
+    fn gone(&self, e: io::Error) -> io::Error {
+        if e.kind() != io::ErrorKind::NotFound {
+            return fsio::at(&self.path)(e);
+        }
+        io::Error::new(
+            e.kind(),
+            format!(
+                "{} was deleted while listkeeper was running ({e}); listkeeper does not start a new state behind your back: stop it (and every `listkeeper deliver`) before removing its state, then start it again",
+                self.path.display()
+            ),
+        )
     }
 
     /// Rewrites the log with only the live state (under the writers' lock).
@@ -330,7 +389,7 @@ impl StateLog {
         let now = crate::daemon::unix_now();
         let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
         let bytes = encode(&lines)?;
-        fsio::write_atomic(&self.path, &bytes)?;
+        fsio::write_private(&self.path, &bytes).map_err(fsio::at(&self.path))?;
         self.reopen(inner)?;
         for line in lines {
             inner.state.apply(line);
@@ -343,8 +402,9 @@ impl StateLog {
     /// Opens the file at the path afresh (it was replaced), with an empty state.
     fn reopen(&self, inner: &mut Inner) -> io::Result<()> {
         let file = fsio::open_append(&self.path)?;
-        inner.ino = file.metadata()?.ino();
-        self.sync.replaced(file.try_clone()?);
+        inner.ino = file.metadata().map_err(fsio::at(&self.path))?.ino();
+        self.sync
+            .replaced(file.try_clone().map_err(fsio::at(&self.path))?);
         inner.file = file;
         inner.state = State::default();
         Ok(())

@@ -140,13 +140,13 @@ impl Keys {
                     .map_err(|why| io::Error::other(format!("{}: {why}", path.display())))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Self::create(path),
-            Err(e) => Err(e),
+            Err(e) => Err(fsio::at(path)(e)),
         }
     }
 
     fn create(path: &Path) -> io::Result<Keys> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            fsio::create_private_dir(dir)?;
         }
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(io::Error::other)?;
@@ -160,11 +160,12 @@ impl Keys {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)?;
-        io::Write::write_all(&mut file, text.as_bytes())?;
-        file.sync_all()?;
+            .open(path)
+            .map_err(fsio::at(path))?;
+        io::Write::write_all(&mut file, text.as_bytes()).map_err(fsio::at(path))?;
+        file.sync_all().map_err(fsio::at(path))?;
         if let Some(dir) = path.parent() {
-            fsio::sync_dir(dir)?;
+            fsio::sync_dir(dir).map_err(fsio::at(dir))?;
         }
         Self::parse(&text).map_err(io::Error::other)
     }

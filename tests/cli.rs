@@ -6,6 +6,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
+use support::smtp::{Mode, SmtpServer};
 use support::{BIN, Site, copy_dir, stderr, stdout};
 
 #[test]
@@ -141,14 +142,18 @@ fn add_and_remove_edit_one_line_and_are_audited() {
 
 #[test]
 fn admin_add_of_an_ineligible_address_says_so() {
+    // Issue 12: a warning on stderr naming the rule (or the terms); still added.
     let site = Site::new();
     let out = site.run(&["add", "sm-cop", "friend@gmail.com"]);
     assert!(out.status.success());
+    let err = stderr(&out);
     assert!(
-        stdout(&out).contains("rules would have refused"),
-        "{}",
-        stdout(&out)
+        err.contains("warning: the list's rules would have refused friend@gmail.com")
+            && err.contains("list.toml")
+            && err.contains("Anyone with a .gov or .mil email address is eligible"),
+        "{err}"
     );
+    assert!(site.roster_text().contains("friend@gmail.com"));
 }
 
 #[test]
@@ -500,4 +505,260 @@ fn regression_13_lists_whose_addresses_collide_are_refused() {
         "{}",
         stdout(&out)
     );
+}
+
+const D: &str = "listserv.example.gov";
+
+/// A site whose SMTP server refuses every mail (550), and Pat's subscribe request
+/// delivered to it: the confirmation request is refused for good.
+fn refused_confirmation() -> (SmtpServer, Site) {
+    let smtp = SmtpServer::start();
+    smtp.set_mode(Mode::Refuse);
+    let site = Site::with_smtp(smtp.port);
+    let message = std::fs::read(support::repo().join("examples/subscribe.eml")).unwrap();
+    let out = site.deliver(
+        &format!("sm-cop-subscribe-request@{D}"),
+        Some("pat.example@agency.gov"),
+        &message,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (smtp, site)
+}
+
+/// The IDs `listkeeper outbox` lists as failed.
+fn failed_ids(site: &Site) -> Vec<String> {
+    let out = site.run(&["outbox"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| l.contains("  failed  "))
+        .map(|l| l.split("  ").next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn issue_12_outbox_shows_failed_replies_with_the_refused_attempt_counted() {
+    let (_smtp, site) = refused_confirmation();
+    let out = site.run(&["outbox"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!text.contains("the outbox is empty"), "{text}");
+    assert!(
+        text.contains("  failed  list sm-cop  to pat.example@agency.gov  after 1 attempt: "),
+        "{text}"
+    );
+    assert!(text.contains("--retry-failed ID"), "{text}");
+}
+
+#[test]
+fn issue_12_every_file_under_the_state_folder_is_private() {
+    let (_smtp, site) = refused_confirmation();
+    let out = site.run(&["add", "sm-cop", "new.person@agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut seen = 0;
+    let mut todo = vec![site.var().join("state")];
+    while let Some(path) = todo.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        // At most 0750 for a folder, 0640 for a file: nothing for others, no group write.
+        assert_eq!(mode & 0o027, 0, "{} is mode {mode:o}", path.display());
+        if meta.is_dir() {
+            todo.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode & 0o111, 0, "{} is mode {mode:o}", path.display());
+            seen += 1;
+        }
+    }
+    let failed = site.var().join("state/outbox/failed");
+    assert_eq!(std::fs::read_dir(failed).unwrap().count(), 1);
+    assert!(
+        seen >= 5,
+        "state.log, its lock, audit.log, secret, the failed reply"
+    );
+}
+
+#[test]
+fn issue_12_a_failed_reply_can_be_retried_or_dropped() {
+    let (smtp, site) = refused_confirmation();
+    let ids = failed_ids(&site);
+    assert_eq!(ids.len(), 1);
+    smtp.set_mode(Mode::Accept);
+    let out = site.run(&["outbox", "--retry-failed", &ids[0]]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(smtp.wait_for(1)[0].to, ["pat.example@agency.gov"]);
+    assert!(failed_ids(&site).is_empty());
+    assert_eq!(site.queued(), 0);
+
+    smtp.set_mode(Mode::Refuse);
+    let message = std::fs::read(support::repo().join("examples/subscribe.eml")).unwrap();
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, &message);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ids = failed_ids(&site);
+    assert_eq!(ids.len(), 1);
+    let out = site.run(&["outbox", "--drop", &ids[0]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(failed_ids(&site).is_empty());
+    assert!(stdout(&site.run(&["outbox"])).contains("the outbox is empty"));
+    assert!(
+        site.audit()
+            .iter()
+            .any(|r| r["outcome"] == "dropped" && r["via"] == "admin")
+    );
+    let out = site.run(&["outbox", "--drop", &ids[0]]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no failed reply"), "{}", stderr(&out));
+}
+
+#[test]
+fn issue_12_a_confirmation_refused_for_good_cancels_its_pending_request() {
+    let (_smtp, site) = refused_confirmation();
+    let out = site.run(&["pending", "sm-cop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("pat.example@agency.gov"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        site.audit().iter().any(
+            |r| r["outcome"] == "pending-cancelled" && r["address"] == "pat.example@agency.gov"
+        )
+    );
+}
+
+/// The example site with the `neighbors` example list beside sm-cop.
+fn two_lists() -> Site {
+    let site = Site::new();
+    copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
+    site
+}
+
+#[test]
+fn issue_12_a_broken_list_toml_is_reported_and_the_other_lists_served() {
+    let site = two_lists();
+    let path = site.config().join("lists/neighbors/list.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("subscribe = \"open\"", "subscribe = \"sometimes\"");
+    std::fs::write(&path, text).unwrap();
+
+    let out = site.run(&["lists"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("SM-COP (sm-cop)"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("lists/neighbors/list.toml:6: subscribe: `sometimes`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["members", "sm-cop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("jane.doe@agency.gov"));
+    let out = site.run(&["add", "neighbors", "x@example.org"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the list `neighbors` does not load")
+            && stderr(&out).contains("list.toml:6"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(site.run(&["check"]).status.code(), Some(1));
+}
+
+#[test]
+fn issue_12_a_broken_roster_is_reported_once_and_the_other_lists_served() {
+    let site = two_lists();
+    let roster = site.config().join("lists/neighbors/roster.toml");
+    std::fs::write(
+        &roster,
+        "[members]\n\"a@example.org\" = {}\n\"b@example.org\" = { oops\n",
+    )
+    .unwrap();
+
+    let out = site.run(&["lists", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lists: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(lists.as_array().unwrap().len(), 1);
+    assert_eq!(lists[0]["id"], "sm-cop");
+    assert!(
+        stderr(&out).contains("neighbors/roster.toml:3"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["members", "neighbors"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("neighbors/roster.toml:3"), "{err}");
+    assert_eq!(err.matches("not valid TOML").count(), 1, "said once: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn issue_12_an_empty_list_says_it_has_no_members() {
+    let site = two_lists();
+    let out = site.run(&["members", "neighbors"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("neighbors has no members"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["members", "neighbors", "--json"]);
+    assert_eq!(stdout(&out).trim(), "[]");
+}
+
+#[test]
+fn issue_12_one_error_is_not_1_errors_and_the_help_shows_config_optional() {
+    let site = Site::new();
+    let server = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&server)
+        .unwrap()
+        .replace("state_dir =", "stat_dir = \"x\"\nstate_dir =");
+    std::fs::write(&server, text).unwrap();
+    let out = site.run(&["lists"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("(1 error;"), "{}", stderr(&out));
+
+    let out = Command::new(BIN)
+        .args(["lists", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    assert!(
+        help.contains("--config <DIR>")
+            && help.contains("optional")
+            && help.contains("[env: LISTKEEPER_CONFIG")
+            && help.contains("[default: /etc/listkeeper]"),
+        "{help}"
+    );
+}
+
+#[test]
+fn issue_12_cli_approve_tells_every_owner() {
+    let site = Site::new();
+    let request = "From: Bob <bob@contractor.example.com>\r\nSubject: join\r\nMessage-ID: <bob-1@contractor.example.com>\r\n\r\nhello\r\n";
+    let out = site.deliver(&format!("sm-cop-join@{D}"), None, request.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let token = support::token_of(&site.mail_files()[0]);
+    let out = site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        None,
+        request.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = site.run(&["approve", "sm-cop", "bob@contractor.example.com"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let told: Vec<String> = site
+        .mail_files()
+        .into_iter()
+        .filter(|m| {
+            support::header(m, "To").is_some_and(|to| to.contains("socialgov@example.gov"))
+                && m.contains("is now a member of SM-COP")
+        })
+        .collect();
+    assert_eq!(told.len(), 1, "{:?}", site.mail_files());
+    assert!(told[0].contains("listkeeper approve"), "{}", told[0]);
 }

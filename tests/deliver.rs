@@ -602,7 +602,11 @@ fn a_moderated_list_with_pending_approve_and_reject_at_the_command_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!site.roster_text().contains("bob.held"));
     let mails = site.mail_files();
-    assert_eq!(mails.len(), 6);
+    assert_eq!(
+        mails.len(),
+        8,
+        "each person told, and the owner of each decision"
+    );
     assert!(mails.iter().any(
         |m| header(m, "To").as_deref() == Some("ann.held@agency.gov")
             && header(m, "Subject").as_deref() == Some("Welcome to SM-COP")

@@ -775,3 +775,72 @@ fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
         per_address.len()
     );
 }
+
+#[test]
+fn issue_12_a_failed_reload_is_one_log_line_naming_the_file() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    let path = site.config().join("lists/sm-cop/list.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\nsubscribe = \"confirm\"", "\nsubscribe = \"sometimes\"")
+        .replace("\nunsubscribe = \"confirm\"", "\nunsubscribe = \"never\"");
+    std::fs::write(&path, text).unwrap();
+    server.signal("HUP");
+    wait_until(|| log_of(&site).contains("reload failed"));
+    let log = log_of(&site);
+    let line = log.lines().find(|l| l.contains("reload failed")).unwrap();
+    assert!(
+        line.contains("list.toml:11: subscribe: `sometimes`")
+            && line.contains("list.toml:12: unsubscribe: `never`"),
+        "one line says it all: {log}"
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn issue_12_a_state_folder_removed_under_the_daemon_is_named_and_not_called_safe() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    let server = Server::start(&site, port);
+    std::fs::remove_dir_all(site.var()).unwrap();
+    let mut c = Lmtp::connect(port).unwrap();
+    let replies = c
+        .send(
+            "x@agency.gov",
+            &[&format!("sm-cop-join@{D}")],
+            &message("x@agency.gov", "join", "reset-1@agency.gov"),
+        )
+        .unwrap();
+    c.quit();
+    assert_eq!(replies.1.last().unwrap().code, 451, "{replies:?}");
+    assert!(server.stop().success());
+    let log = log_of(&site);
+    assert!(
+        log.contains("var/state/state.log was deleted while listkeeper was running"),
+        "{log}"
+    );
+    assert!(!log.contains("safe in state.log"), "{log}");
+    assert!(
+        !site.var().join("state").exists(),
+        "not recreated behind the operator's back"
+    );
+}
+
+#[test]
+fn issue_12_an_lmtp_address_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let site = site(port, free_port());
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(site.config())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("127.0.0.1:{port}: ")), "{err}");
+}

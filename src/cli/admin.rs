@@ -33,7 +33,18 @@ pub(super) fn lists(config: &Config, json: bool) -> Result<()> {
     let mut out = Vec::new();
     let log = state_log(config);
     for list in config.lists.values() {
-        let roster = open_roster(list, log.as_ref())?;
+        // One roster that does not parse must not hide every other list.
+        let roster = match open_roster(list, log.as_ref()) {
+            Ok(roster) => roster,
+            Err(e) => {
+                eprintln!(
+                    "listkeeper: {} (the list `{}` is left out until it loads)",
+                    super::chain(&e),
+                    list.id
+                );
+                continue;
+            }
+        };
         let id = list.id.as_str();
         out.push(ListSummary {
             id,
@@ -99,6 +110,9 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&members)?);
         return Ok(());
     }
+    if members.is_empty() {
+        eprintln!("{} has no members", list.id);
+    }
     for m in &members {
         match &m.name {
             Some(name) => println!("{}  {name}", m.address),
@@ -143,8 +157,23 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         roster.path().display()
     );
     if verdict.action == Action::Reject {
-        println!(
-            "note: the list's rules would have refused this address: {}",
+        // Added all the same: an admin may override the rules.
+        let why = match verdict.rule {
+            Some(n) => {
+                let line = list
+                    .rules
+                    .iter()
+                    .find(|r| r.number == n)
+                    .map_or(0, |r| r.line);
+                format!("rule {n} ({}:{line}) rejects it", list.file().display())
+            }
+            None => format!(
+                "no rule of {} admits it (the list's terms)",
+                list.file().display()
+            ),
+        };
+        eprintln!(
+            "listkeeper: warning: the list's rules would have refused {address}: {why}: {}",
             verdict.reason.unwrap_or_default()
         );
     }

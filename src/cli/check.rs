@@ -58,8 +58,8 @@ fn roster_paths(dir: &Path) -> Vec<PathBuf> {
 fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems) -> usize {
     let file = match RosterFile::open(path, None) {
         Ok(file) => file,
-        Err(RosterError::Parse { source, .. }) => {
-            problems.error(path, Some(source.line), None, source.message);
+        Err(RosterError::Parse { error, .. }) => {
+            problems.error(path, Some(error.line), None, error.message);
             return 0;
         }
         Err(e) => {

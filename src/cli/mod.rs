@@ -20,10 +20,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "listkeeper", version, about)]
 pub struct Args {
-    /// The configuration directory.
+    /// The configuration directory (optional: the environment, then the default).
     #[arg(
         long,
         global = true,
+        value_name = "DIR",
         env = "LISTKEEPER_CONFIG",
         default_value = "/etc/listkeeper"
     )]
@@ -95,11 +96,19 @@ enum Command {
         #[arg(long)]
         from: Option<String>,
     },
-    /// Show the replies waiting to be sent; --retry sends them now.
+    /// Show the replies waiting to be sent and those refused for good; --retry sends
+    /// the waiting ones now.
     Outbox {
         /// Try to send every queued reply now.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["retry_failed", "drop"])]
         retry: bool,
+        /// Queue a reply refused for good (an ID `outbox` lists as failed) again, and
+        /// try it now.
+        #[arg(long, value_name = "ID", conflicts_with = "drop")]
+        retry_failed: Option<String>,
+        /// Delete a reply refused for good (an ID `outbox` lists as failed).
+        #[arg(long, value_name = "ID")]
+        drop: Option<String>,
     },
     /// Show the requests held for the owners of a list (and those awaiting confirmation).
     Pending {
@@ -137,22 +146,33 @@ enum Command {
 
 /// Runs the command line and returns the process's exit code.
 pub fn run(args: Args) -> ExitCode {
+    let dir = args.config.as_path();
     let result = match args.command {
-        Command::Check => return check::run(&args.config),
-        Command::Serve { log_format } => serve::run(&args.config, log_format),
+        Command::Check => return check::run(dir),
+        Command::Serve { log_format } => serve::run(dir, log_format),
         Command::Deliver { to, from } => {
-            return ExitCode::from(deliver::run(&args.config, &to, from.as_deref()));
+            return ExitCode::from(deliver::run(dir, &to, from.as_deref()));
         }
-        Command::Outbox { retry } => load(&args.config).and_then(|c| outbox::run(&c, retry)),
-        Command::Pending { list } => load(&args.config).and_then(|c| moderate::pending(c, &list)),
+        Command::Outbox {
+            retry,
+            retry_failed,
+            drop,
+        } => load(dir, None).and_then(|c| match (retry_failed, drop) {
+            (Some(key), _) => outbox::retry_failed(&c, &key),
+            (None, Some(key)) => outbox::drop_failed(&c, &key),
+            (None, None) => outbox::run(&c, retry),
+        }),
+        Command::Pending { list } => {
+            load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))
+        }
         Command::Approve { list, address } => {
-            load(&args.config).and_then(|c| moderate::decide(c, &list, &address, None))
+            load(dir, Some(&list)).and_then(|c| moderate::decide(c, &list, &address, None))
         }
         Command::Reject {
             list,
             address,
             reason,
-        } => load(&args.config).and_then(|c| {
+        } => load(dir, Some(&list)).and_then(|c| {
             moderate::decide(
                 c,
                 &list,
@@ -161,41 +181,76 @@ pub fn run(args: Args) -> ExitCode {
             )
         }),
         Command::Init { dir, domain, print } => init::run(dir.as_deref(), domain.as_deref(), print),
-        Command::Lists { json } => load(&args.config).and_then(|c| admin::lists(&c, json)),
+        Command::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
         Command::Members { list, json } => {
-            load(&args.config).and_then(|c| admin::members(&c, &list, json))
+            load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
         }
         Command::Add {
             list,
             address,
             name,
-        } => load(&args.config).and_then(|c| admin::add(&c, &list, &address, name.as_deref())),
+        } => load(dir, Some(&list)).and_then(|c| admin::add(&c, &list, &address, name.as_deref())),
         Command::Remove { list, address } => {
-            load(&args.config).and_then(|c| admin::remove(&c, &list, &address))
+            load(dir, Some(&list)).and_then(|c| admin::remove(&c, &list, &address))
         }
         Command::Explain {
             list,
             address,
             authenticated,
-        } => load(&args.config).and_then(|c| admin::explain(&c, &list, &address, authenticated)),
+        } => {
+            load(dir, Some(&list)).and_then(|c| admin::explain(&c, &list, &address, authenticated))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("listkeeper: {e:#}");
+            eprintln!("listkeeper: {}", chain(&e));
             ExitCode::from(1)
         }
     }
 }
 
-/// Loads the configuration, or explains why not in one error.
-fn load(dir: &Path) -> anyhow::Result<Config> {
-    Config::load(dir).map_err(|problems| {
+/// Loads the configuration, leaving out (and reporting on stderr) each list that
+/// does not load, as long as `listkeeper.toml` does; an error when it does not, or
+/// when the list the command names is one left out.
+fn load(dir: &Path, naming: Option<&str>) -> anyhow::Result<Config> {
+    let (config, broken) = Config::load_serving(dir).map_err(|problems| {
+        let errors = problems.error_count();
         anyhow::anyhow!(
-            "the configuration in {} does not load ({} errors; `listkeeper check --config {}` lists them):\n{problems}",
+            "the configuration in {} does not load ({errors} error{}; `listkeeper check --config {}` lists them):\n{problems}",
             dir.display(),
-            problems.error_count(),
+            if errors == 1 { "" } else { "s" },
             dir.display()
         )
-    })
+    })?;
+    for (folder, problems) in &broken {
+        if naming.is_some_and(|n| n.eq_ignore_ascii_case(folder)) {
+            anyhow::bail!(
+                "the list `{folder}` does not load (fix it; `listkeeper check --config {}` checks it):\n{problems}",
+                dir.display()
+            );
+        }
+        for p in problems.iter() {
+            eprintln!("listkeeper: {p} (the list `{folder}` is left out until it loads)");
+        }
+    }
+    Ok(config)
+}
+
+/// The error and its causes, as `{:#}` prints them, but a cause the message before
+/// it already says is left out (an error that prints its source, as a roster's
+/// parse error does, would otherwise say the same thing twice).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -1,5 +1,8 @@
 //! `listkeeper pending LIST`, `approve LIST ADDR`, `reject LIST ADDR [--reason R]`:
 //! the owners' side at the command line.
+//!
+//! A decision made here is told to the person, and to every owner (as an owner's
+//! `approve` by mail is acknowledged), so no owner goes on to decide it again.
 
 use crate::address::EmailAddress;
 use crate::audit::Via;
@@ -70,6 +73,10 @@ pub(super) fn decide(
         .with_context(|| format!("could not settle the request of {address}"))?;
     let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None)
         .map_err(|e| anyhow!("{e}"))?;
+    let mut mails = vec![Queued { mail, sent: false }];
+    for mail in owner_notes(&ctx, list, &settled.reply.to, reject.is_some())? {
+        mails.push(Queued { mail, sent: false });
+    }
     let batch = Batch {
         key: format!("admin-{id}-{now}"),
         list: Some(list.id.to_string()),
@@ -77,7 +84,7 @@ pub(super) fn decide(
         attempts: 0,
         next_attempt: now,
         last_error: None,
-        mails: vec![Queued { mail, sent: false }],
+        mails,
     };
     ctx.outbox.queue(&batch).context("queueing the reply")?;
     ctx.sync().context("saving the decision")?;
@@ -87,7 +94,50 @@ pub(super) fn decide(
         "already-member" => println!("{address} was already a member of {}", list.id),
         _ => println!("approved {address}: now a member of {}, welcomed", list.id),
     }
+    println!(
+        "the owners of {} have been told ({})",
+        list.id,
+        list.owners
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
+}
+
+/// The owners' note of a decision made at the command line: the text an owner
+/// deciding by mail gets back, to every owner.
+fn owner_notes(
+    ctx: &Context,
+    list: &ListConfig,
+    person: &EmailAddress,
+    rejected: bool,
+) -> Result<Vec<crate::reply::Outgoing>> {
+    let name = if rejected {
+        "rejected_owner"
+    } else {
+        "approved_owner"
+    };
+    let shown = person.to_string();
+    let text = crate::reply::Texts::new(&ctx.config).text(name, Some(list), &[("address", &shown)]);
+    let how = if rejected { "reject" } else { "approve" };
+    let text = format!("{text}\n\n(Decided at the server with `listkeeper {how}`.)");
+    list.owners
+        .iter()
+        .map(|owner| {
+            let note = crate::reply::Reply {
+                to: owner.clone(),
+                list: Some(list.id.to_string()),
+                subject: format!("Held request for {}", list.name),
+                paragraphs: vec![text.clone()],
+                confirm_token: None,
+                welcome: false,
+                reply_to_request: false,
+            };
+            crate::reply::render(&ctx.config, &ctx.keys, &note, None).map_err(|e| anyhow!("{e}"))
+        })
+        .collect()
 }
 
 fn find<'c>(ctx: &'c Context, list: &str) -> Result<&'c ListConfig> {

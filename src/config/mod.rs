@@ -286,6 +286,43 @@ impl Config {
         }
     }
 
+    /// Loads `listkeeper.toml` and every list that loads, for the admin commands:
+    /// one list's broken `list.toml` must not stop the others being served. Fails
+    /// only when `listkeeper.toml` or the lists folder does not load; the errors of
+    /// each list left out come back by its folder name.
+    pub fn load_serving(dir: &Path) -> Result<(Config, BTreeMap<String, Problems>), Problems> {
+        let partial = Self::load_partial(dir);
+        let lists_dir = dir.join("lists");
+        let mut broken: BTreeMap<String, Problems> = BTreeMap::new();
+        let mut fatal = false;
+        for p in partial.problems.iter() {
+            if p.severity != Severity::Error {
+                continue;
+            }
+            let folder = p
+                .file
+                .strip_prefix(&lists_dir)
+                .ok()
+                .and_then(|rest| rest.components().next())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            match folder {
+                Some(folder) => broken.entry(folder).or_default().add(p.clone()),
+                None => fatal = true,
+            }
+        }
+        match partial.server {
+            Some(server) if !fatal => Ok((
+                Config {
+                    dir: dir.to_owned(),
+                    server,
+                    lists: partial.lists,
+                },
+                broken,
+            )),
+            _ => Err(partial.problems),
+        }
+    }
+
     /// The list with this id, compared case-insensitively.
     pub fn list(&self, id: &str) -> Option<&ListConfig> {
         ListId::parse(id).ok().and_then(|id| self.lists.get(&id))

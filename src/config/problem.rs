@@ -93,6 +93,11 @@ impl Problems {
         });
     }
 
+    /// Adds one problem.
+    pub fn add(&mut self, problem: Problem) {
+        self.list.push(problem);
+    }
+
     /// Adds another collection's problems.
     pub fn extend(&mut self, other: Problems) {
         self.list.extend(other.list);
@@ -114,6 +119,16 @@ impl Problems {
     /// All problems, in the order found.
     pub fn iter(&self) -> impl Iterator<Item = &Problem> {
         self.list.iter()
+    }
+
+    /// Every problem on one line, `; ` between them: for a log line, which a
+    /// journal shows whole only when it is one line.
+    pub fn one_line(&self) -> String {
+        self.list
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// True when nothing was found.

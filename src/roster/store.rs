@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum RosterError {
     /// The file is not valid: it is never overwritten while so.
-    #[error("{}:{}: {} (fix the file; listkeeper will not overwrite it until it parses)", path.display(), source.line, source.message)]
+    #[error("{}:{}: {} (fix the file; listkeeper will not overwrite it until it parses)", path.display(), error.line, error.message)]
     Parse {
         /// The roster file.
         path: PathBuf,
-        /// Where and why.
-        source: ParseError,
+        /// Where and why: in the message already, so not its `source()` (which
+        /// would print it a second time in an error chain).
+        error: ParseError,
     },
     /// Reading, locking or writing failed.
     #[error("{}: {source}", path.display())]
@@ -205,7 +206,7 @@ impl RosterFile {
         {
             return Err(RosterError::Parse {
                 path: self.path.clone(),
-                source: source.clone(),
+                error: source.clone(),
             });
         }
         self.reads += 1;
@@ -216,7 +217,7 @@ impl RosterFile {
                     self.broken = Some((stamp, source.clone()));
                     return Err(RosterError::Parse {
                         path: self.path.clone(),
-                        source,
+                        error: source,
                     });
                 }
             },

@@ -281,7 +281,7 @@ fn store_never_overwrites_a_file_that_does_not_parse() {
         })
         .unwrap_err();
     assert!(
-        matches!(err, RosterError::Parse { ref source, .. } if source.line == 3),
+        matches!(err, RosterError::Parse { ref error, .. } if error.line == 3),
         "{err}"
     );
     assert_eq!(
