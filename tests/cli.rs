@@ -579,6 +579,17 @@ fn init_prints_the_recipients_table_of_a_configuration() {
             r"/^sm-cop-confirm\+[a-z0-9]{34}@listserv\.example\.gov$/ OK".to_owned(),
         ]
     );
+    let with_dir = Command::new(BIN)
+        .arg("init")
+        .arg(site.config())
+        .args(["--print", "postfix-recipients", "--config", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&with_dir),
+        stdout(&out),
+        "DIR is the configuration to print for"
+    );
     let out = site.run(&["init", "--print", "postfix", "--domain", "other.gov"]);
     assert_eq!(out.status.code(), Some(1), "not the configuration's domain");
     assert!(

@@ -50,14 +50,16 @@ pub(super) struct Options<'a> {
     pub(super) print: Option<Snippet>,
 }
 
-/// Prints a snippet (for the configuration in `config`, when there is one), or
-/// writes a new configuration into `opts.dir`.
+/// Prints a snippet (for the configuration in `opts.dir`, else `config`, when there
+/// is one), or writes a new configuration into `opts.dir`.
 pub(super) fn run(config: &Path, opts: &Options<'_>) -> Result<()> {
     let domain = opts
         .domain
         .map(|d| normalize_domain(d).map_err(|why| anyhow!("`{d}` is not a usable domain: {why}")))
         .transpose()?;
     let list = ListId::parse(opts.list).map_err(|why| anyhow!(why))?;
+    // With --print, a DIR given is the configuration to print for.
+    let config = opts.dir.unwrap_or(config);
     match opts.print {
         Some(Snippet::Systemd) => print!("{SYSTEMD}"),
         Some(Snippet::Postfix) => {

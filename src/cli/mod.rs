@@ -40,7 +40,8 @@ enum Command {
     /// /var/lib/listkeeper (or, with --print, show the Postfix lines, the Postfix
     /// recipients table or the systemd unit, for the configuration in --config).
     Init {
-        /// The folder to create.
+        /// The folder to create (with --print: the configuration to print for,
+        /// instead of --config).
         #[arg(required_unless_present = "print")]
         dir: Option<PathBuf>,
         /// The mail domain of the lists, the host part of every list address (needed
