@@ -291,10 +291,13 @@ fn concurrent_adds_from_many_processes_all_land() {
     assert_eq!(site.audit().len(), 16);
 }
 
+/// `init DIR` (issue 12, item 5): a configuration the operator's guide and the systemd
+/// unit fit as they are: absolute paths only inside DIR and the state folder, replies
+/// over SMTP, no members, the domain asked for; `check`, `lists` and `serve` take it.
 #[test]
-fn init_writes_a_config_that_checks() {
+fn init_writes_a_production_shaped_config_that_checks_and_serves() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("etc");
+    let (dir, state) = (tmp.path().join("etc"), tmp.path().join("state"));
     let run = |args: &[&str]| {
         Command::new(BIN)
             .args(args)
@@ -302,26 +305,138 @@ fn init_writes_a_config_that_checks() {
             .output()
             .unwrap()
     };
+    let init = |extra: &[&str]| {
+        Command::new(BIN)
+            .arg("init")
+            .arg(&dir)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(1), "the domain is required");
+    assert!(stderr(&out).contains("--domain"), "{}", stderr(&out));
+    assert!(!dir.exists(), "nothing written without a domain");
+
+    let out = init(&["--domain", "Lists.Agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("placeholder"), "{}", stdout(&out));
+    let out = run(&["check"]);
+    assert!(
+        out.status.success() && stdout(&out).contains("ok: 1 list(s), 0 member(s), 0 warning(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let lists: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&["lists", "--json"]))).unwrap();
+    assert_eq!(
+        lists[0]["subscribe_address"],
+        "announce-subscribe-request@lists.agency.gov"
+    );
+    assert_eq!(lists[0]["members"], 0);
+    let out = run(&["members", "announce"]);
+    assert!(
+        out.status.success() && stdout(&out).trim().is_empty(),
+        "{}",
+        stdout(&out)
+    );
+
+    // Every path named is absolute and inside DIR or the state folder; no file: outbox.
+    let server = std::fs::read_to_string(dir.join("listkeeper.toml")).unwrap();
+    let list = std::fs::read_to_string(dir.join("lists/announce/list.toml")).unwrap();
+    let mut strings = Vec::new();
+    for text in [&server, &list] {
+        collect_strings(&text.parse::<toml::Table>().unwrap().into(), &mut strings);
+    }
+    let paths: Vec<&String> = strings.iter().filter(|s| s.contains('/')).collect();
+    assert_eq!(paths.len(), 4, "{paths:?}");
+    for s in paths {
+        assert!(
+            s == "smtp://127.0.0.1:25" || Path::new(s).starts_with(&state),
+            "{s} is outside {}",
+            state.display()
+        );
+    }
+    assert!(server.contains("domain = \"lists.agency.gov\""), "{server}");
+    assert!(
+        list.contains(r#"owners = ["owner@example.invalid"]"#),
+        "{list}"
+    );
+
+    // An admin add lands in DIR's roster and the state folder.
+    let out = run(&["add", "announce", "a@b.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(state.join("audit.log").exists());
+    assert_eq!(
+        std::fs::read_to_string(state.join("announce.members")).unwrap(),
+        "a@b.gov\n"
+    );
+    assert!(!tmp.path().join("var").exists() && !dir.join("var").exists());
+
+    // serve starts on it (on a free port instead of 8024) and stops cleanly.
+    let port = support::smtp::free_port();
+    std::fs::write(
+        dir.join("listkeeper.toml"),
+        server.replace("127.0.0.1:8024", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(support::eventually(
+        || support::lmtp::Lmtp::connect(port).is_ok()
+    ));
+    let _ = Command::new("kill").arg(serve.id().to_string()).status();
+    assert!(serve.wait().unwrap().success());
+
+    let again = init(&["--domain", "lists.agency.gov"]);
+    assert_eq!(again.status.code(), Some(1), "init never overwrites");
+}
+
+#[test]
+fn init_takes_the_list_and_its_owner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("etc");
     let out = Command::new(BIN)
         .arg("init")
         .arg(&dir)
-        .args(["--domain", "lists.agency.gov"])
+        .args(["--domain", "lists.agency.gov", "--list", "gis-users"])
+        .args(["--owner", "Chief@Agency.gov", "--state-dir"])
+        .arg(tmp.path().join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&["check"]);
+    assert!(!stdout(&out).contains("placeholder"), "{}", stdout(&out));
+    let list = std::fs::read_to_string(dir.join("lists/gis-users/list.toml")).unwrap();
+    assert!(list.contains(r#"owners = ["Chief@agency.gov"]"#), "{list}");
+    assert!(!list.contains("PLACEHOLDER"), "{list}");
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stdout(&out));
-    let out = run(&["add", "sm-cop", "a@b.gov"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        dir.join("var/state/audit.log").exists(),
-        "state stays inside DIR"
-    );
-    assert!(dir.join("var/sm-cop.members").exists());
-    let lists = run(&["lists", "--json"]);
-    assert!(stdout(&lists).contains("sm-cop-subscribe-request@lists.agency.gov"));
-    let again = Command::new(BIN).arg("init").arg(&dir).output().unwrap();
-    assert_eq!(again.status.code(), Some(1), "init never overwrites");
+    let out = Command::new(BIN)
+        .args(["init", "--list", "../up", "--domain", "d.gov"])
+        .arg(tmp.path().join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// Every string in a TOML value, depth first.
+fn collect_strings(value: &toml::Value, out: &mut Vec<String>) {
+    match value {
+        toml::Value::String(s) => out.push(s.clone()),
+        toml::Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
+        toml::Value::Table(t) => t.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
 }
 
 #[test]
@@ -384,13 +499,22 @@ fn check_counts_rather_than_lists_many_refused_members() {
     );
 }
 
+/// `init --print postfix` (issue 12, item 13): lines that add to main.cf, for the
+/// domain given (no stale advice to replace the example's), and the recipients table.
 #[test]
 fn init_prints_the_operator_snippets_for_a_domain() {
-    let out = Command::new(BIN)
-        .args(["init", "--print", "postfix", "--domain", "lists.agency.gov"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let empty = tempfile::tempdir().unwrap();
+    let print = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["init", "--print"])
+            .args(args)
+            .arg("--config")
+            .arg(empty.path())
+            .output()
+            .unwrap()
+    };
+    let out = print(&["postfix", "--domain", "lists.agency.gov"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("relay_domains = lists.agency.gov"), "{text}");
     assert!(
@@ -398,17 +522,88 @@ fn init_prints_the_operator_snippets_for_a_domain() {
         "{text}"
     );
     assert!(text.contains("recipient_delimiter = +"));
-    assert!(!text.contains("listserv.example.gov"));
-    let out = Command::new(BIN)
-        .args(["init", "--print", "systemd"])
-        .output()
-        .unwrap();
+    assert!(
+        text.contains("relay_recipient_maps = regexp:/etc/postfix/listkeeper-recipients"),
+        "{text}"
+    );
+    assert!(text.contains("ADD to"), "{text}");
+    assert!(
+        text.contains("keep your\n# smtpd_recipient_restrictions as they are"),
+        "{text}"
+    );
+    assert!(!text.contains("Replace "), "the domain was given:\n{text}");
+    assert!(!text.contains("reject_unverified_recipient"), "{text}");
+    assert!(!text.contains("listserv.example.gov"), "{text}");
+    assert!(
+        text.contains(r"/^announce-confirm\+[a-z0-9]{34}@lists\.agency\.gov$/ OK"),
+        "{text}"
+    );
+    // Without a domain the example's stands, with the advice to replace it.
+    let text = stdout(&print(&["postfix"]));
+    assert!(
+        text.contains("Replace listserv.example.gov with your list domain"),
+        "{text}"
+    );
+
+    let out = print(&["systemd"]);
     assert!(stdout(&out).contains("Type=notify") && stdout(&out).contains("ProtectSystem=strict"));
-    let out = Command::new(BIN)
-        .args(["init", "--print", "postfix", "--domain", "not a domain"])
+    let out = print(&["postfix", "--domain", "not a domain"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The recipients table comes from the configuration's own lists and domain.
+#[test]
+fn init_prints_the_recipients_table_of_a_configuration() {
+    let site = Site::new();
+    let list = site.config().join("lists/gis-2.0");
+    std::fs::create_dir_all(&list).unwrap();
+    std::fs::write(
+        list.join("list.toml"),
+        std::fs::read_to_string(site.config().join("lists/sm-cop/list.toml"))
+            .unwrap()
+            .replace("id = \"sm-cop\"", "id = \"gis-2.0\"")
+            .replace("sm-cop.members", "gis.members"),
+    )
+    .unwrap();
+    std::fs::write(list.join("roster.toml"), "[members]\n").unwrap();
+    let out = site.run(&["init", "--print", "postfix-recipients"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let suffixes = "(subscribe-request|subscribe|join|unsubscribe-request|signoff-request|unsubscribe|leave|request|owner|bounces)";
+    assert_eq!(
+        table,
+        [
+            r"/^listserv@listserv\.example\.gov$/ OK".to_owned(),
+            format!(r"/^gis-2\.0-{suffixes}@listserv\.example\.gov$/ OK"),
+            r"/^gis-2\.0-confirm\+[a-z0-9]{34}@listserv\.example\.gov$/ OK".to_owned(),
+            r"/^gis-2\.0-bounces\+[a-z0-9]{26}@listserv\.example\.gov$/ OK".to_owned(),
+            format!(r"/^sm-cop-{suffixes}@listserv\.example\.gov$/ OK"),
+            r"/^sm-cop-confirm\+[a-z0-9]{34}@listserv\.example\.gov$/ OK".to_owned(),
+            r"/^sm-cop-bounces\+[a-z0-9]{26}@listserv\.example\.gov$/ OK".to_owned(),
+        ]
+    );
+    let with_dir = Command::new(BIN)
+        .arg("init")
+        .arg(site.config())
+        .args(["--print", "postfix-recipients", "--config", "/nonexistent"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&with_dir),
+        stdout(&out),
+        "DIR is the configuration to print for"
+    );
+    let out = site.run(&["init", "--print", "postfix", "--domain", "other.gov"]);
+    assert_eq!(out.status.code(), Some(1), "not the configuration's domain");
+    assert!(
+        stderr(&out).contains("listserv.example.gov"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A daemon killed between a change's 250 and its roster save leaves the change in

@@ -1,17 +1,21 @@
 //! Behind a real Postfix: a private instance on loopback that relays nothing off the
 //! machine, routing the list domain to `listkeeper serve` over LMTP (TCP, and a Unix
-//! socket), delivering its users' mail to Maildirs, and expanding the list's posting
-//! alias from listkeeper's `include_file`.
+//! socket), refusing unknown list addresses with the table `listkeeper init --print
+//! postfix-recipients` writes, delivering its users' mail to Maildirs, and expanding
+//! the list's posting alias from listkeeper's `include_file`.
 //!
 //! Needs Postfix (`apt-get install postfix`, which `.ci/run` does) and root, as
-//! Postfix does. Without them the test says so and skips — except under CI, where it
-//! fails. The machine's own Postfix (`/etc/postfix`) is never used or started; the
+//! Postfix does, and `setpriv` and `useradd` to run listkeeper as a user of its own
+//! (the second test). Without them the test says so and skips — except under CI,
+//! where it fails. The machine's own Postfix (`/etc/postfix`) is never used or started; the
 //! private instance is stopped when each test ends, pass or fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,14 +28,21 @@ const BOB: &str = "bob@users.agency.gov";
 
 /// Whether Postfix can be run here; under CI it must.
 fn postfix_available() -> bool {
-    let here = Path::new("/usr/sbin/postfix").exists() && running_as_root();
+    let here = Path::new("/usr/sbin/postfix").exists()
+        && running_as_root()
+        && ["setpriv", "useradd"].iter().all(|tool| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
     if !here {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must run the Postfix test: install postfix and run as root"
+            "CI must run the Postfix test: install postfix (and util-linux, passwd), run as root"
         );
         eprintln!(
-            "SKIPPED: Postfix is not installed or we are not root (apt-get install postfix; run as root)"
+            "SKIPPED: Postfix, setpriv or useradd is not installed or we are not root (apt-get install postfix; run as root)"
         );
     }
     here
@@ -51,25 +62,14 @@ struct Postfix {
 }
 
 impl Postfix {
-    fn start(root: &Path, lmtp_nexthop: &str) -> Postfix {
-        let smtp_port = free_port();
+    /// Starts the instance with its smtpd on `smtp_port`, routing the list domain to
+    /// `lmtp_nexthop`, and with the recipients table printed for `config`.
+    fn start(root: &Path, smtp_port: u16, lmtp_nexthop: &str, config: &Path) -> Postfix {
         let pf = root.join("pf");
         for dir in ["pf", "queue", "data", "mail"] {
             std::fs::create_dir_all(root.join(dir)).unwrap();
         }
-        let id = |flag: &str| {
-            String::from_utf8(
-                Command::new("id")
-                    .args([flag, "postfix"])
-                    .output()
-                    .unwrap()
-                    .stdout,
-            )
-            .unwrap()
-            .trim()
-            .to_owned()
-        };
-        let (uid, gid) = (id("-u"), id("-g"));
+        let (uid, gid) = (id_of("postfix", "-u"), id_of("postfix", "-g"));
         run(
             "chown",
             &[
@@ -113,12 +113,20 @@ impl Postfix {
                  virtual_mailbox_maps = hash:{r}/pf/vmailbox\nvirtual_uid_maps = static:{uid}\n\
                  virtual_gid_maps = static:{gid}\nalias_maps = hash:{r}/pf/aliases\nalias_database = hash:{r}/pf/aliases\n\
                  smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination\n\
+                 relay_recipient_maps = regexp:{r}/pf/listkeeper-recipients\n\
                  maillog_file_prefixes = /var, {r}\nmaillog_file = {r}/maillog\nsmtputf8_enable = no\n\
                  lmtp_destination_recipient_limit = 100\n"
             ),
         )
         .unwrap();
         std::fs::write(pf.join("transport"), format!("{D} {lmtp_nexthop}\n")).unwrap();
+        let table = Command::new(BIN)
+            .args(["init", "--print", "postfix-recipients", "--config"])
+            .arg(config)
+            .output()
+            .unwrap();
+        assert!(table.status.success(), "{}", support::stderr(&table));
+        std::fs::write(pf.join("listkeeper-recipients"), &table.stdout).unwrap();
         std::fs::write(pf.join("vmailbox"), format!("{ALICE} alice/\n{BOB} bob/\n")).unwrap();
         std::fs::write(
             pf.join("aliases"),
@@ -155,6 +163,40 @@ impl Postfix {
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), message.as_bytes()).unwrap();
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
+    }
+
+    /// Offers each recipient to the instance's smtpd (RCPT TO, no DATA): its replies.
+    fn rcpt_replies(&self, from: &str, recipients: &[&str]) -> Vec<(u16, String)> {
+        let stream = TcpStream::connect(("127.0.0.1", self.smtp_port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut say = |line: &str| {
+            if !line.is_empty() {
+                writer.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+            }
+            loop {
+                let mut reply = String::new();
+                assert!(reader.read_line(&mut reply).unwrap() > 0, "smtpd hung up");
+                if reply.as_bytes().get(3) != Some(&b'-') {
+                    return (
+                        reply[..3].parse::<u16>().unwrap(),
+                        reply.trim_end().to_owned(),
+                    );
+                }
+            }
+        };
+        assert_eq!(say("").0, 220);
+        assert_eq!(say("EHLO client.users.agency.gov").0, 250);
+        assert_eq!(say(&format!("MAIL FROM:<{from}>")).0, 250);
+        let replies = recipients
+            .iter()
+            .map(|to| say(&format!("RCPT TO:<{to}>")))
+            .collect();
+        say("QUIT");
+        replies
     }
 
     fn flush(&self) {
@@ -219,6 +261,8 @@ struct Listkeeper {
     config: PathBuf,
     child: Option<Child>,
     lmtp: String,
+    /// The user and group it runs as (`None`: as the test, root).
+    user: Option<(u32, u32)>,
 }
 
 impl Listkeeper {
@@ -247,7 +291,37 @@ impl Listkeeper {
             config,
             child: None,
             lmtp: lmtp.to_owned(),
+            user: None,
         }
+    }
+
+    /// Runs the daemon as `user` (made a system user when missing), as the systemd
+    /// unit does, owning only what it writes: the rosters and the state folder.
+    fn run_as(&mut self, user: &str) -> (u32, u32) {
+        if Command::new("id").arg(user).output().unwrap().status.code() != Some(0) {
+            run(
+                "useradd",
+                &[
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    user,
+                ],
+            );
+        }
+        let ids = (id_of(user, "-u"), id_of(user, "-g"));
+        let var = self.config.join("../var");
+        std::fs::create_dir_all(&var).unwrap();
+        let owner = format!("{}:{}", ids.0, ids.1);
+        for path in [self.config.join("lists"), var] {
+            run("chown", &["-R", &owner, path.to_str().unwrap()]);
+        }
+        self.user = Some(ids);
+        ids
     }
 
     fn start(&mut self) {
@@ -256,8 +330,22 @@ impl Listkeeper {
             .append(true)
             .open(self.config.join("../serve.log"))
             .unwrap();
+        let mut command = match self.user {
+            Some((uid, gid)) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    &format!("--reuid={uid}"),
+                    &format!("--regid={gid}"),
+                    "--clear-groups",
+                    "--",
+                    BIN,
+                ]);
+                c
+            }
+            None => Command::new(BIN),
+        };
         self.child = Some(
-            Command::new(BIN)
+            command
                 .args(["serve", "--config"])
                 .arg(&self.config)
                 .stderr(log)
@@ -309,6 +397,17 @@ impl Drop for Listkeeper {
     }
 }
 
+/// `id FLAG NAME`: a user's or group's number.
+fn id_of(name: &str, flag: &str) -> u32 {
+    let out = Command::new("id").args([flag, name]).output().unwrap();
+    assert!(out.status.success(), "id {flag} {name}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn tmp_root() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     // Postfix's daemons run as `postfix` and must reach their queue inside.
@@ -339,10 +438,35 @@ fn the_whole_path_through_postfix_over_lmtp_tcp() {
         return;
     }
     let tmp = tmp_root();
-    let lmtp_port = free_port();
-    let pf = Postfix::start(tmp.path(), &format!("lmtp:inet:127.0.0.1:{lmtp_port}"));
-    let mut lk = Listkeeper::configure(tmp.path(), &format!("127.0.0.1:{lmtp_port}"), pf.smtp_port);
+    let (lmtp_port, smtp_port) = (free_port(), free_port());
+    let mut lk = Listkeeper::configure(tmp.path(), &format!("127.0.0.1:{lmtp_port}"), smtp_port);
+    let pf = Postfix::start(
+        tmp.path(),
+        smtp_port,
+        &format!("lmtp:inet:127.0.0.1:{lmtp_port}"),
+        &lk.config,
+    );
     lk.start();
+
+    // The recipients table (issue 12, item 13): unknown list addresses are refused
+    // during the SMTP dialogue, even from mynetworks, with no probe; ours are taken.
+    let token = format!("k1{}", "a".repeat(32));
+    let replies = pf.rcpt_replies(
+        BOB,
+        &[
+            &format!("sm-cop-nosuch@{D}"),
+            &format!("no-list-join@{D}"),
+            &format!("sm-cop-subscribe-request@{D}"),
+            &format!("SM-COP-Confirm+{token}@{D}"),
+            &format!("listserv@{D}"),
+        ],
+    );
+    let codes: Vec<u16> = replies.iter().map(|r| r.0).collect();
+    assert_eq!(codes, [550, 550, 250, 250, 250], "{replies:?}");
+    assert!(
+        replies[0].1.contains("relay recipient table"),
+        "{replies:?}"
+    );
 
     // Join: sendmail → Postfix → LMTP → listkeeper → SMTP → Postfix → Alice's Maildir.
     pf.sendmail(
@@ -457,14 +581,39 @@ fn postfix_over_lmtp_on_a_unix_socket() {
         return;
     }
     let tmp = tmp_root();
-    let socket = tmp.path().join("run/lmtp.sock");
-    let pf = Postfix::start(tmp.path(), &format!("lmtp:unix:{}", socket.display()));
-    let mut lk = Listkeeper::configure(
+    // As in the guide: listkeeper, not root, makes its socket in a folder of its own
+    // that only the group `postfix` may enter (Postfix's daemons drop every
+    // supplementary group, so it must be their primary group).
+    let run_dir = tmp.path().join("run");
+    let socket = run_dir.join("lmtp.sock");
+    let smtp_port = free_port();
+    let mut lk =
+        Listkeeper::configure(tmp.path(), &format!("unix:{}", socket.display()), smtp_port);
+    let (uid, _) = lk.run_as("listkeeper-test");
+    std::fs::create_dir(&run_dir).unwrap();
+    run(
+        "chown",
+        &[&format!("{uid}:postfix"), run_dir.to_str().unwrap()],
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    }
+    let pf = Postfix::start(
         tmp.path(),
-        &format!("unix:{}", socket.display()),
-        pf.smtp_port,
+        smtp_port,
+        &format!("lmtp:unix:{}", socket.display()),
+        &lk.config,
     );
     lk.start();
+    let pid = lk.child.as_ref().unwrap().id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())),
+        "listkeeper runs as its own user:\n{status}"
+    );
     pf.sendmail(
         BOB,
         &format!("sm-cop-join@{D}"),

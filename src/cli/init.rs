@@ -1,75 +1,242 @@
-//! `listkeeper init DIR`: a working example configuration, the repository's `config/`;
-//! `listkeeper init --print postfix|systemd`: the operator's snippets for a domain.
+//! `listkeeper init DIR --domain D`: a production-shaped configuration to start from;
+//! `listkeeper init --print postfix|postfix-recipients|systemd`: the operator's snippets.
+//!
+//! The configuration `init` writes fits the systemd unit as it is: every path is
+//! absolute, state and include files live in the state folder (`/var/lib/listkeeper`,
+//! writable under `ProtectSystem=strict`), replies go to the local Postfix over SMTP,
+//! and the one list it holds has an empty roster.
 
-use anyhow::{Context, Result, bail};
+mod postfix;
+
+use crate::address::{EmailAddress, normalize_domain};
+use crate::config::{Config, ListId};
+use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
 
-const SERVER: &str = include_str!("../../config/listkeeper.toml");
-const LIST: &str = include_str!("../../config/lists/sm-cop/list.toml");
-const ROSTER: &str = include_str!("../../config/lists/sm-cop/roster.toml");
-const POSTFIX_MAIN: &str = include_str!("../../examples/postfix/main.cf");
-const POSTFIX_TRANSPORT: &str = include_str!("../../examples/postfix/transport");
+const SERVER: &str = include_str!("init/listkeeper.toml");
+const LIST: &str = include_str!("init/list.toml");
+const ROSTER: &str = include_str!("init/roster.toml");
 const SYSTEMD: &str = include_str!("../../examples/systemd/listkeeper.service");
+
+/// The owner written when none is given: `.invalid` never resolves (RFC 2606), so
+/// nothing is ever sent to it, and `init` says to replace it.
+const OWNER_PLACEHOLDER: &str = "owner@example.invalid";
 
 /// What `--print` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum Snippet {
-    /// The main.cf lines and the transport map.
+    /// The main.cf lines, the transport map and the recipients table.
     Postfix,
+    /// The recipients table alone (`relay_recipient_maps`), to re-run after lists change.
+    PostfixRecipients,
     /// The systemd unit.
     Systemd,
 }
 
-/// Writes the example into `dir` (state kept in `dir/var/`), or prints a snippet.
-pub(super) fn run(dir: Option<&Path>, domain: Option<&str>, print: Option<Snippet>) -> Result<()> {
-    let domain = domain.unwrap_or("listserv.example.gov");
-    crate::address::normalize_domain(domain)
-        .map_err(|why| anyhow::anyhow!("`{domain}` is not a usable domain: {why}"))?;
-    match print {
+/// The flags of `listkeeper init`.
+#[derive(Debug)]
+pub(super) struct Options<'a> {
+    /// The folder to write.
+    pub(super) dir: Option<&'a Path>,
+    /// The list domain.
+    pub(super) domain: Option<&'a str>,
+    /// The state folder to name in listkeeper.toml.
+    pub(super) state_dir: &'a Path,
+    /// The id of the list to write.
+    pub(super) list: &'a str,
+    /// The list's owner.
+    pub(super) owner: Option<&'a str>,
+    /// A snippet to print instead of writing a folder.
+    pub(super) print: Option<Snippet>,
+}
+
+/// Prints a snippet (for the configuration in `opts.dir`, else `config`, when there
+/// is one), or writes a new configuration into `opts.dir`.
+pub(super) fn run(config: &Path, opts: &Options<'_>) -> Result<()> {
+    let domain = opts
+        .domain
+        .map(|d| normalize_domain(d).map_err(|why| anyhow!("`{d}` is not a usable domain: {why}")))
+        .transpose()?;
+    let list = ListId::parse(opts.list).map_err(|why| anyhow!(why))?;
+    // With --print, a DIR given is the configuration to print for.
+    let config = opts.dir.unwrap_or(config);
+    match opts.print {
+        Some(Snippet::Systemd) => print!("{SYSTEMD}"),
         Some(Snippet::Postfix) => {
-            println!("# --- add to /etc/postfix/main.cf ---");
-            print!("{}", POSTFIX_MAIN.replace("listserv.example.gov", domain));
-            println!("\n# --- /etc/postfix/transport (then: postmap /etc/postfix/transport) ---");
-            print!(
-                "{}",
-                POSTFIX_TRANSPORT.replace("listserv.example.gov", domain)
-            );
-            return Ok(());
+            print!("{}", postfix::all(&site(config, domain, list)?));
         }
-        Some(Snippet::Systemd) => {
-            print!("{SYSTEMD}");
-            return Ok(());
+        Some(Snippet::PostfixRecipients) => {
+            print!("{}", postfix::recipients(&site(config, domain, list)?));
         }
-        None => {}
+        None => {
+            let Some(dir) = opts.dir else {
+                bail!("init needs a folder to write: listkeeper init DIR --domain D");
+            };
+            let Some(domain) = domain else {
+                bail!(
+                    "init needs the list domain, the host part of every list address, whose MX is this Postfix: listkeeper init {} --domain lists.example.gov",
+                    dir.display()
+                );
+            };
+            write(dir, &domain, opts.state_dir, &list, opts.owner)?;
+        }
     }
-    let Some(dir) = dir else {
-        bail!("init needs a folder to write: listkeeper init DIR");
-    };
+    Ok(())
+}
+
+/// The domain and addresses the Postfix snippets are for.
+#[derive(Debug)]
+struct Site {
+    /// The list domain; `None` when neither a configuration nor `--domain` gave one.
+    domain: Option<String>,
+    /// The command address's local part.
+    command_address: Option<String>,
+    /// Every list id.
+    lists: Vec<String>,
+    /// Where the lists come from, for the table's heading.
+    source: String,
+    /// The configuration folder, for the command that writes the table again.
+    config_dir: String,
+}
+
+/// The configuration in `dir` when it has one (`--domain`, if given, must agree);
+/// otherwise what `init DIR` with the same flags writes.
+fn site(dir: &Path, domain: Option<String>, list: ListId) -> Result<Site> {
+    if !dir.join("listkeeper.toml").exists() {
+        return Ok(Site {
+            domain,
+            command_address: Some("listserv".to_owned()),
+            lists: vec![list.to_string()],
+            source: format!(
+                "the list `listkeeper init` writes ({list}), as there is no\n# configuration in {} yet",
+                dir.display()
+            ),
+            config_dir: dir.display().to_string(),
+        });
+    }
+    // Every list, or none: a table without a broken list's addresses would make
+    // Postfix refuse that list's mail for good.
+    let config = Config::load(dir).map_err(|problems| {
+        anyhow::anyhow!(
+            "the configuration in {} does not load, so its table would miss lists \
+             (`listkeeper check --config {}` lists the problems):\n{problems}",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    if let Some(domain) = domain.filter(|d| *d != config.server.domain) {
+        bail!(
+            "--domain {domain} is not the domain of the configuration in {} ({}); leave --domain out, or name another folder with --config",
+            dir.display(),
+            config.server.domain
+        );
+    }
+    Ok(site_of(&config, dir))
+}
+
+fn site_of(config: &Config, dir: &Path) -> Site {
+    Site {
+        domain: Some(config.server.domain.clone()),
+        command_address: config.server.command_address.clone(),
+        lists: config.lists.keys().map(ToString::to_string).collect(),
+        source: format!("the configuration in {}", dir.display()),
+        config_dir: dir.display().to_string(),
+    }
+}
+
+/// Writes listkeeper.toml and `lists/ID/{list,roster}.toml` into `dir`.
+fn write(
+    dir: &Path,
+    domain: &str,
+    state_dir: &Path,
+    list: &ListId,
+    owner: Option<&str>,
+) -> Result<()> {
     if dir.join("listkeeper.toml").exists() {
         bail!(
             "{} already holds a listkeeper.toml; nothing was written",
             dir.display()
         );
     }
-    // In the repository the state lives beside config/; in DIR it lives inside.
+    let owner = owner
+        .map(|o| {
+            EmailAddress::parse(o)
+                .map(|a| a.to_string())
+                .map_err(|why| anyhow!("--owner `{o}` is not an address: {why}"))
+        })
+        .transpose()?;
+    // Absolute paths: the daemon and the unit resolve nothing against a folder.
+    let dir = std::path::absolute(dir).with_context(|| format!("{}", dir.display()))?;
+    let state = std::path::absolute(state_dir).context("the state folder")?;
+    let include = state.join(format!("{list}.members"));
+    let text = |p: &Path| -> Result<String> {
+        match p.to_str() {
+            Some(s) if !s.chars().any(char::is_control) => Ok(s.to_owned()),
+            _ => bail!("{}: use a path of printable UTF-8", p.display()),
+        }
+    };
+    // `{domain}` is a normalized domain (ASCII letters, digits, `-`, `.`): safe in a
+    // TOML string and in a comment as it is.
     let server = SERVER
-        .replace("\"../var/", "\"var/")
-        .replace("listserv.example.gov", domain);
-    let list = LIST.replace("\"../../../var/", "\"../../var/");
-    let list_dir = dir.join("lists/sm-cop");
+        .replace("{domain_value}", &quoted(domain))
+        .replace("{state_dir}", &quoted(&text(&state)?))
+        .replace("{secret_file}", &quoted(&text(&state.join("secret"))?))
+        .replace("{state_path}", &text(&state)?)
+        .replace("{config_dir}", &text(&dir)?)
+        .replace("{domain}", domain);
+    let list_text = LIST
+        .replace("{id_value}", &quoted(list.as_str()))
+        .replace("{name}", &quoted(&list.as_str().to_uppercase()))
+        .replace("{title}", &quoted(&format!("The {list} list")))
+        .replace(
+            "{owners_comment}",
+            if owner.is_some() {
+                ""
+            } else {
+                "# A PLACEHOLDER: put the owners' addresses here (init --owner ADDRESS does).\n"
+            },
+        )
+        .replace(
+            "{owner}",
+            &quoted(owner.as_deref().unwrap_or(OWNER_PLACEHOLDER)),
+        )
+        .replace("{include_file}", &quoted(&text(&include)?))
+        .replace("{include_path}", &text(&include)?)
+        .replace("{id}", list.as_str())
+        .replace("{domain}", domain);
+    let list_dir = dir.join("lists").join(list.as_str());
     std::fs::create_dir_all(&list_dir)
         .with_context(|| format!("cannot create {}", list_dir.display()))?;
-    for (path, text) in [
+    for (path, body) in [
         (dir.join("listkeeper.toml"), server.as_str()),
-        (list_dir.join("list.toml"), list.as_str()),
+        (list_dir.join("list.toml"), list_text.as_str()),
         (list_dir.join("roster.toml"), ROSTER),
     ] {
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    println!("wrote an example configuration to {}", dir.display());
-    println!(
-        "check it with:  listkeeper check --config {}",
-        dir.display()
-    );
+    report(&dir, domain, &state, list, owner.is_none());
     Ok(())
+}
+
+/// What was written, and the operator's next steps.
+fn report(dir: &Path, domain: &str, state: &Path, list: &ListId, placeholder: bool) {
+    let d = dir.display();
+    println!(
+        "wrote a configuration for {domain} to {d}: one list, `{list}`, with no members; state in {}",
+        state.display()
+    );
+    if placeholder {
+        println!(
+            "the list's owner is a placeholder ({OWNER_PLACEHOLDER}): put yours in {d}/lists/{list}/list.toml"
+        );
+    }
+    println!("next:");
+    println!("  listkeeper check --config {d}");
+    println!("  chown -R listkeeper:listkeeper {d}/lists    # the daemon edits the rosters");
+    println!("  listkeeper init --print postfix --config {d}    # the Postfix lines for its lists");
+}
+
+/// `s` as a TOML basic string, quotes and escapes included.
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
 }

@@ -37,16 +37,28 @@ pub struct Args {
 enum Command {
     /// Validate listkeeper.toml, every list.toml and every roster; report all problems.
     Check,
-    /// Write a working example configuration into DIR (or, with --print, show the
-    /// Postfix lines or the systemd unit for a domain).
+    /// Write a configuration to start from into DIR: one list, no members, state in
+    /// /var/lib/listkeeper (or, with --print, show the Postfix lines, the Postfix
+    /// recipients table or the systemd unit, for the configuration in --config).
     Init {
-        /// The folder to create.
+        /// The folder to create (with --print: the configuration to print for,
+        /// instead of --config).
         #[arg(required_unless_present = "print")]
         dir: Option<PathBuf>,
-        /// The mail domain of the lists (default: listserv.example.gov).
+        /// The mail domain of the lists, the host part of every list address (needed
+        /// to write DIR).
         #[arg(long)]
         domain: Option<String>,
-        /// Print the Postfix lines or the systemd unit instead of writing a folder.
+        /// The daemon's state folder, named in DIR/listkeeper.toml.
+        #[arg(long, value_name = "DIR", default_value = "/var/lib/listkeeper")]
+        state_dir: PathBuf,
+        /// The id of the list to write.
+        #[arg(long, value_name = "ID", default_value = "announce")]
+        list: String,
+        /// The list's owner (without it, a placeholder to replace).
+        #[arg(long, value_name = "ADDRESS")]
+        owner: Option<String>,
+        /// Print a snippet instead of writing a folder.
         #[arg(long, value_enum)]
         print: Option<init::Snippet>,
     },
@@ -180,7 +192,24 @@ pub fn run(args: Args) -> ExitCode {
                 Some(reason.as_deref().unwrap_or("The owners gave no reason.")),
             )
         }),
-        Command::Init { dir, domain, print } => init::run(dir.as_deref(), domain.as_deref(), print),
+        Command::Init {
+            dir,
+            domain,
+            state_dir,
+            list,
+            owner,
+            print,
+        } => init::run(
+            &args.config,
+            &init::Options {
+                dir: dir.as_deref(),
+                domain: domain.as_deref(),
+                state_dir: &state_dir,
+                list: &list,
+                owner: owner.as_deref(),
+                print,
+            },
+        ),
         Command::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
         Command::Members { list, json } => {
             load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
