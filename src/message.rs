@@ -37,7 +37,7 @@ pub struct Incoming {
     pub has_list_id: bool,
     /// The values of our loop header, if any.
     pub loop_marks: Vec<String>,
-    /// Every `Authentication-Results` header, topmost first, cleaned.
+    /// Every `Authentication-Results` value, topmost first, unfolded and whole.
     pub auth_results: Vec<String>,
 }
 
@@ -103,7 +103,7 @@ pub fn parse(raw: &[u8], limit: u64) -> Result<Incoming, MessageError> {
             .filter(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))
             .filter_map(|h| {
                 let raw = raw.get(h.offset_start() as usize..h.offset_end() as usize)?;
-                Some(clean(&String::from_utf8_lossy(raw)))
+                Some(unfold(&String::from_utf8_lossy(raw)))
             })
             .collect(),
         loop_marks: message
@@ -138,6 +138,14 @@ pub fn clean(text: &str) -> String {
         out.push(c);
     }
     out.trim_end().to_owned()
+}
+
+/// A header value unfolded (RFC 5322 §2.2.3: every line break in it is followed by
+/// white space, which stays), whole and otherwise as written. Not [`clean`]: its
+/// length cap could cut `header.d=agency.gov.evil.com` to `header.d=agency.gov`, and
+/// collapsing spaces would change quoted strings.
+fn unfold(value: &str) -> String {
+    value.replace(['\r', '\n'], "").trim().to_owned()
 }
 
 /// A recipient fit for a log or an LMTP reply line: printable ASCII only, at most
@@ -252,6 +260,23 @@ mod tests {
                 "mx.example.gov; dkim=pass header.d=agency.gov",
                 "forged.example; spf=pass"
             ]
+        );
+    }
+
+    /// Issue 13: the values reach `trust` unfolded but not cut or squeezed.
+    #[test]
+    fn authentication_results_are_unfolded_whole() {
+        let padding = "x".repeat(300);
+        let m = parse_text(&format!(
+            "Authentication-Results: mx.example.gov;\r\n\tdkim=pass ({padding})\r\n  \
+             header.d=agency.gov.evil.com smtp.mailfrom=\"a  b\"@x\r\nFrom: a@agency.gov\r\n\r\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            m.auth_results,
+            [format!(
+                "mx.example.gov;\tdkim=pass ({padding})  header.d=agency.gov.evil.com smtp.mailfrom=\"a  b\"@x"
+            )]
         );
     }
 

@@ -761,3 +761,63 @@ Final-Recipient: rfc822; pat@agency.gov\r\nAction: failed\r\nStatus: 5.1.1\r\n";
     assert!(site.roster_text().contains("\"pat@agency.gov\""));
     assert!(pat_return.starts_with("sm-cop-bounces+"));
 }
+
+/// Issue 13: `Authentication-Results` through the binary. A pass that is only text
+/// (in a quoted string or a comment) is refused; OpenDKIM's real header, folded and
+/// with a `;` in its comment, is believed; a value longer than a log line is read
+/// whole, never cut to a shorter domain.
+#[test]
+fn regression_13_authentication_results_forged_and_real() {
+    let site = Site::new();
+    support::copy_dir(
+        &support::repo().join("examples/lists/county-gis"),
+        &site.config().join("lists/county-gis"),
+    );
+    let path = site.config().join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "# authserv_id = \"mx.example.gov\"",
+        "authserv_id = \"mx.example.gov\"",
+    );
+    std::fs::write(&path, text).unwrap();
+    // county-gis: rule 2 allows *.us with `authenticated = true`; rule 3 moderates.
+    let (allowed, moderated) = (2, 3);
+    let padding = "x".repeat(149);
+    let cases = [
+        (
+            "quoted ';'",
+            "mx.example.gov; spf=fail smtp.mailfrom=\"x; dkim=pass header.d=co.example.us y\"@evil.com".to_owned(),
+            moderated,
+        ),
+        (
+            "';' in a comment",
+            "mx.example.gov;\r\n\tspf=fail (x; dkim=pass header.d=co.example.us) smtp.mailfrom=evil.com".to_owned(),
+            moderated,
+        ),
+        (
+            "OpenDKIM",
+            "mx.example.gov;\r\n\tdkim=pass (2048-bit key; unprotected) header.d=co.example.us\r\n\t \
+             header.i=@co.example.us header.a=rsa-sha256 header.s=sel header.b=hPq4/dVO;\r\n\tdkim-atps=neutral"
+                .to_owned(),
+            allowed,
+        ),
+        (
+            "a long value",
+            format!("mx.example.gov; dkim=pass ({padding}) header.d=co.example.us.evil.com"),
+            moderated,
+        ),
+    ];
+    for (i, (what, header, rule)) in cases.iter().enumerate() {
+        let from = format!("person{i}@co.example.us");
+        let mut raw = format!("Authentication-Results: {header}\r\n").into_bytes();
+        raw.extend(request(&from, "x", "join", &format!("auth{i}@x"), ""));
+        let out = site.deliver(&format!("county-gis-join@{D}"), Some(&from), &raw);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        let audit = site.audit();
+        let line = audit
+            .iter()
+            .rev()
+            .find(|r| r["address"] == from.as_str())
+            .unwrap();
+        assert_eq!(line["rule"], *rule, "{what}: {line}");
+    }
+}
