@@ -58,6 +58,9 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
         header(confirm, "Auto-Submitted").as_deref(),
         Some("auto-replied")
     );
+    // Issue 12, item 4: it has a Content-Type and a transfer encoding, so it says
+    // which MIME it speaks.
+    assert_eq!(header(confirm, "MIME-Version").as_deref(), Some("1.0"));
     assert_eq!(
         header(confirm, "In-Reply-To").as_deref(),
         Some("<r1@dhs.gov>")
@@ -115,6 +118,9 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
         header(welcome, "List-Unsubscribe").as_deref(),
         Some("<mailto:sm-cop-leave@listserv.example.gov>")
     );
+    for mail in &got {
+        assert_eq!(header(&mail.data, "MIME-Version").as_deref(), Some("1.0"));
+    }
     let roster = site.roster_text();
     assert_eq!(
         roster
