@@ -24,11 +24,11 @@ fn check_passes_on_the_example_config() {
 #[test]
 fn check_reports_every_problem_at_once() {
     let site = Site::new();
-    let server = site.config().join("listkeeper.toml");
-    let text = std::fs::read_to_string(&server)
-        .unwrap()
-        .replace("state_dir =", "stat_dir = \"x\"\nstate_dir =");
-    std::fs::write(&server, text).unwrap();
+    site.edit(
+        "listkeeper.toml",
+        "state_dir =",
+        "stat_dir = \"x\"\nstate_dir =",
+    );
     let list = site.config().join("lists/sm-cop/list.toml");
     let text = std::fs::read_to_string(&list)
         .unwrap()
@@ -908,11 +908,11 @@ fn issue_12_an_empty_list_says_it_has_no_members() {
 #[test]
 fn issue_12_one_error_is_not_1_errors_and_the_help_shows_config_optional() {
     let site = Site::new();
-    let server = site.config().join("listkeeper.toml");
-    let text = std::fs::read_to_string(&server)
-        .unwrap()
-        .replace("state_dir =", "stat_dir = \"x\"\nstate_dir =");
-    std::fs::write(&server, text).unwrap();
+    site.edit(
+        "listkeeper.toml",
+        "state_dir =",
+        "stat_dir = \"x\"\nstate_dir =",
+    );
     let out = site.run(&["lists"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("(1 error;"), "{}", stderr(&out));

@@ -774,17 +774,7 @@ Final-Recipient: rfc822; pat@agency.gov\r\nAction: failed\r\nStatus: 5.1.1\r\n";
 /// whole, never cut to a shorter domain.
 #[test]
 fn regression_13_authentication_results_forged_and_real() {
-    let site = Site::new();
-    support::copy_dir(
-        &support::repo().join("examples/lists/county-gis"),
-        &site.config().join("lists/county-gis"),
-    );
-    let path = site.config().join("listkeeper.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "# authserv_id = \"mx.example.gov\"",
-        "authserv_id = \"mx.example.gov\"",
-    );
-    std::fs::write(&path, text).unwrap();
+    let site = Site::trusting_mx();
     // county-gis: rule 2 allows *.us with `authenticated = true`; rule 3 moderates.
     let (allowed, moderated) = (2, 3);
     let padding = "x".repeat(149);

@@ -289,17 +289,7 @@ fn a_subscription_flood_stays_within_every_budget() {
 /// Authentication-Results header.
 #[test]
 fn authentication_results_from_our_mx_only() {
-    let site = Site::new();
-    support::copy_dir(
-        &support::repo().join("examples/lists/county-gis"),
-        &site.config().join("lists/county-gis"),
-    );
-    let path = site.config().join("listkeeper.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "# authserv_id = \"mx.example.gov\"",
-        "authserv_id = \"mx.example.gov\"",
-    );
-    std::fs::write(&path, text).unwrap();
+    let site = Site::trusting_mx();
     let ctx = context(&site);
     let cases = [
         (

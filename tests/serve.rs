@@ -87,16 +87,8 @@ fn log_of(site: &Site) -> String {
     std::fs::read_to_string(site.tmp.path().join("serve.log")).unwrap_or_default()
 }
 
-/// The example config listening on `port`, replies to an SMTP server on `smtp`.
 fn site(port: u16, smtp: u16) -> Site {
-    let site = Site::with_smtp(smtp);
-    let path = site.config().join("listkeeper.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "lmtp = \"127.0.0.1:8024\"",
-        &format!("lmtp = \"127.0.0.1:{port}\""),
-    );
-    std::fs::write(path, text).unwrap();
-    site
+    Site::serving(port, smtp)
 }
 
 fn message(from: &str, subject: &str, id: &str) -> String {

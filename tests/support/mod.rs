@@ -41,6 +41,42 @@ impl Site {
         site
     }
 
+    /// The example config listening for LMTP on `port`, replies to an SMTP server
+    /// on `smtp`.
+    pub fn serving(port: u16, smtp: u16) -> Site {
+        let site = Site::with_smtp(smtp);
+        site.edit(
+            "listkeeper.toml",
+            "lmtp = \"127.0.0.1:8024\"",
+            &format!("lmtp = \"127.0.0.1:{port}\""),
+        );
+        site
+    }
+
+    /// With the example list `county-gis` too, and `[trust] authserv_id =
+    /// "mx.example.gov"`: county-gis's rule 2 allows `*.us` with `authenticated = true`.
+    pub fn trusting_mx() -> Site {
+        let site = Site::new();
+        copy_dir(
+            &repo().join("examples/lists/county-gis"),
+            &site.config().join("lists/county-gis"),
+        );
+        site.edit(
+            "listkeeper.toml",
+            "# authserv_id = \"mx.example.gov\"",
+            "authserv_id = \"mx.example.gov\"",
+        );
+        site
+    }
+
+    /// Replaces `from` (which must be there) by `to` in the config file `file`.
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.config().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(path, text.replace(from, to)).unwrap();
+    }
+
     pub fn config(&self) -> PathBuf {
         self.tmp.path().join("config")
     }
