@@ -5,15 +5,18 @@
 //! the message and may be forged. The sender counts as authenticated when that header
 //! shows `dkim=pass` with `header.d` equal to the sender's domain or a parent of it
 //! (`header.i`'s domain when there is no `header.d`, as Gmail writes it), or
-//! `spf=pass` with `smtp.mailfrom` in that domain. The header is read by [`authres`],
-//! which knows quoted strings and comments, so text inside them never counts.
+//! `spf=pass` with `smtp.mailfrom` in that domain, or `dmarc=pass` with `header.from`
+//! the sender's domain itself (DMARC passes only on an SPF or DKIM pass aligned with
+//! the From domain; and with OpenDKIM and OpenDMARC both in a Postfix, OpenDMARC's
+//! header is the topmost). The header is read by [`authres`], which knows quoted
+//! strings and comments, so text inside them never counts.
 
 mod authres;
 
 use crate::address::EmailAddress;
 use authres::{MethodResult, Value};
 
-/// Whether the sender passed DKIM or SPF according to our authserv-id.
+/// Whether the sender passed DKIM, SPF or DMARC according to our authserv-id.
 ///
 /// `headers` are the unfolded values, topmost first. When our topmost header cannot
 /// be read, nothing below it is believed either.
@@ -37,6 +40,10 @@ pub fn authenticated(headers: &[String], authserv_id: Option<&str>, sender: &Ema
         .any(|r| match r.method.as_str() {
             "dkim" => dkim_aligned(r, domain),
             "spf" => only(r, "smtp.mailfrom").is_some_and(|v| aligned(domain, domain_of(v))),
+            "dmarc" => only(r, "header.from").is_some_and(|v| match v {
+                Value::Text(d) => d.trim_end_matches('.').eq_ignore_ascii_case(domain),
+                _ => false,
+            }),
             _ => false,
         })
 }

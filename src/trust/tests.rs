@@ -108,10 +108,18 @@ fn real_headers_from_real_mtas() {
             "refused: {h}"
         );
     }
-    let refused = [
-        // OpenDMARC alone: DMARC is not one of the two we count.
+    // OpenDMARC, topmost above OpenDKIM's own header as a Postfix with both writes
+    // them: its pass for the From domain is what counts.
+    assert!(check(&[
         "mx.example.gov; dmarc=pass (p=reject dis=none) header.from=agency.gov",
+        "mx.example.gov; dkim=pass (2048-bit key; unprotected) header.d=agency.gov",
+    ]));
+    let refused = [
         "mx.example.gov; dmarc=fail (p=reject dis=reject) header.from=agency.gov",
+        // DMARC speaks for the From domain alone: a parent's pass is not ours.
+        "mx.example.gov; dmarc=pass (p=none dis=none) header.from=gov",
+        "mx.example.gov; dmarc=pass header.from=evil.com",
+        "mx.example.gov; dmarc=pass header.from=jane@agency.gov",
         "mx.example.gov; spf=softfail (sender IP is 192.0.2.9) smtp.mailfrom=agency.gov",
         "mx.example.gov; none",
     ];
@@ -276,6 +284,12 @@ fn model(clauses: &[Clause]) -> bool {
                 _ => false,
             },
             "spf" => matches!(values("smtp.mailfrom").as_slice(), [d] if aligned(d)),
+            "dmarc" => {
+                matches!(values("header.from").as_slice(), [d] if *d == "agency.gov")
+                    && c.props
+                        .iter()
+                        .any(|(k, s, _)| *k == "header.from" && is_text(*s))
+            }
             _ => false,
         }
     })
