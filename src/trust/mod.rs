@@ -8,7 +8,7 @@
 //! `spf=pass` with `smtp.mailfrom` in that domain, or `dmarc=pass` with `header.from`
 //! the sender's domain itself (DMARC passes only on an SPF or DKIM pass aligned with
 //! the From domain; and with OpenDKIM and OpenDMARC both in a Postfix, OpenDMARC's
-//! header is the topmost). The header is read by [`authres`], which knows quoted
+//! header is the topmost). The header is read by `authres`, which knows quoted
 //! strings and comments, so text inside them never counts.
 
 mod authres;
