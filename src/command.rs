@@ -4,7 +4,10 @@
 //! body says (a signature must not produce "unknown command" noise). Mail to
 //! `L-request@` or the command address is read as LISTSERV-style commands: the
 //! Subject, then each body line, until the first line that is not a command, a
-//! signature, `end`, or 20 lines.
+//! signature, `end`, or 20 lines. A LISTSERV or Mailman command we do not have (a
+//! fixed list of their command words, [`UNSUPPORTED`]) is answered "not supported
+//! here" and reading goes on, so the commands after it still count; any other word
+//! still ends the commands, so prose or a signature makes no noise.
 
 use crate::config::{Config, ListId};
 use crate::message::Incoming;
@@ -12,6 +15,15 @@ use crate::route::Route;
 
 /// Body lines read for commands at most.
 pub const MAX_COMMAND_LINES: usize = 20;
+
+/// First words of LISTSERV, Mailman and Majordomo commands listkeeper does not have:
+/// such a line is answered "not supported here" instead of ending the commands.
+/// A fixed list, not a guess from the line's shape: "Thanks!" or "Regards" must
+/// still end the commands in silence.
+pub const UNSUPPORTED: &[&str] = &[
+    "add", "change", "delete", "digest", "echo", "get", "getpost", "index", "nomail", "password",
+    "pw", "quiet", "register", "review", "scan", "search", "set", "stats", "which", "who",
+];
 
 /// Which list a command is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +82,12 @@ pub enum Command {
         /// What the person is told.
         reason: Option<String>,
     },
+    /// A LISTSERV or Mailman command listkeeper does not have (`SET`, `REVIEW`,
+    /// `SIGNOFF *`...).
+    Unsupported {
+        /// The line as written.
+        line: String,
+    },
     /// A command word with unusable arguments, with what was wrong.
     Invalid {
         /// The line as written (cleaned).
@@ -103,7 +121,7 @@ impl Command {
             Command::Lists => "lists".to_owned(),
             Command::Query { list: t } => format!("query{}", list(t)),
             Command::Help => "help".to_owned(),
-            Command::Invalid { line, .. } => line.clone(),
+            Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
     }
 }
@@ -201,6 +219,12 @@ impl Reader<'_> {
                     name: (!name.is_empty()).then_some(name),
                 }
             }
+            // `SIGNOFF *`, `QUERY *`: every list at once, which we do not do (yet).
+            "unsubscribe" | "signoff" | "unsub" | "leave" | "query"
+                if args.first() == Some(&"*") =>
+            {
+                unsupported(line)
+            }
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
             },
@@ -245,9 +269,17 @@ impl Reader<'_> {
                     "reject needs the token from the owners' notification, then the reason",
                 ),
             },
+            // In the Subject, only before nothing, one of our lists or `*`.
+            v if UNSUPPORTED.contains(&v) => {
+                if self.in_subject && !args.is_empty() && args[0] != "*" && !self.names_list(&args)
+                {
+                    return None;
+                }
+                unsupported(line)
+            }
             _ if self.in_subject && args.len() > 1 => return None,
             _ if self.in_subject && args.len() == 1 && !self.names_list(&args) => return None,
-            "info" | "review" => Command::Info {
+            "info" => Command::Info {
                 list: self.list_arg(&args).0,
             },
             "lists" if args.is_empty() => Command::Lists,
@@ -281,6 +313,12 @@ impl Reader<'_> {
             (None, None, Some(word)) => (Target::Unknown((*word).to_owned()), &args[1..]),
             (None, None, None) => (Target::Missing, args),
         }
+    }
+}
+
+fn unsupported(line: &str) -> Command {
+    Command::Unsupported {
+        line: line.to_owned(),
     }
 }
 
@@ -398,6 +436,61 @@ mod tests {
                 list: Target::Missing,
                 name: None
             }]
+        );
+    }
+
+    /// Issue 12.11: a LISTSERV or Mailman command we do not have is answered and the
+    /// commands after it still count; REVIEW is not INFO; `SIGNOFF *` is no list `*`.
+    #[test]
+    fn regression_12_11_unsupported_commands_do_not_end_the_commands() {
+        let unsupported = |line: &str| Command::Unsupported { line: line.into() };
+        let got = read(
+            &Route::Command,
+            "",
+            &[
+                "SET SM-COP NOMAIL",
+                "SUBSCRIBE SM-COP Jane",
+                "REVIEW SM-COP",
+                "SIGNOFF *",
+                "QUERY *",
+                "who",
+                "password secret",
+                "INDEX",
+                "LISTS",
+                "Thanks!",
+                "GET SM-COP LOG2601",
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                unsupported("SET SM-COP NOMAIL"),
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: Some("Jane".into())
+                },
+                unsupported("REVIEW SM-COP"),
+                unsupported("SIGNOFF *"),
+                unsupported("QUERY *"),
+                unsupported("who"),
+                unsupported("password secret"),
+                unsupported("INDEX"),
+                Command::Lists,
+            ]
+        );
+        // In the Subject, only a line that names one of our lists, `*`, or nothing.
+        assert_eq!(
+            read(&Route::Request(sm_cop()), "Set up a meeting", &["help"]),
+            [Command::Help]
+        );
+        assert_eq!(
+            read(&Route::Request(sm_cop()), "Re: review sm-cop", &[]),
+            [unsupported("review sm-cop")]
+        );
+        // Prose and signatures still end the commands without a word.
+        assert_eq!(
+            read(&Route::Command, "", &["Regards,", "SET SM-COP NOMAIL"]),
+            []
         );
     }
 

@@ -1,10 +1,14 @@
 //! Limits on the mail a forged request can make us send (SPEC section 1 `[limits]`).
 //!
-//! Replies that anyone could cause by forging a request (confirmation requests,
-//! refusals, notices, command results) count against their address per day and their
-//! domain per hour; every reply counts against the hourly total. A reply over a limit
-//! is not sent: the request is logged in the audit file instead. A welcome after a
-//! valid token is free of the address and domain budgets.
+//! Replies that anyone could cause by forging a request count against their domain per
+//! hour and their address per day, in one of two budgets: confirmations (confirmation
+//! requests, refusals, notices: `confirmations_per_address_per_day`) and, larger,
+//! command results (info, lists, query, help and the like, which only answer a
+//! command mail: `command_replies_per_address_per_day`). Every reply counts against
+//! the hourly total. A reply over a limit is not sent: the request is logged in the
+//! audit file instead. A welcome after a valid token is free of the address and
+//! domain budgets. [`Limiter::take`] says when a reply is the last its address budget
+//! allows today, so that reply can say so.
 //!
 //! Counters live in memory (a few timestamps per address, pruned as they age) and in
 //! `state_dir/limits.log`, one line per counted reply, so they survive a restart (a
@@ -22,11 +26,33 @@ use std::sync::Mutex;
 const HOUR: u64 = 3600;
 const DAY: u64 = 86_400;
 
+/// Which budget a reply counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Budget {
+    /// Only the hourly total (a welcome after a valid token, owners' mail).
+    Free,
+    /// Results of a command mail: `command_replies_per_address_per_day`.
+    Commands,
+    /// Confirmation requests, refusals, notices: `confirmations_per_address_per_day`.
+    Confirmations,
+}
+
+/// A reply the limits allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowed {
+    /// Its address may be answered again today.
+    Again,
+    /// The last reply of its kind its address budget allows today.
+    Last,
+}
+
 /// Why a reply was not allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Over {
     /// `confirmations_per_address_per_day`.
     Address,
+    /// `command_replies_per_address_per_day`.
+    Commands,
     /// `confirmations_per_domain_per_hour`.
     Domain,
     /// `replies_per_hour`.
@@ -38,6 +64,7 @@ impl Over {
     pub fn as_str(self) -> &'static str {
         match self {
             Over::Address => "rate-limit:address",
+            Over::Commands => "rate-limit:commands",
             Over::Domain => "rate-limit:domain",
             Over::Total => "rate-limit:total",
         }
@@ -54,7 +81,11 @@ pub struct Limiter {
 
 #[derive(Debug, Default)]
 struct State {
+    /// Confirmations, by address.
     by_address: HashMap<String, Vec<u64>>,
+    /// Command results, by address.
+    by_address_commands: HashMap<String, Vec<u64>>,
+    /// Both kinds, by domain.
     by_domain: HashMap<String, Vec<u64>>,
     total: VecDeque<u64>,
     log_lines: usize,
@@ -72,14 +103,14 @@ impl Limiter {
         }
     }
 
-    /// Counts one reply to `to` if the limits allow it; `Err(Over)` when they do not.
-    /// `forgeable` replies count against the address and domain budgets too.
+    /// Counts one reply to `to` against `budget` if the limits allow it; `Err(Over)`
+    /// when they do not. [`Allowed::Last`] when it spends the address's budget.
     pub fn take(
         &self,
         to: &EmailAddress,
-        forgeable: bool,
+        budget: Budget,
         now: u64,
-    ) -> io::Result<Result<(), Over>> {
+    ) -> io::Result<Result<Allowed, Over>> {
         let mut guard = self
             .state
             .lock()
@@ -88,7 +119,7 @@ impl Limiter {
             *guard = Some(self.load(now)?);
         }
         let Some(state) = guard.as_mut() else {
-            return Ok(Ok(()));
+            return Ok(Ok(Allowed::Again));
         };
         let key = to.key();
         let domain = to.domain().to_owned();
@@ -98,10 +129,15 @@ impl Limiter {
         if state.total.len() >= self.limits.replies_per_hour as usize {
             return Ok(Err(Over::Total));
         }
-        if forgeable {
-            let address = prune(state.by_address.entry(key.clone()).or_default(), now, DAY);
-            if address >= self.limits.confirmations_per_address_per_day as usize {
-                return Ok(Err(Over::Address));
+        let mut allowed = Allowed::Again;
+        if let Some((cap, over)) = self.cap(budget) {
+            let per_address = state.per_address(budget).entry(key.clone()).or_default();
+            let sent = prune(per_address, now, DAY);
+            if sent >= cap {
+                return Ok(Err(over));
+            }
+            if sent + 1 == cap {
+                allowed = Allowed::Last;
             }
             let in_domain = prune(
                 state.by_domain.entry(domain.clone()).or_default(),
@@ -114,7 +150,11 @@ impl Limiter {
         }
         // Appended without an fsync of its own: a crash may forget the last seconds
         // of counts (a few extra mails at most), and no request pays for it.
-        let kind = if forgeable { 'f' } else { 't' };
+        let kind = match budget {
+            Budget::Free => 't',
+            Budget::Commands => 'c',
+            Budget::Confirmations => 'f',
+        };
         if state.file.is_none() {
             state.file = Some(fsio::open_append(&self.path)?);
         }
@@ -123,17 +163,34 @@ impl Limiter {
                 .map_err(fsio::at(&self.path))?;
         }
         state.total.push_back(now);
-        if forgeable {
-            state.by_address.entry(key).or_default().push(now);
+        if budget != Budget::Free {
+            state.per_address(budget).entry(key).or_default().push(now);
             state.by_domain.entry(domain).or_default().push(now);
         }
         state.log_lines += 1;
         // Addresses hold a few stamps each: their count stands in for the live lines
         // without a walk over every address on every reply.
-        if state.log_lines > 4 * (state.total.len() + 3 * state.by_address.len()) + 1000 {
+        let addresses = state.by_address.len() + state.by_address_commands.len();
+        if state.log_lines > 4 * (state.total.len() + 3 * addresses) + 1000 {
             self.compact(state, now)?;
         }
-        Ok(Ok(()))
+        Ok(Ok(allowed))
+    }
+
+    /// The daily cap of `budget` per address and what exceeding it is called;
+    /// `None` for a free reply.
+    fn cap(&self, budget: Budget) -> Option<(usize, Over)> {
+        match budget {
+            Budget::Free => None,
+            Budget::Commands => Some((
+                self.limits.command_replies_per_address_per_day as usize,
+                Over::Commands,
+            )),
+            Budget::Confirmations => Some((
+                self.limits.confirmations_per_address_per_day as usize,
+                Over::Address,
+            )),
+        }
     }
 
     fn load(&self, now: u64) -> io::Result<State> {
@@ -156,8 +213,13 @@ impl Limiter {
             if t + HOUR > now {
                 state.total.push_back(t);
             }
-            if kind == "f" && t + DAY > now {
-                state.by_address.entry(key.to_owned()).or_default().push(t);
+            let per_address = match kind {
+                "f" => &mut state.by_address,
+                "c" => &mut state.by_address_commands,
+                _ => continue,
+            };
+            if t + DAY > now {
+                per_address.entry(key.to_owned()).or_default().push(t);
                 if t + HOUR > now
                     && let Some((_, domain)) = key.rsplit_once('@')
                 {
@@ -178,13 +240,18 @@ impl Limiter {
             .by_address
             .retain(|_, stamps| prune(stamps, now, DAY) > 0);
         state
+            .by_address_commands
+            .retain(|_, stamps| prune(stamps, now, DAY) > 0);
+        state
             .by_domain
             .retain(|_, stamps| prune(stamps, now, HOUR) > 0);
         let mut lines: Vec<(u64, String)> = Vec::new();
-        for (key, stamps) in &state.by_address {
-            lines.extend(stamps.iter().map(|&t| (t, format!("{t} f {key}\n"))));
+        for (kind, per_address) in [('f', &state.by_address), ('c', &state.by_address_commands)] {
+            for (key, stamps) in per_address {
+                lines.extend(stamps.iter().map(|&t| (t, format!("{t} {kind} {key}\n"))));
+            }
         }
-        // Total-only stamps that are not also a forgeable line.
+        // Total-only stamps that are not also an address line.
         let forgeable_recent = lines.iter().filter(|(t, _)| t + HOUR > now).count();
         for &t in state
             .total
@@ -199,6 +266,16 @@ impl Limiter {
         state.file = None;
         state.log_lines = lines.len();
         Ok(())
+    }
+}
+
+impl State {
+    /// The per-address counters a budget counts against.
+    fn per_address(&mut self, budget: Budget) -> &mut HashMap<String, Vec<u64>> {
+        match budget {
+            Budget::Commands => &mut self.by_address_commands,
+            Budget::Free | Budget::Confirmations => &mut self.by_address,
+        }
     }
 }
 
@@ -217,11 +294,14 @@ mod tests {
             dir,
             config::Limits {
                 confirmations_per_address_per_day: 3,
+                command_replies_per_address_per_day: 10,
                 confirmations_per_domain_per_hour: 5,
                 replies_per_hour: 8,
             },
         )
     }
+
+    const F: Budget = Budget::Confirmations;
 
     fn a(s: &str) -> EmailAddress {
         EmailAddress::parse(s).unwrap()
@@ -232,34 +312,88 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = limiter(dir.path());
         let t = 1_000_000;
-        for _ in 0..3 {
-            assert_eq!(l.take(&a("x@one.gov"), true, t).unwrap(), Ok(()));
+        for _ in 0..2 {
+            assert_eq!(l.take(&a("x@one.gov"), F, t).unwrap(), Ok(Allowed::Again));
         }
+        assert_eq!(l.take(&a("x@one.gov"), F, t).unwrap(), Ok(Allowed::Last));
+        assert_eq!(l.take(&a("X@one.gov"), F, t).unwrap(), Err(Over::Address));
+        assert_eq!(l.take(&a("y@one.gov"), F, t).unwrap(), Ok(Allowed::Again));
+        assert_eq!(l.take(&a("z@one.gov"), F, t).unwrap(), Ok(Allowed::Again));
+        assert_eq!(l.take(&a("w@one.gov"), F, t).unwrap(), Err(Over::Domain));
         assert_eq!(
-            l.take(&a("X@one.gov"), true, t).unwrap(),
-            Err(Over::Address)
-        );
-        assert_eq!(l.take(&a("y@one.gov"), true, t).unwrap(), Ok(()));
-        assert_eq!(l.take(&a("z@one.gov"), true, t).unwrap(), Ok(()));
-        assert_eq!(l.take(&a("w@one.gov"), true, t).unwrap(), Err(Over::Domain));
-        assert_eq!(
-            l.take(&a("w@one.gov"), false, t).unwrap(),
-            Ok(()),
+            l.take(&a("w@one.gov"), Budget::Free, t).unwrap(),
+            Ok(Allowed::Again),
             "a welcome is free of the domain budget"
         );
-        assert_eq!(l.take(&a("v@two.gov"), true, t).unwrap(), Ok(()));
-        assert_eq!(l.take(&a("u@two.gov"), true, t).unwrap(), Ok(()));
+        assert_eq!(l.take(&a("v@two.gov"), F, t).unwrap(), Ok(Allowed::Again));
+        assert_eq!(l.take(&a("u@two.gov"), F, t).unwrap(), Ok(Allowed::Again));
         assert_eq!(
-            l.take(&a("s@three.gov"), false, t).unwrap(),
+            l.take(&a("s@three.gov"), Budget::Free, t).unwrap(),
             Err(Over::Total)
         );
         // An hour later the domain and the total have room again; the address not yet.
-        assert_eq!(l.take(&a("w@one.gov"), true, t + HOUR).unwrap(), Ok(()));
         assert_eq!(
-            l.take(&a("x@one.gov"), true, t + HOUR).unwrap(),
+            l.take(&a("w@one.gov"), F, t + HOUR).unwrap(),
+            Ok(Allowed::Again)
+        );
+        assert_eq!(
+            l.take(&a("x@one.gov"), F, t + HOUR).unwrap(),
             Err(Over::Address)
         );
-        assert_eq!(l.take(&a("x@one.gov"), true, t + DAY).unwrap(), Ok(()));
+        assert_eq!(
+            l.take(&a("x@one.gov"), F, t + DAY).unwrap(),
+            Ok(Allowed::Again)
+        );
+    }
+
+    /// Issue 12.10: command results have a budget of their own, so a member's commands
+    /// are answered whatever forged confirmations did; the last of each budget says so.
+    #[test]
+    fn regression_12_10_command_results_have_their_own_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = config::Limits {
+            confirmations_per_address_per_day: 3,
+            command_replies_per_address_per_day: 10,
+            confirmations_per_domain_per_hour: 1000,
+            replies_per_hour: 1000,
+        };
+        let l = Limiter::new(dir.path(), limits);
+        let t = 2_000_000;
+        let c = Budget::Commands;
+        for _ in 0..2 {
+            l.take(&a("m@one.gov"), F, t).unwrap().unwrap();
+        }
+        assert_eq!(l.take(&a("m@one.gov"), F, t).unwrap(), Ok(Allowed::Last));
+        assert_eq!(l.take(&a("m@one.gov"), F, t).unwrap(), Err(Over::Address));
+        for i in 0..9 {
+            assert_eq!(
+                l.take(&a("m@one.gov"), c, t + i).unwrap(),
+                Ok(Allowed::Again),
+                "command reply {i}"
+            );
+        }
+        assert_eq!(
+            l.take(&a("m@one.gov"), c, t + 9).unwrap(),
+            Ok(Allowed::Last)
+        );
+        // Both budgets survive a restart, each apart.
+        let l = Limiter::new(dir.path(), limits);
+        assert_eq!(
+            l.take(&a("m@one.gov"), c, t + 10).unwrap(),
+            Err(Over::Commands)
+        );
+        assert_eq!(
+            l.take(&a("m@one.gov"), F, t + 10).unwrap(),
+            Err(Over::Address)
+        );
+        assert_eq!(
+            l.take(&a("n@one.gov"), c, t + 10).unwrap(),
+            Ok(Allowed::Again)
+        );
+        assert_eq!(
+            l.take(&a("m@one.gov"), c, t + DAY + 9).unwrap(),
+            Ok(Allowed::Again)
+        );
     }
 
     #[test]
@@ -269,12 +403,12 @@ mod tests {
         {
             let l = limiter(dir.path());
             for _ in 0..3 {
-                l.take(&a("x@one.gov"), true, t).unwrap().unwrap();
+                l.take(&a("x@one.gov"), F, t).unwrap().unwrap();
             }
         }
         let l = limiter(dir.path());
         assert_eq!(
-            l.take(&a("x@one.gov"), true, t + 10).unwrap(),
+            l.take(&a("x@one.gov"), F, t + 10).unwrap(),
             Err(Over::Address)
         );
         // Many hours of traffic: the log is compacted to what still counts.
@@ -282,13 +416,14 @@ mod tests {
             dir.path(),
             config::Limits {
                 confirmations_per_address_per_day: 3,
+                command_replies_per_address_per_day: 10,
                 confirmations_per_domain_per_hour: 1_000_000,
                 replies_per_hour: 1_000_000,
             },
         );
         for i in 0..20_000u64 {
             let _ = big
-                .take(&a(&format!("u{}@d.gov", i % 100)), true, t + i * 10)
+                .take(&a(&format!("u{}@d.gov", i % 100)), F, t + i * 10)
                 .unwrap();
         }
         // 100 addresses over 2.3 days: about 700 replies allowed, 19,300 refused.
@@ -302,6 +437,7 @@ mod tests {
             dir.path(),
             config::Limits {
                 confirmations_per_address_per_day: 3,
+                command_replies_per_address_per_day: 10,
                 confirmations_per_domain_per_hour: 1_000_000,
                 replies_per_hour: 1_000_000,
             },
@@ -310,7 +446,7 @@ mod tests {
         for day in 0..10 {
             for i in 0..900u64 {
                 let _ = long
-                    .take(&a(&format!("p{}@e.gov", i % 300)), true, t2 + day * DAY + i)
+                    .take(&a(&format!("p{}@e.gov", i % 300)), F, t2 + day * DAY + i)
                     .unwrap();
             }
         }
@@ -324,9 +460,7 @@ mod tests {
         );
         let fresh = Limiter::new(dir.path(), long.limits);
         assert_eq!(
-            fresh
-                .take(&a("p1@e.gov"), true, t2 + 9 * DAY + 1000)
-                .unwrap(),
+            fresh.take(&a("p1@e.gov"), F, t2 + 9 * DAY + 1000).unwrap(),
             Err(Over::Address),
             "compaction kept the live counts"
         );

@@ -20,7 +20,7 @@ use crate::config::{Config, ListConfig};
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
 use crate::guard;
-use crate::limits::Limiter;
+use crate::limits::{Allowed, Budget, Limiter};
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::{Batch, Outbox, Queued};
 use crate::owner;
@@ -297,13 +297,13 @@ fn process(
     if commands.is_empty() {
         let texts = Texts::to(&ctx.config, &sender);
         let list = route.list().and_then(|l| ctx.config.list(l.as_str()));
-        session.say(
+        session.answer(
             &sender,
             list,
             "Your message to listkeeper",
             texts.text("no_command", list, &[]),
         );
-        session.say(&sender, list, "", texts.text("help", list, &[]));
+        session.answer(&sender, list, "", texts.text("help", list, &[]));
     }
     let labelled = matches!(route, Route::Request(_) | Route::Command);
     for command in commands {
@@ -331,6 +331,9 @@ struct Session<'a> {
 struct Draft {
     /// Only results of a valid token: free of the address and domain budgets.
     free: bool,
+    /// The strictest budget of what it says: a reply mixing command results with a
+    /// confirmation or notice counts as the latter (which forgers would aim for).
+    budget: Budget,
     /// An owners' notification: Reply-To `L-request@`.
     reply_to_request: bool,
     to: EmailAddress,
@@ -361,7 +364,7 @@ impl<'a> Session<'a> {
                 if let Some(list) = self.list(&list, "info LIST") {
                     let text =
                         Texts::to(&self.ctx.config, self.sender).text("info", Some(list), &[]);
-                    self.say(
+                    self.answer(
                         self.sender,
                         Some(list),
                         &format!("About {}", list.name),
@@ -379,7 +382,7 @@ impl<'a> Session<'a> {
                     .values()
                     .map(|l| texts.text("info", Some(l), &[]))
                     .collect();
-                self.say(
+                self.answer(
                     self.sender,
                     None,
                     "The lists on this server",
@@ -400,7 +403,7 @@ impl<'a> Session<'a> {
                         "query_not_member"
                     };
                     let text = self.text(name, list, &self.sender.to_string(), &[]);
-                    self.say(
+                    self.answer(
                         self.sender,
                         Some(list),
                         &format!("Your subscription to {}", list.name),
@@ -420,12 +423,23 @@ impl<'a> Session<'a> {
                     .list()
                     .and_then(|l| self.ctx.config.list(l.as_str()));
                 let text = Texts::to(&self.ctx.config, self.sender).text("help", list, &[]);
-                self.say(self.sender, list, "listkeeper help", text);
+                self.answer(self.sender, list, "listkeeper help", text);
                 Ok(())
             }
             Command::Invalid { line, why } => {
                 self.heading = Some(format!("> {}", message::clean(&line)));
-                self.say(self.sender, None, "Your message to listkeeper", why);
+                self.answer(self.sender, None, "Your message to listkeeper", why);
+                Ok(())
+            }
+            Command::Unsupported { line } => {
+                let line = message::clean(&line);
+                self.heading = Some(format!("> {line}"));
+                let text = Texts::to(&self.ctx.config, self.sender).text(
+                    "not_supported",
+                    None,
+                    &[("line", &line)],
+                );
+                self.answer(self.sender, None, "Your message to listkeeper", text);
                 Ok(())
             }
         }
@@ -443,7 +457,7 @@ impl<'a> Session<'a> {
                 texts.text("unknown_list", None, &[("word", &message::clean(word))])
             }
         };
-        self.say(sender, None, "Your message to listkeeper", text);
+        self.answer(sender, None, "Your message to listkeeper", text);
         None
     }
 
@@ -1029,8 +1043,8 @@ impl<'a> Session<'a> {
         Texts::to(&self.ctx.config, self.sender).text(name, Some(list), &vars)
     }
 
-    /// Adds a paragraph to the one reply for `to`.
-    /// Adds a paragraph to the one reply for `to`; returns that reply.
+    /// Adds a confirmation request, refusal or notice to the one reply for `to`
+    /// (counted against `confirmations_per_address_per_day`); returns that reply.
     fn say(
         &mut self,
         to: &EmailAddress,
@@ -1038,8 +1052,34 @@ impl<'a> Session<'a> {
         subject: &str,
         text: String,
     ) -> &mut Draft {
+        self.add(to, list, subject, text, Budget::Confirmations)
+    }
+
+    /// Adds a result that only answers a command mail (info, lists, query, help, an
+    /// unknown list or command) to the one reply for `to` (counted against
+    /// `command_replies_per_address_per_day`, unless the reply says more).
+    fn answer(
+        &mut self,
+        to: &EmailAddress,
+        list: Option<&ListConfig>,
+        subject: &str,
+        text: String,
+    ) -> &mut Draft {
+        self.add(to, list, subject, text, Budget::Commands)
+    }
+
+    /// Adds a paragraph to the one reply for `to`; returns that reply.
+    fn add(
+        &mut self,
+        to: &EmailAddress,
+        list: Option<&ListConfig>,
+        subject: &str,
+        text: String,
+        budget: Budget,
+    ) -> &mut Draft {
         let draft = self.replies.entry(to.key()).or_insert_with(|| Draft {
             free: false,
+            budget,
             reply_to_request: false,
             to: to.clone(),
             list: None,
@@ -1048,6 +1088,7 @@ impl<'a> Session<'a> {
             tokens: Vec::new(),
             welcome: false,
         });
+        draft.budget = draft.budget.max(budget);
         if draft.list.is_none() {
             draft.list = list.map(|l| l.id.to_string());
         }
@@ -1082,19 +1123,36 @@ impl<'a> Session<'a> {
     fn finish(self, key: String) -> io::Result<Option<Batch>> {
         let mut mails = Vec::new();
         let mut list = None;
-        for draft in self.replies.into_values() {
-            if let Err(over) = self.ctx.limiter.take(&draft.to, !draft.free, self.now)? {
-                let to = draft.to.to_string();
-                audit_line(
-                    self.ctx,
-                    draft.list.as_deref(),
-                    &to,
-                    "reply",
-                    over.as_str(),
-                    None,
-                    self.incoming,
-                )?;
-                continue;
+        for mut draft in self.replies.into_values() {
+            let budget = if draft.free {
+                Budget::Free
+            } else {
+                draft.budget
+            };
+            match self.ctx.limiter.take(&draft.to, budget, self.now)? {
+                Ok(Allowed::Again) => {}
+                Ok(Allowed::Last) => {
+                    let name = match budget {
+                        Budget::Commands => "last_command_reply",
+                        Budget::Free | Budget::Confirmations => "last_confirmation",
+                    };
+                    let list = draft.list.as_deref().and_then(|l| self.ctx.config.list(l));
+                    let text = Texts::to(&self.ctx.config, &draft.to).text(name, list, &[]);
+                    draft.paragraphs.push(text);
+                }
+                Err(over) => {
+                    let to = draft.to.to_string();
+                    audit_line(
+                        self.ctx,
+                        draft.list.as_deref(),
+                        &to,
+                        "reply",
+                        over.as_str(),
+                        None,
+                        self.incoming,
+                    )?;
+                    continue;
+                }
             }
             let subject = match draft.subjects.as_slice() {
                 [one] => one.clone(),
@@ -1275,8 +1333,8 @@ fn forward_to_owners(
             .iter()
             .zip(owner::forward(&ctx.config, &ctx.keys, list, delivery.raw))
     {
-        match ctx.limiter.take(owner, false, now)? {
-            Ok(()) => mails.push(Queued { mail, sent: false }),
+        match ctx.limiter.take(owner, Budget::Free, now)? {
+            Ok(_) => mails.push(Queued { mail, sent: false }),
             Err(over) => audit_line(
                 ctx,
                 Some(list.id.as_str()),

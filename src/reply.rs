@@ -331,6 +331,17 @@ fn builtin(name: &str) -> &'static str {
             "There is no list called \"{word}\" here. Send \"lists\" for the lists on this server."
         }
         "missing_list" => "Name the list, for example: {example}",
+        "not_supported" => {
+            "not supported here: {line}\nSend \"help\" for the commands listkeeper knows."
+        }
+        "last_confirmation" => {
+            "This is the last confirmation or notice listkeeper will send to {address} today;\n\
+             further requests to join, leave or confirm today will not be answered."
+        }
+        "last_command_reply" => {
+            "This is the last reply to commands listkeeper will send to {address} today;\n\
+             further command messages today will not be answered."
+        }
         "help" => {
             "Commands (one a line, in the Subject or the body; the list may be left out in\n\
              mail to LIST-request):\n\n\

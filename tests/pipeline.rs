@@ -193,7 +193,18 @@ fn repeated_requests_merge_and_resend_only_within_the_daily_budget() {
             &format!("b{i}@x"),
             t0 + i,
         ) {
-            Some(mail) => tokens.push(token_of(&mail)),
+            Some(mail) => {
+                // Issue 12.10: the last confirmation the day's budget allows says so.
+                assert_eq!(
+                    mail.replace("=\r\n", "").contains(
+                        "This is the last confirmation or notice listkeeper will send to \
+                         target@agency.gov today"
+                    ),
+                    i == 2,
+                    "{mail}"
+                );
+                tokens.push(token_of(&mail));
+            }
             None => silent += 1,
         }
     }
@@ -873,4 +884,195 @@ fn regression_12_every_template_fills_every_placeholder() {
         .collect();
     assert_eq!(bad.len(), 2);
     assert!(bad.iter().all(|r| r["list"] == "sm-cop"), "{bad:?}");
+}
+
+/// A command mail with a body, to `to@D`; the reply, if one is sent (soft line breaks
+/// of quoted-printable joined).
+fn deliver_body(
+    ctx: &Context,
+    to: &str,
+    from: &str,
+    body: &str,
+    id: &str,
+    now: u64,
+) -> Option<String> {
+    let raw = format!("From: {from}\r\nSubject: \r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n");
+    let to = format!("{to}@{D}");
+    let delivery = Delivery {
+        envelope_from: Some(from),
+        recipient: &to,
+        raw: raw.as_bytes(),
+    };
+    match pipeline::handle(ctx, &delivery, now) {
+        Outcome::Done(batch) => batch.map(|b| b.mails[0].mail.message.replace("=\r\n", "")),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Issue 12.10: forged requests used up a member's 3 replies a day, and then the
+/// member's own `query`, `help` or `info` mail got nothing. Command results now have
+/// a budget of their own (10 a day), and the last reply of each budget says so.
+#[test]
+fn regression_12_10_a_members_commands_are_answered_after_forged_requests() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let t0 = 1_800_000_000;
+    let member = "jane.doe@agency.gov";
+    let last_notice = "This is the last confirmation or notice listkeeper will send to \
+                       jane.doe@agency.gov today";
+    // Three forged joins: three "already subscribed" notices, the third says it is
+    // the last, a fourth is not answered.
+    for i in 0..3 {
+        let reply = deliver(
+            &ctx,
+            "sm-cop-join",
+            member,
+            "join",
+            &format!("j{i}@x"),
+            t0 + i,
+        )
+        .unwrap()
+        .replace("=\r\n", "");
+        assert!(reply.contains("already subscribed"), "{reply}");
+        assert_eq!(reply.contains(last_notice), i == 2, "join {i}: {reply}");
+    }
+    assert_eq!(
+        deliver(&ctx, "sm-cop-join", member, "join", "j3@x", t0 + 3),
+        None
+    );
+    // The member's own queries are answered: ten of them, the tenth says it is the last.
+    for i in 0..10 {
+        let reply = deliver_body(
+            &ctx,
+            "listserv",
+            member,
+            "QUERY SM-COP",
+            &format!("q{i}@x"),
+            t0 + 10 + i,
+        )
+        .unwrap_or_else(|| panic!("query {i} was not answered"));
+        assert!(
+            reply.contains("jane.doe@agency.gov is subscribed to SM-COP"),
+            "{reply}"
+        );
+        assert_eq!(
+            reply.contains("This is the last reply to commands listkeeper will send to"),
+            i == 9,
+            "query {i}: {reply}"
+        );
+        assert!(!reply.contains(last_notice), "{reply}");
+    }
+    assert_eq!(
+        deliver_body(&ctx, "listserv", member, "HELP", "q10@x", t0 + 30),
+        None
+    );
+    let outcomes: Vec<_> = site
+        .audit()
+        .into_iter()
+        .filter(|r| r["action"] == "reply")
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(outcomes, ["rate-limit:address", "rate-limit:commands"]);
+}
+
+/// A reply that mixes command results with a notice counts as a notice: it is the
+/// kind a forger would aim for, so it stays within the smaller budget.
+#[test]
+fn a_reply_mixing_results_and_notices_counts_against_the_confirmation_budget() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let t0 = 1_800_000_000;
+    let who = "someone@agency.gov";
+    for i in 0..3 {
+        let mixed = deliver_body(
+            &ctx,
+            "listserv",
+            who,
+            "QUERY SM-COP\r\nSIGNOFF SM-COP",
+            &format!("x{i}@x"),
+            t0 + i,
+        )
+        .unwrap();
+        assert!(mixed.contains("is not subscribed to SM-COP. Nothing has changed."));
+    }
+    assert_eq!(
+        deliver_body(
+            &ctx,
+            "listserv",
+            who,
+            "QUERY SM-COP\r\nSIGNOFF SM-COP",
+            "x3@x",
+            t0 + 3
+        ),
+        None,
+        "over the confirmation budget"
+    );
+    let query = deliver_body(&ctx, "listserv", who, "QUERY SM-COP", "x4@x", t0 + 4).unwrap();
+    assert!(query.contains("is not subscribed to SM-COP."), "{query}");
+}
+
+/// Issue 12.11: `SET SM-COP NOMAIL` ended the commands, so the `SUBSCRIBE` after it
+/// was dropped without a word; `REVIEW` was answered as `INFO`; `SIGNOFF *` was told
+/// there is no list `*`.
+#[test]
+fn regression_12_11_unsupported_listserv_commands_are_answered_and_reading_goes_on() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let t0 = 1_800_000_000;
+    let reply = deliver_body(
+        &ctx,
+        "listserv",
+        "Jane Roe <jane.roe@agency.gov>",
+        "SET SM-COP NOMAIL\r\nSUBSCRIBE SM-COP Jane",
+        "u1@x",
+        t0,
+    )
+    .unwrap();
+    assert!(
+        reply.contains("not supported here: SET SM-COP NOMAIL"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("asked to subscribe jane.roe@agency.gov to SM-COP"),
+        "{reply}"
+    );
+    let token = token_of(&reply);
+    let welcome = deliver(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "jane.roe@agency.gov",
+        "ok",
+        "u2@x",
+        t0 + 60,
+    )
+    .unwrap();
+    assert!(welcome.contains("Welcome to SM-COP"), "{welcome}");
+    assert!(
+        site.roster_text()
+            .contains("\"jane.roe@agency.gov\" = { name = \"Jane\"")
+    );
+    let reply = deliver_body(
+        &ctx,
+        "listserv",
+        "jane.roe@agency.gov",
+        "REVIEW SM-COP\r\nSIGNOFF *\r\nThanks!\r\nWHO",
+        "u3@x",
+        t0 + 120,
+    )
+    .unwrap();
+    assert!(
+        reply.contains("not supported here: REVIEW SM-COP"),
+        "{reply}"
+    );
+    assert!(reply.contains("not supported here: SIGNOFF *"), "{reply}");
+    assert!(
+        !reply.contains("Who may join"),
+        "REVIEW is not INFO: {reply}"
+    );
+    assert!(!reply.contains("There is no list called"), "{reply}");
+    assert!(!reply.contains("WHO"), "prose ended the commands: {reply}");
+    assert!(
+        site.roster_text().contains("jane.roe@agency.gov"),
+        "SIGNOFF * left nothing"
+    );
 }

@@ -138,8 +138,11 @@ pub struct Confirm {
 /// `[limits]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Replies anyone could trigger, to one address, per day.
+    /// Replies anyone could trigger by forging a request (confirmation requests,
+    /// refusals, notices), to one address, per day.
     pub confirmations_per_address_per_day: u32,
+    /// Results of command mail (info, lists, query, help...), to one address, per day.
+    pub command_replies_per_address_per_day: u32,
     /// The same, to one domain, per hour.
     pub confirmations_per_domain_per_hour: u32,
     /// All replies together, per hour.
@@ -409,6 +412,10 @@ fn server_from_raw(
             .limits
             .confirmations_per_address_per_day
             .unwrap_or(3),
+        command_replies_per_address_per_day: raw
+            .limits
+            .command_replies_per_address_per_day
+            .unwrap_or(10),
         confirmations_per_domain_per_hour: raw
             .limits
             .confirmations_per_domain_per_hour

@@ -56,6 +56,7 @@ pub(crate) struct RawConfirm {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawLimits {
     pub(crate) confirmations_per_address_per_day: Option<u32>,
+    pub(crate) command_replies_per_address_per_day: Option<u32>,
     pub(crate) confirmations_per_domain_per_hour: Option<u32>,
     pub(crate) replies_per_hour: Option<u32>,
 }
