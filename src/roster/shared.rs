@@ -575,6 +575,69 @@ mod tests {
         assert_eq!(state.read(|s| s.roster.len()).unwrap(), 0);
     }
 
+    /// Issue 13: `listkeeper remove` of an address that had just joined through the
+    /// daemon (its change only in state.log). The CLI saves the logged change into
+    /// the file first, then removes the line; the daemon's saver must not make the
+    /// join again on the admin's file, and must keep its other changes.
+    #[test]
+    fn a_change_another_process_saved_is_not_made_again_over_the_admins_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n").unwrap();
+        let daemon = open(dir.path(), &path);
+        assert!(daemon.apply(Change::Add(member("joined@x.gov"))).unwrap());
+        daemon.journal.sync().unwrap();
+        // `listkeeper remove joined@x.gov`, in a process of its own.
+        {
+            let cli = open(dir.path(), &path);
+            assert!(!cli.dirty(), "the CLI saved the logged change");
+            let mut file = RosterFile::open(&path, None).unwrap();
+            let removed = file
+                .change(|r| {
+                    let removed = r.remove(&EmailAddress::parse("joined@x.gov").unwrap());
+                    (removed, removed)
+                })
+                .unwrap();
+            assert!(removed);
+        }
+        assert!(daemon.apply(Change::Add(member("later@x.gov"))).unwrap());
+        assert!(
+            !daemon
+                .contains(&EmailAddress::parse("joined@x.gov").unwrap())
+                .unwrap(),
+            "the admin's removal is what the daemon sees"
+        );
+        daemon.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("joined@x.gov"), "{text}");
+        assert!(text.contains("later@x.gov"), "{text}");
+        assert!(!daemon.dirty());
+    }
+
+    /// A change another process logged (`deliver`) and left unsaved is saved with
+    /// ours, not marked saved without being in the file.
+    #[test]
+    fn a_change_another_process_logged_is_saved_with_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n").unwrap();
+        let daemon = open(dir.path(), &path);
+        let other = open(dir.path(), &path);
+        assert!(other.apply(Change::Add(member("theirs@x.gov"))).unwrap());
+        other.journal.sync().unwrap();
+        // The other process dies before its save.
+        drop(other);
+        assert!(daemon.apply(Change::Add(member("ours@x.gov"))).unwrap());
+        daemon.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("theirs@x.gov") && text.contains("ours@x.gov"),
+            "{text}"
+        );
+        let state = StateLog::open(&dir.path().join("state")).unwrap();
+        assert_eq!(state.read(|s| s.roster.len()).unwrap(), 0);
+    }
+
     #[test]
     fn an_outside_edit_is_seen_by_reads_and_writes() {
         let dir = tempfile::tempdir().unwrap();
