@@ -165,6 +165,37 @@ pub fn lock(lock_path: &Path) -> io::Result<Lock> {
     Ok(Lock { _file: file })
 }
 
+/// [`lock`], waiting at most `wait`: the error then (kind `TimedOut`) names the lock
+/// file and says that nothing was done.
+///
+/// Written here because the standard library (and the maintained locking crates:
+/// fs4, fd-lock) offer only a lock that blocks for ever or one try; a bounded wait
+/// is those tries in a loop, a few milliseconds apart.
+pub fn lock_within(lock_path: &Path, wait: std::time::Duration) -> io::Result<Lock> {
+    let file = open_lock(lock_path)?;
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if start.elapsed() >= wait {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "another listkeeper process has held the lock {} for {} s; nothing was changed",
+                    lock_path.display(),
+                    wait.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Identity and version of a file, to tell whether someone changed it since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -337,6 +368,23 @@ mod tests {
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[test]
+    fn lock_within_waits_for_the_holder_then_gives_up_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".f.lock");
+        let held = lock(&path).unwrap();
+        let e = lock_within(&path, std::time::Duration::from_millis(50)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(e.to_string().contains(".f.lock"), "{e}");
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || lock_within(&path, std::time::Duration::from_secs(10)))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        drop(held);
+        assert!(waiter.join().unwrap().is_ok(), "taken once let go");
     }
 
     #[test]

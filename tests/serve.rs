@@ -836,3 +836,112 @@ fn issue_12_an_lmtp_address_in_use_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("127.0.0.1:{port}: ")), "{err}");
 }
+
+/// Issue 13: `listkeeper add` while the daemon takes joins for the same list. Every
+/// admin command lands (exit 0), and once the daemon has saved, every added address
+/// and every joined one is in the roster exactly once: neither the CLI nor the
+/// daemon's background saver loses the other's change.
+#[test]
+fn issue_13_admin_adds_land_while_the_daemon_saves_the_same_roster() {
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let site = site(port, smtp.port);
+    support::copy_dir(
+        &support::repo().join("examples/lists/neighbors"),
+        &site.config().join("lists/neighbors"),
+    );
+    let server = Server::start(&site, port);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Joins over LMTP, one roster change a message (the list is open), until the
+    // admins are done.
+    let joiners: Vec<_> = (0..2)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut joined = Vec::new();
+                let mut c = Lmtp::connect(port).unwrap();
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let addr = format!("joiner{t}.{i}@street{i}.example.org");
+                    let (_, outcomes) = c
+                        .send(
+                            &addr,
+                            &[&format!("neighbors-join@{D}")],
+                            &message(&addr, "join", &format!("j{t}.{i}@x")),
+                        )
+                        .unwrap();
+                    assert_eq!(outcomes[0].code, 250, "{outcomes:?}");
+                    joined.push(addr);
+                    i += 1;
+                }
+                c.quit();
+                joined
+            })
+        })
+        .collect();
+    let admins: Vec<_> = (0..8)
+        .map(|a| {
+            let config = site.config();
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for i in 0..10 {
+                    let addr = format!("admin{a}.{i}@agency.gov");
+                    let out = Command::new(BIN)
+                        .args(["add", "neighbors", &addr, "--config"])
+                        .arg(&config)
+                        .output()
+                        .unwrap();
+                    if !out.status.success() {
+                        failures.push(format!(
+                            "{addr}: {}",
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        ));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = admins.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let joined: Vec<String> = joiners
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of 80 admin adds failed, e.g. {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(joined.len() > 50, "too few joins: {}", joined.len());
+    let path = site.config().join("lists/neighbors/roster.toml");
+    let added: Vec<String> = (0..8)
+        .flat_map(|a| (0..10).map(move |i| format!("admin{a}.{i}@agency.gov")))
+        .collect();
+    let once = |roster: &str, addr: &str| roster.matches(&format!("\"{addr}\"")).count() == 1;
+    // The daemon saves its last changes moments after their 250.
+    let whole = support::eventually(|| {
+        let roster = std::fs::read_to_string(&path).unwrap_or_default();
+        added.iter().chain(&joined).all(|a| once(&roster, a))
+    });
+    let roster = std::fs::read_to_string(&path).unwrap();
+    let wrong: Vec<&String> = added
+        .iter()
+        .chain(&joined)
+        .filter(|a| !once(&roster, a))
+        .collect();
+    assert!(
+        whole,
+        "{} of {} addresses are not in the roster exactly once, e.g. {:?}\n{}",
+        wrong.len(),
+        added.len() + joined.len(),
+        &wrong[..wrong.len().min(3)],
+        log_of(&site)
+    );
+    assert!(server.stop().success());
+    eprintln!(
+        "issue 13: 80 admin adds and {} joins, all in the roster once",
+        joined.len()
+    );
+}

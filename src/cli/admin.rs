@@ -315,6 +315,11 @@ fn state_log(config: &Config) -> Option<Arc<StateLog>> {
 }
 
 /// The roster file, with the changes only `log` holds saved into it first.
+///
+/// A running daemon saves the same roster in the background: both hold the roster's
+/// lock file for each whole write, so this waits for the daemon's write to end (up
+/// to 30 s) rather than fail, and the daemon, seeing these changes marked saved in
+/// the log, does not make them again over a later edit.
 fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterFile> {
     if let Some(log) = log {
         let id = list.id.as_str();
@@ -324,7 +329,11 @@ fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterF
                 &list.roster_path(),
                 list.include_file.as_deref(),
                 log.clone(),
-            )?;
+            )
+            .with_context(|| {
+                format!("could not save the changes state.log holds for {id} into its roster first")
+            })?;
+            log.sync()?;
         }
     }
     Ok(RosterFile::open(

@@ -9,11 +9,21 @@
 //! crash, the changes the file lacks are still in the log and are made again when
 //! the roster is next opened. Reads and writes see the file again whenever someone
 //! else (an admin, the CLI) changed it, with the unsaved changes made again on top.
+//!
+//! The state log, not memory, says which changes are unsaved: another process
+//! (`listkeeper add`, `deliver`) may have saved some of ours into the file, marking
+//! them saved, and then changed the file again (an admin removing an address that
+//! had just joined); making those again would undo the admin's change. So whenever
+//! the file is read again, the changes made on it are the ones the log still holds
+//! for the list, whoever made them. A save holds the roster's lock file from before
+//! it looks at the file until its `RosterSaved` line is in the log, so what the file
+//! holds and what the log calls saved agree for every other writer.
 
+use super::store::{MAX_RETRIES, kept_changing};
 use super::{Member, Roster, RosterError, RosterFile};
 use crate::address::EmailAddress;
 use crate::statelog::{Line, RosterEntry, StateLog};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
@@ -100,6 +110,9 @@ struct Pending {
     to_apply: Vec<Change>,
     /// Membership after `to_apply`, by member key.
     overlay: HashMap<String, bool>,
+    /// Changes in the log that cannot be made (an unusable address in a hand-edited
+    /// log), by sequence number: not unsaved changes, and warned about once.
+    unusable: HashSet<u64>,
     saves: u64,
     changes: u64,
 }
@@ -145,13 +158,15 @@ impl SharedRoster {
                 path: path.to_owned(),
                 source,
             })?;
-        let mut pending = Pending {
-            unsaved: logged
-                .iter()
-                .filter_map(|(seq, e)| Some((*seq, Change::from_entry(e)?)))
-                .collect(),
-            ..Pending::default()
-        };
+        let mut pending = Pending::default();
+        for (seq, entry) in &logged {
+            match Change::from_entry(entry) {
+                Some(change) => pending.unsaved.push((*seq, change)),
+                None => {
+                    pending.unusable.insert(*seq);
+                }
+            }
+        }
         pending.redo_all(file.roster_mut());
         let shared = SharedRoster {
             list: list.to_owned(),
@@ -178,10 +193,80 @@ impl SharedRoster {
         if !matches!(self.saving.try_lock(), Err(TryLockError::WouldBlock)) {
             let mut file = write(&self.file);
             if file.refresh()? {
-                lock(&self.pending).redo_all(file.roster_mut());
+                // The file first, then the log: a change the log no longer holds
+                // was saved by a write made before it was marked, so the file read
+                // (or the next one, its stamp being older) has it.
+                self.redo_logged(&mut file, &mut lock(&self.pending))?;
             }
         }
         Ok(read(&self.file))
+    }
+
+    /// The file in memory made current with the file on disk and the log: read
+    /// again if another writer changed it or the log holds changes this roster did
+    /// not make (another process's), then every change the log holds for the list
+    /// made on it; otherwise only the changes made since the last save.
+    fn bring_up_to_date(
+        &self,
+        file: &mut RosterFile,
+        pending: &mut Pending,
+    ) -> Result<(), RosterError> {
+        let refreshed = file.refresh()?;
+        let ours: Vec<u64> = pending.unsaved.iter().map(|(seq, _)| *seq).collect();
+        let unusable = &pending.unusable;
+        let same = self
+            .journal
+            .read(|s| {
+                s.roster
+                    .iter()
+                    .filter(|(seq, e)| e.list == self.list && !unusable.contains(seq))
+                    .map(|(seq, _)| *seq)
+                    .eq(ours.iter().copied())
+            })
+            .map_err(|source| RosterError::Io {
+                path: file.path().to_owned(),
+                source,
+            })?;
+        if same && !refreshed {
+            pending.catch_up(file.roster_mut());
+            return Ok(());
+        }
+        if !refreshed {
+            file.reread()?;
+        }
+        self.redo_logged(file, pending)
+    }
+
+    /// Makes every change the log holds for the list again on the file just read.
+    fn redo_logged(&self, file: &mut RosterFile, pending: &mut Pending) -> Result<(), RosterError> {
+        let logged = self
+            .journal
+            .read(|s| {
+                s.roster
+                    .iter()
+                    .filter(|(_, e)| e.list == self.list)
+                    .map(|(seq, e)| (*seq, e.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .map_err(|source| RosterError::Io {
+                path: file.path().to_owned(),
+                source,
+            })?;
+        let mut unsaved = Vec::with_capacity(logged.len());
+        for (seq, entry) in &logged {
+            if pending.unusable.contains(seq) {
+                continue;
+            }
+            match Change::from_entry(entry) {
+                Some(change) => unsaved.push((*seq, change)),
+                None => {
+                    pending.unusable.insert(*seq);
+                }
+            }
+        }
+        pending.unsaved = unsaved;
+        pending.redo_all(file.roster_mut());
+        Ok(())
     }
 
     /// Whether the address is a member (re-reading the file if it changed).
@@ -228,27 +313,32 @@ impl SharedRoster {
 
     /// Writes the file (and `include_file`) with every change made so far, then
     /// marks them saved in the state log. Changes made meanwhile wait for the next.
+    ///
+    /// The roster's lock file is held throughout (waiting for another process's
+    /// write to end): from reading the file again, through the write and rename, to
+    /// the `RosterSaved` line. Only an editor, which takes no lock, can change the
+    /// file meanwhile; its file is then read and the changes made again on it.
     pub fn save(&self) -> Result<(), RosterError> {
         let _one = lock(&self.saving);
-        for _ in 0..3 {
-            // Briefly exclusive: the text catches up with the changes so far.
+        if lock(&self.pending).unsaved.is_empty() {
+            return Ok(());
+        }
+        let locked = read(&self.file).lock()?;
+        for _ in 0..MAX_RETRIES {
+            // Briefly exclusive: the text catches up with the file and the log.
             let upto = {
                 let mut file = write(&self.file);
                 let mut pending = lock(&self.pending);
+                self.bring_up_to_date(&mut file, &mut pending)?;
                 let Some(&(upto, _)) = pending.unsaved.last() else {
                     return Ok(());
                 };
-                if file.refresh()? {
-                    pending.redo_all(file.roster_mut());
-                } else {
-                    pending.catch_up(file.roster_mut());
-                }
                 upto
             };
             // Shared: the slow write, while requests carry on.
-            let written = read(&self.file).write_out()?;
+            let written = read(&self.file).write_out(&locked)?;
             let Some(stamp) = written else {
-                // Someone changed the file meanwhile: read theirs, make the changes
+                // An editor saved the file meanwhile: read theirs, make the changes
                 // again on it, write again.
                 continue;
             };
@@ -269,9 +359,7 @@ impl SharedRoster {
         }
         Err(RosterError::Io {
             path: read(&self.file).path().to_owned(),
-            source: std::io::Error::other(
-                "the file kept changing while listkeeper wrote it; will try again",
-            ),
+            source: kept_changing(),
         })
     }
 
@@ -483,6 +571,69 @@ mod tests {
         assert!(!again.dirty());
         // Saved: a third start has nothing to make again.
         drop(again);
+        let state = StateLog::open(&dir.path().join("state")).unwrap();
+        assert_eq!(state.read(|s| s.roster.len()).unwrap(), 0);
+    }
+
+    /// Issue 13: `listkeeper remove` of an address that had just joined through the
+    /// daemon (its change only in state.log). The CLI saves the logged change into
+    /// the file first, then removes the line; the daemon's saver must not make the
+    /// join again on the admin's file, and must keep its other changes.
+    #[test]
+    fn a_change_another_process_saved_is_not_made_again_over_the_admins_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n").unwrap();
+        let daemon = open(dir.path(), &path);
+        assert!(daemon.apply(Change::Add(member("joined@x.gov"))).unwrap());
+        daemon.journal.sync().unwrap();
+        // `listkeeper remove joined@x.gov`, in a process of its own.
+        {
+            let cli = open(dir.path(), &path);
+            assert!(!cli.dirty(), "the CLI saved the logged change");
+            let mut file = RosterFile::open(&path, None).unwrap();
+            let removed = file
+                .change(|r| {
+                    let removed = r.remove(&EmailAddress::parse("joined@x.gov").unwrap());
+                    (removed, removed)
+                })
+                .unwrap();
+            assert!(removed);
+        }
+        assert!(daemon.apply(Change::Add(member("later@x.gov"))).unwrap());
+        assert!(
+            !daemon
+                .contains(&EmailAddress::parse("joined@x.gov").unwrap())
+                .unwrap(),
+            "the admin's removal is what the daemon sees"
+        );
+        daemon.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("joined@x.gov"), "{text}");
+        assert!(text.contains("later@x.gov"), "{text}");
+        assert!(!daemon.dirty());
+    }
+
+    /// A change another process logged (`deliver`) and left unsaved is saved with
+    /// ours, not marked saved without being in the file.
+    #[test]
+    fn a_change_another_process_logged_is_saved_with_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n").unwrap();
+        let daemon = open(dir.path(), &path);
+        let other = open(dir.path(), &path);
+        assert!(other.apply(Change::Add(member("theirs@x.gov"))).unwrap());
+        other.journal.sync().unwrap();
+        // The other process dies before its save.
+        drop(other);
+        assert!(daemon.apply(Change::Add(member("ours@x.gov"))).unwrap());
+        daemon.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("theirs@x.gov") && text.contains("ours@x.gov"),
+            "{text}"
+        );
         let state = StateLog::open(&dir.path().join("state")).unwrap();
         assert_eq!(state.read(|s| s.roster.len()).unwrap(), 0);
     }

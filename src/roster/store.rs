@@ -1,4 +1,10 @@
 //! The roster file on disk: read, lock, re-read after outside edits, save, publish.
+//!
+//! Every listkeeper process that writes a roster (the daemon's saver, `deliver`, the
+//! admin commands) holds the lock file `.roster.toml.lock` for the whole read,
+//! change, write and rename, so none of them ever writes over a file another one
+//! wrote after it read. Only a hand editor, which takes no lock, can change the
+//! file under a writer: the change is then made again on the editor's file.
 
 use super::{ParseError, Roster};
 use crate::fsio;
@@ -36,8 +42,12 @@ impl RosterError {
     }
 }
 
-/// How often a change is made again because the file changed under it.
-const MAX_RETRIES: usize = 5;
+/// How often a change is made again because an editor changed the file under it.
+pub(super) const MAX_RETRIES: usize = 5;
+
+/// How long a writer waits for another to let go of a roster's lock file: a save of
+/// a million-member roster takes a quarter of a second, so this is a stuck process.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One list's roster file, with what was last read from it.
 #[derive(Debug)]
@@ -99,7 +109,7 @@ impl RosterFile {
         &mut self,
         mut edit: impl FnMut(&mut Roster) -> (T, bool),
     ) -> Result<T, RosterError> {
-        let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
+        let _lock = self.lock()?;
         // An editor does not take our lock: if the file changes while we write, the
         // edit is made again on what the editor saved (a few times at most).
         for _ in 0..MAX_RETRIES {
@@ -132,8 +142,19 @@ impl RosterFile {
         }
         Err(RosterError::Io {
             path: self.path.clone(),
-            source: io::Error::other("the file kept changing while listkeeper wrote it; try again"),
+            source: kept_changing(),
         })
+    }
+
+    /// Takes the roster's lock file (waiting up to [`LOCK_WAIT`] for another
+    /// process): no other listkeeper writes the file until it is dropped.
+    pub fn lock(&self) -> Result<fsio::Lock, RosterError> {
+        fsio::lock_within(&self.lock_path, LOCK_WAIT).map_err(RosterError::io(&self.lock_path))
+    }
+
+    /// Reads the file again, changed or not (edits made in memory are gone).
+    pub fn reread(&mut self) -> Result<(), RosterError> {
+        self.reload()
     }
 
     /// Reads the file again if someone changed it since it was read; true if it did
@@ -152,13 +173,13 @@ impl RosterFile {
         Ok(fsio::stamp(&self.path).map_err(RosterError::io(&self.path))? != self.stamp)
     }
 
-    /// Writes the roster as it stands in memory (and `include_file`), under the
-    /// lock, if the file on disk is still the one last read; takes `&self`, so
-    /// readers of the roster carry on meanwhile. `Ok(Some(stamp))`: written, record
-    /// the stamp with [`RosterFile::written`]; `Ok(None)`: someone changed the file
-    /// since it was read (refresh, make the edits again, try again).
-    pub fn write_out(&self) -> Result<Option<fsio::Stamp>, RosterError> {
-        let _lock = fsio::lock(&self.lock_path).map_err(RosterError::io(&self.lock_path))?;
+    /// Writes the roster as it stands in memory (and `include_file`) if the file on
+    /// disk is still the one last read; takes `&self`, so readers of the roster
+    /// carry on meanwhile. The caller holds [`RosterFile::lock`] from before it
+    /// read the file until it has recorded the write. `Ok(Some(stamp))`: written,
+    /// record the stamp with [`RosterFile::written`]; `Ok(None)`: an editor changed
+    /// the file since it was read (refresh, make the edits again, try again).
+    pub fn write_out(&self, _locked: &fsio::Lock) -> Result<Option<fsio::Stamp>, RosterError> {
         let read = self.stamp;
         if fsio::stamp(&self.path).map_err(RosterError::io(&self.path))? != read {
             return Ok(None);
@@ -229,6 +250,13 @@ impl RosterFile {
         self.broken = None;
         Ok(())
     }
+}
+
+/// The error when an editor saved the file every time listkeeper was about to.
+pub(super) fn kept_changing() -> io::Error {
+    io::Error::other(
+        "the file kept changing while listkeeper wrote it (is an editor saving it again and again?); this change was not written",
+    )
 }
 
 /// `.roster.toml.lock` beside the roster: the file every writer locks.
