@@ -4,6 +4,7 @@
 //! configuration in force is an `Arc<Context>` swapped whole on reload: a message in
 //! hand finishes with the context it started with.
 
+use crate::clock::unix_now;
 use crate::config::{Config, Listen};
 use crate::inbound::lmtp;
 use crate::outbox::Sent;
@@ -114,6 +115,47 @@ impl Daemon {
     /// Tells the outbox sender there is something to send.
     pub fn wake_sender(&self) {
         self.wake.notify_one();
+    }
+}
+
+/// The listeners hand mail to the daemon through this, with the configuration in
+/// force at each call.
+impl crate::inbound::Mailroom for Daemon {
+    fn settings(&self) -> crate::inbound::Settings {
+        let ctx = self.context();
+        let inbound = &ctx.config.server.inbound;
+        crate::inbound::Settings {
+            host: ctx.config.server.domain.clone(),
+            max_message_size: inbound.max_message_size,
+            idle_timeout: inbound.idle_timeout,
+        }
+    }
+
+    fn accepts(&self, recipient: &str) -> bool {
+        let ctx = self.context();
+        crate::address::EmailAddress::parse(recipient)
+            .ok()
+            .and_then(|a| crate::route::route(&ctx.config, &a))
+            .is_some()
+    }
+
+    fn deliver(
+        &self,
+        delivery: &crate::inbound::Delivery<'_>,
+        now: u64,
+    ) -> crate::inbound::Outcome {
+        crate::pipeline::handle(&self.context(), delivery, now)
+    }
+
+    fn replies_queued(&self) {
+        self.wake_sender();
+    }
+
+    fn record(&self, recipient: &str, outcome: &str) -> io::Result<()> {
+        use crate::audit::{Record, Via};
+        self.context()
+            .audit
+            .record(&Record::new("", recipient, "receive", outcome, Via::Email))
     }
 }
 
@@ -504,13 +546,6 @@ async fn send_one(
         Err(e) => warn!(batch = %key, error = %e, "outbox not updated"),
     }
     false
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 enum Listener {

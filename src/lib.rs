@@ -25,11 +25,13 @@
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
 //! fsio         durable writes and locks, the only place that fsyncs
+//! clock        the wall clock, read by front ends and handed down as `now`
 //! ```
 
 pub mod address;
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod daemon;

@@ -337,7 +337,7 @@ fn leaves(key: &str) -> Vec<Line> {
 fn seen(key: &str) -> Line {
     Line::Seen {
         key: key.to_owned(),
-        at: crate::daemon::unix_now(),
+        at: crate::clock::unix_now(),
     }
 }
 

@@ -15,11 +15,13 @@
 
 use crate::address::EmailAddress;
 use crate::audit::{AuditLog, Record, Via};
+use crate::clock::rfc3339;
 use crate::command::{self, Command, Target};
 use crate::config::{Config, ListConfig};
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
 use crate::guard;
+pub use crate::inbound::{Delivery, Outcome};
 use crate::limits::{Allowed, Budget, Limiter};
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::{Batch, Outbox, Queued};
@@ -178,32 +180,6 @@ impl Context {
         rosters.insert(list.id.to_string(), roster.clone());
         Ok(roster)
     }
-}
-
-/// One message for one recipient.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    /// The envelope sender: `None` unknown, `Some("")` the null sender.
-    pub envelope_from: Option<&'a str>,
-    /// The envelope recipient.
-    pub recipient: &'a str,
-    /// The message.
-    pub raw: &'a [u8],
-}
-
-/// What became of a delivery.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Done and durable; the batch of replies, if any, is queued.
-    Done(Option<Batch>),
-    /// Not one of our addresses (LMTP 550 5.1.1, exit 67).
-    NoSuchUser,
-    /// Over `max_message_size` (LMTP 552, exit 65).
-    TooLarge,
-    /// Not mail at all (LMTP 554, exit 65).
-    NotMail,
-    /// Something failed before the outcome was durable (LMTP 451, exit 75).
-    TryLater(String),
 }
 
 /// Handles one delivery.
@@ -1007,13 +983,7 @@ impl<'a> Session<'a> {
         what: &str,
     ) {
         let confirm_address = reply::confirm_address(&self.ctx.config, list, token);
-        let expires = humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(
-                    self.now + self.ctx.config.server.confirm.expires.as_secs(),
-                ),
-        )
-        .to_string();
+        let expires = rfc3339(self.now + self.ctx.config.server.confirm.expires.as_secs());
         let text = self.text(
             template,
             list,
@@ -1313,11 +1283,6 @@ fn via_word(via: Via) -> &'static str {
     }
 }
 
-fn rfc3339(unix: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
-        .to_string()
-}
-
 /// `L-owner@`: the message, intact, to every owner (counted in the hourly total).
 fn forward_to_owners(
     ctx: &Context,
@@ -1463,10 +1428,7 @@ fn add_member(
     via: &str,
     now: u64,
 ) -> io::Result<bool> {
-    let since = humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(now),
-    )
-    .to_string();
+    let since = rfc3339(now);
     let member = Member {
         address: address.clone(),
         name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),

@@ -386,7 +386,7 @@ impl StateLog {
 
     /// Rewrites the log with only the live state (under the writers' lock).
     fn compact(&self, inner: &mut Inner) -> io::Result<()> {
-        let now = crate::daemon::unix_now();
+        let now = crate::clock::unix_now();
         let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
         let bytes = encode(&lines)?;
         fsio::write_private(&self.path, &bytes).map_err(fsio::at(&self.path))?;
@@ -469,7 +469,7 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     }
     let seen_log = state_dir.join("seen.log");
     if let Ok(text) = std::fs::read_to_string(&seen_log) {
-        let at = crate::daemon::unix_now();
+        let at = crate::clock::unix_now();
         lines.extend(
             text.lines()
                 .filter(|k| !k.is_empty())
@@ -576,7 +576,7 @@ mod tests {
     fn seen(key: &str) -> Line {
         Line::Seen {
             key: key.into(),
-            at: crate::daemon::unix_now(),
+            at: crate::clock::unix_now(),
         }
     }
 
@@ -711,7 +711,7 @@ mod tests {
         for i in 0..5000u64 {
             a.write(vec![Line::Seen {
                 key: "hot".into(),
-                at: crate::daemon::unix_now() + i % 2,
+                at: crate::clock::unix_now() + i % 2,
             }])
             .unwrap();
         }

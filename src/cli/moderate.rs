@@ -6,6 +6,7 @@
 
 use crate::address::EmailAddress;
 use crate::audit::Via;
+use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
 use crate::outbox::{Batch, Queued};
 use crate::pipeline::{self, Context};
@@ -147,9 +148,4 @@ fn find<'c>(ctx: &'c Context, list: &str) -> Result<&'c ListConfig> {
             ctx.config.dir.join("lists").display()
         )
     })
-}
-
-fn rfc3339(unix: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
-        .to_string()
 }

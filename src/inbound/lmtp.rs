@@ -3,9 +3,7 @@
 //! pipeline's business.
 
 use super::session::{Envelope, Limits, RcptOutcome, Recipients, Session, Step};
-use crate::address::EmailAddress;
-use crate::daemon::Daemon;
-use crate::pipeline::{self, Delivery, Outcome};
+use super::{Delivery, Mailroom};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
@@ -15,44 +13,35 @@ use tracing::{debug, info, warn};
 pub const MAX_RECIPIENTS: usize = 100;
 
 /// RCPT checks against the configuration in force.
-struct Ours(Arc<Daemon>);
+struct Ours<M>(Arc<M>);
 
-impl Recipients for Ours {
+impl<M: Mailroom> Recipients for Ours<M> {
     fn accepts(&self, recipient: &str) -> bool {
-        let ctx = self.0.context();
-        EmailAddress::parse(recipient)
-            .ok()
-            .and_then(|a| crate::route::route(&ctx.config, &a))
-            .is_some()
+        self.0.accepts(recipient)
     }
 }
 
 /// Serves one connection until the client quits, goes idle, or shutdown asks it to
 /// stop between messages.
-pub async fn connection<S>(
+pub async fn connection<S, M>(
     mut stream: S,
     peer: String,
-    daemon: Arc<Daemon>,
+    mail: Arc<M>,
     shutdown: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
+    M: Mailroom,
 {
-    let (limits, idle) = {
-        let ctx = daemon.context();
-        let inbound = &ctx.config.server.inbound;
-        (
-            Limits {
-                max_message_size: inbound.max_message_size,
-                max_recipients: MAX_RECIPIENTS,
-            },
-            inbound.idle_timeout,
-        )
+    let settings = mail.settings();
+    let limits = Limits {
+        max_message_size: settings.max_message_size,
+        max_recipients: MAX_RECIPIENTS,
     };
+    let idle = settings.idle_timeout;
     // A command or a message that has not completed this long after the last reply,
     // however slowly its bytes trickle in, ends the connection.
     let stalled = idle * 2;
-    let host = daemon.context().config.server.domain.clone();
-    let mut session = Session::new(&host, limits, Ours(daemon.clone()));
+    let mut session = Session::new(&settings.host, limits, Ours(mail.clone()));
     if stream.write_all(&session.greeting()).await.is_err() {
         return;
     }
@@ -68,7 +57,7 @@ pub async fn connection<S>(
                     }
                 }
                 Step::Deliver(envelope) => {
-                    let outcomes = deliver(&daemon, envelope).await;
+                    let outcomes = deliver(&mail, envelope).await;
                     session.delivered(&outcomes);
                 }
                 Step::Close => {
@@ -101,13 +90,12 @@ pub async fn connection<S>(
     }
 }
 
-/// Runs the pipeline for every recipient of one message, off the async threads.
-async fn deliver(daemon: &Arc<Daemon>, envelope: Envelope) -> Vec<RcptOutcome> {
-    let daemon = daemon.clone();
+/// Hands every recipient of one message to the mailroom, off the async threads.
+async fn deliver<M: Mailroom>(mail: &Arc<M>, envelope: Envelope) -> Vec<RcptOutcome> {
+    let mail = mail.clone();
     let n = envelope.recipients.len();
     let result = tokio::task::spawn_blocking(move || {
-        let ctx = daemon.context();
-        let now = crate::daemon::unix_now();
+        let now = crate::clock::unix_now();
         let mut queued = false;
         let outcomes: Vec<RcptOutcome> = envelope
             .recipients
@@ -118,23 +106,19 @@ async fn deliver(daemon: &Arc<Daemon>, envelope: Envelope) -> Vec<RcptOutcome> {
                     recipient: rcpt,
                     raw: &envelope.data,
                 };
-                match pipeline::handle(&ctx, &delivery, now) {
-                    Outcome::Done(batch) => {
-                        queued |= batch.is_some();
-                        RcptOutcome::Delivered
-                    }
-                    Outcome::NoSuchUser => RcptOutcome::NoSuchUser,
-                    Outcome::TooLarge => RcptOutcome::TooLarge,
-                    Outcome::NotMail => RcptOutcome::NotMail,
-                    Outcome::TryLater(why) => {
+                let outcome = mail.deliver(&delivery, now);
+                match &outcome {
+                    super::Outcome::Done(batch) => queued |= batch.is_some(),
+                    super::Outcome::TryLater(why) => {
                         warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
-                        RcptOutcome::TryLater
                     }
+                    _ => {}
                 }
+                outcome.rcpt()
             })
             .collect();
         if queued {
-            daemon.wake_sender();
+            mail.replies_queued();
         }
         info!(from = %crate::message::clean(&envelope.from), recipients = n, "message handled");
         outcomes

@@ -7,10 +7,8 @@
 //! line when it has failed [`MAX_ATTEMPTS`] times; a temporary failure leaves it in
 //! `new/` for the next scan.
 
-use crate::audit::{Record, Via};
-use crate::daemon::{self, Daemon};
+use super::{Delivery, Mailroom, Outcome};
 use crate::message;
-use crate::pipeline::{self, Delivery, Outcome};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -25,7 +23,7 @@ pub const MAX_ATTEMPTS: u32 = 5;
 const IDLE_SCAN: Duration = Duration::from_secs(1);
 
 /// Watches `dir` until shutdown.
-pub async fn watch(dir: PathBuf, daemon: Arc<Daemon>, shutdown: CancellationToken) {
+pub async fn watch<M: Mailroom>(dir: PathBuf, mail: Arc<M>, shutdown: CancellationToken) {
     for sub in ["new", "cur", "tmp", "failed"] {
         if let Err(e) = std::fs::create_dir_all(dir.join(sub)) {
             warn!(maildir = %dir.display(), error = %e, "cannot prepare the Maildir; not watching it");
@@ -38,10 +36,10 @@ pub async fn watch(dir: PathBuf, daemon: Arc<Daemon>, shutdown: CancellationToke
         if shutdown.is_cancelled() {
             return;
         }
-        let (dir2, daemon2) = (dir.clone(), daemon.clone());
+        let (dir2, mail2) = (dir.clone(), mail.clone());
         let mut tries = std::mem::take(&mut attempts);
         let scanned = tokio::task::spawn_blocking(move || {
-            let n = scan(&dir2, &daemon2, &mut tries);
+            let n = scan(&dir2, &*mail2, &mut tries);
             (n, tries)
         })
         .await;
@@ -71,7 +69,11 @@ pub async fn watch(dir: PathBuf, daemon: Arc<Daemon>, shutdown: CancellationToke
 }
 
 /// Handles every message now in `new/`; returns how many were handled.
-pub fn scan(dir: &Path, daemon: &Daemon, attempts: &mut HashMap<String, u32>) -> io::Result<usize> {
+pub fn scan<M: Mailroom>(
+    dir: &Path,
+    mail: &M,
+    attempts: &mut HashMap<String, u32>,
+) -> io::Result<usize> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("new"))?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -86,8 +88,7 @@ pub fn scan(dir: &Path, daemon: &Daemon, attempts: &mut HashMap<String, u32>) ->
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let ctx = daemon.context();
-        let limit = ctx.config.server.inbound.max_message_size;
+        let limit = mail.settings().max_message_size;
         let (recipient, sender) = envelope_of(&raw[..raw.len().min(64 * 1024)]);
         let outcome = match &recipient {
             Some(rcpt) => {
@@ -96,21 +97,21 @@ pub fn scan(dir: &Path, daemon: &Daemon, attempts: &mut HashMap<String, u32>) ->
                     recipient: rcpt,
                     raw: &raw,
                 };
-                pipeline::handle(&ctx, &delivery, daemon::unix_now())
+                mail.deliver(&delivery, crate::clock::unix_now())
             }
             None if raw.len() as u64 > limit => Outcome::TooLarge,
             None => Outcome::NoSuchUser,
         };
         let done = |why: &str| -> io::Result<()> {
             if !why.is_empty() {
-                record(&ctx, recipient.as_deref().unwrap_or(""), why)?;
+                record(mail, recipient.as_deref().unwrap_or(""), why)?;
             }
             move_to(dir, &name, "cur")
         };
         match outcome {
             Outcome::Done(batch) => {
                 if batch.is_some() {
-                    daemon.wake_sender();
+                    mail.replies_queued();
                 }
                 done("")?;
             }
@@ -122,7 +123,7 @@ pub fn scan(dir: &Path, daemon: &Daemon, attempts: &mut HashMap<String, u32>) ->
                 *n += 1;
                 warn!(file = %name, attempt = *n, %why, "Maildir message deferred");
                 if *n >= MAX_ATTEMPTS {
-                    record(&ctx, recipient.as_deref().unwrap_or(""), "maildir:failed")?;
+                    record(mail, recipient.as_deref().unwrap_or(""), "maildir:failed")?;
                     move_to(dir, &name, "failed")?;
                     attempts.remove(&name);
                 }
@@ -165,10 +166,8 @@ fn envelope_of(head: &[u8]) -> (Option<String>, Option<String>) {
     )
 }
 
-fn record(ctx: &pipeline::Context, recipient: &str, outcome: &str) -> io::Result<()> {
-    let address = crate::message::redact_recipient(recipient);
-    ctx.audit
-        .record(&Record::new("", &address, "receive", outcome, Via::Email))
+fn record<M: Mailroom>(mail: &M, recipient: &str, outcome: &str) -> io::Result<()> {
+    mail.record(&crate::message::redact_recipient(recipient), outcome)
 }
 
 /// Moves `new/NAME` to `SUB/NAME:2,` (the Maildir "seen" form for `cur/`).

@@ -1,6 +1,78 @@
 //! Where mail comes in: the LMTP session (sans-I/O), the listeners that feed it, and
-//! the Maildir watcher.
+//! the Maildir watcher; and the one interface they hand mail through ([`Mailroom`]),
+//! which the daemon implements. The listeners know protocols, not lists.
 
 pub mod lmtp;
 pub mod maildir;
 pub mod session;
+
+use crate::outbox::Batch;
+use session::RcptOutcome;
+use std::io;
+use std::time::Duration;
+
+/// One message for one recipient.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The envelope sender: `None` unknown, `Some("")` the null sender.
+    pub envelope_from: Option<&'a str>,
+    /// The envelope recipient.
+    pub recipient: &'a str,
+    /// The message.
+    pub raw: &'a [u8],
+}
+
+/// What became of a delivery.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Done and durable; the batch of replies, if any, is queued.
+    Done(Option<Batch>),
+    /// Not one of our addresses (LMTP 550 5.1.1, exit 67).
+    NoSuchUser,
+    /// Over `max_message_size` (LMTP 552, exit 65).
+    TooLarge,
+    /// Not mail at all (LMTP 554, exit 65).
+    NotMail,
+    /// Something failed before the outcome was durable (LMTP 451, exit 75).
+    TryLater(String),
+}
+
+impl Outcome {
+    /// The LMTP reply for the recipient: the one place an outcome becomes a code.
+    pub fn rcpt(&self) -> RcptOutcome {
+        match self {
+            Outcome::Done(_) => RcptOutcome::Delivered,
+            Outcome::NoSuchUser => RcptOutcome::NoSuchUser,
+            Outcome::TooLarge => RcptOutcome::TooLarge,
+            Outcome::NotMail => RcptOutcome::NotMail,
+            Outcome::TryLater(_) => RcptOutcome::TryLater,
+        }
+    }
+}
+
+/// What a listener needs to know before the first message.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our host name, for the greeting.
+    pub host: String,
+    /// Messages over this many bytes are refused.
+    pub max_message_size: u64,
+    /// Silence this long closes a connection.
+    pub idle_timeout: Duration,
+}
+
+/// Whoever handles the mail the listeners take in (the daemon, with the
+/// configuration in force at each call).
+pub trait Mailroom: Send + Sync + 'static {
+    /// The listeners' settings.
+    fn settings(&self) -> Settings;
+    /// Whether `recipient` is one of our addresses (checked at RCPT).
+    fn accepts(&self, recipient: &str) -> bool;
+    /// Handles one message for one recipient; durable when it returns `Done`.
+    fn deliver(&self, delivery: &Delivery<'_>, now: u64) -> Outcome;
+    /// Replies were queued: time to send.
+    fn replies_queued(&self);
+    /// An audit line for mail that never reached the pipeline (a Maildir file
+    /// without a recipient, say).
+    fn record(&self, recipient: &str, outcome: &str) -> io::Result<()>;
+}
