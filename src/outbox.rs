@@ -409,6 +409,7 @@ mod tests {
             username: None,
             password_file: None,
             give_up_after: Duration::from_secs(4 * 86400),
+            send_timeout: Duration::from_secs(30),
         };
         let sender = Sender::new(&outbound).unwrap();
         outbox.queue(&batch("k2")).unwrap();

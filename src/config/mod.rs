@@ -103,6 +103,8 @@ pub struct Outbound {
     pub password_file: Option<PathBuf>,
     /// How long a reply is retried before it is moved to `outbox/failed/`.
     pub give_up_after: Duration,
+    /// How long one SMTP send may take, connection included.
+    pub send_timeout: Duration,
 }
 
 /// An outbound transport.
@@ -398,6 +400,20 @@ fn server_from_raw(
     let give_up_after = parse_duration(raw.outbound.give_up_after.as_deref().unwrap_or("4 days"))
         .map_err(|why| f.error(problems, &at(&["outbound", "give_up_after"]), why))
         .ok();
+    let send_timeout = parse_duration(raw.outbound.send_timeout.as_deref().unwrap_or("30 s"))
+        .map_err(|why| f.error(problems, &at(&["outbound", "send_timeout"]), why))
+        .ok()
+        .filter(|t| {
+            let ok = !t.is_zero();
+            if !ok {
+                f.error(
+                    problems,
+                    &at(&["outbound", "send_timeout"]),
+                    "must be more than 0 s",
+                );
+            }
+            ok
+        });
     let expires = parse_duration(raw.confirm.expires.as_deref().unwrap_or("7 days"))
         .map_err(|why| f.error(problems, &at(&["confirm", "expires"]), why))
         .ok();
@@ -442,6 +458,7 @@ fn server_from_raw(
             username: raw.outbound.username,
             password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
             give_up_after: give_up_after?,
+            send_timeout: send_timeout?,
         },
         confirm: Confirm {
             secret_file,

@@ -43,6 +43,7 @@ pub(crate) struct RawOutbound {
     pub(crate) username: Option<String>,
     pub(crate) password_file: Option<String>,
     pub(crate) give_up_after: Option<String>,
+    pub(crate) send_timeout: Option<String>,
 }
 
 /// `[confirm]`.

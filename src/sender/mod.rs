@@ -32,8 +32,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-/// How long one SMTP send may take, connection included.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// SMTP connections kept open to the server, each carrying one mail at a time: the
 /// daemon's sender runs this many sends at once.
 pub const CONNECTIONS: usize = 4;
@@ -60,8 +58,8 @@ pub enum SendError {
 pub enum Sender {
     /// `smtp://`: our own connection, TCP_NODELAY, STARTTLS when offered.
     Smtp(Box<SmtpClient>),
-    /// `smtps://`: lettre's pooled transport.
-    Smtps(AsyncSmtpTransport<Tokio1Executor>),
+    /// `smtps://`: lettre's pooled transport, and how long one send may take.
+    Smtps(AsyncSmtpTransport<Tokio1Executor>, Duration),
     /// `.eml` files in a folder.
     File(PathBuf),
 }
@@ -86,6 +84,7 @@ impl Sender {
                 connections: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
                 next: AtomicUsize::new(0),
                 lettre_only: std::sync::atomic::AtomicBool::new(false),
+                timeout: outbound.send_timeout,
             }))),
             Transport::Smtps { host, port } => {
                 let params = TlsParameters::builder(host.clone())
@@ -95,7 +94,7 @@ impl Sender {
                     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
                         .port(*port)
                         .tls(Tls::Wrapper(params))
-                        .timeout(Some(SEND_TIMEOUT))
+                        .timeout(Some(outbound.send_timeout))
                         // lettre sends a NOOP on every pooled connection before reuse
                         // and replaces one that does not answer.
                         .pool_config(
@@ -106,7 +105,7 @@ impl Sender {
                 if let Some(credentials) = credentials {
                     builder = builder.credentials(credentials);
                 }
-                Ok(Sender::Smtps(builder.build()))
+                Ok(Sender::Smtps(builder.build(), outbound.send_timeout))
             }
         }
     }
@@ -119,16 +118,16 @@ impl Sender {
         }
     }
 
-    /// Sends one mail, within [`SEND_TIMEOUT`] in all.
+    /// Sends one mail, within `[outbound] send_timeout` in all.
     pub async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
         match self {
             Sender::File(dir) => {
                 write_eml(dir, mail).map_err(|e| SendError::Temporary(e.to_string()))
             }
-            Sender::Smtp(client) => timed(client.send(mail)).await,
-            Sender::Smtps(transport) => {
+            Sender::Smtp(client) => timed(client.timeout, client.send(mail)).await,
+            Sender::Smtps(transport, timeout) => {
                 let envelope = envelope(mail).map_err(SendError::Permanent)?;
-                timed(async {
+                timed(*timeout, async {
                     transport
                         .send_raw(&envelope, &mail.bytes())
                         .await
@@ -141,13 +140,16 @@ impl Sender {
     }
 }
 
-async fn timed(send: impl Future<Output = Result<(), SendError>>) -> Result<(), SendError> {
-    tokio::time::timeout(SEND_TIMEOUT, send)
+async fn timed(
+    timeout: Duration,
+    send: impl Future<Output = Result<(), SendError>>,
+) -> Result<(), SendError> {
+    tokio::time::timeout(timeout, send)
         .await
         .unwrap_or_else(|_| {
             Err(SendError::Temporary(format!(
-                "no answer from the SMTP server within {}s",
-                SEND_TIMEOUT.as_secs()
+                "no answer from the SMTP server within {}",
+                humantime::format_duration(timeout)
             )))
         })
 }
@@ -171,6 +173,8 @@ pub struct SmtpClient {
     next: AtomicUsize,
     /// Set once the server turned out not to suit [`pipelined`]: lettre from then on.
     lettre_only: std::sync::atomic::AtomicBool,
+    /// How long one send may take, connection included.
+    timeout: Duration,
 }
 
 /// An open connection: our pipelined one, or lettre's.
@@ -472,6 +476,7 @@ mod tests {
             username: None,
             password_file: None,
             give_up_after: Duration::from_secs(86400),
+            send_timeout: Duration::from_secs(30),
         })
         .unwrap();
         assert_eq!(sender.send(&mail()).await, Ok(()));
