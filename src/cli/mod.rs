@@ -10,6 +10,7 @@ mod init;
 mod moderate;
 mod outbox;
 mod serve;
+mod summary;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
