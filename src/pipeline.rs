@@ -1,4 +1,4 @@
-//! THE SPINE: one message for one recipient → one durable outcome (SPEC sections 2–6).
+//! THE SPINE: one message for one recipient → one durable outcome (docs/reference.md, sections 2–6).
 //!
 //! ```text
 //! route → parse → dedupe → guard → sender → commands → decide → roster/pending
