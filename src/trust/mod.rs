@@ -5,7 +5,7 @@
 //! the message and may be forged. The sender counts as authenticated when that header
 //! shows `dkim=pass` with `header.d` equal to the sender's domain or a parent of it
 //! (`header.i`'s domain when there is no `header.d`, as Gmail writes it), or
-//! `spf=pass` with `smtp.mailfrom` in that domain. The header is read by [`authres`],
+//! `spf=pass` with `smtp.mailfrom` in that domain. The header is read by `authres`,
 //! which knows quoted strings and comments, so text inside them never counts.
 
 mod authres;
