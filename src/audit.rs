@@ -1,4 +1,4 @@
-//! The audit log: `state_dir/audit.log`, one JSON object a line (SPEC section 8).
+//! The audit log: `state_dir/audit.log`, one JSON object a line (docs/reference.md, section 8).
 //!
 //! Every decision and every roster change is recorded, durably, before it is
 //! reported done. A record never holds a token or a password: the types here have

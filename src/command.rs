@@ -1,4 +1,4 @@
-//! Recipient + Subject/body → commands (SPEC sections 2 and 3).
+//! Recipient + Subject/body → commands (docs/reference.md, sections 2 and 3).
 //!
 //! Mail to a subscribe, unsubscribe or confirm address is one command, whatever its
 //! body says (a signature must not produce "unknown command" noise). Mail to

@@ -1,4 +1,4 @@
-//! Membership + policy + rule verdict → what happens (SPEC section 4).
+//! Membership + policy + rule verdict → what happens (docs/reference.md, section 4).
 //!
 //! Pure functions: the pipeline gathers the facts, these say what to do, and the
 //! pipeline does it.

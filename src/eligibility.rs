@@ -1,4 +1,4 @@
-//! Eligibility rules: who may join a list (SPEC section 1).
+//! Eligibility rules: who may join a list (docs/reference.md, section 1).
 //!
 //! Rules are compiled once when a list loads. The first rule whose matchers all hold
 //! decides; when none matches, the request is rejected with the list's `terms`.

@@ -1,4 +1,4 @@
-//! Durable file operations, all in one place (SPEC section 6).
+//! Durable file operations, all in one place (docs/reference.md, section 6).
 //!
 //! A file is replaced by writing a temporary file beside it, fsyncing it, renaming it
 //! over the old one and fsyncing the directory, so a crash leaves either the old or

@@ -1,4 +1,4 @@
-//! Never a loop, never backscatter (SPEC section 5).
+//! Never a loop, never backscatter (docs/reference.md, section 5).
 //!
 //! Mail that must not be answered is recognised here, before anything else happens
 //! to it; the pipeline then writes only an audit line.

@@ -1,4 +1,4 @@
-//! Limits on the mail a forged request can make us send (SPEC section 1 `[limits]`).
+//! Limits on the mail a forged request can make us send (docs/reference.md, section 1 `[limits]`).
 //!
 //! Replies that anyone could cause by forging a request count against their domain per
 //! hour and their address per day, in one of two budgets: confirmations (confirmation

@@ -1,4 +1,4 @@
-//! The outbox: replies kept until an SMTP server has accepted them (SPEC section 6).
+//! The outbox: replies kept until an SMTP server has accepted them (docs/reference.md, section 6).
 //!
 //! The replies to one request are one batch, a line of `state_dir/state.log`
 //! ([`StateLog`]) written before the request is reported done; its key is the

@@ -1,6 +1,6 @@
 //! Mail for the list's people rather than its machinery: `L-owner@` is forwarded to
 //! the owners, `L-bounces@` (the envelope sender of everything we send) is read as a
-//! delivery report. Neither is ever answered (SPEC section 2).
+//! delivery report. Neither is ever answered (docs/reference.md, section 2).
 //!
 //! What a report may say is only read here; whether it is about mail we sent is
 //! decided by its bounce tag (`verp`), never by what the report claims.

@@ -1,4 +1,4 @@
-//! THE SPINE: one message for one recipient → one durable outcome (SPEC sections 2–6).
+//! THE SPINE: one message for one recipient → one durable outcome (docs/reference.md, sections 2–6).
 //!
 //! ```text
 //! route → parse → dedupe → guard → sender → commands → decide → roster/pending
@@ -182,27 +182,50 @@ impl Context {
     }
 }
 
+/// Why a delivery that is done sent no reply: `deliver` says so on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silent {
+    /// The same message (Message-ID and recipient) was handled before: nothing done.
+    Duplicate,
+    /// A delivery report to `L-bounces@`: read, never answered.
+    Report,
+    /// The loop guard: a message that must not be answered.
+    Guarded(guard::Silence),
+    /// No sender address to answer.
+    NoSender,
+    /// Every reply was over a `[limits]` budget (each has an audit line).
+    OverLimits,
+    /// Nothing to answer.
+    Nothing,
+}
+
 /// Handles one delivery.
 pub fn handle(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> Outcome {
+    handle_told(ctx, delivery, now).0
+}
+
+/// [`handle`], and when the delivery is done without a reply, why.
+pub fn handle_told(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> (Outcome, Option<Silent>) {
     let Ok(recipient) = EmailAddress::parse(delivery.recipient.trim().trim_matches(['<', '>']))
     else {
-        return Outcome::NoSuchUser;
+        return (Outcome::NoSuchUser, None);
     };
     let Some(route) = route::route(&ctx.config, &recipient) else {
-        return Outcome::NoSuchUser;
+        return (Outcome::NoSuchUser, None);
     };
     let incoming = match message::parse(delivery.raw, ctx.config.server.inbound.max_message_size) {
         Ok(incoming) => incoming,
-        Err(MessageError::TooLarge { .. }) => return Outcome::TooLarge,
-        Err(MessageError::NotMail) => return Outcome::NotMail,
+        Err(MessageError::TooLarge { .. }) => return (Outcome::TooLarge, None),
+        Err(MessageError::NotMail) => return (Outcome::NotMail, None),
     };
     // Durable before done: one shared fsync for the state and one for the audit log.
-    match process(ctx, delivery, &recipient, &route, &incoming, now).and_then(|batch| {
+    match process(ctx, delivery, &recipient, &route, &incoming, now).and_then(|done| {
         ctx.sync()?;
-        Ok(batch)
+        Ok(done)
     }) {
-        Ok(batch) => Outcome::Done(batch),
-        Err(e) => Outcome::TryLater(e.to_string()),
+        Ok(Ok(batch)) => (Outcome::Done(Some(batch)), None),
+        Ok(Err(silent)) => (Outcome::Done(None), Some(silent)),
+        Err(e) => (Outcome::TryLater(e.to_string()), None),
     }
 }
 
@@ -213,7 +236,7 @@ fn process(
     route: &Route,
     incoming: &Incoming,
     now: u64,
-) -> io::Result<Option<Batch>> {
+) -> io::Result<Result<Batch, Silent>> {
     let key = dedupe_key(incoming, delivery.raw, recipient);
     let note = |address: &str, outcome: &str| {
         audit_line(
@@ -229,7 +252,7 @@ fn process(
     if ctx.outbox.seen(&key)? {
         // Never the recipient here: a confirm address holds a token.
         note(&sender_text(incoming, delivery), "duplicate")?;
-        return Ok(None);
+        return Ok(Err(Silent::Duplicate));
     }
     if let Route::Bounces(list, tag) = route {
         // Reports come from the null sender: read before the guard, never answered.
@@ -237,7 +260,7 @@ fn process(
             bounces(ctx, list, tag.as_deref(), delivery.raw, incoming)?;
         }
         ctx.outbox.mark_seen(&key)?;
-        return Ok(None);
+        return Ok(Err(Silent::Report));
     }
     if let Some(why) = guard::silence(&ctx.config, delivery.envelope_from, incoming) {
         note(
@@ -245,7 +268,7 @@ fn process(
             &format!("not-answered:{}", why.as_str()),
         )?;
         ctx.outbox.mark_seen(&key)?;
-        return Ok(None);
+        return Ok(Err(Silent::Guarded(why)));
     }
     if let Route::Owner(list) = route
         && let Some(list) = ctx.config.lists.get(list)
@@ -258,7 +281,7 @@ fn process(
     let Some(sender) = incoming.from.clone().or(envelope) else {
         note("", "not-answered:no-sender")?;
         ctx.outbox.mark_seen(&key)?;
-        return Ok(None);
+        return Ok(Err(Silent::NoSender));
     };
     let mut session = Session {
         ctx,
@@ -1090,9 +1113,10 @@ impl<'a> Session<'a> {
     }
 
     /// Renders the replies and queues them as one batch (the dedupe record).
-    fn finish(self, key: String) -> io::Result<Option<Batch>> {
+    fn finish(self, key: String) -> io::Result<Result<Batch, Silent>> {
         let mut mails = Vec::new();
         let mut list = None;
+        let mut limited = false;
         for mut draft in self.replies.into_values() {
             let budget = if draft.free {
                 Budget::Free
@@ -1111,6 +1135,7 @@ impl<'a> Session<'a> {
                     draft.paragraphs.push(text);
                 }
                 Err(over) => {
+                    limited = true;
                     let to = draft.to.to_string();
                     audit_line(
                         self.ctx,
@@ -1149,7 +1174,11 @@ impl<'a> Session<'a> {
         }
         if mails.is_empty() {
             self.ctx.outbox.mark_seen(&key)?;
-            return Ok(None);
+            return Ok(Err(if limited {
+                Silent::OverLimits
+            } else {
+                Silent::Nothing
+            }));
         }
         let batch = Batch {
             key,
@@ -1161,7 +1190,7 @@ impl<'a> Session<'a> {
             mails,
         };
         self.ctx.outbox.queue(&batch)?;
-        Ok(Some(batch))
+        Ok(Ok(batch))
     }
 }
 
@@ -1291,7 +1320,7 @@ fn forward_to_owners(
     incoming: &Incoming,
     key: String,
     now: u64,
-) -> io::Result<Option<Batch>> {
+) -> io::Result<Result<Batch, Silent>> {
     let mut mails = Vec::new();
     for (owner, mail) in
         list.owners
@@ -1322,7 +1351,7 @@ fn forward_to_owners(
     )?;
     if mails.is_empty() {
         ctx.outbox.mark_seen(&key)?;
-        return Ok(None);
+        return Ok(Err(Silent::OverLimits));
     }
     let batch = Batch {
         key,
@@ -1334,7 +1363,7 @@ fn forward_to_owners(
         mails,
     };
     ctx.outbox.queue(&batch)?;
-    Ok(Some(batch))
+    Ok(Ok(batch))
 }
 
 /// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce

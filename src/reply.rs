@@ -1,4 +1,4 @@
-//! Replies: texts from templates, and the mail that carries them (SPEC section 5).
+//! Replies: texts from templates, and the mail that carries them (docs/reference.md, section 5).
 //!
 //! Every reply is From our address, To the address concerned (never a Reply-To from
 //! the request), carries `Auto-Submitted: auto-replied`, our loop header,

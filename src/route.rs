@@ -1,4 +1,4 @@
-//! Recipient → what it asks for (SPEC section 2).
+//! Recipient → what it asks for (docs/reference.md, section 2).
 //!
 //! List ids contain hyphens (`sm-cop`), so a recipient's local part is matched
 //! against the known list ids followed by a known suffix, longest id first; it is

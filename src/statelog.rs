@@ -3,7 +3,7 @@
 //!
 //! A request used to write and delete three or four small files; on ext4 creating
 //! files in a folder of recently deleted ones costs more than everything else a
-//! request does (PEERS.md's O(N²) lesson, seen again in the kernel). Here a change is
+//! request does (the inode allocator's cost grows with the burst). Here a change is
 //! one line appended, and durability is one fsync shared by every thread that wrote
 //! meanwhile ([`fsio::GroupSync`]). The state itself lives in memory, rebuilt by
 //! reading the log; the log is rewritten (compacted) when most of it is superseded.

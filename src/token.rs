@@ -1,4 +1,4 @@
-//! Confirmation tokens and the pending requests they confirm (SPEC section 4).
+//! Confirmation tokens and the pending requests they confirm (docs/reference.md, section 4).
 //!
 //! A token is `KK` `PPPPPPPPPPPPPPPP` `MMMMMMMMMMMMMMMM` (34 lower-case characters):
 //! `KK` names the key that made it, `P…` is the pending request's id (a hash of list,

@@ -2,12 +2,14 @@
 //!
 //! 0 done (also when deliberately not answered), 65 not mail or too large, 67 not one
 //! of our addresses, 75 try again later (nothing was lost: the MTA keeps the mail).
+//! On success it prints nothing, unless standard error is a terminal: then one line
+//! says what the message came to (`summary`).
 
 use crate::config::Config;
 use crate::outbox::Sent;
 use crate::pipeline::{self, Context, Delivery, Outcome};
 use crate::sender::Sender;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 /// sysexits(3).
@@ -56,13 +58,23 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         };
         // A bug must not turn into a bounce: a panic is a reason to retry.
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pipeline::handle(&ctx, &delivery, now)
+            pipeline::handle_told(&ctx, &delivery, now)
         }));
-        let outcome = handled.unwrap_or_else(|_| {
-            Outcome::TryLater("internal error (a bug): please report it".into())
+        let (outcome, silent) = handled.unwrap_or_else(|_| {
+            (
+                Outcome::TryLater("internal error (a bug): please report it".into()),
+                None,
+            )
         });
         let code = match outcome {
             Outcome::Done(batch) => {
+                // A person trying things out sees what happened; an MTA's pipe, nothing.
+                if std::io::stderr().is_terminal() {
+                    eprintln!(
+                        "{}",
+                        super::summary::done(recipient, batch.as_ref(), silent)
+                    );
+                }
                 batches.extend(batch);
                 EX_OK
             }

@@ -1,4 +1,4 @@
-//! The command line (SPEC section 7): flags, and the exit code of each outcome.
+//! The command line (docs/reference.md, section 7): flags, and the exit code of each outcome.
 //!
 //! Exit codes: 0 ok, 1 a problem reported to the user, 2 usage (clap's own).
 //! Errors here are `anyhow` chains, printed with `{:#}` so the user sees every cause.
@@ -10,6 +10,7 @@ mod init;
 mod moderate;
 mod outbox;
 mod serve;
+mod summary;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};

@@ -1,4 +1,4 @@
-//! Configuration: `listkeeper.toml` and every `lists/<id>/list.toml` (SPEC section 1).
+//! Configuration: `listkeeper.toml` and every `lists/<id>/list.toml` (docs/reference.md, section 1).
 //!
 //! Loading is two-stage. `raw` holds the files as serde reads them; this module builds
 //! checked values from them ([`ServerConfig`], [`ListConfig`], [`ListId`], compiled

@@ -1,4 +1,4 @@
-//! The files as written: serde structs that mirror SPEC section 1 key for key.
+//! The files as written: serde structs that mirror docs/reference.md section 1 key for key.
 //!
 //! Nothing here is checked beyond TOML types; `config::from_raw` turns these into
 //! checked values and reports every problem with its file, line and key. Unknown keys

@@ -1,4 +1,4 @@
-//! Rosters: `lists/<id>/roster.toml`, the members of one list (SPEC sections 1, 6, 9).
+//! Rosters: `lists/<id>/roster.toml`, the members of one list (docs/reference.md, sections 1, 6, 9).
 //!
 //! Admins edit this file by hand and listkeeper edits it too, so listkeeper never
 //! re-serialises it: it keeps the file's text and the byte span of each member's

@@ -2,7 +2,7 @@
 //!
 //! lettre speaks SMTP, but its own connections leave Nagle's algorithm on and write
 //! the message and the final `.` separately, so every mail waits ~40 ms for the
-//! server's delayed ACK (the stall that capped mlmmj at 20 mails a second, PEERS.md).
+//! server's delayed ACK.
 //! For `smtp://` we therefore open the TCP connections ourselves with TCP_NODELAY
 //! ([`CONNECTIONS`] of them, kept open between mails). A relay that offers
 //! PIPELINING and needs neither credentials nor STARTTLS (or sits on loopback) gets
