@@ -44,6 +44,24 @@ pub struct Batch {
     pub mails: Vec<Queued>,
 }
 
+impl Batch {
+    /// A new batch of `mails` for the request `key`, due at once.
+    pub fn new(key: String, list: Option<String>, mails: Vec<Outgoing>, now: u64) -> Batch {
+        Batch {
+            key,
+            list,
+            created: now,
+            attempts: 0,
+            next_attempt: now,
+            last_error: None,
+            mails: mails
+                .into_iter()
+                .map(|mail| Queued { mail, sent: false })
+                .collect(),
+        }
+    }
+}
+
 /// One mail in a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queued {

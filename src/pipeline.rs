@@ -24,7 +24,7 @@ use crate::guard;
 pub use crate::inbound::{Delivery, Outcome};
 use crate::limits::{Allowed, Budget, Limiter};
 use crate::message::{self, Incoming, MessageError};
-use crate::outbox::{Batch, Outbox, Queued};
+use crate::outbox::{Batch, Outbox};
 use crate::owner;
 use crate::reply::{self, Reply, Texts};
 use crate::roster::{Change, Member, SharedRoster};
@@ -1170,7 +1170,7 @@ impl<'a> Session<'a> {
             )
             .map_err(io::Error::other)?;
             list = list.or(draft.list);
-            mails.push(Queued { mail, sent: false });
+            mails.push(mail);
         }
         if mails.is_empty() {
             self.ctx.outbox.mark_seen(&key)?;
@@ -1180,15 +1180,7 @@ impl<'a> Session<'a> {
                 Silent::Nothing
             }));
         }
-        let batch = Batch {
-            key,
-            list,
-            created: self.now,
-            attempts: 0,
-            next_attempt: self.now,
-            last_error: None,
-            mails,
-        };
+        let batch = Batch::new(key, list, mails, self.now);
         self.ctx.outbox.queue(&batch)?;
         Ok(Ok(batch))
     }
@@ -1328,7 +1320,7 @@ fn forward_to_owners(
             .zip(owner::forward(&ctx.config, &ctx.keys, list, delivery.raw))
     {
         match ctx.limiter.take(owner, Budget::Free, now)? {
-            Ok(_) => mails.push(Queued { mail, sent: false }),
+            Ok(_) => mails.push(mail),
             Err(over) => audit_line(
                 ctx,
                 Some(list.id.as_str()),
@@ -1353,15 +1345,7 @@ fn forward_to_owners(
         ctx.outbox.mark_seen(&key)?;
         return Ok(Err(Silent::OverLimits));
     }
-    let batch = Batch {
-        key,
-        list: Some(list.id.to_string()),
-        created: now,
-        attempts: 0,
-        next_attempt: now,
-        last_error: None,
-        mails,
-    };
+    let batch = Batch::new(key, Some(list.id.to_string()), mails, now);
     ctx.outbox.queue(&batch)?;
     Ok(Ok(batch))
 }

@@ -8,7 +8,7 @@ use crate::address::EmailAddress;
 use crate::audit::Via;
 use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
-use crate::outbox::{Batch, Queued};
+use crate::outbox::Batch;
 use crate::pipeline::{self, Context};
 use crate::token::{self, Action};
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -74,19 +74,19 @@ pub(super) fn decide(
         .with_context(|| format!("could not settle the request of {address}"))?;
     let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None)
         .map_err(|e| anyhow!("{e}"))?;
-    let mut mails = vec![Queued { mail, sent: false }];
-    for mail in owner_notes(&ctx, list, &settled.reply.to, reject.is_some())? {
-        mails.push(Queued { mail, sent: false });
-    }
-    let batch = Batch {
-        key: format!("admin-{id}-{now}"),
-        list: Some(list.id.to_string()),
-        created: now,
-        attempts: 0,
-        next_attempt: now,
-        last_error: None,
+    let mut mails = vec![mail];
+    mails.extend(owner_notes(
+        &ctx,
+        list,
+        &settled.reply.to,
+        reject.is_some(),
+    )?);
+    let batch = Batch::new(
+        format!("admin-{id}-{now}"),
+        Some(list.id.to_string()),
         mails,
-    };
+        now,
+    );
     ctx.outbox.queue(&batch).context("queueing the reply")?;
     ctx.sync().context("saving the decision")?;
     super::deliver::send_now(&ctx, vec![batch], now);
