@@ -53,7 +53,7 @@ type ConfigStamp = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
 impl Daemon {
     /// Loads the configuration in `dir` and opens the state folder.
-    pub fn open(dir: &Path) -> Result<Daemon, String> {
+    pub fn open(dir: &Path) -> Result<Daemon, LoadError> {
         // Stamped before loading: an edit made meanwhile is seen as a change.
         let stamp = config_stamp(dir);
         Ok(Daemon {
@@ -75,7 +75,7 @@ impl Daemon {
     }
 
     /// Loads the configuration again; on failure the old one stays in force.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> Result<(), LoadError> {
         *self
             .loaded
             .lock()
@@ -159,11 +159,20 @@ impl crate::inbound::Mailroom for Daemon {
     }
 }
 
-fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, String> {
-    let config = Config::load(dir)
-        .map_err(|p| format!("the configuration does not load: {}", p.one_line()))?;
-    let mut ctx = Context::reopen(config, previous)
-        .map_err(|e| format!("cannot open the state folder: {e}"))?;
+/// Why the daemon could not (re)load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The configuration has errors (each named with its file and line).
+    #[error("the configuration does not load: {0}")]
+    Config(String),
+    /// The state folder could not be opened.
+    #[error("cannot open the state folder: {0}")]
+    State(#[from] io::Error),
+}
+
+fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, LoadError> {
+    let config = Config::load(dir).map_err(|p| LoadError::Config(p.one_line()))?;
+    let mut ctx = Context::reopen(config, previous)?;
     ctx.background_saves = true;
     // Changes that only state.log holds (a crash before their save) go into their
     // files now, so the rosters are whole before the first message.

@@ -31,7 +31,7 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let daemon = Arc::new(Daemon::open(dir).map_err(anyhow::Error::msg)?);
+        let daemon = Arc::new(Daemon::open(dir)?);
         let shutdown = CancellationToken::new();
         tokio::spawn(signals(daemon.clone(), shutdown.clone()));
         if let Some(interval) = sd_notify::watchdog_enabled() {
