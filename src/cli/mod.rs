@@ -7,8 +7,10 @@ mod admin;
 mod check;
 mod deliver;
 mod init;
+mod manual;
 mod moderate;
 mod outbox;
+mod reference;
 mod serve;
 
 use crate::config::Config;
@@ -61,6 +63,12 @@ enum Command {
         /// Print a snippet instead of writing a folder.
         #[arg(long, value_enum)]
         print: Option<init::Snippet>,
+        /// With --print man: the folder to write the man pages into (man1/, man5/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With --print completions: the shell.
+        #[arg(long, value_enum)]
+        shell: Option<clap_complete::Shell>,
     },
     /// Show every list: addresses, policy, terms and member count.
     Lists {
@@ -199,6 +207,8 @@ pub fn run(args: Args) -> ExitCode {
             list,
             owner,
             print,
+            out,
+            shell,
         } => init::run(
             &args.config,
             &init::Options {
@@ -208,6 +218,8 @@ pub fn run(args: Args) -> ExitCode {
                 list: &list,
                 owner: owner.as_deref(),
                 print,
+                out: out.as_deref(),
+                shell,
             },
         ),
         Command::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
