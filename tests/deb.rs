@@ -99,6 +99,84 @@ fn the_packaged_starter_config_is_what_init_writes() {
     );
 }
 
+/// `init --print man` writes one page per subcommand and the two of section 5, which
+/// name every key; `--print completions` knows the subcommands.
+#[test]
+fn man_pages_and_completions_come_from_the_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["init", "--print", "man", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&run(Command::new(BIN).arg("--help")));
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(
+        commands.contains(&"serve") && commands.len() > 10,
+        "{commands:?}"
+    );
+    for c in &commands {
+        let page = tmp.path().join(format!("man1/listkeeper-{c}.1"));
+        assert!(read(&page).contains(".SH SYNOPSIS"), "{}", page.display());
+    }
+    assert!(tmp.path().join("man1/listkeeper.1").exists());
+    let server = read(&tmp.path().join("man5/listkeeper.toml.5"));
+    for key in [
+        "domain",
+        "state_dir",
+        "inbound.lmtp",
+        "outbound.give_up_after",
+        "limits.replies_per_hour",
+        "trust.authserv_id",
+    ] {
+        assert!(
+            server.contains(&format!("\n.B {key}\n")) || server.contains(&format!("\\fB{key}\\fR")),
+            "{key} in listkeeper.toml(5)"
+        );
+    }
+    let list = read(&tmp.path().join("man5/list.toml.5"));
+    for key in ["terms", "include_file", "rule.domain", "rule.action"] {
+        assert!(
+            list.contains(&format!("\\fB{key}\\fR")),
+            "{key} in list.toml(5)"
+        );
+    }
+    if Command::new("man").arg("--version").output().is_ok() {
+        let shown = run(Command::new("man")
+            .arg("-l")
+            .arg(tmp.path().join("man5/listkeeper.toml.5"))
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100"));
+        assert!(
+            stdout(&shown).contains("Default: 127.0.0.1:8024"),
+            "{}",
+            stdout(&shown)
+        );
+    }
+    let bash = stdout(&run(Command::new(BIN).args([
+        "init",
+        "--print",
+        "completions",
+        "--shell",
+        "bash",
+    ])));
+    assert!(
+        bash.contains("complete") && bash.contains("explain"),
+        "{bash}"
+    );
+}
+
 /// The packaged unit passes `systemd-analyze verify` and keeps the example's
 /// exposure score (at most 2.0).
 #[test]
@@ -200,6 +278,11 @@ fn the_package_installs_serves_upgrades_and_purges() {
             files.lines().any(|l| l == f),
             "{f} not in the package:\n{files}"
         );
+    }
+
+    if Command::new("man").arg("--version").output().is_ok() {
+        let page = run(Command::new("man").args(["-w", "listkeeper"]));
+        assert_eq!(stdout(&page).trim(), "/usr/share/man/man1/listkeeper.1.gz");
     }
 
     // Not configured yet: check names the key to set.
