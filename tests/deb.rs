@@ -91,6 +91,7 @@ fn the_packaged_starter_config_is_what_init_writes() {
     let text = stdout_and_stderr(&out);
     let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(text.contains("man 5 listkeeper.toml"), "{text}");
     assert!(
         errors[0].contains("listkeeper.toml:")
             && errors[0].contains("domain: ")

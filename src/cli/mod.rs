@@ -12,6 +12,7 @@ mod moderate;
 mod outbox;
 mod reference;
 mod serve;
+mod status;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -130,6 +131,17 @@ enum Command {
         #[arg(long, value_name = "ID")]
         drop: Option<String>,
     },
+    /// Whether anything is stuck: the daemon, each list's members, pending and held
+    /// requests, the outbox, rate-limit drops, the state log. Exits 1 when a reply has
+    /// waited longer than --max-wait or the daemon does not answer (a monitoring check).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How long a reply may wait in the outbox before status exits 1.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+        max_wait: std::time::Duration,
+    },
     /// Show the requests held for the owners of a list (and those awaiting confirmation).
     Pending {
         /// The list id.
@@ -182,6 +194,15 @@ pub fn run(args: Args) -> ExitCode {
             (None, Some(key)) => outbox::drop_failed(&c, &key),
             (None, None) => outbox::run(&c, retry),
         }),
+        Command::Status { json, max_wait } => {
+            return match load(dir, None).and_then(|c| status::run(&c, json, max_wait)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("listkeeper: {}", chain(&e));
+                    ExitCode::from(1)
+                }
+            };
+        }
         Command::Pending { list } => {
             load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))
         }
