@@ -29,6 +29,19 @@ pub(super) fn run(dir: &Path) -> ExitCode {
             "{}: {errors} error(s), {warnings} warning(s); nothing was changed",
             dir.display()
         );
+        // Each keyed error names its key; the reference has its default and an example.
+        for (file, page) in [
+            ("listkeeper.toml", "listkeeper.toml"),
+            ("list.toml", "list.toml"),
+            ("roster.toml", "list.toml"),
+        ] {
+            if problems
+                .iter()
+                .any(|p| p.key.is_some() && p.file.file_name().is_some_and(|n| n == file))
+            {
+                println!("the keys of {file}, each with its default and an example: man 5 {page}");
+            }
+        }
         ExitCode::from(1)
     } else {
         println!(

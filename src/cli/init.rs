@@ -1,5 +1,6 @@
 //! `listkeeper init DIR --domain D`: a production-shaped configuration to start from;
-//! `listkeeper init --print postfix|postfix-recipients|systemd`: the operator's snippets.
+//! `listkeeper init --print postfix|postfix-recipients|systemd|man|completions`: the
+//! operator's snippets, the man pages and the shell completions.
 //!
 //! The configuration `init` writes fits the systemd unit as it is: every path is
 //! absolute, state and include files live in the state folder (`/var/lib/listkeeper`,
@@ -31,6 +32,10 @@ pub(super) enum Snippet {
     PostfixRecipients,
     /// The systemd unit.
     Systemd,
+    /// The man pages, written into `--out DIR`.
+    Man,
+    /// The shell completion script for `--shell SHELL`.
+    Completions,
 }
 
 /// The flags of `listkeeper init`.
@@ -48,6 +53,10 @@ pub(super) struct Options<'a> {
     pub(super) owner: Option<&'a str>,
     /// A snippet to print instead of writing a folder.
     pub(super) print: Option<Snippet>,
+    /// Where `--print man` writes.
+    pub(super) out: Option<&'a Path>,
+    /// The shell of `--print completions`.
+    pub(super) shell: Option<clap_complete::Shell>,
 }
 
 /// Prints a snippet (for the configuration in `opts.dir`, else `config`, when there
@@ -62,6 +71,22 @@ pub(super) fn run(config: &Path, opts: &Options<'_>) -> Result<()> {
     let config = opts.dir.unwrap_or(config);
     match opts.print {
         Some(Snippet::Systemd) => print!("{SYSTEMD}"),
+        Some(Snippet::Man) => {
+            let Some(out) = opts.out else {
+                bail!(
+                    "--print man needs the folder to write: listkeeper init --print man --out DIR"
+                );
+            };
+            super::manual::write_man(out)?;
+        }
+        Some(Snippet::Completions) => {
+            let Some(shell) = opts.shell else {
+                bail!(
+                    "--print completions needs a shell: listkeeper init --print completions --shell bash"
+                );
+            };
+            super::manual::print_completions(shell);
+        }
         Some(Snippet::Postfix) => {
             print!("{}", postfix::all(&site(config, domain, list)?));
         }

@@ -7,9 +7,12 @@ mod admin;
 mod check;
 mod deliver;
 mod init;
+mod manual;
 mod moderate;
 mod outbox;
+mod reference;
 mod serve;
+mod status;
 mod summary;
 
 use crate::config::Config;
@@ -62,6 +65,12 @@ enum Command {
         /// Print a snippet instead of writing a folder.
         #[arg(long, value_enum)]
         print: Option<init::Snippet>,
+        /// With --print man: the folder to write the man pages into (man1/, man5/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With --print completions: the shell.
+        #[arg(long, value_enum)]
+        shell: Option<clap_complete::Shell>,
     },
     /// Show every list: addresses, policy, terms and member count.
     Lists {
@@ -123,6 +132,17 @@ enum Command {
         #[arg(long, value_name = "ID")]
         drop: Option<String>,
     },
+    /// Whether anything is stuck: the daemon, each list's members, pending and held
+    /// requests, the outbox, rate-limit drops, the state log. Exits 1 when a reply has
+    /// waited longer than --max-wait or the daemon does not answer (a monitoring check).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// How long a reply may wait in the outbox before status exits 1.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+        max_wait: std::time::Duration,
+    },
     /// Show the requests held for the owners of a list (and those awaiting confirmation).
     Pending {
         /// The list id.
@@ -175,6 +195,15 @@ pub fn run(args: Args) -> ExitCode {
             (None, Some(key)) => outbox::drop_failed(&c, &key),
             (None, None) => outbox::run(&c, retry),
         }),
+        Command::Status { json, max_wait } => {
+            return match load(dir, None).and_then(|c| status::run(&c, json, max_wait)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("listkeeper: {}", chain(&e));
+                    ExitCode::from(1)
+                }
+            };
+        }
         Command::Pending { list } => {
             load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))
         }
@@ -200,6 +229,8 @@ pub fn run(args: Args) -> ExitCode {
             list,
             owner,
             print,
+            out,
+            shell,
         } => init::run(
             &args.config,
             &init::Options {
@@ -209,6 +240,8 @@ pub fn run(args: Args) -> ExitCode {
                 list: &list,
                 owner: owner.as_deref(),
                 print,
+                out: out.as_deref(),
+                shell,
             },
         ),
         Command::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),

@@ -5,6 +5,7 @@
 //! running, and says why). Under systemd (`Type=notify-reload`) it reports READY,
 //! RELOADING and STOPPING, and pings the watchdog when asked to.
 
+use super::status::ServeRecord;
 use crate::daemon::{self, Daemon};
 use anyhow::{Context as _, Result};
 use sd_notify::NotifyState;
@@ -32,23 +33,72 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         .context("starting the runtime")?;
     runtime.block_on(async {
         let daemon = Arc::new(Daemon::open(dir)?);
+        let state_dir = daemon.context().config.server.state_dir.clone();
+        let record = Arc::new(std::sync::Mutex::new(None::<ServeRecord>));
         let shutdown = CancellationToken::new();
-        tokio::spawn(signals(daemon.clone(), shutdown.clone()));
+        tokio::spawn(signals(
+            daemon.clone(),
+            shutdown.clone(),
+            Recorder {
+                state_dir: state_dir.clone(),
+                record: record.clone(),
+            },
+        ));
         if let Some(interval) = sd_notify::watchdog_enabled() {
             tokio::spawn(watchdog(interval / 2, shutdown.clone()));
         }
         daemon::run(daemon, shutdown, |address| {
             info!(%address, config = %dir.display(), "listkeeper is serving LMTP");
+            let now = crate::audit::now_rfc3339();
+            Recorder {
+                state_dir: state_dir.clone(),
+                record: record.clone(),
+            }
+            .set(|r| {
+                *r = Some(ServeRecord {
+                    pid: std::process::id(),
+                    ready: now.clone(),
+                    config_loaded: now.clone(),
+                    stopped: None,
+                });
+            });
             let _ = sd_notify::notify(&[NotifyState::Ready]);
         })
         .await
         .context("serving LMTP")?;
+        Recorder { state_dir, record }.set(|r| {
+            if let Some(r) = r.as_mut() {
+                r.stopped = Some(crate::audit::now_rfc3339());
+            }
+        });
         info!("stopped");
         Ok(())
     })
 }
 
-async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+/// Keeps `state_dir/serve.json` (for `listkeeper status`) up to date.
+struct Recorder {
+    state_dir: std::path::PathBuf,
+    record: Arc<std::sync::Mutex<Option<ServeRecord>>>,
+}
+
+impl Recorder {
+    /// Changes the record and writes it; a failure is logged, never fatal.
+    fn set(&self, change: impl FnOnce(&mut Option<ServeRecord>)) {
+        let mut record = self
+            .record
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut record);
+        if let Some(r) = record.as_ref()
+            && let Err(why) = super::status::record_serve(&self.state_dir, r)
+        {
+            warn!(%why, "cannot write serve.json for listkeeper status");
+        }
+    }
+}
+
+async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken, recorder: Recorder) {
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -66,7 +116,15 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
                 states.extend(NotifyState::monotonic_usec_now().ok());
                 let _ = sd_notify::notify(&states);
                 match daemon.reload() {
-                    Ok(()) => info!("configuration reloaded"),
+                    Ok(()) => {
+                        info!("configuration reloaded");
+                        let now = crate::audit::now_rfc3339();
+                        recorder.set(|r| {
+                            if let Some(r) = r.as_mut() {
+                                r.config_loaded = now;
+                            }
+                        });
+                    }
                     Err(why) => warn!(%why, "reload failed; the old configuration stays in force"),
                 }
                 let _ = sd_notify::notify(&[NotifyState::Ready]);

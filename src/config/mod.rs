@@ -349,6 +349,18 @@ fn server_from_raw(
         );
         String::new()
     });
+    // `.invalid` never resolves (RFC 2606): it marks a placeholder, such as the one in
+    // the Debian package's starter configuration, that the operator must replace.
+    if domain == "invalid" || domain.ends_with(".invalid") {
+        f.error(
+            problems,
+            &at(&["domain"]),
+            format!(
+                "`{domain}` is a placeholder (.invalid is never a real domain): set domain to \
+                 the list domain, the host part of every list address, whose MX is this Postfix"
+            ),
+        );
+    }
     if let Some(local) = &raw.command_address
         && EmailAddress::parse(&format!("{local}@example.com")).is_err()
     {

@@ -113,6 +113,17 @@ fn cases() -> Vec<Case> {
         ),
         (
             "server",
+            s(
+                "domain = \"listserv.example.gov\"",
+                "domain = \"lists.example.invalid\"",
+            ),
+            "listkeeper.toml",
+            Some(1),
+            Some("domain"),
+            "is a placeholder",
+        ),
+        (
+            "server",
             format!("{SERVER}[confirm]\nexpires = \"a week\"\n"),
             "listkeeper.toml",
             Some(11),

@@ -1,0 +1,318 @@
+//! The configuration reference: every key of `listkeeper.toml` and of a list's
+//! `list.toml` (and its roster), with its default and an example, rendered as the man
+//! pages listkeeper.toml(5) and list.toml(5). `check` names these pages after an error.
+//!
+//! The tables follow the README's (the files' contract). Written by hand: clap_mangen
+//! documents flags, and no crate documents the keys of a serde struct.
+
+use roff::{Roff, bold, italic, roman};
+
+/// One key of a file.
+#[derive(Debug)]
+pub(crate) struct Key {
+    /// The key as written, with its table: `inbound.lmtp`, `rule.domain`.
+    pub(crate) name: &'static str,
+    /// The default, or `required`, or `none`.
+    pub(crate) default: &'static str,
+    /// A line as an admin would write it.
+    pub(crate) example: &'static str,
+    /// What it does.
+    pub(crate) meaning: &'static str,
+}
+
+const fn key(
+    name: &'static str,
+    default: &'static str,
+    example: &'static str,
+    meaning: &'static str,
+) -> Key {
+    Key {
+        name,
+        default,
+        example,
+        meaning,
+    }
+}
+
+/// The keys of `listkeeper.toml`.
+pub(crate) const SERVER: &[Key] = &[
+    key(
+        "domain",
+        "required",
+        "domain = \"lists.agency.gov\"",
+        "The host part of every list address (L-subscribe-request@domain); its MX is the Postfix in front of listkeeper. A domain under .invalid is refused: it marks the placeholder of the Debian package's starter file.",
+    ),
+    key(
+        "state_dir",
+        "required",
+        "state_dir = \"/var/lib/listkeeper\"",
+        "What listkeeper owns alone: state.log (pending and held requests, queued replies, roster changes not yet in their files), limits.log, audit.log, outbox/failed/, the token key.",
+    ),
+    key(
+        "command_address",
+        "none",
+        "command_address = \"listserv\"",
+        "A LISTSERV-style command address, listserv@domain, taking commands that name the list.",
+    ),
+    key(
+        "inbound.lmtp",
+        "127.0.0.1:8024",
+        "lmtp = \"unix:/run/listkeeper/lmtp.sock\"",
+        "Where serve listens for LMTP: IP:PORT, or unix:/path for a Unix socket. A change needs a restart.",
+    ),
+    key(
+        "inbound.maildir",
+        "none",
+        "maildir = \"/var/mail/lists\"",
+        "A Maildir that serve drains and watches, instead of or beside LMTP.",
+    ),
+    key(
+        "inbound.max_message_size",
+        "1 MiB",
+        "max_message_size = \"256 KiB\"",
+        "Larger mail is refused (552 over LMTP, exit 65 from deliver).",
+    ),
+    key(
+        "inbound.max_connections",
+        "100",
+        "max_connections = 50",
+        "LMTP connections served at once; more get 421.",
+    ),
+    key(
+        "inbound.idle_timeout",
+        "5 min",
+        "idle_timeout = \"2 min\"",
+        "A silent LMTP client is closed after this, a slow drip after twice this.",
+    ),
+    key(
+        "outbound.transport",
+        "smtp://127.0.0.1:25",
+        "transport = \"smtps://relay.agency.gov:465\"",
+        "How replies leave: smtp://host:port (STARTTLS when offered), smtps://host:port (TLS, certificate checked) or file:DIR (.eml files).",
+    ),
+    key(
+        "outbound.from",
+        "command_address@domain (listkeeper@domain without one)",
+        "from = \"listserv@lists.agency.gov\"",
+        "The From of every reply.",
+    ),
+    key(
+        "outbound.username",
+        "none",
+        "username = \"listkeeper\"",
+        "The SMTP AUTH user; needs password_file.",
+    ),
+    key(
+        "outbound.password_file",
+        "none",
+        "password_file = \"/etc/listkeeper/smtp-password\"",
+        "A file holding the SMTP AUTH password (keep it mode 0640, group listkeeper).",
+    ),
+    key(
+        "outbound.give_up_after",
+        "4 days",
+        "give_up_after = \"2 days\"",
+        "How long a reply is retried before it moves to outbox/failed/ with an audit line.",
+    ),
+    key(
+        "confirm.secret_file",
+        "state_dir/secret",
+        "secret_file = \"/var/lib/listkeeper/secret\"",
+        "The token key, created with mode 0600 when missing; a new k2 line on top rotates it.",
+    ),
+    key(
+        "confirm.expires",
+        "7 days",
+        "expires = \"3 days\"",
+        "How long a confirmation, or a request held for the owners, stays good.",
+    ),
+    key(
+        "limits.confirmations_per_address_per_day",
+        "3",
+        "confirmations_per_address_per_day = 3",
+        "Confirmation requests, refusals and notices (replies anyone could trigger by forging a request) to one address a day.",
+    ),
+    key(
+        "limits.command_replies_per_address_per_day",
+        "10",
+        "command_replies_per_address_per_day = 10",
+        "Replies that only answer a command mail (info, lists, query, help, an unknown list or command) to one address a day.",
+    ),
+    key(
+        "limits.confirmations_per_domain_per_hour",
+        "100",
+        "confirmations_per_domain_per_hour = 100",
+        "Both kinds together, to one domain an hour.",
+    ),
+    key(
+        "limits.replies_per_hour",
+        "5000",
+        "replies_per_hour = 5000",
+        "All replies together, an hour.",
+    ),
+    key(
+        "trust.authserv_id",
+        "none",
+        "authserv_id = \"mx.agency.gov\"",
+        "Whose Authentication-Results headers to believe (the MX's authserv-id), for rules with authenticated = true.",
+    ),
+];
+
+/// The keys of `lists/<id>/list.toml` and of its roster.
+pub(crate) const LIST: &[Key] = &[
+    key(
+        "id",
+        "required",
+        "id = \"sm-cop\"",
+        "The list id; must equal the folder name. Addresses are id-subscribe-request@domain and so on.",
+    ),
+    key(
+        "name",
+        "the id",
+        "name = \"SM-COP\"",
+        "The short name in replies' subjects.",
+    ),
+    key(
+        "title",
+        "the name",
+        "title = \"SocialGov Community of Practice\"",
+        "The long name in replies and in lists.",
+    ),
+    key(
+        "owners",
+        "none",
+        "owners = [\"socialgov@agency.gov\"]",
+        "Who receives held requests and the mail to id-owner@domain, and may approve or reject by mail.",
+    ),
+    key(
+        "subscribe",
+        "confirm",
+        "subscribe = \"confirm+moderate\"",
+        "open (join at once), confirm (the address must answer a confirmation first), moderate (the owners decide) or confirm+moderate.",
+    ),
+    key(
+        "unsubscribe",
+        "confirm",
+        "unsubscribe = \"open\"",
+        "open or confirm.",
+    ),
+    key(
+        "terms",
+        "required",
+        "terms = \"Anyone with a .gov or .mil address may join.\"",
+        "Told to anyone the rules refuse, and shown by lists.",
+    ),
+    key(
+        "include_file",
+        "none",
+        "include_file = \"/var/lib/listkeeper/sm-cop.members\"",
+        "Rewritten (atomically) with every roster write: every member address, one a line, for an alias such as sm-cop: :include:PATH.",
+    ),
+    key(
+        "rule.domain",
+        "none",
+        "domain = [\"*.gov\", \"gov\"]",
+        "In a [[rule]]: matches when the address's domain matches one of the globs (whole labels; a leading * is one or more labels).",
+    ),
+    key(
+        "rule.address",
+        "none",
+        "address = [\"*@contractor.example.com\"]",
+        "In a [[rule]]: matches when the whole address matches one of the globs.",
+    ),
+    key(
+        "rule.regex",
+        "none",
+        "regex = '[a-z]+\\.[a-z]+@.*\\.mil'",
+        "In a [[rule]]: matches when the regex matches the whole address, in lower case.",
+    ),
+    key(
+        "rule.authenticated",
+        "false",
+        "authenticated = true",
+        "In a [[rule]]: matches only when the topmost Authentication-Results header of trust.authserv_id shows DKIM, SPF or DMARC pass for the sender's domain.",
+    ),
+    key(
+        "rule.action",
+        "required",
+        "action = \"allow\"",
+        "In a [[rule]]: allow, moderate or reject. Rules are tried in order; the first that matches decides; no match refuses with the terms.",
+    ),
+    key(
+        "rule.reason",
+        "the terms",
+        "reason = \"Contractors may not join.\"",
+        "In a reject [[rule]]: what the person is told.",
+    ),
+    key(
+        "members (roster.toml)",
+        "required",
+        "\"jane.doe@agency.gov\" = { name = \"Jane Doe\", since = 2026-01-05T10:00:00Z, via = \"email\" }",
+        "In roster.toml, under [members]: one member a line, keyed by address; name, since (a date and time) and via (email, admin or token) are optional.",
+    ),
+];
+
+/// The two man pages of section 5: (file name, roff text).
+pub(crate) fn pages(version: &str) -> [(&'static str, String); 2] {
+    [
+        (
+            "listkeeper.toml.5",
+            page(
+                "LISTKEEPER.TOML",
+                "listkeeper.toml",
+                "the listkeeper daemon's settings",
+                "/etc/listkeeper/listkeeper.toml holds the daemon's settings. Keys in a table are \
+                 written under that table's heading: inbound.lmtp is lmtp = ... after [inbound]. \
+                 Unknown keys, bad values and missing keys are errors that name the file, the \
+                 line and the key; listkeeper check lists all of them.",
+                SERVER,
+                version,
+            ),
+        ),
+        (
+            "list.toml.5",
+            page(
+                "LIST.TOML",
+                "list.toml",
+                "one listkeeper list: addresses, policy, eligibility rules, roster",
+                "/etc/listkeeper/lists/ID/list.toml describes one list; its members are in \
+                 roster.toml beside it, which admins and listkeeper both edit (listkeeper keeps \
+                 every comment and the order). Keys named rule.KEY are written in a [[rule]] \
+                 table; a rule matches when all of its matchers hold. listkeeper check lists \
+                 every problem.",
+                LIST,
+                version,
+            ),
+        ),
+    ]
+}
+
+fn page(
+    title: &str,
+    file: &str,
+    what: &str,
+    description: &str,
+    keys: &[Key],
+    version: &str,
+) -> String {
+    let mut roff = Roff::new();
+    roff.control("TH", [title, "5", "", &format!("listkeeper {version}")])
+        .control("SH", ["NAME"])
+        .text([roman(format!("{file} - {what}"))])
+        .control("SH", ["DESCRIPTION"])
+        .text([roman(description)])
+        .control("SH", ["KEYS"]);
+    for k in keys {
+        roff.control("TP", [] as [&str; 0])
+            .text([bold(k.name)])
+            .text([roman(k.meaning)])
+            .control("br", [] as [&str; 0])
+            .text([italic("Default:"), roman(format!(" {}", k.default))])
+            .control("br", [] as [&str; 0])
+            .text([italic("Example:"), roman(format!(" {}", k.example))]);
+    }
+    roff.control("SH", ["SEE ALSO"]).text([roman(
+        "listkeeper(1), listkeeper-check(1), listkeeper.toml(5), list.toml(5)",
+    )]);
+    roff.render()
+}
