@@ -221,8 +221,13 @@ impl Outbox {
         let mut lines = leaves(&batch.key);
         let mut cancelled = Vec::new();
         for mail in batch.mails.iter().filter(|m| !m.sent) {
+            // Only the request of the address this mail went to: a forwarded mail
+            // (to an owner) may carry any Reply-To its sender wrote.
             if let Some(id) = confirmation_of(list, &mail.mail)
-                && self.pending.get(list, id)?.is_some()
+                && self
+                    .pending
+                    .get(list, id)?
+                    .is_some_and(|p| p.address.eq_ignore_ascii_case(&mail.mail.to))
             {
                 lines.push(Line::Pending {
                     key: format!("{list}/{id}"),
@@ -332,9 +337,10 @@ impl Outbox {
 /// Reply-To, `LIST-confirm+TOKEN@`, gives its id. `None` for any other mail.
 fn confirmation_of<'m>(list: &str, mail: &'m Outgoing) -> Option<&'m str> {
     let head = mail.message.split("\r\n\r\n").next()?;
-    let reply_to = head
-        .split("\r\n")
-        .find(|l| l.len() > 9 && l[..9].eq_ignore_ascii_case("reply-to:"))?;
+    let reply_to = head.split("\r\n").find(|l| {
+        l.get(..9)
+            .is_some_and(|n| n.eq_ignore_ascii_case("reply-to:"))
+    })?;
     let marker = format!("{list}-confirm+");
     let start = reply_to.find(&marker)? + marker.len();
     let token = reply_to[start..].split('@').next()?;

@@ -13,14 +13,20 @@ use crate::verp;
 
 /// The original message, intact, with our loop header on top, to each owner, each
 /// copy with its own bounce tag in the envelope sender.
-pub fn forward(config: &Config, keys: &Keys, list: &ListConfig, raw: &[u8]) -> Vec<Outgoing> {
+pub fn forward(
+    config: &Config,
+    keys: &Keys,
+    list: &ListConfig,
+    raw: &[u8],
+    now: u64,
+) -> Vec<Outgoing> {
     let domain = &config.server.domain;
     let mut message = format!("{LOOP_HEADER}: {domain}\r\n").into_bytes();
     message.extend_from_slice(raw);
     list.owners
         .iter()
         .map(|owner| {
-            let envelope_from = match verp::tag(keys, list.id.as_str(), &owner.key()) {
+            let envelope_from = match verp::tag(keys, list.id.as_str(), &owner.key(), now) {
                 Some(tag) => verp::return_path(list.id.as_str(), domain, &tag),
                 None => format!("{}-bounces@{domain}", list.id),
             };

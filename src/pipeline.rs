@@ -39,6 +39,10 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 const DAY: u64 = 86_400;
+/// A delivery report's failed recipients read at most (the rest: one audit line).
+const MAX_REPORTED: usize = 50;
+/// A delivery report's returned Message-IDs of ours tried at most.
+const MAX_RETURNED_IDS: usize = 4;
 
 /// Everything the pipeline reads and writes.
 pub struct Context {
@@ -257,7 +261,7 @@ fn process(
     if let Route::Bounces(list, tag) = route {
         // Reports come from the null sender: read before the guard, never answered.
         if let Some(list) = ctx.config.lists.get(list) {
-            bounces(ctx, list, tag.as_deref(), delivery.raw, incoming)?;
+            bounces(ctx, list, tag.as_deref(), delivery.raw, incoming, now)?;
         }
         ctx.outbox.mark_seen(&key)?;
         return Ok(Err(Silent::Report));
@@ -1167,6 +1171,7 @@ impl<'a> Session<'a> {
                 &self.ctx.keys,
                 &reply,
                 self.incoming.message_id.as_deref(),
+                self.now,
             )
             .map_err(io::Error::other)?;
             list = list.or(draft.list);
@@ -1314,11 +1319,13 @@ fn forward_to_owners(
     now: u64,
 ) -> io::Result<Result<Batch, Silent>> {
     let mut mails = Vec::new();
-    for (owner, mail) in
-        list.owners
-            .iter()
-            .zip(owner::forward(&ctx.config, &ctx.keys, list, delivery.raw))
-    {
+    for (owner, mail) in list.owners.iter().zip(owner::forward(
+        &ctx.config,
+        &ctx.keys,
+        list,
+        delivery.raw,
+        now,
+    )) {
         match ctx.limiter.take(owner, Budget::Free, now)? {
             Ok(_) => mails.push(mail),
             Err(over) => audit_line(
@@ -1360,6 +1367,7 @@ fn bounces(
     tag: Option<&str>,
     raw: &[u8],
     incoming: &Incoming,
+    now: u64,
 ) -> io::Result<()> {
     let note = |address: &str, outcome: &str| {
         audit_line(
@@ -1372,9 +1380,21 @@ fn bounces(
             incoming,
         )
     };
-    let failed = owner::failed_recipients(raw);
+    let mut failed = owner::failed_recipients(raw);
     if failed.is_empty() {
         return note("", "unreadable");
+    }
+    // Anyone may mail this address: bounded work and audit lines per report, however
+    // many recipients and Message-IDs it names (a real report names a few).
+    if failed.len() > MAX_REPORTED {
+        note(
+            "",
+            &format!(
+                "ignored-beyond-{MAX_REPORTED}:{}",
+                failed.len() - MAX_REPORTED
+            ),
+        )?;
+        failed.truncate(MAX_REPORTED);
     }
     let domain = &ctx.config.server.domain;
     let returned = owner::returned_message_ids(raw);
@@ -1383,7 +1403,8 @@ fn bounces(
         .chain(
             returned
                 .iter()
-                .filter_map(|id| verp::tag_of_message_id(id, domain)),
+                .filter_map(|id| verp::tag_of_message_id(id, domain))
+                .take(MAX_RETURNED_IDS),
         )
         .collect();
     for report in failed {
@@ -1400,7 +1421,7 @@ fn bounces(
         let ours = addresses.into_iter().find(|a| {
             let key = a.key();
             tags.iter()
-                .any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key))
+                .any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key, now))
         });
         let Some(address) = ours else {
             // Not about mail we sent to that address: a forgery, or a report too

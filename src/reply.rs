@@ -93,11 +93,12 @@ pub fn render(
     keys: &Keys,
     reply: &Reply,
     in_reply_to: Option<&str>,
+    now: u64,
 ) -> Result<Outgoing, ReplyError> {
     let domain = &config.server.domain;
     let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
     let list = reply.list.as_deref().and_then(|id| config.list(id));
-    let tag = list.and_then(|l| verp::tag(keys, l.id.as_str(), &reply.to.key()));
+    let tag = list.and_then(|l| verp::tag(keys, l.id.as_str(), &reply.to.key(), now));
     let message_id = match &tag {
         Some(tag) => verp::message_id(tag, &random_hex(8), domain),
         None => format!("<{}@{domain}>", random_hex(16)),
@@ -397,7 +398,7 @@ mod tests {
     #[test]
     fn every_reply_has_the_loop_headers() {
         let c = config();
-        let out = render(&c, &keys(), &reply(false, None), Some("abc@agency.gov")).unwrap();
+        let out = render(&c, &keys(), &reply(false, None), Some("abc@agency.gov"), 1).unwrap();
         let m = &out.message;
         // Tagged: `L-bounces+TAG@D`, and the same tag in the Message-ID.
         let tag = out
@@ -405,7 +406,13 @@ mod tests {
             .strip_prefix("sm-cop-bounces+")
             .and_then(|t| t.strip_suffix("@listserv.example.gov"))
             .unwrap();
-        assert!(verp::verify(&keys(), tag, "sm-cop", "jane.doe@agency.gov"));
+        assert!(verp::verify(
+            &keys(),
+            tag,
+            "sm-cop",
+            "jane.doe@agency.gov",
+            1
+        ));
         let id = header(m, "Message-ID").unwrap();
         assert_eq!(
             verp::tag_of_message_id(id, "listserv.example.gov"),
@@ -436,7 +443,7 @@ mod tests {
     #[test]
     fn welcome_and_confirmation_headers() {
         let c = config();
-        let m = render(&c, &keys(), &reply(true, None), None)
+        let m = render(&c, &keys(), &reply(true, None), None, 1)
             .unwrap()
             .message;
         assert_eq!(
@@ -447,7 +454,7 @@ mod tests {
             header(&m, "List-Unsubscribe"),
             Some("<mailto:sm-cop-leave@listserv.example.gov>")
         );
-        let m = render(&c, &keys(), &reply(false, Some("k1abc")), None)
+        let m = render(&c, &keys(), &reply(false, Some("k1abc")), None, 1)
             .unwrap()
             .message;
         assert_eq!(

@@ -85,7 +85,8 @@ fn suffix_route(id: &ListId, suffix: &str, original_local: &str) -> Option<Route
         _ => {
             let token = suffix.strip_prefix("confirm+")?;
             // Tokens are lower-case; take them from the original only for its length.
-            let start = original_local.len() - token.len();
+            // Lower-casing may change the length (`İ`): then it is not a token.
+            let start = original_local.len().checked_sub(token.len())?;
             let token = original_local.get(start..)?.to_ascii_lowercase();
             (!token.is_empty()).then_some(Route::Confirm(id, token))
         }
@@ -160,6 +161,11 @@ mod tests {
         assert_eq!(
             r(&c, &format!("sm-cop-bounces{d}")),
             Some(Route::Bounces(id("sm-cop"), None))
+        );
+        // Lower-casing `İ` makes the local part longer: no token, and no panic.
+        assert_eq!(
+            r(&c, &format!("sm-cop-confirm+{}{d}", "İ".repeat(16))),
+            None
         );
         assert_eq!(
             r(&c, &format!("sm-cop-bounces+K1Tag{d}")),

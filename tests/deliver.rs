@@ -817,3 +817,52 @@ fn regression_13_authentication_results_forged_and_real() {
         assert_eq!(line["rule"], *rule, "{what}: {line}");
     }
 }
+
+/// Review of issue 13: a mail forwarded to the owners carries whatever Reply-To its
+/// sender wrote. When the owners' server refused it for good, a Reply-To naming
+/// Pat's confirmation address cancelled Pat's request, as a refused confirmation
+/// request does. Only a mail to the address concerned may cancel it now.
+#[test]
+fn regression_13_a_refused_forward_to_the_owners_cancels_nobodys_request() {
+    let smtp = SmtpServer::start();
+    let site = Site::with_smtp(smtp.port);
+    let out = site.deliver(
+        &format!("sm-cop-join@{D}"),
+        Some("pat@agency.gov"),
+        &request("pat@agency.gov", "x", "join", "fw1@agency.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let token = token_of(&smtp.wait_for(1)[0].data);
+    smtp.set_mode(Mode::Refuse);
+    let forward = format!(
+        "X-Foo-Ba\u{20ac}: a multi-byte character across byte 9\r\n\
+         From: attacker@evil.example\r\nReply-To: sm-cop-confirm+{token}@{D}\r\nSubject: hello owners\r\nMessage-ID: <fw2@evil.example>\r\n\r\nhi\r\n"
+    );
+    let out = site.deliver(
+        &format!("sm-cop-owner@{D}"),
+        Some("attacker@evil.example"),
+        forward.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused for good"),
+        "the forward was refused: {}",
+        stderr(&out)
+    );
+    assert!(
+        !site
+            .audit()
+            .iter()
+            .any(|r| r["outcome"] == "pending-cancelled"),
+        "{:?}",
+        site.audit()
+    );
+    smtp.set_mode(Mode::Accept);
+    let out = site.deliver(
+        &format!("sm-cop-confirm+{token}@{D}"),
+        Some("pat@agency.gov"),
+        &request("pat@agency.gov", "x", "ok", "fw3@agency.gov", ""),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(site.roster_text().contains("\"pat@agency.gov\""));
+}

@@ -1076,3 +1076,35 @@ fn regression_12_11_unsupported_listserv_commands_are_answered_and_reading_goes_
         "SIGNOFF * left nothing"
     );
 }
+
+/// Review of issue 13: anyone may mail `L-bounces@`, so one report costs bounded
+/// work: 50 failed recipients at most are read, the rest is one audit line.
+#[test]
+fn a_huge_forged_report_costs_bounded_work() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let mut report = String::from("From: x@evil.example\r\nMessage-ID: <huge@x>\r\n\r\n");
+    for n in 0..60 {
+        report.push_str(&format!(
+            "Final-Recipient: rfc822; p{n}@agency.gov\r\nAction: failed\r\n\r\n"
+        ));
+    }
+    let to = format!("sm-cop-bounces@{D}");
+    let delivery = Delivery {
+        envelope_from: Some("x@evil.example"),
+        recipient: &to,
+        raw: report.as_bytes(),
+    };
+    assert!(matches!(
+        pipeline::handle(&ctx, &delivery, 10),
+        Outcome::Done(None)
+    ));
+    let audit = site.audit();
+    let bounce: Vec<_> = audit.iter().filter(|r| r["action"] == "bounce").collect();
+    assert_eq!(bounce.len(), 51, "{bounce:?}");
+    assert!(
+        bounce
+            .iter()
+            .any(|r| r["outcome"] == "ignored-beyond-50:10")
+    );
+}

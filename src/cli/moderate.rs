@@ -72,7 +72,7 @@ pub(super) fn decide(
     let now = super::deliver::unix_now();
     let settled = pipeline::settle_held(&ctx, list, &held, reject, Via::Admin, now, None)
         .with_context(|| format!("could not settle the request of {address}"))?;
-    let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None)
+    let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None, now)
         .map_err(|e| anyhow!("{e}"))?;
     let mut mails = vec![mail];
     mails.extend(owner_notes(
@@ -80,6 +80,7 @@ pub(super) fn decide(
         list,
         &settled.reply.to,
         reject.is_some(),
+        now,
     )?);
     let batch = Batch::new(
         format!("admin-{id}-{now}"),
@@ -114,6 +115,7 @@ fn owner_notes(
     list: &ListConfig,
     person: &EmailAddress,
     rejected: bool,
+    now: u64,
 ) -> Result<Vec<crate::reply::Outgoing>> {
     let name = if rejected {
         "rejected_owner"
@@ -136,7 +138,8 @@ fn owner_notes(
                 welcome: false,
                 reply_to_request: false,
             };
-            crate::reply::render(&ctx.config, &ctx.keys, &note, None).map_err(|e| anyhow!("{e}"))
+            crate::reply::render(&ctx.config, &ctx.keys, &note, None, now)
+                .map_err(|e| anyhow!("{e}"))
         })
         .collect()
 }
