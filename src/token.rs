@@ -356,8 +356,7 @@ impl PendingStore {
 
     /// The pending request with this id, if any (expired ones included).
     pub fn get(&self, list: &str, id: &str) -> io::Result<Option<Pending>> {
-        let key = format!("{list}/{id}");
-        self.log.read(|s| self.map(s).get(&key).cloned())
+        self.log.pending(self.held, &format!("{list}/{id}"))
     }
 
     /// Stores a pending request (durable after [`StateLog::sync`]).
@@ -384,7 +383,7 @@ impl PendingStore {
     /// Removes a pending request, used or expired (durable after [`StateLog::sync`]).
     pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
         let key = format!("{list}/{id}");
-        if !self.log.read(|s| self.map(s).contains_key(&key))? {
+        if self.log.pending(self.held, &key)?.is_none() {
             return Ok(());
         }
         self.log.append(vec![self.line(key, None)]).map(|_| ())
