@@ -61,7 +61,7 @@ fn write_atomic_mode(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = temporary(&dir, &name);
     let old = std::fs::metadata(path).ok();
     let result = (|| {
         let mut options = OpenOptions::new();
@@ -84,6 +84,46 @@ fn write_atomic_mode(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A name beside the file for a temporary copy of it, of this process and this call
+/// alone (two threads replacing one file must not share it).
+fn temporary(dir: &Path, name: &str) -> PathBuf {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Creates `path` holding `data` (mode `mode`) unless it exists, atomically: the
+/// data is written and fsync'd under a temporary name, then hard-linked to `path`,
+/// which fails when another process made it first. Returns whether ours is the file;
+/// either way `path` is complete and durable when this returns `Ok`. For the files
+/// made on first use that several processes may make at once (the token key).
+pub fn create_exclusive(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
+    let dir = parent(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = temporary(&dir, &name);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        let ours = match std::fs::hard_link(&tmp, path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(e),
+        };
+        sync_dir(&dir)?;
+        Ok(ours)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result.map_err(at(path))
 }
 
 /// Gives the new file the old one's owner, calling `fchown` only when they differ:
@@ -385,6 +425,35 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(30));
         drop(held);
         assert!(waiter.join().unwrap().is_ok(), "taken once let go");
+    }
+
+    #[test]
+    fn create_exclusive_has_one_winner_and_no_half_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let wins: Vec<bool> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || create_exclusive(path, &[b'a' + i; 4096], 0o600).unwrap())
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data.len(), 4096);
+        assert!(
+            data.iter().all(|b| *b == data[0]),
+            "one writer's data, whole"
+        );
+        let mode = std::fs::metadata(&path).unwrap().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]

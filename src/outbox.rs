@@ -114,8 +114,7 @@ impl Outbox {
     /// Whether a request with this key was processed already: its batch is queued,
     /// failed, or was sent.
     pub fn seen(&self, key: &str) -> io::Result<bool> {
-        self.log
-            .read(|s| s.outbox.contains_key(key) || s.seen.contains_key(key))
+        self.log.processed(key)
     }
 
     /// Records a request that needed no reply as processed (durable after

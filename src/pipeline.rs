@@ -130,7 +130,10 @@ impl Context {
         let mut result = Ok(());
         let logged: std::collections::BTreeSet<String> = self
             .log
-            .read(|s| s.roster.values().map(|e| e.list.clone()).collect())?;
+            .roster_changes()?
+            .into_values()
+            .map(|e| e.list)
+            .collect();
         for id in logged {
             if let Some(list) = self.config.list(&id)
                 && let Err(e) = self.roster(list)

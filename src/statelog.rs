@@ -13,10 +13,19 @@
 //! first, then append; readers read new lines before answering. A line cut short by
 //! a crash is ignored, and cut off by the next writer.
 //!
+//! A process that answers one message and exits (`listkeeper deliver`, after
+//! [`prefer_index`]) keeps no state in memory: it looks the records it needs up by
+//! key in `state.idx` ([`index`]), which any such process brings up to date with
+//! what others appended (under the writers' lock), so what one message costs does
+//! not grow with the requests the log holds (issue 21). The first call that needs the
+//! whole state ([`StateLog::read`]) reads the log as the daemon does, once.
+//!
 //! A log deleted under a running listkeeper (`rm -rf` of the state folder) is not
 //! recreated behind the operator's back, which would drop the pending requests and
 //! queued replies still in memory, and the token key with them: every later write
 //! fails, naming the path and what to do, until listkeeper is restarted.
+
+mod index;
 
 use crate::fsio;
 use crate::outbox::Batch;
@@ -25,13 +34,25 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How long a processed request's key is remembered, so that an MTA's retry of it is
 /// recognised (Postfix gives up after 5 days by default).
 pub const SEEN_FOR: u64 = 10 * 86_400;
+
+/// Whether [`StateLog::open`] in this process looks records up in the index
+/// instead of reading the whole log into memory.
+static PREFER_INDEX: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every [`StateLog::open`] of this process keep no state in memory and look
+/// records up by key in `state.idx`: for a process that handles one message and
+/// exits (`deliver`). The daemon, which reads most of its state all the time, keeps
+/// it in memory.
+pub fn prefer_index() {
+    PREFER_INDEX.store(true, std::sync::atomic::Ordering::SeqCst);
+}
 
 /// Everything the log holds, in memory.
 #[derive(Debug, Default)]
@@ -217,11 +238,29 @@ struct Inner {
     offset: u64,
     /// Lines in the file, to tell when compaction pays.
     lines: usize,
+    /// With an index, `state` is empty: records are looked up by key.
+    index: Option<index::Index>,
 }
 
 impl StateLog {
-    /// Opens (creating) `state_dir/state.log` and reads it.
+    /// Opens (creating) `state_dir/state.log` and reads it (or, after
+    /// [`prefer_index`], brings its index up to date: see [`StateLog::open_indexed`]).
     pub fn open(state_dir: &Path) -> io::Result<StateLog> {
+        Self::open_mode(
+            state_dir,
+            PREFER_INDEX.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+
+    /// Opens (creating) `state_dir/state.log` without reading it into memory:
+    /// [`StateLog::pending`], [`StateLog::processed`] and
+    /// [`StateLog::roster_changes`] look records up in `state.idx`, and what one
+    /// message costs does not grow with the log.
+    pub fn open_indexed(state_dir: &Path) -> io::Result<StateLog> {
+        Self::open_mode(state_dir, true)
+    }
+
+    fn open_mode(state_dir: &Path, indexed: bool) -> io::Result<StateLog> {
         fsio::create_private_dir(state_dir)?;
         let path = state_dir.join("state.log");
         let lock_path = state_dir.join(".state.log.lock");
@@ -238,17 +277,209 @@ impl StateLog {
             ino,
             offset: 0,
             lines: 0,
+            index: None,
         };
-        inner.read_new(true).map_err(fsio::at(&path))?;
+        if !indexed {
+            inner.read_new(true).map_err(fsio::at(&path))?;
+        }
         import_legacy(state_dir, &mut inner)?;
         drop(held);
-        Ok(StateLog {
+        let log = StateLog {
             path,
             lock_file,
             inner: Mutex::new(inner),
             sync,
             failing: std::sync::atomic::AtomicBool::new(false),
+        };
+        if indexed {
+            let mut inner = log.lock();
+            inner.state = State::default();
+            // Under the writers' lock, as every use of the index: SQLite's own
+            // locks never have to wait.
+            let _lock = log.hold()?;
+            inner.index = Some(index::Index::open(state_dir)?);
+            log.index_up_to_date(&mut inner)?;
+        }
+        Ok(log)
+    }
+
+    /// The pending request `key` (`list/id`), or with `held` the held one.
+    pub fn pending(&self, held: bool, key: &str) -> io::Result<Option<Pending>> {
+        let kind = if held {
+            index::Kind::Held
+        } else {
+            index::Kind::Pending
+        };
+        let line = self.look_up(kind, key, |s| {
+            let map = if held { &s.held } else { &s.pending };
+            map.get(key).map(|p| Line::Pending {
+                key: key.to_owned(),
+                record: Some(p.clone()),
+            })
+        })?;
+        Ok(match line {
+            Some(Line::Pending { record, .. } | Line::Held { record, .. }) => record,
+            _ => None,
         })
+    }
+
+    /// Whether the request with this key was processed: its batch is queued or it
+    /// was seen.
+    pub fn processed(&self, key: &str) -> io::Result<bool> {
+        let mut inner = self.lock();
+        if inner.index.is_none() {
+            drop(inner);
+            return self.read(|s| s.outbox.contains_key(key) || s.seen.contains_key(key));
+        }
+        let found = self.hold().and_then(|_lock| {
+            self.index_up_to_date(&mut inner)?;
+            let index = self.index_of(&inner)?;
+            Ok(index.get(index::Kind::Batch, key)?.is_some()
+                || index.get(index::Kind::Seen, key)?.is_some())
+        });
+        self.noted_read(found)
+    }
+
+    /// The roster changes not yet in their roster files, by sequence number.
+    pub fn roster_changes(&self) -> io::Result<BTreeMap<u64, RosterEntry>> {
+        let mut inner = self.lock();
+        if inner.index.is_none() {
+            drop(inner);
+            return self.read(|s| s.roster.clone());
+        }
+        let changes = self.hold().and_then(|_lock| {
+            self.index_up_to_date(&mut inner)?;
+            let mut out = BTreeMap::new();
+            for (off, len) in self.index_of(&inner)?.roster()? {
+                if let Line::Roster { seq, entry } = self.line_at(&inner, off, len)? {
+                    out.insert(seq, entry);
+                }
+            }
+            Ok(out)
+        });
+        self.noted_read(changes)
+    }
+
+    /// The line that set record `key` of `kind`, from the index; from memory
+    /// (`in_memory`) without one.
+    fn look_up(
+        &self,
+        kind: index::Kind,
+        key: &str,
+        in_memory: impl FnOnce(&State) -> Option<Line>,
+    ) -> io::Result<Option<Line>> {
+        let mut inner = self.lock();
+        if inner.index.is_none() {
+            drop(inner);
+            return self.read(in_memory);
+        }
+        let line = self.hold().and_then(|_lock| {
+            self.index_up_to_date(&mut inner)?;
+            match self.index_of(&inner)?.get(kind, key)? {
+                Some((off, len)) => self.line_at(&inner, off, len).map(Some),
+                None => Ok(None),
+            }
+        });
+        self.noted_read(line)
+    }
+
+    /// A read's result; an error leaves what the log holds unknown.
+    fn noted_read<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.failing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn index_of<'i>(&self, inner: &'i Inner) -> io::Result<&'i index::Index> {
+        inner
+            .index
+            .as_ref()
+            .ok_or_else(|| io::Error::other("state.idx is not open"))
+    }
+
+    /// The line of the log at `off`, `len` bytes long (its newline included).
+    fn line_at(&self, inner: &Inner, off: u64, len: u64) -> io::Result<Line> {
+        let mut raw = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+        inner
+            .file
+            .read_exact_at(&mut raw, off)
+            .map_err(fsio::at(&self.path))?;
+        serde_json::from_slice(raw.trim_ascii_end())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+            .map_err(fsio::at(&self.path))
+    }
+
+    /// Under the writers' lock: indexes what was appended since the index was last
+    /// brought up to date, or the whole log when the index does not match it
+    /// (compacted, cut back, or lost). Returns what the index covers: the whole log.
+    fn index_up_to_date(&self, inner: &mut Inner) -> io::Result<index::Covers> {
+        let mut meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
+        if meta.nlink() == 0 {
+            meta = std::fs::metadata(&self.path).map_err(|e| self.gone(e))?;
+        }
+        if meta.ino() != inner.ino {
+            self.reopen(inner)?;
+            meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
+        }
+        let len = meta.len();
+        let covers = self.index_of(inner)?.covers()?;
+        let matching = match covers {
+            Some(c) if c.ino == inner.ino && c.len <= len => {
+                (tail_bytes(&inner.file, c.len).map_err(fsio::at(&self.path))? == c.check)
+                    .then_some(c)
+            }
+            _ => None,
+        };
+        let fresh = matching.is_none();
+        let mut covers = matching.unwrap_or(index::Covers {
+            ino: inner.ino,
+            ..index::Covers::default()
+        });
+        if covers.len == len && !fresh {
+            return Ok(covers);
+        }
+        let mut tail = Vec::new();
+        inner
+            .file
+            .seek(SeekFrom::Start(covers.len))
+            .and_then(|_| inner.file.read_to_end(&mut tail))
+            .map_err(fsio::at(&self.path))?;
+        let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < tail.len() {
+            tracing::warn!(
+                bytes = tail.len() - complete,
+                "state.log: a line cut short by a crash was removed"
+            );
+            inner
+                .file
+                .set_len(covers.len + complete as u64)
+                .map_err(fsio::at(&self.path))?;
+        }
+        let start = covers.len;
+        let mut off = start;
+        let mut lines = Vec::new();
+        for raw in tail[..complete].split_inclusive(|b| *b == b'\n') {
+            let len = raw.len() as u64;
+            match serde_json::from_slice::<Line>(raw.trim_ascii_end()) {
+                Ok(line) => lines.push((off, len, line)),
+                Err(e) if !raw.trim_ascii().is_empty() => {
+                    covers.lines += 1;
+                    tracing::warn!(error = %e, "state.log: a line that does not parse was skipped")
+                }
+                Err(_) => {}
+            }
+            off += len;
+        }
+        covers.len = off;
+        covers.check = tail_bytes(&inner.file, off).map_err(fsio::at(&self.path))?;
+        let index = inner
+            .index
+            .as_mut()
+            .ok_or_else(|| io::Error::other("state.idx is not open"))?;
+        index.apply(fresh, lines, &mut covers)?;
+        Ok(covers)
     }
 
     /// Whether the last append or fsync failed (changes made since may be in memory
@@ -265,8 +496,16 @@ impl StateLog {
     }
 
     /// Reads the state (after catching up with other processes' writes).
+    ///
+    /// With an index ([`StateLog::open_indexed`]), the first call reads the whole log
+    /// into memory, as [`StateLog::open`] does, and the state stays there.
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> io::Result<T> {
         let mut inner = self.lock();
+        if inner.index.take().is_some() {
+            inner.state = State::default();
+            inner.offset = 0;
+            inner.lines = 0;
+        }
         if let Err(e) = self.catch_up(&mut inner, false) {
             // What the log holds on disk is unknown now: nothing is safe in it.
             self.failing
@@ -304,7 +543,7 @@ impl StateLog {
         let bytes = encode(&lines)?;
         let mut inner = self.lock();
         let appended = self.hold().and_then(|_lock| {
-            self.catch_up(&mut inner, true)?;
+            self.up_to_date(&mut inner)?;
             self.append_locked(&mut inner, &bytes, lines)
         });
         self.noted(appended)
@@ -322,8 +561,7 @@ impl StateLog {
     pub fn append_roster(&self, entry: RosterEntry) -> io::Result<u64> {
         let mut inner = self.lock();
         let appended = self.hold().and_then(|_lock| {
-            self.catch_up(&mut inner, true)?;
-            let seq = inner.state.max_seq + 1;
+            let seq = self.up_to_date(&mut inner)?.max_seq + 1;
             let lines = vec![Line::Roster { seq, entry }];
             let bytes = encode(&lines)?;
             self.append_locked(&mut inner, &bytes, lines)?;
@@ -332,10 +570,28 @@ impl StateLog {
         self.noted(appended)
     }
 
+    /// Under the writers' lock: reads what others appended (into memory, or into
+    /// the index); returns the highest roster sequence number used.
+    fn up_to_date(&self, inner: &mut Inner) -> io::Result<MaxSeq> {
+        if inner.index.is_some() {
+            let covers = self.index_up_to_date(inner)?;
+            return Ok(MaxSeq {
+                max_seq: covers.max_seq,
+            });
+        }
+        self.catch_up(inner, true)?;
+        Ok(MaxSeq {
+            max_seq: inner.state.max_seq,
+        })
+    }
+
     /// Appends `bytes` (the encoded `lines`) and applies the lines, under both
     /// locks and caught up; compacts when most of the file is superseded. Returns
     /// the write's ticket.
     fn append_locked(&self, inner: &mut Inner, bytes: &[u8], lines: Vec<Line>) -> io::Result<u64> {
+        if inner.index.is_some() {
+            return self.append_indexed(inner, bytes, lines);
+        }
         fsio::append(&mut inner.file, bytes).map_err(fsio::at(&self.path))?;
         inner.offset += bytes.len() as u64;
         inner.lines += lines.len();
@@ -347,6 +603,60 @@ impl StateLog {
             self.compact(inner)?;
         }
         Ok(ticket)
+    }
+
+    /// [`StateLog::append_locked`] with an index: the lines go to the log, then
+    /// where they are goes to the index (caught up already).
+    fn append_indexed(&self, inner: &mut Inner, bytes: &[u8], lines: Vec<Line>) -> io::Result<u64> {
+        let start = inner.file.metadata().map_err(fsio::at(&self.path))?.len();
+        let covers = self.index_of(inner)?.covers()?;
+        fsio::append(&mut inner.file, bytes).map_err(fsio::at(&self.path))?;
+        let ticket = self.sync.wrote();
+        let mut off = start;
+        let spans: Vec<(u64, u64, Line)> = bytes
+            .split_inclusive(|b| *b == b'\n')
+            .zip(lines)
+            .map(|(raw, line)| {
+                let at = off;
+                off += raw.len() as u64;
+                (at, raw.len() as u64, line)
+            })
+            .collect();
+        // On disk in the log already: an index that failed to take them takes them
+        // at its next catch-up (it covers less than the log).
+        let indexed = covers.filter(|c| c.len == start && c.ino == inner.ino).map(
+            |mut covers| -> io::Result<index::Covers> {
+                covers.len = off;
+                covers.check = tail_bytes(&inner.file, off)?;
+                let index = inner
+                    .index
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("state.idx is not open"))?;
+                index.apply(false, spans, &mut covers)?;
+                Ok(covers)
+            },
+        );
+        match indexed {
+            Some(Ok(covers)) if covers.lines > 4 * covers.live + 4096 => {
+                self.compact_indexed(inner)?;
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "state.idx not updated; it will be"),
+            _ => {}
+        }
+        Ok(ticket)
+    }
+
+    /// Compaction with an index: the whole log read (once in many requests), then
+    /// rewritten as without one, and indexed afresh.
+    fn compact_indexed(&self, inner: &mut Inner) -> io::Result<()> {
+        inner.state = State::default();
+        inner.offset = 0;
+        inner.lines = 0;
+        inner.read_new(true).map_err(fsio::at(&self.path))?;
+        let compacted = self.compact(inner);
+        inner.state = State::default();
+        compacted?;
+        self.index_up_to_date(inner).map(|_| ())
     }
 
     /// Reads what others appended; reopens when the file was replaced (compacted by
@@ -508,6 +818,19 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     Ok(())
 }
 
+/// The highest roster sequence number used, as seen under the writers' lock.
+struct MaxSeq {
+    max_seq: u64,
+}
+
+/// The last [`index::CHECK`] bytes (or fewer) of the file before `len`.
+fn tail_bytes(file: &File, len: u64) -> io::Result<Vec<u8>> {
+    let from = len.saturating_sub(index::CHECK);
+    let mut raw = vec![0; (len - from) as usize];
+    file.read_exact_at(&mut raw, from)?;
+    Ok(raw)
+}
+
 /// Lines as the log holds them: one JSON object each, newline-terminated.
 fn encode(lines: &[Line]) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -572,6 +895,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileExt;
 
     fn seen(key: &str) -> Line {
         Line::Seen {
@@ -695,6 +1019,139 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(!text.contains("half"));
+    }
+
+    fn pending_line(key: &str, address: &str) -> Line {
+        Line::Pending {
+            key: key.into(),
+            record: Some(Pending {
+                list: "sm-cop".into(),
+                address: address.into(),
+                name: None,
+                action: crate::token::Action::Subscribe,
+                kid: "k1".into(),
+                nonce: "00".into(),
+                created: 1,
+                expires: 2,
+                hold: false,
+                sends: Vec::new(),
+                rule: None,
+            }),
+        }
+    }
+
+    /// Issue 21: a `deliver` looks records up in the index; it sees what a process
+    /// keeping the state in memory wrote, and that process sees its writes.
+    #[test]
+    fn an_indexed_handle_and_an_in_memory_one_share_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let daemon = StateLog::open(dir.path()).unwrap();
+        daemon
+            .write(vec![seen("d1"), pending_line("sm-cop/p1", "a@x.gov")])
+            .unwrap();
+        let pipe = StateLog::open_indexed(dir.path()).unwrap();
+        assert!(pipe.processed("d1").unwrap());
+        assert!(!pipe.processed("nope").unwrap());
+        let p = pipe.pending(false, "sm-cop/p1").unwrap().unwrap();
+        assert_eq!(p.address, "a@x.gov");
+        assert_eq!(pipe.pending(true, "sm-cop/p1").unwrap(), None);
+        // Appended by the daemon after the index was made: found all the same.
+        daemon
+            .write(vec![
+                Line::Pending {
+                    key: "sm-cop/p1".into(),
+                    record: None,
+                },
+                pending_line("sm-cop/p2", "b@x.gov"),
+            ])
+            .unwrap();
+        assert_eq!(pipe.pending(false, "sm-cop/p1").unwrap(), None);
+        assert!(pipe.pending(false, "sm-cop/p2").unwrap().is_some());
+        // The indexed handle's writes, roster numbers included, reach the daemon.
+        pipe.write(vec![seen("p-seen")]).unwrap();
+        let entry = RosterEntry {
+            list: "sm-cop".into(),
+            address: "c@x.gov".into(),
+            add: true,
+            name: None,
+            since: None,
+            via: None,
+        };
+        let one = daemon.append_roster(entry.clone()).unwrap();
+        let two = pipe.append_roster(entry.clone()).unwrap();
+        assert!(two > one);
+        assert!(daemon.read(|s| s.seen.contains_key("p-seen")).unwrap());
+        assert_eq!(daemon.read(|s| s.roster.len()).unwrap(), 2);
+        assert_eq!(pipe.roster_changes().unwrap().len(), 2);
+        daemon
+            .write(vec![Line::RosterSaved {
+                list: "sm-cop".into(),
+                upto: one,
+            }])
+            .unwrap();
+        assert_eq!(
+            pipe.roster_changes()
+                .unwrap()
+                .into_keys()
+                .collect::<Vec<_>>(),
+            [two]
+        );
+        // A new indexed handle starts from the index as it is.
+        let again = StateLog::open_indexed(dir.path()).unwrap();
+        assert!(again.processed("p-seen").unwrap());
+        assert!(again.pending(false, "sm-cop/p2").unwrap().is_some());
+        // A whole-state read works there too (the log is read into memory once).
+        assert_eq!(again.read(|s| s.pending.len()).unwrap(), 1);
+    }
+
+    /// An index that no longer matches the log (compacted elsewhere, or the log
+    /// replaced by another of the same length) is rebuilt, not trusted.
+    #[test]
+    fn an_index_that_does_not_match_the_log_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = StateLog::open_indexed(dir.path()).unwrap();
+        pipe.write(vec![seen("aaaa")]).unwrap();
+        assert!(pipe.processed("aaaa").unwrap());
+        // Same length, other content, same inode (rewritten in place).
+        let path = dir.path().join("state.log");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("aaaa", "bbbb");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(text.as_bytes(), 0)
+            .unwrap();
+        assert!(!pipe.processed("aaaa").unwrap());
+        assert!(pipe.processed("bbbb").unwrap());
+        // Compaction by an in-memory handle: a new file, indexed afresh.
+        let daemon = StateLog::open(dir.path()).unwrap();
+        for i in 0..5000u64 {
+            daemon
+                .write(vec![Line::Seen {
+                    key: "hot".into(),
+                    at: crate::clock::unix_now() + i % 2,
+                }])
+                .unwrap();
+        }
+        assert!(pipe.processed("hot").unwrap());
+        assert!(pipe.processed("bbbb").unwrap());
+        // And by the indexed handle itself.
+        for i in 0..5000u64 {
+            pipe.write(vec![pending_line("sm-cop/hot", &format!("{i}@x.gov"))])
+                .unwrap();
+        }
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!(lines < 5000, "compacted: {lines} lines");
+        let p = pipe.pending(false, "sm-cop/hot").unwrap().unwrap();
+        assert_eq!(p.address, "4999@x.gov");
+        assert_eq!(
+            daemon
+                .read(|s| s.pending["sm-cop/hot"].address.clone())
+                .unwrap(),
+            "4999@x.gov"
+        );
     }
 
     #[test]

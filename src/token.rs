@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -156,18 +156,14 @@ impl Keys {
              k1 {}\n",
             hex(&secret)
         );
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(fsio::at(path))?;
-        io::Write::write_all(&mut file, text.as_bytes()).map_err(fsio::at(path))?;
-        file.sync_all().map_err(fsio::at(path))?;
-        if let Some(dir) = path.parent() {
-            fsio::sync_dir(dir).map_err(fsio::at(dir))?;
+        // Written whole and fsync'd under a name of our own, then linked into place:
+        // a process starting at the same time finds either no file or a complete one,
+        // and when another got there first its key is the one (issue 21).
+        match fsio::create_exclusive(path, text.as_bytes(), 0o600) {
+            Ok(true) => Ok(Self::parse(&text).map_err(io::Error::other)?),
+            Ok(false) => Self::load_or_create(path),
+            Err(e) => Err(e),
         }
-        Self::parse(&text).map_err(io::Error::other)
     }
 
     fn parse(text: &str) -> Result<Keys, String> {
@@ -360,8 +356,7 @@ impl PendingStore {
 
     /// The pending request with this id, if any (expired ones included).
     pub fn get(&self, list: &str, id: &str) -> io::Result<Option<Pending>> {
-        let key = format!("{list}/{id}");
-        self.log.read(|s| self.map(s).get(&key).cloned())
+        self.log.pending(self.held, &format!("{list}/{id}"))
     }
 
     /// Stores a pending request (durable after [`StateLog::sync`]).
@@ -388,7 +383,7 @@ impl PendingStore {
     /// Removes a pending request, used or expired (durable after [`StateLog::sync`]).
     pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
         let key = format!("{list}/{id}");
-        if !self.log.read(|s| self.map(s).contains_key(&key))? {
+        if self.log.pending(self.held, &key)?.is_none() {
             return Ok(());
         }
         self.log.append(vec![self.line(key, None)]).map(|_| ())

@@ -224,7 +224,13 @@ fn a_full_disk_answers_75_and_loses_nothing() {
         after.iter().all(|n| !n.contains(".tmp-")),
         "no half-written file is left: {after:?}"
     );
-    assert!(after.len() <= before.len() + 1, "{before:?} → {after:?}");
+    // SQLite keeps its write-ahead log of the index (derived from state.log) when
+    // the disk is too full to fold it in: committed pages, not a half-written file.
+    let sqlite = after.iter().filter(|n| n.starts_with("state.idx-")).count();
+    assert!(
+        after.len() - sqlite <= before.len() + 1,
+        "{before:?} → {after:?}"
+    );
     // Room again: the MTA's retry goes through.
     std::fs::remove_file(&filler).unwrap();
     let out = site.deliver(&format!("sm-cop-join@{D}"), None, req("f1").as_bytes());

@@ -20,6 +20,8 @@ const EX_TEMPFAIL: u8 = 75;
 
 /// Runs one delivery from standard input; returns the exit code.
 pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
+    // One message, then exit: look the state up by key rather than read it whole.
+    crate::statelog::prefer_index();
     let config = match Config::load(dir) {
         Ok(config) => config,
         Err(problems) => {

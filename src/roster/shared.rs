@@ -147,11 +147,11 @@ impl SharedRoster {
     ) -> Result<SharedRoster, RosterError> {
         let mut file = RosterFile::open(path, include_file)?;
         let logged: Vec<(u64, RosterEntry)> = journal
-            .read(|s| {
-                s.roster
-                    .iter()
+            .roster_changes()
+            .map(|changes| {
+                changes
+                    .into_iter()
                     .filter(|(_, e)| e.list == list)
-                    .map(|(seq, e)| (*seq, e.clone()))
                     .collect()
             })
             .map_err(|source| RosterError::Io {

@@ -1,0 +1,236 @@
+//! `state_dir/state.idx`: where each live record of `state.log` is, by key, for a
+//! process that answers one message and must not read the whole log to do it
+//! (`listkeeper deliver`, one process a message under Postfix's pipe).
+//!
+//! The index is an SQLite database (WAL, no fsync of its own: it is derived). It says
+//! which log it covers (inode, length, and the last bytes before that length) and,
+//! for every live record, the offset and length of the line that set it. A process
+//! holding the writers' lock brings it up to date by indexing the lines appended
+//! since (by the daemon, which keeps the whole state in memory and never reads the
+//! index); when it no longer matches the log (compacted, cut back by a crash, or the
+//! index lost) it is rebuilt from the log. SQLite rather than a hand-made file: it is
+//! safe with several processes, survives a crash whole, and looks keys up in a
+//! B-tree.
+
+use super::Line;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// How many bytes before the covered length are kept to recognise the same log.
+pub(super) const CHECK: u64 = 64;
+
+/// The kinds of record, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Pending = 0,
+    Held = 1,
+    Batch = 2,
+    Seen = 3,
+    Roster = 4,
+}
+
+/// What part of which log the index covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Covers {
+    /// The log's inode.
+    pub ino: u64,
+    /// Bytes of the log indexed.
+    pub len: u64,
+    /// The last [`CHECK`] bytes (or fewer) before `len`.
+    pub check: Vec<u8>,
+    /// Lines in the log (to tell when compaction pays).
+    pub lines: u64,
+    /// Live records.
+    pub live: u64,
+    /// The highest roster sequence number ever used.
+    pub max_seq: u64,
+}
+
+/// The index, open.
+#[derive(Debug)]
+pub(super) struct Index {
+    conn: Connection,
+}
+
+fn err(e: rusqlite::Error) -> io::Error {
+    io::Error::other(format!("state.idx: {e}"))
+}
+
+fn seq_key(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+impl Index {
+    /// Opens (creating) the index beside the log; a file SQLite cannot read is
+    /// replaced by an empty index (it is rebuilt from the log).
+    pub(super) fn open(state_dir: &Path) -> io::Result<Index> {
+        let path = state_dir.join("state.idx");
+        match Self::open_at(&path) {
+            Ok(index) => Ok(index),
+            Err(e) => {
+                tracing::warn!(error = %e, "state.idx unreadable: rebuilt from state.log");
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+                Self::open_at(&path).map_err(err)
+            }
+        }
+    }
+
+    fn open_at(path: &Path) -> rusqlite::Result<Index> {
+        // Private, as every state file (SQLite's -wal and -shm files take this mode).
+        let _ = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640)
+            .open(path);
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // No fsync per commit (WAL's NORMAL: only at checkpoints, and never
+        // corrupted): a commit lost to a power cut is indexed again from the log.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS covers (one INTEGER PRIMARY KEY CHECK (one = 1),
+                 ino INTEGER NOT NULL, len INTEGER NOT NULL, tail BLOB NOT NULL,
+                 lines INTEGER NOT NULL, live INTEGER NOT NULL, max_seq INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS rec (kind INTEGER NOT NULL, key TEXT NOT NULL,
+                 off INTEGER NOT NULL, len INTEGER NOT NULL, list TEXT,
+                 PRIMARY KEY (kind, key)) WITHOUT ROWID;",
+        )?;
+        Ok(Index { conn })
+    }
+
+    /// What the index covers; `None` when it covers nothing yet.
+    pub(super) fn covers(&self) -> io::Result<Option<Covers>> {
+        self.conn
+            .query_row(
+                "SELECT ino, len, tail, lines, live, max_seq FROM covers WHERE one = 1",
+                [],
+                |r| {
+                    Ok(Covers {
+                        ino: r.get::<_, i64>(0)? as u64,
+                        len: r.get::<_, i64>(1)? as u64,
+                        check: r.get(2)?,
+                        lines: r.get::<_, i64>(3)? as u64,
+                        live: r.get::<_, i64>(4)? as u64,
+                        max_seq: r.get::<_, i64>(5)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(err)
+    }
+
+    /// Indexes `lines` (each with its offset and length in the log), starting from
+    /// an empty index when `fresh`, and records what the index covers now; one
+    /// transaction.
+    pub(super) fn apply(
+        &mut self,
+        fresh: bool,
+        lines: impl IntoIterator<Item = (u64, u64, Line)>,
+        covers: &mut Covers,
+    ) -> io::Result<()> {
+        let tx = self.conn.transaction().map_err(err)?;
+        if fresh {
+            tx.execute("DELETE FROM rec", []).map_err(err)?;
+        }
+        for (off, len, line) in lines {
+            covers.lines += 1;
+            let (kind, key, present, list) = match line {
+                Line::Pending { key, record } => (Kind::Pending, key, record.is_some(), None),
+                Line::Held { key, record } => (Kind::Held, key, record.is_some(), None),
+                Line::Batch { key, batch } => (Kind::Batch, key, batch.is_some(), None),
+                Line::Seen { key, .. } => (Kind::Seen, key, true, None),
+                Line::Roster { seq, entry } => {
+                    covers.max_seq = covers.max_seq.max(seq);
+                    (Kind::Roster, seq_key(seq), true, Some(entry.list))
+                }
+                Line::RosterSaved { list, upto } => {
+                    covers.max_seq = covers.max_seq.max(upto);
+                    let gone = tx
+                        .prepare_cached(
+                            "DELETE FROM rec WHERE kind = ?1 AND list = ?2 AND key <= ?3",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![Kind::Roster as i64, list, seq_key(upto)])
+                        })
+                        .map_err(err)?;
+                    covers.live = covers.live.saturating_sub(gone as u64);
+                    continue;
+                }
+            };
+            if present {
+                let updated = tx
+                    .prepare_cached(
+                        "UPDATE rec SET off = ?3, len = ?4, list = ?5 WHERE kind = ?1 AND key = ?2",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![kind as i64, key, off as i64, len as i64, list])
+                    })
+                    .map_err(err)?;
+                if updated == 0 {
+                    tx.prepare_cached(
+                        "INSERT INTO rec (kind, key, off, len, list) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![kind as i64, key, off as i64, len as i64, list])
+                    })
+                    .map_err(err)?;
+                    covers.live += 1;
+                }
+            } else {
+                let gone = tx
+                    .prepare_cached("DELETE FROM rec WHERE kind = ?1 AND key = ?2")
+                    .and_then(|mut s| s.execute(params![kind as i64, key]))
+                    .map_err(err)?;
+                covers.live = covers.live.saturating_sub(gone as u64);
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO covers (one, ino, len, tail, lines, live, max_seq)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                covers.ino as i64,
+                covers.len as i64,
+                covers.check,
+                covers.lines as i64,
+                covers.live as i64,
+                covers.max_seq as i64
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Where the line that set record `key` of `kind` is (offset, length).
+    pub(super) fn get(&self, kind: Kind, key: &str) -> io::Result<Option<(u64, u64)>> {
+        self.conn
+            .prepare_cached("SELECT off, len FROM rec WHERE kind = ?1 AND key = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![kind as i64, key], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                })
+                .optional()
+            })
+            .map_err(err)
+    }
+
+    /// Where the lines of every roster change not yet saved are.
+    pub(super) fn roster(&self) -> io::Result<Vec<(u64, u64)>> {
+        let mut s = self
+            .conn
+            .prepare_cached("SELECT off, len FROM rec WHERE kind = ?1 ORDER BY key")
+            .map_err(err)?;
+        let rows = s
+            .query_map(params![Kind::Roster as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+}
