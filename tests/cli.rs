@@ -957,3 +957,30 @@ fn issue_12_cli_approve_tells_every_owner() {
     assert_eq!(told.len(), 1, "{:?}", site.mail_files());
     assert!(told[0].contains("listkeeper approve"), "{}", told[0]);
 }
+
+/// A newcomer's `listkeeper members L | head`: the reader goes away early, and the
+/// command ends quietly (as Unix tools do) instead of panicking on the broken pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let site = Site::new();
+    let mut roster = String::from("[members]\n");
+    for n in 0..20_000 {
+        roster.push_str(&format!("\"member{n}@agency.gov\" = {{}}\n"));
+    }
+    std::fs::write(site.roster(), roster).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["members", "sm-cop", "--json", "--config"])
+        .arg(site.config())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !stderr(&out).contains("panicked") && out.status.code() != Some(101),
+        "{:?} {}",
+        out.status,
+        stderr(&out)
+    );
+}

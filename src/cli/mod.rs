@@ -180,6 +180,21 @@ enum Command {
 /// Runs the command line and returns the process's exit code.
 pub fn run(args: Args) -> ExitCode {
     let dir = args.config.as_path();
+    // Commands that only print end quietly when their reader goes away
+    // (`listkeeper members L | head`), as other Unix tools do, rather than panic on
+    // the broken pipe. Not those that speak SMTP or LMTP: a peer that closes its
+    // socket must be an error there, never a signal that kills the process.
+    if matches!(
+        args.command,
+        Command::Check
+            | Command::Init { .. }
+            | Command::Lists { .. }
+            | Command::Members { .. }
+            | Command::Pending { .. }
+            | Command::Explain { .. }
+    ) {
+        sigpipe::reset();
+    }
     let result = match args.command {
         Command::Check => return check::run(dir),
         Command::Serve { log_format } => serve::run(dir, log_format),
