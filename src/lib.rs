@@ -24,6 +24,7 @@
 //! audit        audit.log: one JSON line a decision
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
+//! records      what the stores keep: batches, outgoing mails, pending requests
 //! fsio         durable writes and locks, the only place that fsyncs
 //! clock        the wall clock, read by front ends and handed down as `now`
 //! ```
@@ -45,6 +46,7 @@ pub mod message;
 pub mod outbox;
 pub mod owner;
 pub mod pipeline;
+pub mod records;
 pub mod reply;
 pub mod roster;
 pub mod route;

@@ -16,61 +16,14 @@
 
 use crate::audit::{AuditLog, Record, Via};
 use crate::fsio;
-use crate::reply::Outgoing;
+use crate::records::Outgoing;
+pub use crate::records::{Batch, Queued};
 use crate::sender::{SendError, Sender};
 use crate::statelog::{Line, StateLog};
 use crate::token::{self, PendingStore};
-use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The replies to one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Batch {
-    /// The request's dedupe key.
-    pub key: String,
-    /// List id, for the audit log.
-    pub list: Option<String>,
-    /// Unix seconds.
-    pub created: u64,
-    /// Send attempts so far.
-    pub attempts: u32,
-    /// Unix seconds before which no retry is made.
-    pub next_attempt: u64,
-    /// The last failure, for `listkeeper outbox`.
-    pub last_error: Option<String>,
-    /// The mails, each with whether it was accepted already.
-    pub mails: Vec<Queued>,
-}
-
-impl Batch {
-    /// A new batch of `mails` for the request `key`, due at once.
-    pub fn new(key: String, list: Option<String>, mails: Vec<Outgoing>, now: u64) -> Batch {
-        Batch {
-            key,
-            list,
-            created: now,
-            attempts: 0,
-            next_attempt: now,
-            last_error: None,
-            mails: mails
-                .into_iter()
-                .map(|mail| Queued { mail, sent: false })
-                .collect(),
-        }
-    }
-}
-
-/// One mail in a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Queued {
-    /// The mail.
-    #[serde(flatten)]
-    pub mail: Outgoing,
-    /// Accepted by the server already (never sent twice).
-    pub sent: bool,
-}
 
 /// What one attempt to send a batch came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

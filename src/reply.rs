@@ -10,6 +10,7 @@
 use crate::address::EmailAddress;
 use crate::config::{Config, ListConfig};
 use crate::message::{LOOP_HEADER, clean};
+pub use crate::records::Outgoing;
 use crate::token::Keys;
 use crate::verp;
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
@@ -33,49 +34,6 @@ pub struct Reply {
     pub welcome: bool,
     /// Reply-To `L-request@D` (an owner's notification: replying approves).
     pub reply_to_request: bool,
-}
-
-/// A reply ready for the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Outgoing {
-    /// Envelope sender: `L-bounces+TAG@D`, or our From when no list is concerned.
-    pub envelope_from: String,
-    /// Envelope recipient.
-    pub to: String,
-    /// The message as sent.
-    #[serde(default)]
-    pub message: String,
-    /// Or, for a forwarded message that is not UTF-8, its bytes in base64.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_b64: Option<String>,
-}
-
-impl Outgoing {
-    /// A mail whose bytes are kept exactly (a forward).
-    pub fn raw(envelope_from: String, to: String, bytes: &[u8]) -> Outgoing {
-        let (message, message_b64) = match std::str::from_utf8(bytes) {
-            Ok(text) => (text.to_owned(), None),
-            Err(_) => (String::new(), Some(data_encoding::BASE64.encode(bytes))),
-        };
-        Outgoing {
-            envelope_from,
-            to,
-            message,
-            message_b64,
-        }
-    }
-
-    /// The bytes to send.
-    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        match &self.message_b64 {
-            Some(b64) => std::borrow::Cow::Owned(
-                data_encoding::BASE64
-                    .decode(b64.as_bytes())
-                    .unwrap_or_default(),
-            ),
-            None => std::borrow::Cow::Borrowed(self.message.as_bytes()),
-        }
-    }
 }
 
 /// Why a reply could not be built.

@@ -28,8 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::outbox::Batch;
-use crate::token::Pending;
+use crate::records::{Batch, Pending};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;

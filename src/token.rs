@@ -12,9 +12,9 @@
 //! Nothing here logs a token; the audit log never sees one.
 
 use crate::fsio;
+pub use crate::records::{Action, Pending};
 use crate::statelog::{Line, State, StateLog};
 use hmac::{Hmac, KeyInit, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io;
@@ -48,57 +48,6 @@ pub fn looks_like_token(word: &str) -> bool {
         && b[KID_LEN..]
             .iter()
             .all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c))
-}
-
-/// What a pending request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Join the list.
-    Subscribe,
-    /// Leave the list.
-    Unsubscribe,
-}
-
-impl Action {
-    /// The word used in records and texts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Subscribe => "subscribe",
-            Action::Unsubscribe => "unsubscribe",
-        }
-    }
-}
-
-/// A request waiting for its confirmation (or the owners), as kept in `state.log`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    /// List id.
-    pub list: String,
-    /// The address concerned, as it will be stored.
-    pub address: String,
-    /// The display name to store, for a subscribe.
-    pub name: Option<String>,
-    /// Subscribe or unsubscribe.
-    pub action: Action,
-    /// Key id of the token's key.
-    pub kid: String,
-    /// Random, hex.
-    pub nonce: String,
-    /// Unix seconds.
-    pub created: u64,
-    /// Unix seconds after which the token is void.
-    pub expires: u64,
-    /// Once confirmed, hold for the owners instead of adding (`confirm+moderate`, or
-    /// a `moderate` rule on a `confirm` list).
-    #[serde(default)]
-    pub hold: bool,
-    /// Unix seconds of each confirmation mail sent for it (for the resend budget).
-    #[serde(default)]
-    pub sends: Vec<u64>,
-    /// The rule that held it, by number, for the owners to see.
-    #[serde(default)]
-    pub rule: Option<usize>,
 }
 
 /// What a new pending request is for.

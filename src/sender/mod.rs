@@ -20,7 +20,7 @@ mod pipelined;
 
 use crate::config::{Outbound, Transport};
 use crate::fsio;
-use crate::reply::Outgoing;
+use crate::records::Outgoing;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;

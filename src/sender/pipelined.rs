@@ -6,7 +6,7 @@
 //! host); every other case goes through lettre.
 
 use super::{Failure, SendError};
-use crate::reply::Outgoing;
+use crate::records::Outgoing;
 use std::io;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
