@@ -15,7 +15,7 @@
 //!
 //! A process that answers one message and exits (`listkeeper deliver`, after
 //! [`prefer_index`]) keeps no state in memory: it looks the records it needs up by
-//! key in `state.idx` ([`index`]), which any such process brings up to date with
+//! key in `state.idx` (`statelog::index`), which any such process brings up to date with
 //! what others appended (under the writers' lock), so what one message costs does
 //! not grow with the requests the log holds (issue 21). The first call that needs the
 //! whole state ([`StateLog::read`]) reads the log as the daemon does, once.

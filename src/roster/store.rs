@@ -146,7 +146,7 @@ impl RosterFile {
         })
     }
 
-    /// Takes the roster's lock file (waiting up to [`LOCK_WAIT`] for another
+    /// Takes the roster's lock file (waiting up to `LOCK_WAIT` for another
     /// process): no other listkeeper writes the file until it is dropped.
     pub fn lock(&self) -> Result<fsio::Lock, RosterError> {
         fsio::lock_within(&self.lock_path, LOCK_WAIT).map_err(RosterError::io(&self.lock_path))
