@@ -173,7 +173,7 @@ impl AuditLog {
 }
 
 /// The current time as RFC 3339 UTC, to the second.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 

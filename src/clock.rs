@@ -3,14 +3,14 @@
 //! with time in hand.
 
 /// Seconds since the Unix epoch (0 for a clock set before it).
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// `unix` as an RFC 3339 time in UTC, to the second (`2026-12-04T01:53:27Z`).
-pub fn rfc3339(unix: u64) -> String {
+pub(crate) fn rfc3339(unix: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
         .to_string()
 }

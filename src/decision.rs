@@ -8,7 +8,7 @@ use crate::eligibility::{Action, Verdict};
 
 /// What a subscribe request comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Join {
+pub(crate) enum Join {
     /// Already a member: say so, change nothing.
     AlreadyMember,
     /// Refused with this text (the rule's reason or the list's terms).
@@ -25,7 +25,7 @@ pub enum Join {
 }
 
 /// Decides a subscribe request.
-pub fn join(list: &ListConfig, is_member: bool, verdict: &Verdict) -> Join {
+pub(crate) fn join(list: &ListConfig, is_member: bool, verdict: &Verdict) -> Join {
     if is_member {
         return Join::AlreadyMember;
     }
@@ -44,7 +44,7 @@ pub fn join(list: &ListConfig, is_member: bool, verdict: &Verdict) -> Join {
 
 /// What an unsubscribe request comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leave {
+pub(crate) enum Leave {
     /// Not a member: say so (only ever to the address itself).
     NotMember,
     /// Removed at once, with a goodbye.
@@ -54,7 +54,7 @@ pub enum Leave {
 }
 
 /// Decides an unsubscribe request.
-pub fn leave(list: &ListConfig, is_member: bool) -> Leave {
+pub(crate) fn leave(list: &ListConfig, is_member: bool) -> Leave {
     match (is_member, list.unsubscribe) {
         (false, _) => Leave::NotMember,
         (true, UnsubscribePolicy::Open) => Leave::Remove,

@@ -17,12 +17,12 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Adds `path` to an I/O error (keeping its kind), for the errors about state files.
-pub fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+pub(crate) fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
     move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Creates a folder of the state (and its missing parents) with mode 0750.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
@@ -35,18 +35,22 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// The new file keeps the old one's permissions and, where we may, its owner, so an
 /// admin running the CLI as root does not lock the daemon out of a roster. A file
 /// that did not exist is made 0644.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     write_atomic_mode(path, data, 0o644, || true).map(|_| ())
 }
 
 /// [`write_atomic`] for a state file: one that did not exist is made 0600.
-pub fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
     write_atomic_mode(path, data, 0o600, || true).map(|_| ())
 }
 
 /// [`write_atomic`], but only if `still_ok()` holds once the new file is on disk and
 /// just before it replaces the old one; `Ok(false)` (nothing replaced) otherwise.
-pub fn write_atomic_if(path: &Path, data: &[u8], still_ok: impl Fn() -> bool) -> io::Result<bool> {
+pub(crate) fn write_atomic_if(
+    path: &Path,
+    data: &[u8],
+    still_ok: impl Fn() -> bool,
+) -> io::Result<bool> {
     write_atomic_mode(path, data, 0o644, still_ok)
 }
 
@@ -99,7 +103,7 @@ fn temporary(dir: &Path, name: &str) -> PathBuf {
 /// which fails when another process made it first. Returns whether ours is the file;
 /// either way `path` is complete and durable when this returns `Ok`. For the files
 /// made on first use that several processes may make at once (the token key).
-pub fn create_exclusive(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
+pub(crate) fn create_exclusive(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
     let dir = parent(path);
     let name = path
         .file_name()
@@ -142,7 +146,7 @@ fn keep_owner(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
 }
 
 /// Fsyncs a directory, so a rename or a new file in it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
@@ -154,7 +158,7 @@ pub struct Lock {
 
 /// An exclusive advisory lock on a lock file kept open, released when dropped.
 #[derive(Debug)]
-pub struct Held<'a> {
+pub(crate) struct Held<'a> {
     file: &'a File,
 }
 
@@ -165,19 +169,19 @@ impl Drop for Held<'_> {
 }
 
 /// Blocks until the exclusive lock on an open lock file is ours.
-pub fn hold(file: &File) -> io::Result<Held<'_>> {
+pub(crate) fn hold(file: &File) -> io::Result<Held<'_>> {
     file.lock()?;
     Ok(Held { file })
 }
 
 /// Opens (creating, mode 0664) a lock file for [`hold`].
-pub fn open_lock(lock_path: &Path) -> io::Result<File> {
+pub(crate) fn open_lock(lock_path: &Path) -> io::Result<File> {
     open_lock_mode(lock_path, 0o664)
 }
 
 /// [`open_lock`] for a lock file in the state folder (mode 0640), its path named in
 /// an error.
-pub fn open_private_lock(lock_path: &Path) -> io::Result<File> {
+pub(crate) fn open_private_lock(lock_path: &Path) -> io::Result<File> {
     open_lock_mode(lock_path, 0o640).map_err(at(lock_path))
 }
 
@@ -199,19 +203,20 @@ fn open_lock_mode(lock_path: &Path, mode: u32) -> io::Result<File> {
 }
 
 /// Blocks until the exclusive lock on `lock_path` is ours (creating the file).
-pub fn lock(lock_path: &Path) -> io::Result<Lock> {
+#[cfg(test)]
+pub(crate) fn lock(lock_path: &Path) -> io::Result<Lock> {
     let file = open_lock(lock_path)?;
     file.lock()?;
     Ok(Lock { _file: file })
 }
 
-/// [`lock`], waiting at most `wait`: the error then (kind `TimedOut`) names the lock
+/// The exclusive lock on `lock_path` (creating the file), waiting at most `wait`: the error then (kind `TimedOut`) names the lock
 /// file and says that nothing was done.
 ///
 /// Written here because the standard library (and the maintained locking crates:
 /// fs4, fd-lock) offer only a lock that blocks for ever or one try; a bounded wait
 /// is those tries in a loop, a few milliseconds apart.
-pub fn lock_within(lock_path: &Path, wait: std::time::Duration) -> io::Result<Lock> {
+pub(crate) fn lock_within(lock_path: &Path, wait: std::time::Duration) -> io::Result<Lock> {
     let file = open_lock(lock_path)?;
     let start = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(1);
@@ -247,7 +252,7 @@ pub struct Stamp {
 }
 
 /// The current stamp of `path`, `None` when it does not exist.
-pub fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
+pub(crate) fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
     match std::fs::metadata(path) {
         Ok(m) => Ok(Some(Stamp {
             dev: m.dev(),
@@ -263,7 +268,7 @@ pub fn stamp(path: &Path) -> io::Result<Option<Stamp>> {
 
 /// Opens `path` for appending (mode 0640 when created; the folder is fsync'd then,
 /// so the new file survives a crash). An error names the path.
-pub fn open_append(path: &Path) -> io::Result<File> {
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     let existed = path.exists();
     let file = OpenOptions::new()
         .read(true)
@@ -282,7 +287,7 @@ pub fn open_append(path: &Path) -> io::Result<File> {
 /// Appends `data` (to a file opened for appending). A full disk may take half of
 /// it: the file is then cut back by what was written, so a log never holds a torn
 /// line.
-pub fn append(file: &mut File, data: &[u8]) -> io::Result<()> {
+pub(crate) fn append(file: &mut File, data: &[u8]) -> io::Result<()> {
     let mut written = 0;
     while written < data.len() {
         match file.write(&data[written..]) {
@@ -308,14 +313,14 @@ fn cut_back(file: &File, written: usize, e: io::Error) -> io::Result<()> {
 /// write, then asks for durability; one fsync covers every write made before it
 /// started, so concurrent writers share fsyncs instead of queueing one each.
 #[derive(Debug)]
-pub struct GroupSync {
+pub(crate) struct GroupSync {
     written: std::sync::atomic::AtomicU64,
     synced: std::sync::Mutex<(u64, File)>,
 }
 
 impl GroupSync {
     /// Group commit for `file` (a handle of the file appended to).
-    pub fn new(file: File) -> GroupSync {
+    pub(crate) fn new(file: File) -> GroupSync {
         GroupSync {
             written: std::sync::atomic::AtomicU64::new(0),
             synced: std::sync::Mutex::new((0, file)),
@@ -324,19 +329,19 @@ impl GroupSync {
 
     /// Records that a write was made; returns its ticket for [`GroupSync::sync`].
     /// Call it after the write, before letting go of whatever orders the writes.
-    pub fn wrote(&self) -> u64 {
+    pub(crate) fn wrote(&self) -> u64 {
         self.written
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             + 1
     }
 
     /// The ticket of the latest write (to make everything so far durable).
-    pub fn latest(&self) -> u64 {
+    pub(crate) fn latest(&self) -> u64 {
         self.written.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Returns once the write with this ticket is on disk.
-    pub fn sync(&self, ticket: u64) -> io::Result<()> {
+    pub(crate) fn sync(&self, ticket: u64) -> io::Result<()> {
         let mut synced = self
             .synced
             .lock()
@@ -352,7 +357,7 @@ impl GroupSync {
 
     /// The file was replaced by one already on disk (compaction): every write so far
     /// is durable, and later fsyncs go to `file`.
-    pub fn replaced(&self, file: File) {
+    pub(crate) fn replaced(&self, file: File) {
         let mut synced = self
             .synced
             .lock()

@@ -45,7 +45,7 @@ impl Silence {
 ///
 /// `envelope_from` is `None` when the envelope sender is unknown, `Some("")` for the
 /// null sender.
-pub fn silence(
+pub(crate) fn silence(
     config: &Config,
     envelope_from: Option<&str>,
     incoming: &Incoming,

@@ -16,8 +16,8 @@
 
 use crate::audit::{AuditLog, Record, Via};
 use crate::fsio;
+pub(crate) use crate::records::Batch;
 use crate::records::Outgoing;
-pub use crate::records::{Batch, Queued};
 use crate::sender::{SendError, Sender};
 use crate::statelog::{Line, StateLog};
 use crate::token::{self, PendingStore};
@@ -318,7 +318,7 @@ fn seen(key: &str) -> Line {
 }
 
 /// Seconds to wait after the n-th failed attempt: 1, 2, 4 … minutes, at most 64.
-pub fn backoff(attempts: u32) -> u64 {
+pub(crate) fn backoff(attempts: u32) -> u64 {
     60 * (1u64 << attempts.saturating_sub(1).min(6))
 }
 
@@ -326,6 +326,7 @@ pub fn backoff(attempts: u32) -> u64 {
 mod tests {
     use super::*;
     use crate::config::{Outbound, Transport};
+    use crate::records::Queued;
     use std::time::Duration;
 
     fn batch(key: &str) -> Batch {

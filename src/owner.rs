@@ -13,7 +13,7 @@ use crate::verp;
 
 /// The original message, intact, with our loop header on top, to each owner, each
 /// copy with its own bounce tag in the envelope sender.
-pub fn forward(
+pub(crate) fn forward(
     config: &Config,
     keys: &Keys,
     list: &ListConfig,
@@ -37,7 +37,7 @@ pub fn forward(
 
 /// One recipient a delivery status notification (RFC 3464) reports as failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failed {
+pub(crate) struct Failed {
     /// `Final-Recipient`, else `Original-Recipient`.
     pub address: String,
     /// `Original-Recipient` when it differs (the address we sent to, before a
@@ -50,7 +50,7 @@ pub struct Failed {
 /// Reads the `message/delivery-status` fields wherever they are: each per-recipient
 /// block (separated by blank lines) with `Final-Recipient` (or `Original-Recipient`)
 /// and `Action: failed` (or a `5.x.x` status) names one failed address.
-pub fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
+pub(crate) fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
     let text = String::from_utf8_lossy(raw);
     let mut out: Vec<Failed> = Vec::new();
     for block in text.split("\r\n\r\n").flat_map(|b| b.split("\n\n")) {
@@ -88,7 +88,7 @@ pub fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
 /// The Message-IDs of the mail a report returns (its `text/rfc822-headers` or
 /// `message/rfc822` part), in order: every `Message-ID:` field below the report's
 /// own header.
-pub fn returned_message_ids(raw: &[u8]) -> Vec<String> {
+pub(crate) fn returned_message_ids(raw: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(raw);
     let body = text
         .split_once("\r\n\r\n")

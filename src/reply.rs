@@ -10,7 +10,7 @@
 use crate::address::EmailAddress;
 use crate::config::{Config, ListConfig};
 use crate::message::{LOOP_HEADER, clean};
-pub use crate::records::Outgoing;
+pub(crate) use crate::records::Outgoing;
 use crate::token::Keys;
 use crate::verp;
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
@@ -39,14 +39,14 @@ pub struct Reply {
 /// Why a reply could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the reply: {0}")]
-pub struct ReplyError(String);
+pub(crate) struct ReplyError(String);
 
 /// Builds the mail for a reply.
 ///
 /// Mail about a list is tagged ([`verp`]): its envelope sender is
 /// `L-bounces+TAG@D` and its Message-ID carries the same tag, so a bounce of it can
 /// be told from a forged one.
-pub fn render(
+pub(crate) fn render(
     config: &Config,
     keys: &Keys,
     reply: &Reply,
@@ -123,7 +123,7 @@ pub fn render(
 }
 
 /// `L-confirm+TOKEN@D`.
-pub fn confirm_address(config: &Config, list: &ListConfig, token: &str) -> String {
+pub(crate) fn confirm_address(config: &Config, list: &ListConfig, token: &str) -> String {
     format!("{}-confirm+{token}@{}", list.id, config.server.domain)
 }
 
@@ -144,14 +144,14 @@ fn random_hex(bytes: usize) -> String {
 }
 
 /// Reply texts: built in, or `lists/<id>/templates/<name>.txt` when the list has one.
-pub struct Texts<'a> {
+pub(crate) struct Texts<'a> {
     config: &'a Config,
     address: Option<String>,
 }
 
 impl<'a> Texts<'a> {
     /// Texts for this configuration.
-    pub fn new(config: &'a Config) -> Texts<'a> {
+    pub(crate) fn new(config: &'a Config) -> Texts<'a> {
         Texts {
             config,
             address: None,
@@ -159,7 +159,7 @@ impl<'a> Texts<'a> {
     }
 
     /// Texts for a reply to `address`, which fills `{address}` unless told otherwise.
-    pub fn to(config: &'a Config, address: &EmailAddress) -> Texts<'a> {
+    pub(crate) fn to(config: &'a Config, address: &EmailAddress) -> Texts<'a> {
         Texts {
             config,
             address: Some(address.to_string()),
@@ -167,7 +167,12 @@ impl<'a> Texts<'a> {
     }
 
     /// The text `name`, for `list` when given, with `{placeholders}` filled in.
-    pub fn text(&self, name: &str, list: Option<&ListConfig>, extra: &[(&str, &str)]) -> String {
+    pub(crate) fn text(
+        &self,
+        name: &str,
+        list: Option<&ListConfig>,
+        extra: &[(&str, &str)],
+    ) -> String {
         let template = list
             .and_then(|l| l.templates.get(name))
             .map_or_else(|| builtin(name), String::as_str);

@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How long a processed request's key is remembered, so that an MTA's retry of it is
 /// recognised (Postfix gives up after 5 days by default).
-pub const SEEN_FOR: u64 = 10 * 86_400;
+pub(crate) const SEEN_FOR: u64 = 10 * 86_400;
 
 /// Whether [`StateLog::open`] in this process looks records up in the index
 /// instead of reading the whole log into memory.
@@ -49,7 +49,7 @@ static PREFER_INDEX: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 /// records up by key in `state.idx`: for a process that handles one message and
 /// exits (`deliver`). The daemon, which reads most of its state all the time, keeps
 /// it in memory.
-pub fn prefer_index() {
+pub(crate) fn prefer_index() {
     PREFER_INDEX.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 

@@ -12,7 +12,7 @@
 //! Nothing here logs a token; the audit log never sees one.
 
 use crate::fsio;
-pub use crate::records::{Action, Pending};
+pub(crate) use crate::records::{Action, Pending};
 use crate::statelog::{Line, State, StateLog};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -35,10 +35,10 @@ const KID_LEN: usize = 2;
 const PID_LEN: usize = 16;
 const MAC_LEN: usize = 16;
 /// Length of every token.
-pub const TOKEN_LEN: usize = KID_LEN + PID_LEN + MAC_LEN;
+pub(crate) const TOKEN_LEN: usize = KID_LEN + PID_LEN + MAC_LEN;
 
 /// Whether a word has the shape of one of our tokens.
-pub fn looks_like_token(word: &str) -> bool {
+pub(crate) fn looks_like_token(word: &str) -> bool {
     // Bytes, not chars: a hostile word may hold multi-byte characters anywhere.
     let b = word.as_bytes();
     b.len() == TOKEN_LEN
@@ -258,13 +258,13 @@ impl Keys {
 }
 
 /// The id of the pending request for (list, address, action): 80 bits of SHA-256.
-pub fn pending_id(list: &str, address_key: &str, action: Action) -> String {
+pub(crate) fn pending_id(list: &str, address_key: &str, action: Action) -> String {
     let digest = Sha256::digest(format!("{list}\n{address_key}\n{}", action.as_str()).as_bytes());
     base32().encode(&digest[..10])[..PID_LEN].to_owned()
 }
 
 /// The pending id inside a token, when it has a token's shape.
-pub fn pending_id_of(token: &str) -> Option<&str> {
+pub(crate) fn pending_id_of(token: &str) -> Option<&str> {
     looks_like_token(token).then(|| &token[KID_LEN..KID_LEN + PID_LEN])
 }
 

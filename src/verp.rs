@@ -27,14 +27,14 @@ const MAC_CHARS: usize = 16;
 const KID_LEN: usize = 2;
 /// A report about mail sent longer ago than this many days is not believed (MTAs
 /// give up on a mail after a few days: Postfix after 5).
-pub const MAX_AGE_DAYS: u64 = 30;
+pub(crate) const MAX_AGE_DAYS: u64 = 30;
 const DAY: u64 = 86_400;
 /// Length of every tag.
-pub const TAG_LEN: usize = KID_LEN + NONCE_CHARS + MAC_CHARS;
+pub(crate) const TAG_LEN: usize = KID_LEN + NONCE_CHARS + MAC_CHARS;
 
 /// A fresh tag for mail to `recipient_key` (an [`crate::address::EmailAddress::key`])
 /// about `list`; `None` when the system has no randomness to give.
-pub fn tag(keys: &Keys, list: &str, recipient_key: &str, now: u64) -> Option<String> {
+pub(crate) fn tag(keys: &Keys, list: &str, recipient_key: &str, now: u64) -> Option<String> {
     let mut nonce = [0u8; NONCE_LEN];
     // The day, modulo 2^16 (179 years): compared modulo the same.
     let day = ((now / DAY) % 65_536) as u16;
@@ -48,7 +48,7 @@ pub fn tag(keys: &Keys, list: &str, recipient_key: &str, now: u64) -> Option<Str
 
 /// Whether `tag` was made by one of our keys for mail to `recipient_key` about
 /// `list`, at most [`MAX_AGE_DAYS`] before `now`. The comparison is in constant time.
-pub fn verify(keys: &Keys, tag: &str, list: &str, recipient_key: &str, now: u64) -> bool {
+pub(crate) fn verify(keys: &Keys, tag: &str, list: &str, recipient_key: &str, now: u64) -> bool {
     let tag = tag.to_ascii_lowercase();
     if tag.len() != TAG_LEN || !tag.is_ascii() {
         return false;
@@ -74,18 +74,18 @@ pub fn verify(keys: &Keys, tag: &str, list: &str, recipient_key: &str, now: u64)
 }
 
 /// `L-bounces+TAG@D`, the envelope sender of a tagged mail.
-pub fn return_path(list: &str, domain: &str, tag: &str) -> String {
+pub(crate) fn return_path(list: &str, domain: &str, tag: &str) -> String {
     format!("{list}-bounces+{tag}@{domain}")
 }
 
 /// `<TAG.RANDOM@D>`, the Message-ID of a tagged mail (`random` keeps Message-IDs
 /// unique whatever the nonce).
-pub fn message_id(tag: &str, random: &str, domain: &str) -> String {
+pub(crate) fn message_id(tag: &str, random: &str, domain: &str) -> String {
     format!("<{tag}.{random}@{domain}>")
 }
 
 /// The tag in one of our Message-IDs (with or without the angle brackets).
-pub fn tag_of_message_id<'a>(id: &'a str, domain: &str) -> Option<&'a str> {
+pub(crate) fn tag_of_message_id<'a>(id: &'a str, domain: &str) -> Option<&'a str> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let (local, host) = id.rsplit_once('@')?;
     if !host.eq_ignore_ascii_case(domain) {

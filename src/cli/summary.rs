@@ -109,7 +109,7 @@ fn headers(message: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::Queued;
+    use crate::records::Queued;
 
     fn mail(to: &str, headers: &str) -> Queued {
         Queued {

@@ -34,11 +34,11 @@ use tokio::sync::Mutex;
 
 /// SMTP connections kept open to the server, each carrying one mail at a time: the
 /// daemon's sender runs this many sends at once.
-pub const CONNECTIONS: usize = 4;
+pub(crate) const CONNECTIONS: usize = 4;
 /// A kept connection idle for longer than this is closed rather than used: servers
 /// close idle ones themselves (Postfix after `smtpd_timeout`, 300 s, or 10 s under
 /// stress), and one closed politely costs the server nothing.
-pub const IDLE_CLOSE: Duration = Duration::from_secs(60);
+pub(crate) const IDLE_CLOSE: Duration = Duration::from_secs(60);
 /// A kept connection idle for longer than this must answer a NOOP before it carries a
 /// mail (a busy sender reuses its connections at once and never pays for the NOOP).
 const PROBE_AFTER: Duration = Duration::from_secs(2);
