@@ -984,3 +984,40 @@ fn output_into_a_closed_pipe_ends_quietly() {
         stderr(&out)
     );
 }
+
+/// A newcomer's finding: `init --print systemd --config DIR` printed the example's
+/// paths whatever DIR and its state folder were, so the unit would not let the
+/// daemon write its own state.
+#[test]
+fn the_printed_unit_names_the_configurations_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, state) = (tmp.path().join("etc"), tmp.path().join("state"));
+    let out = Command::new(BIN)
+        .arg("init")
+        .arg(&dir)
+        .args(["--domain", "lists.example.org", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(BIN)
+        .args(["init", "--print", "systemd", "--config"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let unit = stdout(&out);
+    assert!(
+        unit.contains(&format!("serve --config {}\n", dir.display())),
+        "{unit}"
+    );
+    assert!(
+        unit.contains(&format!(
+            "ReadWritePaths={}/lists {}\n",
+            dir.display(),
+            state.display()
+        )),
+        "{unit}"
+    );
+    assert!(!unit.contains("/etc/listkeeper"), "{unit}");
+}

@@ -70,7 +70,7 @@ pub(super) fn run(config: &Path, opts: &Options<'_>) -> Result<()> {
     // With --print, a DIR given is the configuration to print for.
     let config = opts.dir.unwrap_or(config);
     match opts.print {
-        Some(Snippet::Systemd) => print!("{SYSTEMD}"),
+        Some(Snippet::Systemd) => print!("{}", unit_for(config, opts.state_dir)?),
         Some(Snippet::Man) => {
             let Some(out) = opts.out else {
                 bail!(
@@ -107,6 +107,47 @@ pub(super) fn run(config: &Path, opts: &Options<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The unit, with the paths of the configuration in `config` (its folder, its state
+/// folder, and the folders of include files outside those) where the example has
+/// `/etc/listkeeper` and `/var/lib/listkeeper`. Without a configuration there yet,
+/// the state folder is `--state-dir`'s.
+fn unit_for(config: &Path, state_dir: &Path) -> Result<String> {
+    let dir = std::path::absolute(config)
+        .with_context(|| format!("cannot make {} absolute", config.display()))?;
+    let (state, mut writable) = if dir.join("listkeeper.toml").exists() {
+        let loaded = Config::load(&dir).map_err(|problems| {
+            anyhow!(
+                "the configuration in {} does not load, so the unit could not name its folders \
+                 (`listkeeper check --config {}` lists the problems):\n{problems}",
+                dir.display(),
+                dir.display()
+            )
+        })?;
+        let state = loaded.server.state_dir.clone();
+        let lists = dir.join("lists");
+        let extra: Vec<std::path::PathBuf> = loaded
+            .lists
+            .values()
+            .filter_map(|l| l.include_file.as_deref()?.parent().map(Path::to_path_buf))
+            .filter(|p| !p.starts_with(&state) && !p.starts_with(&lists))
+            .collect();
+        (state, extra)
+    } else {
+        (state_dir.to_path_buf(), Vec::new())
+    };
+    writable.sort();
+    writable.dedup();
+    let mut unit = SYSTEMD
+        .replace("/etc/listkeeper", &dir.display().to_string())
+        .replace("/var/lib/listkeeper", &state.display().to_string());
+    if !writable.is_empty() {
+        let more: Vec<String> = writable.iter().map(|p| p.display().to_string()).collect();
+        let line = format!("ReadWritePaths={}/lists {}", dir.display(), state.display());
+        unit = unit.replace(&line, &format!("{line} {}", more.join(" ")));
+    }
+    Ok(unit)
 }
 
 /// The domain and addresses the Postfix snippets are for.
