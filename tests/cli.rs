@@ -325,7 +325,9 @@ fn init_writes_a_production_shaped_config_that_checks_and_serves() {
     assert!(stdout(&out).contains("placeholder"), "{}", stdout(&out));
     let out = run(&["check"]);
     assert!(
-        out.status.success() && stdout(&out).contains("ok: 1 list(s), 0 member(s), 0 warning(s)"),
+        out.status.success()
+            && stdout(&out).contains("ok: 1 list(s), 0 member(s), 1 warning(s)")
+            && stdout(&out).contains("owner@example.invalid is a placeholder"),
         "{}",
         stdout(&out)
     );

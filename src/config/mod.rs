@@ -600,6 +600,15 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
     let mut owners = Vec::new();
     for (i, owner) in raw.owners.iter().enumerate() {
         match EmailAddress::parse(owner) {
+            // `.invalid` never resolves (RFC 2606): the placeholder `init` writes.
+            Ok(a) if a.domain().ends_with(".invalid") || a.domain() == "invalid" => {
+                f.warn(
+                    problems,
+                    &at(&["owners"]).at(i),
+                    format!("{a} is a placeholder, and mail to it goes nowhere: put the owners' real addresses here"),
+                );
+                owners.push(a);
+            }
             Ok(a) => owners.push(a),
             Err(e) => f.error(problems, &at(&["owners"]).at(i), e.to_string()),
         }

@@ -120,7 +120,15 @@ async fn deliver<M: Mailroom>(mail: &Arc<M>, envelope: Envelope) -> Vec<RcptOutc
         if queued {
             mail.replies_queued();
         }
-        info!(from = %crate::message::clean(&envelope.from), recipients = n, "message handled");
+        let deferred = outcomes
+            .iter()
+            .filter(|o| **o == RcptOutcome::TryLater)
+            .count();
+        if deferred == 0 {
+            info!(from = %crate::message::clean(&envelope.from), recipients = n, "message handled");
+        } else {
+            warn!(from = %crate::message::clean(&envelope.from), recipients = n, deferred, "message deferred for some recipients: the MTA will retry them");
+        }
         outcomes
     })
     .await;
