@@ -13,10 +13,7 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 /// sysexits(3).
-const EX_OK: u8 = 0;
-const EX_DATAERR: u8 = 65;
-const EX_NOUSER: u8 = 67;
-const EX_TEMPFAIL: u8 = 75;
+use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL};
 
 /// Runs one delivery from standard input; returns the exit code.
 pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
@@ -68,7 +65,8 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
                 None,
             )
         });
-        let code = match outcome {
+        let code = outcome.sysexit();
+        match outcome {
             Outcome::Done(batch) => {
                 // A person trying things out sees what happened; an MTA's pipe, nothing.
                 if std::io::stderr().is_terminal() {
@@ -78,33 +76,28 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
                     );
                 }
                 batches.extend(batch);
-                EX_OK
             }
             Outcome::NoSuchUser => {
                 eprintln!(
                     "listkeeper: {}: no such list address here",
                     crate::message::redact_recipient(recipient)
                 );
-                EX_NOUSER
             }
             Outcome::TooLarge => {
                 eprintln!(
                     "listkeeper: the message is larger than max_message_size ({limit} bytes)"
                 );
-                EX_DATAERR
             }
             Outcome::NotMail => {
                 eprintln!("listkeeper: this is not an email message");
-                EX_DATAERR
             }
             Outcome::TryLater(why) => {
                 eprintln!(
                     "listkeeper: {}: {why}; nothing was changed, the MTA will retry",
                     crate::message::redact_recipient(recipient)
                 );
-                EX_TEMPFAIL
             }
-        };
+        }
         worst = worse(worst, code);
     }
     if !batches.is_empty() {

@@ -37,7 +37,26 @@ pub enum Outcome {
     TryLater(String),
 }
 
+/// sysexits.h: done.
+pub const EX_OK: u8 = 0;
+/// sysexits.h: the input was wrong (permanent).
+pub const EX_DATAERR: u8 = 65;
+/// sysexits.h: no such user (permanent).
+pub const EX_NOUSER: u8 = 67;
+/// sysexits.h: try again later (temporary).
+pub const EX_TEMPFAIL: u8 = 75;
+
 impl Outcome {
+    /// The exit code for pipe mode (sysexits), as [`Outcome::rcpt`] is the LMTP reply.
+    pub fn sysexit(&self) -> u8 {
+        match self {
+            Outcome::Done(_) => EX_OK,
+            Outcome::NoSuchUser => EX_NOUSER,
+            Outcome::TooLarge | Outcome::NotMail => EX_DATAERR,
+            Outcome::TryLater(_) => EX_TEMPFAIL,
+        }
+    }
+
     /// The LMTP reply for the recipient: the one place an outcome becomes a code.
     pub fn rcpt(&self) -> RcptOutcome {
         match self {
