@@ -39,6 +39,43 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 const DAY: u64 = 86_400;
+
+/// What a request's reply says when nothing more is to be done: the one table from
+/// a notice to its template and subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    AlreadyMember,
+    Refused,
+    AlreadyHeld,
+    Held,
+    NotMember,
+    Goodbye,
+}
+
+impl Notice {
+    fn template(self) -> &'static str {
+        match self {
+            Notice::AlreadyMember => "already_member",
+            Notice::Refused => "refused",
+            Notice::AlreadyHeld => "already_held",
+            Notice::Held => "held",
+            Notice::NotMember => "not_member",
+            Notice::Goodbye => "goodbye",
+        }
+    }
+
+    fn subject(self, list: &ListConfig) -> String {
+        let name = &list.name;
+        match self {
+            Notice::AlreadyMember => format!("Already subscribed to {name}"),
+            Notice::Refused | Notice::AlreadyHeld | Notice::Held => {
+                format!("Your request to join {name}")
+            }
+            Notice::NotMember => format!("Your request to leave {name}"),
+            Notice::Goodbye => format!("You have left {name}"),
+        }
+    }
+}
 /// A delivery report's failed recipients read at most (the rest: one audit line).
 const MAX_REPORTED: usize = 50;
 /// A delivery report's returned Message-IDs of ours tried at most.
@@ -486,7 +523,6 @@ impl<'a> Session<'a> {
         let held_by = (verdict.action == crate::eligibility::Action::Moderate)
             .then_some(verdict.rule)
             .flatten();
-        let shown = address.to_string();
         match decision::join(list, is_member, &verdict) {
             Join::AlreadyMember => {
                 self.audit(
@@ -497,13 +533,7 @@ impl<'a> Session<'a> {
                     verdict.rule,
                     Via::Email,
                 )?;
-                let text = self.text("already_member", list, &shown, &[]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("Already subscribed to {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::AlreadyMember, &[]);
             }
             Join::Refused(reason) => {
                 self.audit(
@@ -514,13 +544,7 @@ impl<'a> Session<'a> {
                     verdict.rule,
                     Via::Email,
                 )?;
-                let text = self.text("refused", list, &shown, &[("reason", &reason)]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("Your request to join {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::Refused, &[("reason", &reason)]);
             }
             Join::Add => {
                 let added = add_member(self.ctx, list, &address, name, "email", self.now)?;
@@ -536,13 +560,7 @@ impl<'a> Session<'a> {
             }
             Join::Hold => {
                 if !self.hold(list, &address, name, Action::Subscribe, held_by)? {
-                    let text = self.text("already_held", list, &shown, &[]);
-                    self.say(
-                        &address,
-                        Some(list),
-                        &format!("Your request to join {}", list.name),
-                        text,
-                    );
+                    self.tell(list, &address, Notice::AlreadyHeld, &[]);
                     return self.audit(
                         list,
                         &address,
@@ -560,13 +578,7 @@ impl<'a> Session<'a> {
                     verdict.rule,
                     Via::Email,
                 )?;
-                let text = self.text("held", list, &shown, &[]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("Your request to join {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::Held, &[]);
             }
             Join::Confirm { hold } => {
                 let Some(token) = self.pend(
@@ -613,7 +625,6 @@ impl<'a> Session<'a> {
             .roster(list)?
             .contains(&address)
             .map_err(io::Error::other)?;
-        let shown = address.to_string();
         match decision::leave(list, is_member) {
             Leave::NotMember => {
                 self.audit(
@@ -624,24 +635,12 @@ impl<'a> Session<'a> {
                     None,
                     Via::Email,
                 )?;
-                let text = self.text("not_member", list, &shown, &[]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("Your request to leave {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::NotMember, &[]);
             }
             Leave::Remove => {
                 remove_member(self.ctx, list, &address)?;
                 self.audit(list, &address, "unsubscribe", "removed", None, Via::Email)?;
-                let text = self.text("goodbye", list, &shown, &[]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("You have left {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::Goodbye, &[]);
             }
             Leave::Confirm => {
                 let Some(token) = self.pend(list, &address, None, Action::Unsubscribe, None)?
@@ -721,13 +720,7 @@ impl<'a> Session<'a> {
                     pending.rule,
                 )?;
                 self.audit(list, &address, "confirm", "held", None, Via::Token)?;
-                let text = self.text("held", list, &shown, &[]);
-                self.say(
-                    &address,
-                    Some(list),
-                    &format!("Your request to join {}", list.name),
-                    text,
-                );
+                self.tell(list, &address, Notice::Held, &[]);
             }
             Action::Subscribe => {
                 let added = add_member(
@@ -749,13 +742,7 @@ impl<'a> Session<'a> {
                 if added {
                     self.welcome(list, &address);
                 } else {
-                    let text = self.text("already_member", list, &shown, &[]);
-                    self.say(
-                        &address,
-                        Some(list),
-                        &format!("Already subscribed to {}", list.name),
-                        text,
-                    );
+                    self.tell(list, &address, Notice::AlreadyMember, &[]);
                 }
             }
             Action::Unsubscribe => {
@@ -1035,6 +1022,18 @@ impl<'a> Session<'a> {
             text,
         )
         .welcome = true;
+    }
+
+    /// One of the [`Notice`]s to `address` about `list`, in the reply being built.
+    fn tell(
+        &mut self,
+        list: &ListConfig,
+        address: &EmailAddress,
+        notice: Notice,
+        extra: &[(&str, &str)],
+    ) {
+        let text = self.text(notice.template(), list, &address.to_string(), extra);
+        self.say(address, Some(list), &notice.subject(list), text);
     }
 
     fn text(&self, name: &str, list: &ListConfig, address: &str, extra: &[(&str, &str)]) -> String {
