@@ -8,6 +8,8 @@
 //!
 //! ```text
 //! cli::deliver  MTA pipe mode: one message from stdin → pipeline → exit code
+//! context      the configuration in force and the stores every request uses
+//! upkeep       expired requests swept out of the state
 //! pipeline     THE SPINE: handle(Delivery) → Outcome, calling the steps below in turn
 //! route        recipient → Route (list + subscribe/unsubscribe/request/confirm/…)
 //! message      raw mail → Incoming (the only user of mail-parser; size cap first)
@@ -35,6 +37,7 @@ pub mod cli;
 mod clock;
 pub mod command;
 pub mod config;
+pub mod context;
 pub mod daemon;
 mod decision;
 pub mod eligibility;
@@ -54,4 +57,5 @@ mod sender;
 mod statelog;
 mod token;
 pub mod trust;
+mod upkeep;
 mod verp;

@@ -14,29 +14,29 @@
 //! The steps it calls never call one another.
 
 use crate::address::EmailAddress;
-use crate::audit::{AuditLog, Record, Via};
+use crate::audit::{Record, Via};
 use crate::clock::rfc3339;
 use crate::command::{self, Command, Target};
-use crate::config::{Config, ListConfig};
+use crate::config::ListConfig;
+pub use crate::context::Context;
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
 use crate::guard;
 pub use crate::inbound::{Delivery, Outcome};
-use crate::limits::{Allowed, Budget, Limiter};
+use crate::limits::{Allowed, Budget};
 use crate::message::{self, Incoming, MessageError};
-use crate::outbox::{Batch, Outbox};
+use crate::outbox::Batch;
 use crate::owner;
 use crate::reply::{self, Reply, Texts};
-use crate::roster::{Change, Member, SharedRoster};
+use crate::roster::{Change, Member};
 use crate::route::{self, Route};
-use crate::statelog::StateLog;
-use crate::token::{self, Action, Keys, PendingStore, Request};
+use crate::token::{self, Action, PendingStore, Request};
+pub use crate::upkeep::sweep_expired;
 use crate::verp;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 
 const DAY: u64 = 86_400;
 
@@ -80,151 +80,6 @@ impl Notice {
 const MAX_REPORTED: usize = 50;
 /// A delivery report's returned Message-IDs of ours tried at most.
 const MAX_RETURNED_IDS: usize = 4;
-
-/// Everything the pipeline reads and writes.
-pub struct Context {
-    /// The configuration.
-    pub config: Config,
-    /// Token keys.
-    pub keys: Keys,
-    /// Requests waiting for confirmation.
-    pub pending: PendingStore,
-    /// Requests waiting for the owners.
-    pub held: PendingStore,
-    /// Replies not yet accepted by the SMTP server.
-    pub outbox: Outbox,
-    /// The audit log.
-    pub audit: AuditLog,
-    /// The `[limits]` counters.
-    pub limiter: Limiter,
-    /// Rosters in memory, opened when first needed.
-    rosters: Mutex<HashMap<String, Arc<SharedRoster>>>,
-    /// The state log under `pending`, `held` and `outbox`, and the rosters' changes.
-    log: Arc<StateLog>,
-    /// The daemon saves roster files in the background ([`Context::save_rosters`]);
-    /// otherwise (`deliver`, the CLI) [`Context::sync`] saves them.
-    pub background_saves: bool,
-}
-
-impl Context {
-    /// Opens the state directory (creating what is missing) and the token keys.
-    pub fn open(config: Config) -> io::Result<Context> {
-        Context::reopen(config, None)
-    }
-
-    /// [`Context::open`] on a reload: the state log, and the rosters whose file and
-    /// `include_file` did not change, are taken over from `previous` rather than read
-    /// again (a million-member roster takes most of a second to read).
-    pub fn reopen(config: Config, previous: Option<&Context>) -> io::Result<Context> {
-        let state = config.server.state_dir.clone();
-        let previous = previous.filter(|p| p.config.server.state_dir == state);
-        let log = match previous {
-            Some(p) => p.log.clone(),
-            None => Arc::new(StateLog::open(&state)?),
-        };
-        let mut rosters = HashMap::new();
-        if let Some(p) = previous {
-            let old = p
-                .rosters
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for list in config.lists.values() {
-                if let Some(r) = old.get(list.id.as_str())
-                    && r.is_for(&list.roster_path(), list.include_file.as_deref())
-                {
-                    rosters.insert(list.id.to_string(), r.clone());
-                }
-            }
-        }
-        Ok(Context {
-            keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
-            pending: PendingStore::new(log.clone()),
-            held: PendingStore::held(log.clone()),
-            outbox: Outbox::open(&state, log.clone())?,
-            audit: AuditLog::open(&state)?,
-            limiter: Limiter::new(&state, config.server.limits),
-            rosters: Mutex::new(rosters),
-            log,
-            background_saves: false,
-            config,
-        })
-    }
-
-    /// Makes every state and audit line written so far durable: one fsync each,
-    /// shared with whoever else asks meanwhile. Without background saves, the
-    /// roster files are saved first.
-    pub fn sync(&self) -> io::Result<()> {
-        if !self.background_saves {
-            self.save_rosters()?;
-        }
-        self.log.sync()?;
-        self.audit.sync()
-    }
-
-    /// Saves every roster file with changes not yet in it, opening those whose
-    /// changes only the state log holds (after a crash, or a save that failed).
-    pub fn save_rosters(&self) -> io::Result<()> {
-        let mut result = Ok(());
-        let logged: std::collections::BTreeSet<String> = self
-            .log
-            .roster_changes()?
-            .into_values()
-            .map(|e| e.list)
-            .collect();
-        for id in logged {
-            if let Some(list) = self.config.list(&id)
-                && let Err(e) = self.roster(list)
-            {
-                result = Err(e);
-            }
-        }
-        let rosters: Vec<Arc<SharedRoster>> = self
-            .rosters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        for roster in rosters {
-            if let Err(e) = roster.save() {
-                result = Err(io::Error::other(e));
-            }
-        }
-        result
-    }
-
-    /// Whether a roster has changes not yet in its file.
-    pub fn rosters_dirty(&self) -> bool {
-        self.rosters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .any(|r| r.dirty())
-    }
-
-    /// The shared roster of a list. One that does not parse is not kept: the next
-    /// request reads the file again (an admin may have fixed it).
-    pub fn roster(&self, list: &ListConfig) -> io::Result<Arc<SharedRoster>> {
-        let mut rosters = self
-            .rosters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(roster) = rosters.get(list.id.as_str()) {
-            return Ok(roster.clone());
-        }
-        let roster = Arc::new(
-            SharedRoster::open(
-                list.id.as_str(),
-                &list.roster_path(),
-                list.include_file.as_deref(),
-                self.log.clone(),
-            )
-            .map_err(io::Error::other)?,
-        );
-        rosters.insert(list.id.to_string(), roster.clone());
-        Ok(roster)
-    }
-}
 
 /// Why a delivery that is done sent no reply: `deliver` says so on a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1191,41 +1046,6 @@ impl<'a> Session<'a> {
         self.ctx.outbox.queue(&batch)?;
         Ok(Ok(batch))
     }
-}
-
-/// Removes expired confirmations and held requests, each with an audit line.
-/// Returns how many were removed.
-pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
-    let mut removed = 0;
-    for list in ctx.config.lists.values() {
-        for (store, action) in [(&ctx.pending, "confirm"), (&ctx.held, "moderate")] {
-            for record in store.all(list.id.as_str())? {
-                if record.expires >= now {
-                    continue;
-                }
-                let Ok(address) = EmailAddress::parse(&record.address) else {
-                    continue;
-                };
-                store.remove(
-                    list.id.as_str(),
-                    &token::pending_id(list.id.as_str(), &address.key(), record.action),
-                )?;
-                ctx.audit.record(&Record {
-                    rule: record.rule,
-                    ..Record::new(
-                        list.id.as_str(),
-                        &record.address,
-                        action,
-                        "expired",
-                        Via::Email,
-                    )
-                })?;
-                removed += 1;
-            }
-        }
-    }
-    ctx.sync()?;
-    Ok(removed)
 }
 
 /// A held request decided by the owners: what the person is told.

@@ -1,0 +1,44 @@
+//! Upkeep that no request asks for: requests whose time ran out leave the state,
+//! each with an audit line. The daemon runs it every few minutes, `pending` before it
+//! lists.
+
+use crate::address::EmailAddress;
+use crate::audit::{Record, Via};
+use crate::context::Context;
+use crate::token;
+use std::io;
+
+/// Removes expired confirmations and held requests, each with an audit line.
+/// Returns how many were removed.
+pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
+    let mut removed = 0;
+    for list in ctx.config.lists.values() {
+        for (store, action) in [(&ctx.pending, "confirm"), (&ctx.held, "moderate")] {
+            for record in store.all(list.id.as_str())? {
+                if record.expires >= now {
+                    continue;
+                }
+                let Ok(address) = EmailAddress::parse(&record.address) else {
+                    continue;
+                };
+                store.remove(
+                    list.id.as_str(),
+                    &token::pending_id(list.id.as_str(), &address.key(), record.action),
+                )?;
+                ctx.audit.record(&Record {
+                    rule: record.rule,
+                    ..Record::new(
+                        list.id.as_str(),
+                        &record.address,
+                        action,
+                        "expired",
+                        Via::Email,
+                    )
+                })?;
+                removed += 1;
+            }
+        }
+    }
+    ctx.sync()?;
+    Ok(removed)
+}
