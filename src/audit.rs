@@ -45,17 +45,18 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// A record stamped now, with no rule and no Message-ID (set them with
-    /// `Record { rule, ..Record::new(…) }`).
+    /// A record stamped `now` (Unix seconds, as the request was handed it), with no
+    /// rule and no Message-ID (set them with `Record { rule, ..Record::new(…) }`).
     pub fn new(
         list: &'a str,
         address: &'a str,
         action: &'a str,
         outcome: &'a str,
         via: Via,
+        now: u64,
     ) -> Record<'a> {
         Record {
-            time: now_rfc3339(),
+            time: crate::clock::rfc3339(now),
             list,
             address,
             action,
@@ -172,11 +173,6 @@ impl AuditLog {
     }
 }
 
-/// The current time as RFC 3339 UTC, to the second.
-pub(crate) fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,7 +181,7 @@ mod tests {
     fn a_log_moved_away_by_rotation_is_reopened() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(dir.path()).unwrap();
-        let record = |address| Record::new("sm-cop", address, "add", "added", Via::Admin);
+        let record = |address| Record::new("sm-cop", address, "add", "added", Via::Admin, 1);
         log.record(&record("before@x.gov")).unwrap();
         std::fs::rename(log.path(), dir.path().join("audit.log.1")).unwrap();
         std::thread::sleep(ROTATION_CHECK + std::time::Duration::from_millis(50));
@@ -202,7 +198,7 @@ mod tests {
         let log = AuditLog::open(&dir.path().join("state")).unwrap();
         for address in ["a@x.gov", "b@x.gov"] {
             log.record(&Record {
-                time: now_rfc3339(),
+                time: crate::clock::rfc3339(1),
                 list: "sm-cop",
                 address,
                 action: "add",

@@ -153,9 +153,14 @@ impl crate::inbound::Mailroom for Daemon {
 
     fn record(&self, recipient: &str, outcome: &str) -> io::Result<()> {
         use crate::audit::{Record, Via};
-        self.context()
-            .audit
-            .record(&Record::new("", recipient, "receive", outcome, Via::Email))
+        self.context().audit.record(&Record::new(
+            "",
+            recipient,
+            "receive",
+            outcome,
+            Via::Email,
+            unix_now(),
+        ))
     }
 }
 
@@ -539,7 +544,7 @@ async fn send_one(
     if now.saturating_sub(batch.created) > give_up {
         match ctx
             .outbox
-            .give_up(batch, "retried for longer than outbound.give_up_after")
+            .give_up(batch, "retried for longer than outbound.give_up_after", now)
         {
             Ok(()) => warn!(batch = %key, "reply given up, moved to outbox/failed"),
             Err(e) => warn!(batch = %key, error = %e, "cannot move a reply to outbox/failed"),

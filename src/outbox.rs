@@ -141,7 +141,7 @@ impl Outbox {
                     // The refused attempt is an attempt: `outbox` shows how many.
                     batch.attempts += 1;
                     batch.last_error = Some(why.clone());
-                    self.move_to_failed(&batch, "failed")?;
+                    self.move_to_failed(&batch, "failed", now)?;
                     return Ok(Sent::Failed(why));
                 }
             }
@@ -151,18 +151,18 @@ impl Outbox {
     }
 
     /// Moves a batch retried for too long to `outbox/failed/`, with an audit line.
-    pub fn give_up(&self, mut batch: Batch, why: &str) -> io::Result<()> {
+    pub fn give_up(&self, mut batch: Batch, why: &str, now: u64) -> io::Result<()> {
         batch.last_error = Some(format!(
             "{why}; last error: {}",
             batch.last_error.as_deref().unwrap_or("none")
         ));
-        self.move_to_failed(&batch, "given-up")
+        self.move_to_failed(&batch, "given-up", now)
     }
 
     /// `outbox/failed/<key>.json`, out of the queue (its key kept as seen), and an
     /// audit line for each mail in it that was not sent; a confirmation request among
     /// them cancels its pending request.
-    fn move_to_failed(&self, batch: &Batch, outcome: &str) -> io::Result<()> {
+    fn move_to_failed(&self, batch: &Batch, outcome: &str, now: u64) -> io::Result<()> {
         let failed = self.failed_path(&batch.key);
         fsio::write_private(
             &failed,
@@ -196,6 +196,7 @@ impl Outbox {
                 "send",
                 outcome,
                 Via::Email,
+                now,
             ))?;
         }
         for to in cancelled {
@@ -205,6 +206,7 @@ impl Outbox {
                 "send",
                 "pending-cancelled",
                 Via::Email,
+                now,
             ))?;
         }
         self.audit.sync()
@@ -250,7 +252,7 @@ impl Outbox {
 
     /// Deletes a failed batch, with an audit line for each mail in it that was not
     /// sent; `None` when there is no failed batch `key`.
-    pub fn drop_failed(&self, key: &str) -> io::Result<Option<Batch>> {
+    pub fn drop_failed(&self, key: &str, now: u64) -> io::Result<Option<Batch>> {
         let Some(batch) = self.take_failed(key)? else {
             return Ok(None);
         };
@@ -263,6 +265,7 @@ impl Outbox {
                 "send",
                 "dropped",
                 Via::Admin,
+                now,
             ))?;
         }
         self.audit.sync()?;

@@ -144,8 +144,8 @@ fn process(
             address,
             "receive",
             outcome,
-            None,
             incoming,
+            now,
         )
     };
     if ctx.outbox.seen(&key)? {
@@ -667,8 +667,8 @@ impl<'a> Session<'a> {
                 &address.to_string(),
                 "confirm",
                 outcome,
-                None,
                 self.incoming,
+                self.now,
             )?;
             Texts::to(&ctx.config, &address).text("bad_token_server", None, &[])
         };
@@ -969,7 +969,7 @@ impl<'a> Session<'a> {
         self.ctx.audit.write(&Record {
             rule,
             message_id: self.incoming.message_id.as_deref(),
-            ..Record::new(list.id.as_str(), &shown, action, outcome, via)
+            ..Record::new(list.id.as_str(), &shown, action, outcome, via, self.now)
         })
     }
 
@@ -1004,8 +1004,8 @@ impl<'a> Session<'a> {
                         &to,
                         "reply",
                         over.as_str(),
-                        None,
                         self.incoming,
+                        self.now,
                     )?;
                     continue;
                 }
@@ -1103,7 +1103,7 @@ pub fn settle_held(
     ctx.audit.record(&Record {
         rule: held.rule,
         message_id,
-        ..Record::new(list.id.as_str(), &shown, action, outcome, via)
+        ..Record::new(list.id.as_str(), &shown, action, outcome, via, now)
     })?;
     ctx.held.remove(
         list.id.as_str(),
@@ -1156,8 +1156,8 @@ fn forward_to_owners(
                 &owner.to_string(),
                 "owner",
                 over.as_str(),
-                None,
                 incoming,
+                now,
             )?,
         }
     }
@@ -1167,8 +1167,8 @@ fn forward_to_owners(
         &sender_text(incoming, delivery),
         "owner",
         "forwarded",
-        None,
         incoming,
+        now,
     )?;
     if mails.is_empty() {
         ctx.outbox.mark_seen(&key)?;
@@ -1198,8 +1198,8 @@ fn bounces(
             address,
             "bounce",
             outcome,
-            None,
             incoming,
+            now,
         )
     };
     let mut failed = owner::failed_recipients(raw);
@@ -1308,13 +1308,19 @@ fn audit_line(
     address: &str,
     action: &str,
     outcome: &str,
-    rule: Option<usize>,
     incoming: &Incoming,
+    now: u64,
 ) -> io::Result<()> {
     ctx.audit.write(&Record {
-        rule,
         message_id: incoming.message_id.as_deref(),
-        ..Record::new(list.unwrap_or(""), address, action, outcome, Via::Email)
+        ..Record::new(
+            list.unwrap_or(""),
+            address,
+            action,
+            outcome,
+            Via::Email,
+            now,
+        )
     })
 }
 

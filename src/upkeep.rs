@@ -33,6 +33,7 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
                         action,
                         "expired",
                         Via::Email,
+                        now,
                     )
                 })?;
                 removed += 1;

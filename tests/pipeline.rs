@@ -1108,3 +1108,26 @@ fn a_huge_forged_report_costs_bounded_work() {
             .any(|r| r["outcome"] == "ignored-beyond-50:10")
     );
 }
+
+/// The audit line's time is the `now` the request was handed, not the wall clock
+/// (so time-dependent rules are tested with time in hand).
+#[test]
+fn audit_lines_carry_the_time_the_request_was_handed() {
+    let site = Site::new();
+    let ctx = context(&site);
+    deliver(
+        &ctx,
+        "sm-cop-join",
+        "clock@agency.gov",
+        "join",
+        "t1@x",
+        1_800_000_000,
+    )
+    .unwrap();
+    let line = site
+        .audit()
+        .into_iter()
+        .find(|r| r["address"] == "clock@agency.gov")
+        .unwrap();
+    assert_eq!(line["time"], "2027-01-15T08:00:00Z");
+}

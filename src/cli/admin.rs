@@ -1,7 +1,7 @@
 //! The admin commands: `lists`, `members`, `add`, `remove`, `explain`.
 
 use crate::address::EmailAddress;
-use crate::audit::{self, AuditLog, Record, Via};
+use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
 use crate::eligibility::{self, Action, Evidence};
 use crate::roster::{Member, RosterFile, SharedRoster};
@@ -133,7 +133,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         address: address.clone(),
         name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
         since: Some(
-            toml_datetime::Datetime::from_str(&audit::now_rfc3339())
+            toml_datetime::Datetime::from_str(&crate::clock::rfc3339(crate::clock::unix_now()))
                 .context("formatting the time")?,
         ),
         via: Some("admin".into()),
@@ -368,6 +368,7 @@ fn record(
                 action,
                 outcome,
                 Via::Admin,
+                super::deliver::unix_now(),
             )
         })
         .with_context(|| {

@@ -76,7 +76,7 @@ pub(super) fn retry_failed(config: &Config, key: &str) -> Result<()> {
 pub(super) fn drop_failed(config: &Config, key: &str) -> Result<()> {
     let outbox = open(config)?;
     if outbox
-        .drop_failed(key)
+        .drop_failed(key, super::deliver::unix_now())
         .with_context(|| format!("dropping {key}"))?
         .is_none()
     {

@@ -49,7 +49,7 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         }
         daemon::run(daemon, shutdown, |address| {
             info!(%address, config = %dir.display(), "listkeeper is serving LMTP");
-            let now = crate::audit::now_rfc3339();
+            let now = crate::clock::rfc3339(crate::clock::unix_now());
             Recorder {
                 state_dir: state_dir.clone(),
                 record: record.clone(),
@@ -68,7 +68,7 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         .context("serving LMTP")?;
         Recorder { state_dir, record }.set(|r| {
             if let Some(r) = r.as_mut() {
-                r.stopped = Some(crate::audit::now_rfc3339());
+                r.stopped = Some(crate::clock::rfc3339(crate::clock::unix_now()));
             }
         });
         info!("stopped");
@@ -118,7 +118,7 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken, recorder: Rec
                 match daemon.reload() {
                     Ok(()) => {
                         info!("configuration reloaded");
-                        let now = crate::audit::now_rfc3339();
+                        let now = crate::clock::rfc3339(crate::clock::unix_now());
                         recorder.set(|r| {
                             if let Some(r) = r.as_mut() {
                                 r.config_loaded = now;
