@@ -27,6 +27,7 @@ use crate::limits::{Allowed, Budget};
 use crate::message::{self, Incoming, MessageError};
 use crate::outbox::Batch;
 use crate::owner;
+use crate::records::Outgoing;
 use crate::reply::{self, Reply, Texts};
 use crate::roster::{Change, Member};
 use crate::route::{self, Route};
@@ -128,6 +129,8 @@ pub fn handle_told(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> (Outcome
     }
 }
 
+/// Dedupe, decide, then commit once: the replies as one batch (the dedupe record), or
+/// the key alone when there is nothing to send.
 fn process(
     ctx: &Context,
     delivery: &Delivery<'_>,
@@ -137,6 +140,63 @@ fn process(
     now: u64,
 ) -> io::Result<Result<Batch, Silent>> {
     let key = dedupe_key(incoming, delivery.raw, recipient);
+    if ctx.outbox.seen(&key)? {
+        // Never the recipient here: a confirm address holds a token.
+        audit_line(
+            ctx,
+            route.list().map(|l| l.as_str()),
+            &sender_text(incoming, delivery),
+            "receive",
+            "duplicate",
+            incoming,
+            now,
+        )?;
+        return Ok(Err(Silent::Duplicate));
+    }
+    let decided = decide(ctx, delivery, route, incoming, now)?;
+    commit(ctx, key, decided, now)
+}
+
+/// What a delivery comes to before anything is queued: the replies to send (and the
+/// list they are about), or why there are none.
+enum Decided {
+    Replies(Vec<Outgoing>, Option<String>),
+    Silent(Silent),
+}
+
+/// The one write of a delivery's outcome (its state and audit lines were written as
+/// it was decided; `Context::sync` makes them all durable before the answer).
+fn commit(
+    ctx: &Context,
+    key: String,
+    decided: Decided,
+    now: u64,
+) -> io::Result<Result<Batch, Silent>> {
+    match decided {
+        Decided::Replies(mails, list) if !mails.is_empty() => {
+            let batch = Batch::new(key, list, mails, now);
+            ctx.outbox.queue(&batch)?;
+            Ok(Ok(batch))
+        }
+        Decided::Replies(..) => {
+            ctx.outbox.mark_seen(&key)?;
+            Ok(Err(Silent::Nothing))
+        }
+        Decided::Silent(why) => {
+            ctx.outbox.mark_seen(&key)?;
+            Ok(Err(why))
+        }
+    }
+}
+
+/// Reads the message's commands (or report, or forward) and decides what to answer.
+fn decide(
+    ctx: &Context,
+    delivery: &Delivery<'_>,
+    route: &Route,
+    incoming: &Incoming,
+    now: u64,
+) -> io::Result<Decided> {
     let note = |address: &str, outcome: &str| {
         audit_line(
             ctx,
@@ -148,39 +208,31 @@ fn process(
             now,
         )
     };
-    if ctx.outbox.seen(&key)? {
-        // Never the recipient here: a confirm address holds a token.
-        note(&sender_text(incoming, delivery), "duplicate")?;
-        return Ok(Err(Silent::Duplicate));
-    }
     if let Route::Bounces(list, tag) = route {
         // Reports come from the null sender: read before the guard, never answered.
         if let Some(list) = ctx.config.lists.get(list) {
             bounces(ctx, list, tag.as_deref(), delivery.raw, incoming, now)?;
         }
-        ctx.outbox.mark_seen(&key)?;
-        return Ok(Err(Silent::Report));
+        return Ok(Decided::Silent(Silent::Report));
     }
     if let Some(why) = guard::silence(&ctx.config, delivery.envelope_from, incoming) {
         note(
             &sender_text(incoming, delivery),
             &format!("not-answered:{}", why.as_str()),
         )?;
-        ctx.outbox.mark_seen(&key)?;
-        return Ok(Err(Silent::Guarded(why)));
+        return Ok(Decided::Silent(Silent::Guarded(why)));
     }
     if let Route::Owner(list) = route
         && let Some(list) = ctx.config.lists.get(list)
     {
-        return forward_to_owners(ctx, list, delivery, incoming, key, now);
+        return forward_to_owners(ctx, list, delivery, incoming, now);
     }
     let envelope = delivery
         .envelope_from
         .and_then(|e| EmailAddress::parse(e.trim().trim_matches(['<', '>'])).ok());
     let Some(sender) = incoming.from.clone().or(envelope) else {
         note("", "not-answered:no-sender")?;
-        ctx.outbox.mark_seen(&key)?;
-        return Ok(Err(Silent::NoSender));
+        return Ok(Decided::Silent(Silent::NoSender));
     };
     let mut session = Session {
         ctx,
@@ -210,7 +262,7 @@ fn process(
         }
         session.run(command)?;
     }
-    session.finish(key)
+    session.finish()
 }
 
 /// One message's commands and the replies they build up.
@@ -974,7 +1026,7 @@ impl<'a> Session<'a> {
     }
 
     /// Renders the replies and queues them as one batch (the dedupe record).
-    fn finish(self, key: String) -> io::Result<Result<Batch, Silent>> {
+    fn finish(self) -> io::Result<Decided> {
         let mut mails = Vec::new();
         let mut list = None;
         let mut limited = false;
@@ -1034,17 +1086,10 @@ impl<'a> Session<'a> {
             list = list.or(draft.list);
             mails.push(mail);
         }
-        if mails.is_empty() {
-            self.ctx.outbox.mark_seen(&key)?;
-            return Ok(Err(if limited {
-                Silent::OverLimits
-            } else {
-                Silent::Nothing
-            }));
+        if mails.is_empty() && limited {
+            return Ok(Decided::Silent(Silent::OverLimits));
         }
-        let batch = Batch::new(key, list, mails, self.now);
-        self.ctx.outbox.queue(&batch)?;
-        Ok(Ok(batch))
+        Ok(Decided::Replies(mails, list))
     }
 }
 
@@ -1137,9 +1182,8 @@ fn forward_to_owners(
     list: &ListConfig,
     delivery: &Delivery<'_>,
     incoming: &Incoming,
-    key: String,
     now: u64,
-) -> io::Result<Result<Batch, Silent>> {
+) -> io::Result<Decided> {
     let mut mails = Vec::new();
     for (owner, mail) in list.owners.iter().zip(owner::forward(
         &ctx.config,
@@ -1171,12 +1215,9 @@ fn forward_to_owners(
         now,
     )?;
     if mails.is_empty() {
-        ctx.outbox.mark_seen(&key)?;
-        return Ok(Err(Silent::OverLimits));
+        return Ok(Decided::Silent(Silent::OverLimits));
     }
-    let batch = Batch::new(key, Some(list.id.to_string()), mails, now);
-    ctx.outbox.queue(&batch)?;
-    Ok(Ok(batch))
+    Ok(Decided::Replies(mails, Some(list.id.to_string())))
 }
 
 /// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce
