@@ -39,6 +39,7 @@ pub mod decision;
 pub mod eligibility;
 pub mod fsio;
 pub mod guard;
+pub mod import;
 pub mod inbound;
 pub mod limits;
 pub mod message;
