@@ -467,3 +467,167 @@ fn a_sync_source_with_a_bad_line_changes_nothing() {
     assert!(stderr(&out).contains("needs --name"), "{}", stderr(&out));
     assert_eq!(site.roster_text(), before);
 }
+
+#[test]
+fn mlmmj_directory_imports_with_digesters_and_nomail_members_named() {
+    let site = Site::new();
+    let dir = sample("mlmmj");
+    let out = run(
+        &site,
+        &["import", "mlmmj", dir.to_str().unwrap(), "--list", "smcop"],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("name: sm-cop"), "{text}");
+    assert!(
+        text.contains("owners: socialgov@example.gov, deputy@example.gov"),
+        "{text}"
+    );
+    assert!(text.contains("subscribe: confirm+moderate"), "{text}");
+    assert!(text.contains("members: 5 "), "{text}");
+    assert!(
+        text.contains("not translated: control/subonlypost: (set)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not translated: control/prefix: [SM-COP]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("option DIGEST, 1 member(s), not translated yet (delivery modes): imported as plain members: maria.garcia@hhs.gov (line 1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("option NOMAIL, 1 member(s), not translated yet"),
+        "{text}"
+    );
+    let members = stdout(&run(&site, &["members", "smcop"]));
+    assert_eq!(members.lines().count(), 5, "{members}");
+    assert!(run(&site, &["check"]).status.success());
+}
+
+#[test]
+fn a_mlmmj_directory_missing_a_file_names_it_and_nothing_is_written() {
+    let site = Site::new();
+    let dir = site.tmp.path().join("mlmmj");
+    support::copy_dir(&sample("mlmmj"), &dir);
+    std::fs::remove_file(dir.join("control/listaddress")).unwrap();
+    let before = tree(&site.config());
+    let out = run(
+        &site,
+        &["import", "mlmmj", dir.to_str().unwrap(), "--list", "smcop"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: missing",
+            dir.join("control/listaddress").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(tree(&site.config()), before);
+
+    support::copy_dir(&sample("mlmmj"), &dir);
+    std::fs::write(
+        dir.join("subscribers.d/j"),
+        "jane.doe@agency.gov\njohn.roe@\n",
+    )
+    .unwrap();
+    let out = run(
+        &site,
+        &["import", "mlmmj", dir.to_str().unwrap(), "--list", "smcop"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "could not read: {}:2: ",
+            dir.join("subscribers.d/j").display()
+        )),
+        "{text}"
+    );
+    assert_eq!(tree(&site.config()), before);
+}
+
+#[test]
+fn mailman3_rest_json_and_members_dumps_import() {
+    let site = Site::new();
+    let dir = sample("mailman3");
+    let out = run(
+        &site,
+        &[
+            "import",
+            "mailman3",
+            dir.to_str().unwrap(),
+            "--list",
+            "smcop",
+            "--dry-run",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("name: SM-COP"), "{text}");
+    assert!(
+        text.contains("title: SocialGov Community of Practice"),
+        "{text}"
+    );
+    assert!(text.contains("owners: socialgov@example.gov"), "{text}");
+    assert!(text.contains("subscribe: confirm+moderate"), "{text}");
+    assert!(text.contains("members: 4 "), "{text}");
+    assert!(text.contains("option DIGEST, 2 member(s)"), "{text}");
+    assert!(text.contains("option NOMAIL, 1 member(s)"), "{text}");
+    assert!(text.contains("archive_policy"), "{text}");
+
+    let file = sample("mailman3-members.txt");
+    let out = run(
+        &site,
+        &[
+            "import",
+            "mailman3",
+            file.to_str().unwrap(),
+            "--list",
+            "mm",
+            "--owner",
+            "o@agency.gov",
+        ],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let roster = std::fs::read_to_string(list_dir(&site, "mm").join("roster.toml")).unwrap();
+    assert!(
+        roster.contains("\"l.chen@navy.mil\" = { name = \"Li Chen\", via = \"import:mailman3\" }"),
+        "{roster}"
+    );
+    assert!(
+        roster.contains("\"john.roe@army.mil\" = { via = \"import:mailman3\" }"),
+        "{roster}"
+    );
+
+    let broken = write(
+        &site,
+        "members.json",
+        "{\"entries\": [\n  {\"email\": \"a@x.gov\"},\n  {\"email\": \n",
+    );
+    let out = run(
+        &site,
+        &[
+            "import",
+            "mailman3",
+            broken.to_str().unwrap(),
+            "--list",
+            "mm2",
+            "--owner",
+            "o@agency.gov",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}:4: not a Mailman member listing",
+            broken.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!list_dir(&site, "mm2").exists());
+}

@@ -24,6 +24,10 @@ pub(super) enum ImportFormat {
     Listserv,
     /// `address[,name[,since]]` rows, with a header row or without.
     Csv,
+    /// A mlmmj list directory (subscribers.d/, control/, …).
+    Mlmmj,
+    /// A Mailman 3 dump: `mailman members` output or REST JSON, or a folder of them.
+    Mailman3,
 }
 
 impl ImportFormat {
@@ -31,6 +35,8 @@ impl ImportFormat {
         match self {
             ImportFormat::Listserv => "listserv",
             ImportFormat::Csv => "csv",
+            ImportFormat::Mlmmj => "mlmmj",
+            ImportFormat::Mailman3 => "mailman3",
         }
     }
 }
@@ -128,12 +134,13 @@ pub(super) fn export(config: &Config, list: &str, format: export::Format) -> Res
 }
 
 fn read_source(format: ImportFormat, path: &Path) -> Result<Draft> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = || std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
     let draft = match format {
-        ImportFormat::Csv => import::csv::read(&bytes, path)?,
+        ImportFormat::Mlmmj => import::mlmmj::read(path)?,
+        ImportFormat::Mailman3 => import::mailman3::read(path)?,
+        ImportFormat::Csv => import::csv::read(&bytes()?, path)?,
         ImportFormat::Listserv => {
-            let text = String::from_utf8_lossy(&bytes);
-            import::listserv::read(&text, path)?
+            import::listserv::read(&String::from_utf8_lossy(&bytes()?), path)?
         }
     };
     Ok(draft)

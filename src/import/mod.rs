@@ -10,6 +10,8 @@
 pub mod csv;
 pub mod export;
 pub mod listserv;
+pub mod mailman3;
+pub mod mlmmj;
 pub mod sync;
 
 use crate::address::EmailAddress;
@@ -20,7 +22,7 @@ use toml_datetime::Datetime;
 
 /// A source file that cannot be read as its format: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
+#[error("{}: {message}", place(file, *line))]
 pub struct ImportError {
     /// The file at fault.
     pub file: PathBuf,
@@ -28,6 +30,14 @@ pub struct ImportError {
     pub line: usize,
     /// What is wrong.
     pub message: String,
+}
+
+/// `file:line`, or the file alone for line 0.
+fn place(file: &Path, line: usize) -> String {
+    match line {
+        0 => file.display().to_string(),
+        n => format!("{}:{n}", file.display()),
+    }
 }
 
 impl ImportError {
