@@ -8,6 +8,7 @@
 //! `listkeeper add` does, and keeps its `list.toml`.
 
 use super::admin::{audit_log, find_list, open_roster, state_log};
+use super::progress;
 use crate::audit::{self, AuditLog, Record, Via};
 use crate::config::{Config, ListId};
 use crate::eligibility::{self, Action, Evidence};
@@ -153,9 +154,14 @@ fn build_roster(members: &[DraftMember], via: &str, source: &str) -> Result<Rost
         source.replace(['\n', '\r'], " ")
     );
     let mut roster = Roster::parse(header).map_err(|e| anyhow!("the roster header: {e}"))?;
-    for m in members {
+    let bar = progress::bar(members.len() as u64, "roster");
+    for (i, m) in members.iter().enumerate() {
         roster.add(&member(m, via));
+        if i as u64 % progress::STEP == 0 {
+            bar.set_position(i as u64);
+        }
     }
+    bar.finish_and_clear();
     Ok(roster)
 }
 
@@ -278,12 +284,17 @@ pub(super) fn record_all(
             audit.path().display()
         )
     };
-    for m in members {
+    let bar = progress::bar(members.len() as u64, "audit log");
+    for (i, m) in members.iter().enumerate() {
         let address = m.address.to_string();
         audit
             .write(&Record::new(list, &address, action, "added", Via::Admin))
             .with_context(failed)?;
+        if i as u64 % progress::STEP == 0 {
+            bar.set_position(i as u64);
+        }
     }
+    bar.finish_and_clear();
     audit.sync().with_context(failed)
 }
 

@@ -11,6 +11,7 @@ mod manual;
 mod migrate;
 mod moderate;
 mod outbox;
+mod progress;
 mod reference;
 mod serve;
 mod status;

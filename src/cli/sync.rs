@@ -85,17 +85,23 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
             return Ok(());
         }
         let since = now();
-        for m in &plan.add {
+        roster
+            .roster_mut()
+            .remove_many(&plan.remove)
+            .map_err(|e| anyhow!("{}: {e}", roster.path().display()))?;
+        let bar = super::progress::bar(plan.add.len() as u64, "roster");
+        for (i, m) in plan.add.iter().enumerate() {
             roster.roster_mut().add(&Member {
                 address: m.address.clone(),
                 name: m.name.clone(),
                 since: m.since.or(since),
                 via: Some(via.clone()),
             });
+            if i as u64 % super::progress::STEP == 0 {
+                bar.set_position(i as u64);
+            }
         }
-        for a in &plan.remove {
-            roster.roster_mut().remove(a);
-        }
+        bar.finish_and_clear();
         let Some(stamp) = roster.write_out(&lock)? else {
             // An editor saved the file meanwhile: plan again on what they saved.
             roster.reread()?;
