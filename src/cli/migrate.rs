@@ -157,7 +157,7 @@ fn build_roster(members: &[DraftMember], via: &str, source: &str) -> Result<Rost
     let bar = progress::bar(members.len() as u64, "roster");
     for (i, m) in members.iter().enumerate() {
         roster.add(&member(m, via));
-        if i as u64 % progress::STEP == 0 {
+        if (i as u64).is_multiple_of(progress::STEP) {
             bar.set_position(i as u64);
         }
     }
@@ -290,7 +290,7 @@ pub(super) fn record_all(
         audit
             .write(&Record::new(list, &address, action, "added", Via::Admin))
             .with_context(failed)?;
-        if i as u64 % progress::STEP == 0 {
+        if (i as u64).is_multiple_of(progress::STEP) {
             bar.set_position(i as u64);
         }
     }

@@ -97,7 +97,7 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
                 since: m.since.or(since),
                 via: Some(via.clone()),
             });
-            if i as u64 % super::progress::STEP == 0 {
+            if (i as u64).is_multiple_of(super::progress::STEP) {
                 bar.set_position(i as u64);
             }
         }
