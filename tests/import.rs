@@ -631,3 +631,31 @@ fn mailman3_rest_json_and_members_dumps_import() {
     );
     assert!(!list_dir(&site, "mm2").exists());
 }
+
+#[test]
+fn sync_waits_for_the_roster_lock_the_daemon_holds() {
+    let site = Site::new();
+    let hr = write(&site, "hr.csv", "a@agency.gov\n");
+    let lock_path = site.config().join("lists/sm-cop/.roster.toml.lock");
+    // The daemon's saver holds this lock file (flock) for each write.
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sync", "sm-cop", hr.to_str().unwrap()])
+        .arg("--config")
+        .arg(site.config())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "sync did not wait for the lock"
+    );
+    assert!(!site.roster_text().contains("a@agency.gov"));
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(site.roster_text().contains("\"a@agency.gov\""));
+}

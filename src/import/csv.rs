@@ -7,9 +7,8 @@
 //! many. Without a header the columns are address, name, since, and a row with more
 //! is refused. The `csv` crate does the quoting.
 
-use super::{Draft, DraftMember, ImportError, parse_since};
+use super::{Draft, DraftMember, ImportError, Seen, parse_since};
 use crate::address::EmailAddress;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Where each field is in a row.
@@ -32,7 +31,7 @@ pub fn read(text: &[u8], file: &Path) -> Result<Draft, ImportError> {
         .comment(Some(b'#'))
         .from_reader(text);
     let mut draft = Draft::default();
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     let mut columns: Option<Columns> = None;
     let mut record = ::csv::StringRecord::new();
     loop {

@@ -13,10 +13,9 @@
 //! (owners), the title and the description (terms). Everything else is listed as
 //! untranslated with its line, never dropped silently.
 
-use super::{Draft, DraftList, DraftMember, DraftRule, ImportError};
+use super::{Draft, DraftList, DraftMember, DraftRule, ImportError, Seen};
 use crate::address::EmailAddress;
 use regex::Regex;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -68,7 +67,7 @@ pub fn read(text: &str, file: &Path) -> Result<Draft, ImportError> {
     if draft.list.terms.is_none() && !description.is_empty() {
         draft.list.terms = Some(description.join(" "));
     }
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     for (i, line) in lines.iter().enumerate().skip(header_end) {
         if line.trim().is_empty() {
             continue;

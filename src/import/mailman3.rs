@@ -13,10 +13,9 @@
 //! `serde_json` reads the JSON; a member JSON that is not such a listing is an error
 //! naming the file, and the line when the JSON itself is broken.
 
-use super::{Draft, DraftList, DraftMember, DraftRule, ImportError};
+use super::{Draft, DraftList, DraftMember, DraftRule, ImportError, Seen};
 use crate::address::EmailAddress;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One page of a REST listing.
@@ -69,7 +68,7 @@ pub fn read(path: &Path) -> Result<Draft, ImportError> {
         },
         ..Draft::default()
     };
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     let files = if path.is_dir() {
         member_files(path)?
     } else {
@@ -105,11 +104,7 @@ fn member_files(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     Ok(out)
 }
 
-fn read_members(
-    file: &Path,
-    draft: &mut Draft,
-    seen: &mut HashMap<String, usize>,
-) -> Result<(), ImportError> {
+fn read_members(file: &Path, draft: &mut Draft, seen: &mut Seen) -> Result<(), ImportError> {
     let text =
         std::fs::read_to_string(file).map_err(|e| ImportError::at(file, 0, e.to_string()))?;
     if text.trim_start().starts_with('{') || text.trim_start().starts_with('[') {
@@ -147,7 +142,7 @@ fn read_json(
     text: &str,
     file: &Path,
     draft: &mut Draft,
-    seen: &mut HashMap<String, usize>,
+    seen: &mut Seen,
 ) -> Result<(), ImportError> {
     let entries: Vec<Entry> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text)
@@ -224,7 +219,7 @@ fn settings(dir: &Path, draft: &mut Draft) -> Result<(), ImportError> {
     let owners_json = dir.join("owners.json");
     let owners_txt = dir.join("owners.txt");
     let mut owners = Draft::default();
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     if owners_json.is_file() {
         read_members(&owners_json, &mut owners, &mut seen)?;
     } else if owners_txt.is_file() {

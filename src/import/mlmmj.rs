@@ -9,9 +9,8 @@
 //! as not translated. A folder without `control/listaddress` or `subscribers.d/`
 //! is not a mlmmj list: mlmmj itself refuses to run without them.
 
-use super::{Draft, DraftList, DraftMember, DraftRule, ImportError};
+use super::{Draft, DraftList, DraftMember, DraftRule, ImportError, Seen};
 use crate::address::EmailAddress;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The control files this reader translates (or needs, or that hold nothing a
@@ -48,7 +47,7 @@ pub fn read(dir: &Path) -> Result<Draft, ImportError> {
             "missing: a mlmmj list directory has a subscribers.d folder (even an empty one)",
         ));
     }
-    let mut seen = HashMap::new();
+    let mut seen = Seen::default();
     for (folder, option) in [
         ("subscribers.d", None),
         ("digesters.d", Some("DIGEST")),
@@ -139,7 +138,7 @@ fn read_members(
     file: &Path,
     option: Option<&str>,
     draft: &mut Draft,
-    seen: &mut HashMap<String, usize>,
+    seen: &mut Seen,
 ) -> Result<(), ImportError> {
     let text = read_text(file)?;
     for (i, line) in text.lines().enumerate() {

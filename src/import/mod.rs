@@ -20,6 +20,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use toml_datetime::Datetime;
 
+/// Addresses (their keys) seen so far → their index in [`Draft::members`]. foldhash:
+/// as fast as it gets on a million short keys, and randomly seeded.
+pub type Seen = HashMap<String, usize, foldhash::fast::RandomState>;
+
 /// A source file that cannot be read as its format: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", place(file, *line))]
@@ -113,7 +117,7 @@ pub struct Draft {
 
 impl Draft {
     /// Adds a member, merging it into an earlier one with the same address.
-    pub fn push(&mut self, seen: &mut HashMap<String, usize>, member: DraftMember) {
+    pub fn push(&mut self, seen: &mut Seen, member: DraftMember) {
         let key = member.address.key();
         if let Some(&at) = seen.get(&key) {
             let first = &mut self.members[at];

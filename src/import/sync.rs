@@ -42,7 +42,8 @@ impl Plan {
 
 /// The plan for `roster` and `source`, for the sync whose members carry `via`.
 pub fn plan(roster: &Roster, source: &Draft, via: &str) -> Plan {
-    let keys: HashSet<String> = source.members.iter().map(|m| m.address.key()).collect();
+    let keys: HashSet<String, foldhash::fast::RandomState> =
+        source.members.iter().map(|m| m.address.key()).collect();
     let mut plan = Plan::default();
     for member in roster.members() {
         let ours = member.via.as_deref() == Some(via);
