@@ -659,3 +659,47 @@ fn sync_waits_for_the_roster_lock_the_daemon_holds() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(site.roster_text().contains("\"a@agency.gov\""));
 }
+
+#[test]
+fn no_progress_bar_is_drawn_when_stderr_is_not_a_terminal() {
+    let site = Site::new();
+    let rows: String = (0..20_000).map(|i| format!("p{i}@agency.gov\n")).collect();
+    let csv = write(&site, "many.csv", &rows);
+    let out = run(
+        &site,
+        &[
+            "import",
+            "csv",
+            csv.to_str().unwrap(),
+            "--list",
+            "many",
+            "--owner",
+            "o@agency.gov",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "something was drawn on a pipe");
+    assert!(
+        stdout(&out).contains("(20000 member(s))"),
+        "{}",
+        stdout(&out)
+    );
+    let sync = write(&site, "sync.csv", &rows);
+    let out = run(
+        &site,
+        &["sync", "many", sync.to_str().unwrap(), "--name", "hr"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // Members imported are not the sync's: it adds none and removes none.
+    assert!(
+        stdout(&out).contains("20000 in the source joined another way"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("nothing to change"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -139,7 +139,13 @@ fn read_source(format: ImportFormat, path: &Path) -> Result<Draft> {
     let draft = match format {
         ImportFormat::Mlmmj => import::mlmmj::read(path)?,
         ImportFormat::Mailman3 => import::mailman3::read(path)?,
-        ImportFormat::Csv => import::csv::read(&bytes()?, path)?,
+        ImportFormat::Csv => {
+            let bytes = bytes()?;
+            let bar = progress::reading(bytes.len());
+            let draft = import::csv::read_with(&bytes, path, &mut |at| bar.set_position(at));
+            bar.finish_and_clear();
+            draft?
+        }
         ImportFormat::Listserv => {
             import::listserv::read(&String::from_utf8_lossy(&bytes()?), path)?
         }

@@ -14,11 +14,22 @@ pub(super) fn bar(len: u64, what: &'static str) -> ProgressBar {
     }
     let bar = ProgressBar::new(len);
     if let Ok(style) =
-        ProgressStyle::with_template("{msg:>16} [{bar:40}] {human_pos}/{human_len} {per_sec} {eta}")
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {human_pos}/{human_len} ({eta} left)")
     {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what);
+    bar
+}
+
+/// A bar over the bytes of a source being read.
+pub(super) fn reading(bytes: usize) -> ProgressBar {
+    let bar = bar(bytes as u64, "reading");
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:>10} [{bar:40}] {binary_bytes}/{binary_total_bytes} ({eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
     bar
 }
 

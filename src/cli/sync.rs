@@ -32,7 +32,10 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     let name = sync_name(o)?;
     let via = format!("sync:{name}");
     let (bytes, label) = read_source(o.source)?;
-    let source = import::csv::read(&bytes, Path::new(&label))?;
+    let bar = super::progress::reading(bytes.len());
+    let source = import::csv::read_with(&bytes, Path::new(&label), &mut |at| bar.set_position(at));
+    bar.finish_and_clear();
+    let source = source?;
     if let Some(first) = source.invalid.first() {
         for e in &source.invalid {
             eprintln!("listkeeper: {e}");

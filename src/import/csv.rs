@@ -24,6 +24,16 @@ struct Columns {
 /// Reads CSV text (`file` names it in messages). Rows whose address or date does
 /// not parse are in [`Draft::invalid`]; a file that is not CSV at all is an error.
 pub fn read(text: &[u8], file: &Path) -> Result<Draft, ImportError> {
+    read_with(text, file, &mut |_| {})
+}
+
+/// [`read`], calling `tick` with the bytes read so far every few thousand rows (for
+/// a progress bar).
+pub fn read_with(
+    text: &[u8],
+    file: &Path,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Draft, ImportError> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -43,6 +53,9 @@ pub fn read(text: &[u8], file: &Path) -> Result<Draft, ImportError> {
             break;
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
+        if line % 4096 == 0 {
+            tick(record.position().map_or(0, |p| p.byte()));
+        }
         if record.iter().all(str::is_empty) {
             continue;
         }
