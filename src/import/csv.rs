@@ -53,7 +53,7 @@ pub fn read_with(
             break;
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
-        if line % 4096 == 0 {
+        if line.is_multiple_of(4096) {
             tick(record.position().map_or(0, |p| p.byte()));
         }
         if record.iter().all(str::is_empty) {
