@@ -93,13 +93,25 @@ pub(super) fn import(dir: &Path, o: &ImportOptions<'_>) -> Result<()> {
             o.path.display()
         );
     }
+    create(&config, &id, &draft, o, &via)
+}
+
+/// A new list: built and checked in a hidden folder, then renamed into `lists/`.
+fn create(
+    config: &Config,
+    id: &ListId,
+    draft: &Draft,
+    o: &ImportOptions<'_>,
+    via: &str,
+) -> Result<()> {
+    let folder = config.dir.join("lists").join(id.as_str());
     let source = format!("{} {}", o.format.word(), o.path.display());
     let list_text = import::list_toml(id.as_str(), &draft.list, &source);
-    let roster = build_roster(&draft.members, &via, &source)?;
+    let roster = build_roster(&draft.members, via, &source)?;
     if o.dry_run {
         let check = tempfile::tempdir().context("creating a temporary folder")?;
-        let checked = stage(&config, check.path(), &id, &list_text, &roster)?;
-        warn_inadmissible(&checked, &id, &draft.members);
+        let checked = stage(config, check.path(), id, &list_text, &roster)?;
+        warn_inadmissible(&checked, id, &draft.members);
         println!("dry run: the list loads; nothing was written");
         return Ok(());
     }
@@ -107,13 +119,13 @@ pub(super) fn import(dir: &Path, o: &ImportOptions<'_>) -> Result<()> {
         .prefix(".import-")
         .tempdir_in(&config.dir)
         .with_context(|| format!("creating a folder in {}", config.dir.display()))?;
-    let checked = stage(&config, staging.path(), &id, &list_text, &roster)?;
-    warn_inadmissible(&checked, &id, &draft.members);
+    let checked = stage(config, staging.path(), id, &list_text, &roster)?;
+    warn_inadmissible(&checked, id, &draft.members);
     std::fs::rename(staging.path().join("lists").join(id.as_str()), &folder)
         .with_context(|| format!("moving the new list into {}", folder.display()))?;
     crate::fsio::sync_dir(&config.dir.join("lists"))
         .with_context(|| format!("syncing {}", config.dir.join("lists").display()))?;
-    let audit = audit_log(&config)?;
+    let audit = audit_log(config)?;
     record_all(&audit, id.as_str(), &draft.members, "import")?;
     println!(
         "wrote {} and {} ({} member(s)); `listkeeper check` checks it, and the daemon serves it after a reload (SIGHUP)",

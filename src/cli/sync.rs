@@ -6,9 +6,9 @@
 
 use super::admin::{audit_log, find_list, open_roster, state_log};
 use super::migrate::{now, record_all};
-use crate::audit::{Record, Via};
-use crate::import::{self, sync};
-use crate::roster::Member;
+use crate::audit::{AuditLog, Record, Via};
+use crate::import::{self, Draft, sync};
+use crate::roster::{Member, RosterFile};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Read;
 use std::path::Path;
@@ -31,20 +31,7 @@ const TRIES: usize = 3;
 pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     let name = sync_name(o)?;
     let via = format!("sync:{name}");
-    let (bytes, label) = read_source(o.source)?;
-    let bar = super::progress::reading(bytes.len());
-    let source = import::csv::read_with(&bytes, Path::new(&label), &mut |at| bar.set_position(at));
-    bar.finish_and_clear();
-    let source = source?;
-    if let Some(first) = source.invalid.first() {
-        for e in &source.invalid {
-            eprintln!("listkeeper: {e}");
-        }
-        bail!(
-            "{} line(s) of the source could not be read (the first: {first}); nothing was changed",
-            source.invalid.len()
-        );
-    }
+    let (source, label) = read_checked(o.source)?;
     let config = super::load(dir, Some(o.list))?;
     let list = find_list(&config, o.list)?;
     let audit = audit_log(&config)?;
@@ -74,37 +61,14 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
             );
         }
         if o.dry_run {
-            for m in plan.add.iter().take(50) {
-                println!("  would add {}", m.address);
-            }
-            for a in plan.remove.iter().take(50) {
-                println!("  would remove {a}");
-            }
-            println!("dry run: nothing was changed");
+            show(&plan);
             return Ok(());
         }
         if plan.is_empty() {
             println!("nothing to change");
             return Ok(());
         }
-        let since = now();
-        roster
-            .roster_mut()
-            .remove_many(&plan.remove)
-            .map_err(|e| anyhow!("{}: {e}", roster.path().display()))?;
-        let bar = super::progress::bar(plan.add.len() as u64, "roster");
-        for (i, m) in plan.add.iter().enumerate() {
-            roster.roster_mut().add(&Member {
-                address: m.address.clone(),
-                name: m.name.clone(),
-                since: m.since.or(since),
-                via: Some(via.clone()),
-            });
-            if (i as u64).is_multiple_of(super::progress::STEP) {
-                bar.set_position(i as u64);
-            }
-        }
-        bar.finish_and_clear();
+        apply(&mut roster, &plan, &via)?;
         let Some(stamp) = roster.write_out(&lock)? else {
             // An editor saved the file meanwhile: plan again on what they saved.
             roster.reread()?;
@@ -112,22 +76,7 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
         };
         roster.written(stamp);
         drop(lock);
-        record_all(&audit, list.id.as_str(), &plan.add, &via)?;
-        for a in &plan.remove {
-            let address = a.to_string();
-            audit
-                .write(&Record::new(
-                    list.id.as_str(),
-                    &address,
-                    &via,
-                    "removed",
-                    Via::Admin,
-                ))
-                .context("the roster was changed, but the audit log could not be written")?;
-        }
-        audit
-            .sync()
-            .context("the roster was changed, but the audit log could not be synced")?;
+        audit_plan(&audit, list.id.as_str(), &plan, &via)?;
         println!(
             "added {}, removed {} ({})",
             plan.add.len(),
@@ -139,6 +88,74 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     bail!(
         "the roster kept changing while the sync wrote it (is an editor saving it?); nothing was changed"
     )
+}
+
+/// The source, read whole; any line that does not read is an error.
+fn read_checked(source: &str) -> Result<(Draft, String)> {
+    let (bytes, label) = read_source(source)?;
+    let bar = super::progress::reading(bytes.len());
+    let draft = import::csv::read_with(&bytes, Path::new(&label), &mut |at| bar.set_position(at));
+    bar.finish_and_clear();
+    let draft = draft?;
+    if let Some(first) = draft.invalid.first() {
+        for e in &draft.invalid {
+            eprintln!("listkeeper: {e}");
+        }
+        bail!(
+            "{} line(s) of the source could not be read (the first: {first}); nothing was changed",
+            draft.invalid.len()
+        );
+    }
+    Ok((draft, label))
+}
+
+/// `--dry-run`: the first changes, by address.
+fn show(plan: &sync::Plan) {
+    for m in plan.add.iter().take(50) {
+        println!("  would add {}", m.address);
+    }
+    for a in plan.remove.iter().take(50) {
+        println!("  would remove {a}");
+    }
+    println!("dry run: nothing was changed");
+}
+
+/// Makes the plan's changes to the roster in memory (written by the caller).
+fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &str) -> Result<()> {
+    let since = now();
+    let path = roster.path().to_owned();
+    roster
+        .roster_mut()
+        .remove_many(&plan.remove)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let bar = super::progress::bar(plan.add.len() as u64, "roster");
+    for (i, m) in plan.add.iter().enumerate() {
+        roster.roster_mut().add(&Member {
+            address: m.address.clone(),
+            name: m.name.clone(),
+            since: m.since.or(since),
+            via: Some(via.to_owned()),
+        });
+        if (i as u64).is_multiple_of(super::progress::STEP) {
+            bar.set_position(i as u64);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One audit line a change, one fsync for them all.
+fn audit_plan(audit: &AuditLog, list: &str, plan: &sync::Plan, via: &str) -> Result<()> {
+    record_all(audit, list, &plan.add, via)?;
+    for a in &plan.remove {
+        let address = a.to_string();
+        audit
+            .write(&Record::new(list, &address, via, "removed", Via::Admin))
+            .context("the roster was changed, but the audit log could not be written")?;
+    }
+    audit
+        .sync()
+        .context("the roster was changed, but the audit log could not be synced")
 }
 
 /// `--name`, or the source file's stem; `-` (stdin) needs `--name`.
