@@ -305,6 +305,25 @@ mod tests {
     }
 
     #[test]
+    fn closed_lists_refuse_everyone_and_local_service_takes_its_domains() {
+        let d = read(
+            "* T\n* Subscription= Closed\n* Owner= a@x.gov\n",
+            Path::new("t.list"),
+        )
+        .unwrap();
+        assert_eq!(d.list.rules.len(), 1);
+        assert_eq!(d.list.rules[0].action, "reject");
+        let d = read(
+            "* T\n* Subscription= Open Service= Local\n* Local= EXAMPLE.GOV,*.example.mil\n",
+            Path::new("t.list"),
+        )
+        .unwrap();
+        assert_eq!(d.list.subscribe, Some("open"));
+        assert_eq!(d.list.rules[0].domain, vec!["example.gov", "*.example.mil"]);
+        assert!(d.untranslated.is_empty(), "{:?}", d.untranslated);
+    }
+
+    #[test]
     fn a_file_cut_short_is_refused_with_its_line() {
         let cut = &FILE[..FILE.len() - 4];
         let e = read(cut, Path::new("t.list")).unwrap_err();
