@@ -43,6 +43,7 @@ mod decision;
 pub mod eligibility;
 mod fsio;
 mod guard;
+pub mod import;
 pub mod inbound;
 mod limits;
 pub mod message;

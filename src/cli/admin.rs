@@ -289,7 +289,7 @@ pub(super) fn explain(
     Ok(())
 }
 
-fn find_list<'c>(config: &'c Config, id: &str) -> Result<&'c ListConfig> {
+pub(super) fn find_list<'c>(config: &'c Config, id: &str) -> Result<&'c ListConfig> {
     config.list(id).ok_or_else(|| {
         let known: Vec<&str> = config.lists.keys().map(|k| k.as_str()).collect();
         anyhow!(
@@ -307,7 +307,7 @@ fn parse_address(address: &str) -> Result<EmailAddress> {
 /// The state log, to find roster changes that only it holds (the daemon saves them
 /// within milliseconds; after a crash, when it starts again). `None` when there is
 /// none, or no write access to the state folder: the files are read as they stand.
-fn state_log(config: &Config) -> Option<Arc<StateLog>> {
+pub(super) fn state_log(config: &Config) -> Option<Arc<StateLog>> {
     if !config.server.state_dir.join("state.log").exists() {
         return None;
     }
@@ -320,7 +320,7 @@ fn state_log(config: &Config) -> Option<Arc<StateLog>> {
 /// lock file for each whole write, so this waits for the daemon's write to end (up
 /// to 30 s) rather than fail, and the daemon, seeing these changes marked saved in
 /// the log, does not make them again over a later edit.
-fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterFile> {
+pub(super) fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterFile> {
     if let Some(log) = log {
         let id = list.id.as_str();
         if log.read(|s| s.roster.values().any(|e| e.list == id))? {
@@ -342,7 +342,7 @@ fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Result<RosterF
     )?)
 }
 
-fn audit_log(config: &Config) -> Result<AuditLog> {
+pub(super) fn audit_log(config: &Config) -> Result<AuditLog> {
     AuditLog::open(&config.server.state_dir).with_context(|| {
         format!(
             "cannot create the state folder {}",

@@ -8,12 +8,15 @@ mod check;
 mod deliver;
 mod init;
 mod manual;
+mod migrate;
 mod moderate;
 mod outbox;
+mod progress;
 mod reference;
 mod serve;
 mod status;
 mod summary;
+mod sync;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
@@ -175,6 +178,59 @@ enum Command {
         #[arg(long)]
         authenticated: bool,
     },
+    /// Create a list from another list manager's files (or, with --merge, add their
+    /// members to an existing list); prints what it does, and --dry-run writes nothing.
+    Import {
+        /// The source's format.
+        #[arg(value_enum)]
+        format: migrate::ImportFormat,
+        /// The source file.
+        path: PathBuf,
+        /// The id of the list to write (lists/ID).
+        #[arg(long, value_name = "ID")]
+        list: String,
+        /// Show what would be done; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Add the members to the list ID, which exists; its list.toml is kept.
+        #[arg(long)]
+        merge: bool,
+        /// Import the members that read, leaving out the lines that do not.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// An owner of the new list, besides those the source names (may be given
+        /// more than once; needed when the source names none, as a CSV does).
+        #[arg(long, value_name = "ADDRESS")]
+        owner: Vec<String>,
+    },
+    /// Make the members a source added equal that source (a CSV or one address a line;
+    /// - for standard input). Never removes members who joined another way.
+    Sync {
+        /// The list id.
+        list: String,
+        /// The source file, or - for standard input.
+        source: String,
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Refuse to remove more than this share of the sync's own members.
+        #[arg(long, value_name = "N%", default_value = "10%", value_parser = crate::import::sync::parse_percent)]
+        max_removals: f64,
+        /// The sync's name, recorded as via = "sync:NAME" (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Remove past --max-removals.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a list's members to standard output, for another tool.
+    Export {
+        /// The list id.
+        list: String,
+        /// The format.
+        #[arg(long, value_enum)]
+        format: crate::import::export::Format,
+    },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -192,6 +248,7 @@ pub fn run(args: Args) -> ExitCode {
             | Command::Members { .. }
             | Command::Pending { .. }
             | Command::Explain { .. }
+            | Command::Export { .. }
     ) {
         sigpipe::reset();
     }
@@ -277,6 +334,47 @@ pub fn run(args: Args) -> ExitCode {
             authenticated,
         } => {
             load(dir, Some(&list)).and_then(|c| admin::explain(&c, &list, &address, authenticated))
+        }
+        Command::Import {
+            format,
+            path,
+            list,
+            dry_run,
+            merge,
+            skip_invalid,
+            owner,
+        } => migrate::import(
+            dir,
+            &migrate::ImportOptions {
+                format,
+                path: &path,
+                list: &list,
+                dry_run,
+                merge,
+                skip_invalid,
+                owners: &owner,
+            },
+        ),
+        Command::Sync {
+            list,
+            source,
+            dry_run,
+            max_removals,
+            name,
+            force,
+        } => sync::run(
+            dir,
+            &sync::SyncOptions {
+                list: &list,
+                source: &source,
+                dry_run,
+                max_removals,
+                name: name.as_deref(),
+                force,
+            },
+        ),
+        Command::Export { list, format } => {
+            load(dir, Some(&list)).and_then(|c| migrate::export(&c, &list, format))
         }
     };
     match result {

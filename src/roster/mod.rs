@@ -263,6 +263,44 @@ impl Roster {
         true
     }
 
+    /// Removes many members at once (a sync's removals): one pass over the text and
+    /// one re-read, where [`Roster::remove`] would move the rest of the file once for
+    /// each. Returns how many were members.
+    pub fn remove_many(&mut self, addresses: &[EmailAddress]) -> Result<usize, ParseError> {
+        let mut spans = Vec::new();
+        for address in addresses {
+            let key = address.key();
+            if let Some(span) = self.index.get(key.as_str()) {
+                spans.push(span.clone());
+                spans.extend(
+                    self.shadowed
+                        .iter()
+                        .filter(|(k, _)| **k == *key)
+                        .map(|(_, s)| s.clone()),
+                );
+            }
+        }
+        let removed = addresses
+            .iter()
+            .filter(|a| self.index.contains_key(a.key().as_str()))
+            .count();
+        if spans.is_empty() {
+            return Ok(0);
+        }
+        spans.sort_unstable_by_key(|s| s.start);
+        let mut text = String::with_capacity(self.text.len());
+        let mut at = 0;
+        for span in spans {
+            if span.start >= at {
+                text.push_str(&self.text[at..span.start]);
+                at = span.end;
+            }
+        }
+        text.push_str(&self.text[at..]);
+        *self = Roster::parse(text)?;
+        Ok(removed)
+    }
+
     /// Moves every span and the insert point that start at or after `from`.
     fn shift(&mut self, from: usize, by: isize) {
         let moved = |x: usize| {

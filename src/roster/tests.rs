@@ -519,3 +519,20 @@ fn regression_fuzz_a_lone_carriage_return_is_refused() {
     assert!(Roster::parse("[members]\n\"a@x.gov\" = {}\r".into()).is_err());
     assert!(Roster::parse("[members]\r\n\"a@x.gov\" = {}\r\n".into()).is_ok());
 }
+
+#[test]
+fn remove_many_takes_out_each_line_and_keeps_the_rest() {
+    let text = "# head\n[members]\n\"a@x.gov\" = {}\n# keep me\n\"b@x.gov\" = { name = \"B\" }\n\"c@x.gov\" = {}\n";
+    let mut roster = Roster::parse(text.to_owned()).unwrap();
+    let gone = [
+        EmailAddress::parse("A@x.gov").unwrap(),
+        EmailAddress::parse("c@x.gov").unwrap(),
+        EmailAddress::parse("z@x.gov").unwrap(),
+    ];
+    assert_eq!(roster.remove_many(&gone).unwrap(), 2);
+    assert_eq!(
+        roster.text(),
+        "# head\n[members]\n# keep me\n\"b@x.gov\" = { name = \"B\" }\n"
+    );
+    assert_eq!(roster.len(), 1);
+}

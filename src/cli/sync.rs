@@ -1,0 +1,198 @@
+//! `sync`: keep a roster's members from one source equal to that source.
+//!
+//! The source is read whole and checked before the roster is touched; the plan is
+//! made and written under the roster's lock (the one the daemon's saver takes), so
+//! it is safe while `serve` runs. No welcome or goodbye mail is sent.
+
+use super::admin::{audit_log, find_list, open_roster, state_log};
+use super::migrate::{now, record_all};
+use crate::audit::{AuditLog, Record, Via};
+use crate::import::{self, Draft, sync};
+use crate::roster::{Member, RosterFile};
+use anyhow::{Context, Result, anyhow, bail};
+use std::io::Read;
+use std::path::Path;
+
+/// What `sync` was asked.
+#[derive(Debug)]
+pub(super) struct SyncOptions<'a> {
+    pub(super) list: &'a str,
+    pub(super) source: &'a str,
+    pub(super) dry_run: bool,
+    pub(super) max_removals: f64,
+    pub(super) name: Option<&'a str>,
+    pub(super) force: bool,
+}
+
+/// How often the plan is made again when an editor saved the roster meanwhile.
+const TRIES: usize = 3;
+
+/// `listkeeper sync LIST SOURCE [--dry-run] [--max-removals N%] [--name NAME] [--force]`.
+pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
+    let name = sync_name(o)?;
+    let via = format!("sync:{name}");
+    let (source, label) = read_checked(o.source)?;
+    let config = super::load(dir, Some(o.list))?;
+    let list = find_list(&config, o.list)?;
+    let audit = audit_log(&config)?;
+    let mut roster = open_roster(list, state_log(&config).as_ref())?;
+    for _ in 0..TRIES {
+        let lock = roster.lock()?;
+        roster.refresh()?;
+        let plan = sync::plan(roster.roster(), &source, &via);
+        println!(
+            "sync {} from {label} ({via}): {} in the source, {} member(s) from this sync, {} in the source joined another way (kept as they are)",
+            list.id,
+            source.members.len(),
+            plan.owned,
+            plan.joined_otherwise
+        );
+        println!(
+            "  to add: {}, to remove: {}",
+            plan.add.len(),
+            plan.remove.len()
+        );
+        if plan.over_cap(o.max_removals) && !o.force {
+            bail!(
+                "the sync would remove {} of the {} member(s) it owns, more than --max-removals {}%: does the source look right? nothing was changed (--force removes them all the same)",
+                plan.remove.len(),
+                plan.owned,
+                o.max_removals
+            );
+        }
+        if o.dry_run {
+            show(&plan);
+            return Ok(());
+        }
+        if plan.is_empty() {
+            println!("nothing to change");
+            return Ok(());
+        }
+        apply(&mut roster, &plan, &via)?;
+        let Some(stamp) = roster.write_out(&lock)? else {
+            // An editor saved the file meanwhile: plan again on what they saved.
+            roster.reread()?;
+            continue;
+        };
+        roster.written(stamp);
+        drop(lock);
+        audit_plan(&audit, list.id.as_str(), &plan, &via)?;
+        println!(
+            "added {}, removed {} ({})",
+            plan.add.len(),
+            plan.remove.len(),
+            roster.path().display()
+        );
+        return Ok(());
+    }
+    bail!(
+        "the roster kept changing while the sync wrote it (is an editor saving it?); nothing was changed"
+    )
+}
+
+/// The source, read whole; any line that does not read is an error.
+fn read_checked(source: &str) -> Result<(Draft, String)> {
+    let (bytes, label) = read_source(source)?;
+    let bar = super::progress::reading(bytes.len());
+    let draft = import::csv::read_with(&bytes, Path::new(&label), &mut |at| bar.set_position(at));
+    bar.finish_and_clear();
+    let draft = draft?;
+    if let Some(first) = draft.invalid.first() {
+        for e in &draft.invalid {
+            eprintln!("listkeeper: {e}");
+        }
+        bail!(
+            "{} line(s) of the source could not be read (the first: {first}); nothing was changed",
+            draft.invalid.len()
+        );
+    }
+    Ok((draft, label))
+}
+
+/// `--dry-run`: the first changes, by address.
+fn show(plan: &sync::Plan) {
+    for m in plan.add.iter().take(50) {
+        println!("  would add {}", m.address);
+    }
+    for a in plan.remove.iter().take(50) {
+        println!("  would remove {a}");
+    }
+    println!("dry run: nothing was changed");
+}
+
+/// Makes the plan's changes to the roster in memory (written by the caller).
+fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &str) -> Result<()> {
+    let since = now();
+    let path = roster.path().to_owned();
+    roster
+        .roster_mut()
+        .remove_many(&plan.remove)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let bar = super::progress::bar(plan.add.len() as u64, "roster");
+    for (i, m) in plan.add.iter().enumerate() {
+        roster.roster_mut().add(&Member {
+            address: m.address.clone(),
+            name: m.name.clone(),
+            since: m.since.or(since),
+            via: Some(via.to_owned()),
+        });
+        if (i as u64).is_multiple_of(super::progress::STEP) {
+            bar.set_position(i as u64);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// One audit line a change, one fsync for them all.
+fn audit_plan(audit: &AuditLog, list: &str, plan: &sync::Plan, via: &str) -> Result<()> {
+    record_all(audit, list, &plan.add, via)?;
+    for a in &plan.remove {
+        let address = a.to_string();
+        audit
+            .write(&Record::new(
+                list,
+                &address,
+                via,
+                "removed",
+                Via::Admin,
+                crate::clock::unix_now(),
+            ))
+            .context("the roster was changed, but the audit log could not be written")?;
+    }
+    audit
+        .sync()
+        .context("the roster was changed, but the audit log could not be synced")
+}
+
+/// `--name`, or the source file's stem; `-` (stdin) needs `--name`.
+fn sync_name(o: &SyncOptions<'_>) -> Result<String> {
+    let name = match o.name {
+        Some(n) => n.to_owned(),
+        None if o.source == "-" => bail!("a sync from standard input needs --name NAME"),
+        None => Path::new(o.source)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_ascii_lowercase())
+            .ok_or_else(|| anyhow!("no name in {}: pass --name NAME", o.source))?,
+    };
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !ok {
+        bail!("`{name}` is not a sync name: use letters, digits, `-`, `_` and `.` (--name NAME)");
+    }
+    Ok(name)
+}
+
+fn read_source(source: &str) -> Result<(Vec<u8>, String)> {
+    if source == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading standard input")?;
+        return Ok((bytes, "<stdin>".into()));
+    }
+    let bytes = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
+    Ok((bytes, source.to_owned()))
+}

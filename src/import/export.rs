@@ -1,0 +1,119 @@
+//! `export`: a roster in a format another tool reads (CSV, JSON, a LISTSERV list file).
+
+use crate::config::{ListConfig, SubscribePolicy};
+use crate::eligibility::Action;
+use crate::roster::Member;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `address,name,since,via` with a header row.
+    Csv,
+    /// An array of `{address, name, since, via}`.
+    Json,
+    /// A LISTSERV list file: header, then one subscriber a line.
+    Listserv,
+}
+
+/// One member for JSON.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    address: String,
+    name: Option<&'a str>,
+    since: Option<String>,
+    via: Option<&'a str>,
+}
+
+/// The members of `list` in `format`.
+pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<String, String> {
+    match format {
+        Format::Csv => csv(members),
+        Format::Json => {
+            let rows: Vec<Row<'_>> = members
+                .iter()
+                .map(|m| Row {
+                    address: m.address.to_string(),
+                    name: m.name.as_deref(),
+                    since: m.since.map(|d| d.to_string()),
+                    via: m.via.as_deref(),
+                })
+                .collect();
+            serde_json::to_string_pretty(&rows)
+                .map(|s| s + "\n")
+                .map_err(|e| e.to_string())
+        }
+        Format::Listserv => Ok(listserv(list, members)),
+    }
+}
+
+fn csv(members: &[Member]) -> Result<String, String> {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    let err = |e: ::csv::Error| e.to_string();
+    writer
+        .write_record(["address", "name", "since", "via"])
+        .map_err(err)?;
+    for m in members {
+        let since = m.since.map(|d| d.to_string()).unwrap_or_default();
+        writer
+            .write_record([
+                m.address.to_string().as_str(),
+                m.name.as_deref().unwrap_or(""),
+                since.as_str(),
+                m.via.as_deref().unwrap_or(""),
+            ])
+            .map_err(err)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// A LISTSERV list file: title, `Subscription=`, `Service=` from the allow rules'
+/// domains, `Owner=`, then `address name` lines.
+fn listserv(list: &ListConfig, members: &[Member]) -> String {
+    let mut out = String::new();
+    let title = if list.title.is_empty() {
+        &list.name
+    } else {
+        &list.title
+    };
+    let _ = writeln!(out, "* {}", one_line(title));
+    let _ = writeln!(out, "*");
+    let subscription = match list.subscribe {
+        SubscribePolicy::Open => "Open",
+        SubscribePolicy::Confirm => "Open,Confirm",
+        SubscribePolicy::Moderate => "By_Owner",
+        SubscribePolicy::ConfirmThenModerate => "By_Owner,Confirm",
+    };
+    let _ = writeln!(out, "* Subscription= {subscription}");
+    let domains: Vec<String> = list
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow && r.regex.is_none() && r.addresses.is_empty())
+        .flat_map(|r| r.domains.iter().map(|d| d.as_str().to_ascii_uppercase()))
+        .collect();
+    if !domains.is_empty() && !domains.iter().any(|d| d == "*") {
+        let _ = writeln!(out, "* Service= {}", domains.join(","));
+    }
+    for owner in &list.owners {
+        let _ = writeln!(out, "* Owner= {owner}");
+    }
+    let _ = writeln!(out, "*");
+    let _ = writeln!(out, "* {}", one_line(&list.terms));
+    for m in members {
+        match &m.name {
+            Some(name) => {
+                let _ = writeln!(out, "{:<40} {}", m.address.to_string(), one_line(name));
+            }
+            None => {
+                let _ = writeln!(out, "{}", m.address);
+            }
+        }
+    }
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
