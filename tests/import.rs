@@ -703,3 +703,45 @@ fn no_progress_bar_is_drawn_when_stderr_is_not_a_terminal() {
         stdout(&out)
     );
 }
+
+/// `--notify`: each member a sync adds gets a welcome and each one it removes a
+/// goodbye, queued in the outbox; without it, nobody hears anything.
+#[test]
+fn sync_notifies_only_when_asked() {
+    let site = Site::new();
+    let hr = write(&site, "hr.csv", "a@agency.gov\nb@agency.gov\n");
+    let out = run(&site, &["sync", "sm-cop", hr.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(site.queued(), 0, "no mail without --notify");
+    std::fs::write(&hr, "a@agency.gov\nc@agency.gov\n").unwrap();
+    let out = run(
+        &site,
+        &[
+            "sync",
+            "sm-cop",
+            hr.to_str().unwrap(),
+            "--notify",
+            "--force",
+        ],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("queued 2 welcome/goodbye mail(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&site, &["outbox", "--retry"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("To: c@agency.gov") && m.contains("Subject: Welcome to SM-COP"))
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("To: b@agency.gov") && m.contains("Subject: You have left SM-COP"))
+    );
+}

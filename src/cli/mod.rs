@@ -222,6 +222,9 @@ enum Command {
         /// Remove past --max-removals.
         #[arg(long)]
         force: bool,
+        /// Mail a welcome to each member added and a goodbye to each removed.
+        #[arg(long)]
+        notify: bool,
     },
     /// Write a list's members to standard output, for another tool.
     Export {
@@ -362,6 +365,7 @@ pub fn run(args: Args) -> ExitCode {
             max_removals,
             name,
             force,
+            notify,
         } => sync::run(
             dir,
             &sync::SyncOptions {
@@ -371,6 +375,7 @@ pub fn run(args: Args) -> ExitCode {
                 max_removals,
                 name: name.as_deref(),
                 force,
+                notify,
             },
         ),
         Command::Export { list, format } => {

@@ -2,7 +2,9 @@
 //!
 //! The source is read whole and checked before the roster is touched; the plan is
 //! made and written under the roster's lock (the one the daemon's saver takes), so
-//! it is safe while `serve` runs. No welcome or goodbye mail is sent.
+//! it is safe while `serve` runs. No welcome or goodbye mail is sent unless
+//! `--notify` asks: then they are queued in the outbox (the daemon sends them, or
+//! `listkeeper outbox --retry`), free of the `[limits]` budgets like any admin action.
 
 use super::admin::{audit_log, find_list, open_roster, state_log};
 use super::migrate::{now, record_all};
@@ -22,6 +24,7 @@ pub(super) struct SyncOptions<'a> {
     pub(super) max_removals: f64,
     pub(super) name: Option<&'a str>,
     pub(super) force: bool,
+    pub(super) notify: bool,
 }
 
 /// How often the plan is made again when an editor saved the roster meanwhile.
@@ -77,6 +80,9 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
         roster.written(stamp);
         drop(lock);
         audit_plan(&audit, list.id.as_str(), &plan, &via)?;
+        if o.notify {
+            notify(&config, list, &plan, &name)?;
+        }
         println!(
             "added {}, removed {} ({})",
             plan.add.len(),
@@ -88,6 +94,57 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     bail!(
         "the roster kept changing while the sync wrote it (is an editor saving it?); nothing was changed"
     )
+}
+
+/// `--notify`: a welcome to each member added and a goodbye to each removed, queued
+/// as one batch.
+fn notify(
+    config: &crate::config::Config,
+    list: &crate::config::ListConfig,
+    plan: &sync::Plan,
+    name: &str,
+) -> Result<()> {
+    let ctx = crate::pipeline::Context::open(config.clone()).context("opening the state folder")?;
+    let now = crate::clock::unix_now();
+    let to_mail = |to: &crate::address::EmailAddress, welcome: bool| {
+        let (template, subject) = if welcome {
+            ("welcome", format!("Welcome to {}", list.name))
+        } else {
+            ("goodbye", format!("You have left {}", list.name))
+        };
+        let reply = crate::reply::Reply {
+            to: to.clone(),
+            list: Some(list.id.to_string()),
+            subject,
+            paragraphs: vec![crate::reply::Texts::to(&ctx.config, to).text(
+                template,
+                Some(list),
+                &[],
+            )],
+            confirm_token: None,
+            welcome,
+            reply_to_request: false,
+        };
+        crate::reply::render(&ctx.config, &ctx.keys, &reply, None, now).map_err(|e| anyhow!("{e}"))
+    };
+    let mut mails = Vec::new();
+    for m in &plan.add {
+        mails.push(to_mail(&m.address, true)?);
+    }
+    for a in &plan.remove {
+        mails.push(to_mail(a, false)?);
+    }
+    let count = mails.len();
+    let batch = crate::outbox::Batch::new(
+        format!("sync-{}-{name}-{now}", list.id),
+        Some(list.id.to_string()),
+        mails,
+        now,
+    );
+    ctx.outbox.queue(&batch).context("queueing the notices")?;
+    ctx.sync().context("saving the outbox")?;
+    println!("queued {count} welcome/goodbye mail(s) in the outbox");
+    Ok(())
 }
 
 /// The source, read whole; any line that does not read is an error.
