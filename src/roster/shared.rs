@@ -214,10 +214,13 @@ impl SharedRoster {
         let refreshed = file.refresh()?;
         let ours: Vec<u64> = pending.unsaved.iter().map(|(seq, _)| *seq).collect();
         let unusable = &pending.unusable;
+        // `roster_changes`, not `read`: a `deliver` reads only the roster lines of
+        // the log through its index, never the whole log.
         let same = self
             .journal
-            .read(|s| {
-                s.roster
+            .roster_changes()
+            .map(|changes| {
+                changes
                     .iter()
                     .filter(|(seq, e)| e.list == self.list && !unusable.contains(seq))
                     .map(|(seq, _)| *seq)
@@ -241,11 +244,11 @@ impl SharedRoster {
     fn redo_logged(&self, file: &mut RosterFile, pending: &mut Pending) -> Result<(), RosterError> {
         let logged = self
             .journal
-            .read(|s| {
-                s.roster
-                    .iter()
+            .roster_changes()
+            .map(|changes| {
+                changes
+                    .into_iter()
                     .filter(|(_, e)| e.list == self.list)
-                    .map(|(seq, e)| (*seq, e.clone()))
                     .collect::<Vec<_>>()
             })
             .map_err(|source| RosterError::Io {

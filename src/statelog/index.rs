@@ -94,6 +94,13 @@ impl Index {
         // No fsync per commit (WAL's NORMAL: only at checkpoints, and never
         // corrupted): a commit lost to a power cut is indexed again from the log.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // No checkpoint each time a `deliver` closes it (a checkpoint fsyncs the WAL
+        // and the database, and the next open makes the WAL anew and fsyncs the
+        // folder): SQLite checkpoints when the WAL passes its limit instead.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS covers (one INTEGER PRIMARY KEY CHECK (one = 1),
                  ino INTEGER NOT NULL, len INTEGER NOT NULL, tail BLOB NOT NULL,
