@@ -341,10 +341,20 @@ impl StateLog {
 
     /// The roster changes not yet in their roster files, by sequence number.
     pub fn roster_changes(&self) -> io::Result<BTreeMap<u64, RosterEntry>> {
+        self.with_roster_changes(BTreeMap::clone)
+    }
+
+    /// `f` of the roster changes not yet in their roster files: read in place from
+    /// memory (the daemon, no copy), or gathered through the index (a `deliver`,
+    /// without reading the whole log).
+    pub fn with_roster_changes<T>(
+        &self,
+        f: impl FnOnce(&BTreeMap<u64, RosterEntry>) -> T,
+    ) -> io::Result<T> {
         let mut inner = self.lock();
         if inner.index.is_none() {
             drop(inner);
-            return self.read(|s| s.roster.clone());
+            return self.read(|s| f(&s.roster));
         }
         let changes = self.hold().and_then(|_lock| {
             self.index_up_to_date(&mut inner)?;
@@ -356,7 +366,7 @@ impl StateLog {
             }
             Ok(out)
         });
-        self.noted_read(changes)
+        self.noted_read(changes).map(|changes| f(&changes))
     }
 
     /// The line that set record `key` of `kind`, from the index; from memory

@@ -25,6 +25,12 @@ fn deliver(
     now: u64,
 ) -> Option<String> {
     let raw = format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n");
+    handle_raw(ctx, to, from, &raw, now).into_iter().next()
+}
+
+/// `raw` from `from` to `to@D`, handled at `now`: every reply sent (none is fine;
+/// anything but done fails the test).
+fn handle_raw(ctx: &Context, to: &str, from: &str, raw: &str, now: u64) -> Vec<String> {
     let to = format!("{to}@{D}");
     let delivery = Delivery {
         envelope_from: Some(from),
@@ -32,7 +38,9 @@ fn deliver(
         raw: raw.as_bytes(),
     };
     match pipeline::handle(ctx, &delivery, now) {
-        Outcome::Done(batch) => batch.map(|b| b.mails[0].mail.message.clone()),
+        Outcome::Done(batch) => batch.map_or_else(Vec::new, |b| {
+            b.mails.iter().map(|m| m.mail.message.clone()).collect()
+        }),
         other => panic!("{other:?}"),
     }
 }
@@ -502,18 +510,7 @@ fn deliver_all(
     let raw = format!(
         "From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\nok\r\n\r\n> quoted\r\n"
     );
-    let to = format!("{to}@{D}");
-    let delivery = Delivery {
-        envelope_from: Some(from),
-        recipient: &to,
-        raw: raw.as_bytes(),
-    };
-    match pipeline::handle(ctx, &delivery, now) {
-        Outcome::Done(batch) => batch.map_or_else(Vec::new, |b| {
-            b.mails.iter().map(|m| m.mail.message.clone()).collect()
-        }),
-        other => panic!("{other:?}"),
-    }
+    handle_raw(ctx, to, from, &raw, now)
 }
 
 fn approve_token(subject: &str) -> String {
@@ -897,16 +894,10 @@ fn deliver_body(
     now: u64,
 ) -> Option<String> {
     let raw = format!("From: {from}\r\nSubject: \r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n");
-    let to = format!("{to}@{D}");
-    let delivery = Delivery {
-        envelope_from: Some(from),
-        recipient: &to,
-        raw: raw.as_bytes(),
-    };
-    match pipeline::handle(ctx, &delivery, now) {
-        Outcome::Done(batch) => batch.map(|b| b.mails[0].mail.message.replace("=\r\n", "")),
-        other => panic!("{other:?}"),
-    }
+    handle_raw(ctx, to, from, &raw, now)
+        .into_iter()
+        .next()
+        .map(|m| m.replace("=\r\n", ""))
 }
 
 /// Issue 12.10: forged requests used up a member's 3 replies a day, and then the

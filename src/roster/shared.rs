@@ -218,8 +218,7 @@ impl SharedRoster {
         // the log through its index, never the whole log.
         let same = self
             .journal
-            .roster_changes()
-            .map(|changes| {
+            .with_roster_changes(|changes| {
                 changes
                     .iter()
                     .filter(|(seq, e)| e.list == self.list && !unusable.contains(seq))
@@ -244,11 +243,11 @@ impl SharedRoster {
     fn redo_logged(&self, file: &mut RosterFile, pending: &mut Pending) -> Result<(), RosterError> {
         let logged = self
             .journal
-            .roster_changes()
-            .map(|changes| {
+            .with_roster_changes(|changes| {
                 changes
-                    .into_iter()
+                    .iter()
                     .filter(|(_, e)| e.list == self.list)
+                    .map(|(seq, e)| (*seq, e.clone()))
                     .collect::<Vec<_>>()
             })
             .map_err(|source| RosterError::Io {
