@@ -548,25 +548,20 @@ fn package() -> Option<PathBuf> {
             debs.sort();
             debs.pop().map(|(_, p)| p)
         });
-    if deb.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must test the package: debian/build builds it"
-        );
-        eprintln!("SKIPPED: no package in target/debian (debian/build builds it)");
-    }
+    support::required(
+        deb.is_some(),
+        "a package in target/debian (debian/build builds it)",
+    );
     deb
 }
 
 /// Root, with dpkg, and no listkeeper package of someone else's installed.
 fn root_with_dpkg() -> bool {
     let root = uid_of("root") == current_uid();
-    if !root || !available("dpkg", "a Debian machine") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root on Debian: it must run the package test"
-        );
-        eprintln!("SKIPPED: installing the package needs root and dpkg");
+    if !support::required(
+        root && available("dpkg", "a Debian machine"),
+        "installing the package needs root and dpkg",
+    ) {
         return false;
     }
     let there = Command::new("dpkg")
@@ -598,14 +593,7 @@ fn available(program: &str, how: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !here {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this test: {how}"
-        );
-        eprintln!("SKIPPED: {program} is not installed ({how})");
-    }
-    here
+    support::required(here, &format!("{program} ({how})"))
 }
 
 fn as_listkeeper(args: &[&str]) -> Output {

@@ -36,16 +36,10 @@ fn postfix_available() -> bool {
                 .output()
                 .is_ok_and(|o| o.status.success())
         });
-    if !here {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the Postfix test: install postfix (and util-linux, passwd), run as root"
-        );
-        eprintln!(
-            "SKIPPED: Postfix, setpriv or useradd is not installed or we are not root (apt-get install postfix; run as root)"
-        );
-    }
-    here
+    support::required(
+        here,
+        "Postfix, setpriv and useradd, as root (apt-get install postfix)",
+    )
 }
 
 fn running_as_root() -> bool {

@@ -201,6 +201,19 @@ fn pristine_rosters(config: &Path) {
     }
 }
 
+/// Whether what a test needs is `here`. Without it the test says SKIPPED (and
+/// returns early), except under CI (`CI` set), where it fails: CI runs every test.
+pub fn required(here: bool, what: &str) -> bool {
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: {what}"
+        );
+        eprintln!("SKIPPED: {what}");
+    }
+    here
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
