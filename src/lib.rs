@@ -31,6 +31,7 @@
 //! clock        the wall clock, read by front ends and handed down as `now`
 //! ```
 
+mod actions;
 pub mod address;
 mod audit;
 pub mod cli;
@@ -51,6 +52,7 @@ mod outbox;
 mod owner;
 pub mod pipeline;
 mod records;
+mod replies;
 mod reply;
 pub mod roster;
 pub mod route;

@@ -19,21 +19,21 @@ use std::collections::BTreeMap;
 
 /// One reply to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The address concerned.
-    pub to: EmailAddress,
+    pub(crate) to: EmailAddress,
     /// The list it is about, if one.
-    pub list: Option<String>,
+    pub(crate) list: Option<String>,
     /// Subject line.
-    pub subject: String,
+    pub(crate) subject: String,
     /// The body, paragraph by paragraph.
-    pub paragraphs: Vec<String>,
+    pub(crate) paragraphs: Vec<String>,
     /// A token to confirm by replying: sets Reply-To to `L-confirm+TOKEN@D`.
-    pub confirm_token: Option<String>,
+    pub(crate) confirm_token: Option<String>,
     /// A welcome: adds `List-Id` and `List-Unsubscribe`.
-    pub welcome: bool,
+    pub(crate) welcome: bool,
     /// Reply-To `L-request@D` (an owner's notification: replying approves).
-    pub reply_to_request: bool,
+    pub(crate) reply_to_request: bool,
 }
 
 /// Why a reply could not be built.
@@ -143,6 +143,48 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A reply text, by the name of the file that overrides it
+/// (`lists/<id>/templates/<name>.txt`): one variant for each text listkeeper sends,
+/// so a misspelt name is a compile error, not a blank reply.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
+pub(crate) enum Template {
+    ConfirmSubscribe,
+    ConfirmUnsubscribe,
+    Welcome,
+    Goodbye,
+    Refused,
+    AlreadyMember,
+    NotMember,
+    HeldOwner,
+    Declined,
+    ApprovedOwner,
+    RejectedOwner,
+    AlreadyHeld,
+    Held,
+    BadToken,
+    BadTokenServer,
+    Info,
+    QueryMember,
+    QueryNotMember,
+    NoCommand,
+    UnknownList,
+    MissingList,
+    NotSupported,
+    LastConfirmation,
+    LastCommandReply,
+    Help,
+}
+
+impl Template {
+    /// The file name's stem: `welcome` for `templates/welcome.txt`.
+    pub(crate) fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Reply texts: built in, or `lists/<id>/templates/<name>.txt` when the list has one.
 pub(crate) struct Texts<'a> {
     config: &'a Config,
@@ -166,16 +208,16 @@ impl<'a> Texts<'a> {
         }
     }
 
-    /// The text `name`, for `list` when given, with `{placeholders}` filled in.
+    /// The text `template`, for `list` when given, with `{placeholders}` filled in.
     pub(crate) fn text(
         &self,
-        name: &str,
+        template: Template,
         list: Option<&ListConfig>,
         extra: &[(&str, &str)],
     ) -> String {
         let template = list
-            .and_then(|l| l.templates.get(name))
-            .map_or_else(|| builtin(name), String::as_str);
+            .and_then(|l| l.templates.get(template.name()))
+            .map_or_else(|| builtin(template), String::as_str);
         let mut vars: BTreeMap<&str, String> = BTreeMap::new();
         let domain = &self.config.server.domain;
         let server_address = match &self.config.server.command_address {
@@ -227,31 +269,33 @@ fn fill(template: &str, vars: &BTreeMap<&str, String>) -> String {
     out
 }
 
-fn builtin(name: &str) -> &'static str {
-    match name {
-        "confirm_subscribe" => {
+fn builtin(template: Template) -> &'static str {
+    match template {
+        Template::ConfirmSubscribe => {
             "Someone, probably you, asked to subscribe {address} to {list} ({title}).\n\n\
              To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: nothing happens without your confirmation."
         }
-        "confirm_unsubscribe" => {
+        Template::ConfirmUnsubscribe => {
             "Someone, probably you, asked to remove {address} from {list}.\n\n\
              To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: you stay subscribed."
         }
-        "welcome" => {
+        Template::Welcome => {
             "Welcome to {list}: {address} is now subscribed.\n\n{title}\n\n\
              To leave the list, send a message to {leave_address}."
         }
-        "goodbye" => {
+        Template::Goodbye => {
             "{address} has been removed from {list}.\n\nTo join again, send a message to {subscribe_address}."
         }
-        "refused" => "{address} cannot join {list}:\n\n  {reason}",
-        "already_member" => "{address} is already subscribed to {list}. Nothing has changed.",
-        "not_member" => "{address} is not subscribed to {list}. Nothing has changed.",
-        "held_owner" => {
+        Template::Refused => "{address} cannot join {list}:\n\n  {reason}",
+        Template::AlreadyMember => {
+            "{address} is already subscribed to {list}. Nothing has changed."
+        }
+        Template::NotMember => "{address} is not subscribed to {list}. Nothing has changed.",
+        Template::HeldOwner => {
             "{address} ({name}) asks to join {list}; {why}.\n\n\
              To approve, reply to this message: the reply goes to {request_address} with\n\
              \x20 approve {token}\n\
@@ -262,51 +306,53 @@ fn builtin(name: &str) -> &'static str {
              \x20 listkeeper reject {list_id} {address} --reason \"...\"\n\n\
              The request lapses on {expires} if nobody decides."
         }
-        "declined" => {
+        Template::Declined => {
             "The owners of {list} declined the request for {address} to join:\n\n  {reason}"
         }
-        "approved_owner" => "{address} is now a member of {list}; they have been welcomed.",
-        "rejected_owner" => {
+        Template::ApprovedOwner => "{address} is now a member of {list}; they have been welcomed.",
+        Template::RejectedOwner => {
             "The request of {address} to join {list} was rejected; they have been told."
         }
-        "already_held" => "The request for {address} to join {list} is already with the owners.",
-        "held" => {
+        Template::AlreadyHeld => {
+            "The request for {address} to join {list} is already with the owners."
+        }
+        Template::Held => {
             "Your request to join {list} has been passed to the list's owners, who decide on it.\n\
              You will hear from us when they have."
         }
-        "bad_token" => {
+        Template::BadToken => {
             "That confirmation is unknown, already used or expired. Nothing has changed.\n\n\
              To start again, send a message to {subscribe_address} (or {leave_address} to leave)."
         }
-        "bad_token_server" => {
+        Template::BadTokenServer => {
             "That confirmation is unknown, already used or expired. Nothing has changed.\n\n\
              To start again, send \"lists\" to {server_address} for the lists on this server."
         }
-        "info" => {
+        Template::Info => {
             "{list}: {title}\n\nWho may join: {terms}\n\n\
              To join, send a message to {subscribe_address}.\n\
              To leave, send a message to {leave_address}.\n\
              For commands, send \"help\" to {request_address}."
         }
-        "query_member" => "{address} is subscribed to {list}.",
-        "query_not_member" => "{address} is not subscribed to {list}.",
-        "no_command" => "No command was found in your message.",
-        "unknown_list" => {
+        Template::QueryMember => "{address} is subscribed to {list}.",
+        Template::QueryNotMember => "{address} is not subscribed to {list}.",
+        Template::NoCommand => "No command was found in your message.",
+        Template::UnknownList => {
             "There is no list called \"{word}\" here. Send \"lists\" for the lists on this server."
         }
-        "missing_list" => "Name the list, for example: {example}",
-        "not_supported" => {
+        Template::MissingList => "Name the list, for example: {example}",
+        Template::NotSupported => {
             "not supported here: {line}\nSend \"help\" for the commands listkeeper knows."
         }
-        "last_confirmation" => {
+        Template::LastConfirmation => {
             "This is the last confirmation or notice listkeeper will send to {address} today;\n\
              further requests to join, leave or confirm today will not be answered."
         }
-        "last_command_reply" => {
+        Template::LastCommandReply => {
             "This is the last reply to commands listkeeper will send to {address} today;\n\
              further command messages today will not be answered."
         }
-        "help" => {
+        Template::Help => {
             "Commands (one a line, in the Subject or the body; the list may be left out in\n\
              mail to LIST-request):\n\n\
              \x20 subscribe LIST [Full Name]   join a list (also: sub, join)\n\
@@ -319,7 +365,6 @@ fn builtin(name: &str) -> &'static str {
              \x20 end                          stop reading commands\n\n\
              Or write to LIST-subscribe-request or LIST-unsubscribe-request: any message will do."
         }
-        _ => "{text}",
     }
 }
 
@@ -327,6 +372,7 @@ fn builtin(name: &str) -> &'static str {
 mod tests {
     use super::*;
     use std::path::Path;
+    use strum::IntoEnumIterator;
 
     fn config() -> Config {
         Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
@@ -431,7 +477,11 @@ mod tests {
         let c = config();
         let list = c.list("sm-cop").unwrap();
         let texts = Texts::new(&c);
-        let t = texts.text("already_member", Some(list), &[("address", "a@b.gov")]);
+        let t = texts.text(
+            Template::AlreadyMember,
+            Some(list),
+            &[("address", "a@b.gov")],
+        );
         assert_eq!(
             t,
             "a@b.gov is already subscribed to SM-COP. Nothing has changed."
@@ -448,7 +498,7 @@ mod tests {
             "Hi {address}, welcome to {list}!\n".into(),
         );
         assert_eq!(
-            texts.text("welcome", Some(&list), &[("address", "a@b.gov")]),
+            texts.text(Template::Welcome, Some(&list), &[("address", "a@b.gov")]),
             "Hi a@b.gov, welcome to SM-COP!"
         );
     }
@@ -471,42 +521,24 @@ mod tests {
             ("list_id", "x"),
             ("example", "x"),
             ("word", "x"),
+            ("line", "x"),
         ];
-        for name in [
-            "confirm_subscribe",
-            "confirm_unsubscribe",
-            "welcome",
-            "goodbye",
-            "refused",
-            "already_member",
-            "not_member",
-            "held_owner",
-            "declined",
-            "approved_owner",
-            "rejected_owner",
-            "already_held",
-            "held",
-            "bad_token",
-            "info",
-            "query_member",
-            "query_not_member",
-            "no_command",
-            "unknown_list",
-            "missing_list",
-            "help",
-        ] {
-            let text = texts.text(name, Some(list), extras);
-            assert!(!text.contains('{'), "{name}: {text}");
+        for template in Template::iter() {
+            let text = texts.text(template, Some(list), extras);
+            assert!(!text.contains('{'), "{template:?}: {text}");
         }
-        for name in [
-            "bad_token_server",
-            "no_command",
-            "unknown_list",
-            "missing_list",
-            "help",
+        for template in [
+            Template::BadTokenServer,
+            Template::NoCommand,
+            Template::UnknownList,
+            Template::MissingList,
+            Template::NotSupported,
+            Template::LastConfirmation,
+            Template::LastCommandReply,
+            Template::Help,
         ] {
-            let text = texts.text(name, None, extras);
-            assert!(!text.contains('{'), "{name} without a list: {text}");
+            let text = texts.text(template, None, extras);
+            assert!(!text.contains('{'), "{template:?} without a list: {text}");
         }
     }
 }

@@ -1,14 +1,15 @@
 //! The admin commands: `lists`, `members`, `add`, `remove`, `explain`.
 
+use crate::actions::{self, Origin, Outcome, Request};
 use crate::address::EmailAddress;
-use crate::audit::{AuditLog, Record, Via};
+use crate::audit::AuditLog;
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
+use crate::context::Context;
 use crate::eligibility::{self, Action, Evidence};
-use crate::roster::{Member, RosterFile, SharedRoster};
+use crate::roster::{RosterFile, SharedRoster};
 use crate::statelog::StateLog;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
-use std::str::FromStr;
 use std::sync::Arc;
 
 /// What `lists --json` says of one list: the facts a public page shows.
@@ -122,40 +123,34 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `listkeeper add LIST ADDR [--name N]`.
+/// `listkeeper add LIST ADDR [--name N]`: the same action and the same state log
+/// as the daemon's, so a join the daemon has just logged and this add never undo
+/// each other.
 pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>) -> Result<()> {
-    let list = find_list(config, list)?;
+    let ctx = Context::open(config.clone()).context("opening the state folder")?;
+    let list = find_list(&ctx.config, list)?;
     let address = parse_address(address)?;
-    let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
-    let audit = audit_log(config)?;
-    let mut roster = open_roster(list, state_log(config).as_ref())?;
-    let member = Member {
+    let request = Request {
+        list,
         address: address.clone(),
-        name: name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
-        since: Some(
-            toml_datetime::Datetime::from_str(&crate::clock::rfc3339(crate::clock::unix_now()))
-                .context("formatting the time")?,
-        ),
-        via: Some("admin".into()),
+        name: name.map(str::to_owned),
+        origin: Origin::Admin,
     };
-    let added = roster
-        .change(|r| {
-            let added = r.add(&member);
-            (added, added)
-        })
+    let outcome = actions::add(&ctx, request, crate::clock::unix_now())
         .with_context(|| format!("could not add {address} to {}", list.id))?;
-    if !added {
+    if outcome == Outcome::AlreadyMember {
         bail!(
             "{address} is already a member of {}; nothing was changed",
             list.id
         );
     }
-    record(&audit, list, &address, "add", "added", verdict.rule)?;
+    saved(&ctx, list)?;
     println!(
         "added {address} to {} ({})",
         list.id,
-        roster.path().display()
+        list.roster_path().display()
     );
+    let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
     if verdict.action == Action::Reject {
         // Added all the same: an admin may override the rules.
         let why = match verdict.rule {
@@ -182,29 +177,40 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
 
 /// `listkeeper remove LIST ADDR`.
 pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
-    let list = find_list(config, list)?;
+    let ctx = Context::open(config.clone()).context("opening the state folder")?;
+    let list = find_list(&ctx.config, list)?;
     let address = parse_address(address)?;
-    let audit = audit_log(config)?;
-    let mut roster = open_roster(list, state_log(config).as_ref())?;
-    let removed = roster
-        .change(|r| {
-            let removed = r.remove(&address);
-            (removed, removed)
-        })
+    let request = Request {
+        list,
+        address: address.clone(),
+        name: None,
+        origin: Origin::Admin,
+    };
+    let outcome = actions::remove(&ctx, request, crate::clock::unix_now())
         .with_context(|| format!("could not remove {address} from {}", list.id))?;
-    if !removed {
+    if outcome == Outcome::NotMember {
         bail!(
             "{address} is not a member of {}; nothing was changed",
             list.id
         );
     }
-    record(&audit, list, &address, "remove", "removed", None)?;
+    saved(&ctx, list)?;
     println!(
         "removed {address} from {} ({})",
         list.id,
-        roster.path().display()
+        list.roster_path().display()
     );
     Ok(())
+}
+
+/// The change durable in the state log and saved into the roster file.
+fn saved(ctx: &Context, list: &ListConfig) -> Result<()> {
+    ctx.sync().with_context(|| {
+        format!(
+            "the change is not saved into {} yet",
+            list.roster_path().display()
+        )
+    })
 }
 
 /// `listkeeper explain LIST ADDR`.
@@ -349,34 +355,6 @@ pub(super) fn audit_log(config: &Config) -> Result<AuditLog> {
             config.server.state_dir.display()
         )
     })
-}
-
-fn record(
-    audit: &AuditLog,
-    list: &ListConfig,
-    address: &EmailAddress,
-    action: &str,
-    outcome: &str,
-    rule: Option<usize>,
-) -> Result<()> {
-    audit
-        .record(&Record {
-            rule,
-            ..Record::new(
-                list.id.as_str(),
-                &address.to_string(),
-                action,
-                outcome,
-                Via::Admin,
-                super::deliver::unix_now(),
-            )
-        })
-        .with_context(|| {
-            format!(
-                "the roster was changed, but the audit log {} could not be written",
-                audit.path().display()
-            )
-        })
 }
 
 fn policy_word(p: SubscribePolicy) -> &'static str {

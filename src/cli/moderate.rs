@@ -4,20 +4,21 @@
 //! A decision made here is told to the person, and to every owner (as an owner's
 //! `approve` by mail is acknowledged), so no owner goes on to decide it again.
 
+use crate::actions::{self, Act, Origin, Outcome, table};
 use crate::address::EmailAddress;
-use crate::audit::Via;
 use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
+use crate::context::Context;
 use crate::outbox::Batch;
-use crate::pipeline::{self, Context};
-use crate::token::{self, Action};
+use crate::replies::Replies;
+use crate::token;
 use anyhow::{Context as _, Result, anyhow, bail};
 
 /// Lists the requests held for the owners, and those awaiting confirmation.
 pub(super) fn pending(config: Config, list: &str) -> Result<()> {
     let ctx = Context::open(config).context("opening the state folder")?;
     let list = find(&ctx, list)?;
-    pipeline::sweep_expired(&ctx, super::deliver::unix_now())
+    crate::upkeep::sweep_expired(&ctx, crate::clock::unix_now())
         .context("removing expired requests")?;
     let held = ctx.held.all(list.id.as_str())?;
     let waiting = ctx.pending.all(list.id.as_str())?;
@@ -61,27 +62,39 @@ pub(super) fn decide(
     let ctx = Context::open(config).context("opening the state folder")?;
     let list = find(&ctx, list)?;
     let address = EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))?;
-    let id = token::pending_id(list.id.as_str(), &address.key(), Action::Subscribe);
-    let Some(held) = ctx.held.get(list.id.as_str(), &id)? else {
+    let Some(held) = actions::held_request(&ctx, list, &address)? else {
         bail!(
             "no request from {address} is held on {} (see `listkeeper pending {}`)",
             list.id,
             list.id
         );
     };
-    let now = super::deliver::unix_now();
-    let settled = pipeline::settle_held(&ctx, list, &held, reject, Via::Admin, now, None)
+    let now = crate::clock::unix_now();
+    let outcome = actions::decide_held(&ctx, list, &held, reject, Origin::Admin, now)
         .with_context(|| format!("could not settle the request of {address}"))?;
-    let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None, now)
-        .map_err(|e| anyhow!("{e}"))?;
-    let mut mails = vec![mail];
-    mails.extend(owner_notes(
-        &ctx,
-        list,
-        &settled.reply.to,
-        reject.is_some(),
-        now,
-    )?);
+    let person = EmailAddress::parse(&held.address).map_err(|e| anyhow!("{e}"))?;
+    let shown = person.to_string();
+    let act = if reject.is_some() {
+        Act::Reject
+    } else {
+        Act::Approve
+    };
+    let mut replies = Replies::default();
+    if let Some(notice) = table::notice(&ctx.config, list, act, &outcome, now) {
+        replies.tell(&ctx.config, &person, list, &shown, &notice);
+    }
+    // Every owner is told, as an owner deciding by mail is, so none decides it again.
+    let ack = table::owners_decided(list, &outcome);
+    let text = format!(
+        "{}\n\n(Decided at the server with `listkeeper {}`.)",
+        ack.text(&ctx.config, list, &shown),
+        act.word()
+    );
+    for owner in &list.owners {
+        replies.say(owner, Some(list), &ack.subject, text.clone());
+    }
+    let mails = replies.render_unbudgeted(&ctx, now)?;
+    let id = token::pending_id(list.id.as_str(), &person.key(), held.action);
     let batch = Batch::new(
         format!("admin-{id}-{now}"),
         Some(list.id.to_string()),
@@ -91,9 +104,11 @@ pub(super) fn decide(
     ctx.outbox.queue(&batch).context("queueing the reply")?;
     ctx.sync().context("saving the decision")?;
     super::deliver::send_now(&ctx, vec![batch], now);
-    match settled.outcome {
-        "rejected" => println!("rejected {address} on {}; they have been told", list.id),
-        "already-member" => println!("{address} was already a member of {}", list.id),
+    match outcome {
+        Outcome::Rejected { .. } => {
+            println!("rejected {address} on {}; they have been told", list.id)
+        }
+        Outcome::AlreadyMember => println!("{address} was already a member of {}", list.id),
         _ => println!("approved {address}: now a member of {}, welcomed", list.id),
     }
     println!(
@@ -106,42 +121,6 @@ pub(super) fn decide(
             .join(", ")
     );
     Ok(())
-}
-
-/// The owners' note of a decision made at the command line: the text an owner
-/// deciding by mail gets back, to every owner.
-fn owner_notes(
-    ctx: &Context,
-    list: &ListConfig,
-    person: &EmailAddress,
-    rejected: bool,
-    now: u64,
-) -> Result<Vec<crate::reply::Outgoing>> {
-    let name = if rejected {
-        "rejected_owner"
-    } else {
-        "approved_owner"
-    };
-    let shown = person.to_string();
-    let text = crate::reply::Texts::new(&ctx.config).text(name, Some(list), &[("address", &shown)]);
-    let how = if rejected { "reject" } else { "approve" };
-    let text = format!("{text}\n\n(Decided at the server with `listkeeper {how}`.)");
-    list.owners
-        .iter()
-        .map(|owner| {
-            let note = crate::reply::Reply {
-                to: owner.clone(),
-                list: Some(list.id.to_string()),
-                subject: format!("Held request for {}", list.name),
-                paragraphs: vec![text.clone()],
-                confirm_token: None,
-                welcome: false,
-                reply_to_request: false,
-            };
-            crate::reply::render(&ctx.config, &ctx.keys, &note, None, now)
-                .map_err(|e| anyhow!("{e}"))
-        })
-        .collect()
 }
 
 fn find<'c>(ctx: &'c Context, list: &str) -> Result<&'c ListConfig> {

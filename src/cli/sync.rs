@@ -8,6 +8,7 @@
 
 use super::admin::{audit_log, find_list, open_roster, state_log};
 use super::migrate::{now, record_all};
+use crate::actions::{Act, Outcome, table};
 use crate::audit::{AuditLog, Record, Via};
 use crate::import::{self, Draft, sync};
 use crate::roster::{Member, RosterFile};
@@ -106,34 +107,20 @@ fn notify(
 ) -> Result<()> {
     let ctx = crate::pipeline::Context::open(config.clone()).context("opening the state folder")?;
     let now = crate::clock::unix_now();
-    let to_mail = |to: &crate::address::EmailAddress, welcome: bool| {
-        let (template, subject) = if welcome {
-            ("welcome", format!("Welcome to {}", list.name))
-        } else {
-            ("goodbye", format!("You have left {}", list.name))
-        };
-        let reply = crate::reply::Reply {
-            to: to.clone(),
-            list: Some(list.id.to_string()),
-            subject,
-            paragraphs: vec![crate::reply::Texts::to(&ctx.config, to).text(
-                template,
-                Some(list),
-                &[],
-            )],
-            confirm_token: None,
-            welcome,
-            reply_to_request: false,
-        };
-        crate::reply::render(&ctx.config, &ctx.keys, &reply, None, now).map_err(|e| anyhow!("{e}"))
+    // What an admin's `add` and `remove` tell the person, by the actions' table.
+    let mut replies = crate::replies::Replies::default();
+    let mut tell = |to: &crate::address::EmailAddress, act, outcome| {
+        if let Some(notice) = table::notice(&ctx.config, list, act, &outcome, now) {
+            replies.tell(&ctx.config, to, list, &to.to_string(), &notice);
+        }
     };
-    let mut mails = Vec::new();
     for m in &plan.add {
-        mails.push(to_mail(&m.address, true)?);
+        tell(&m.address, Act::Add, Outcome::Added);
     }
     for a in &plan.remove {
-        mails.push(to_mail(a, false)?);
+        tell(a, Act::Remove, Outcome::Removed);
     }
+    let mails = replies.render_unbudgeted(&ctx, now)?;
     let count = mails.len();
     let batch = crate::outbox::Batch::new(
         format!("sync-{}-{name}-{now}", list.id),

@@ -1,0 +1,675 @@
+//! ACTIONS: where a request becomes a roster line.
+//!
+//! Every front end starts its changes here: the mail path (each command of a
+//! message), the command line (`add`, `remove`, `approve`, `reject`), and every front
+//! end still to come. An action takes a typed [`Request`] (list, address, name and
+//! where it came from) or a token, and `now`; it returns a typed [`Outcome`].
+//!
+//! ```text
+//! subscribe    rules + policy → Added | AlreadyMember | Refused | Held | AlreadyHeld | ConfirmationSent | NotResent
+//! unsubscribe  policy         → Removed | NotMember | ConfirmationSent | NotResent
+//! confirm      token          → what the request it stands for comes to (or UnknownToken | ExpiredToken)
+//! moderate     owner's token  → Added | AlreadyMember | Rejected (or UnknownToken | ExpiredToken)
+//! decide_held  a held request → Added | AlreadyMember | Rejected
+//! add, remove  an admin's act → Added | AlreadyMember, Removed | NotMember
+//! ```
+//!
+//! The decisions are the pure steps' (`eligibility`, `decision`, `token`); an action
+//! writes what they decide through the stores (roster changes and requests as state
+//! log lines, its audit line) and leaves durability to its caller's one
+//! `Context::sync`, the commit. What anyone is told is not decided here: [`table`]
+//! turns every outcome into its audit words, its template and its subject, for every
+//! front end alike.
+
+pub(crate) mod table;
+
+use crate::address::EmailAddress;
+use crate::audit::{Record, Via};
+use crate::clock::rfc3339;
+use crate::config::ListConfig;
+use crate::context::Context;
+use crate::decision::{self, Join, Leave};
+use crate::eligibility::{self, Evidence};
+use crate::message;
+use crate::roster::{Change, Member};
+use crate::token::{self, Action, PendingStore, Request as TokenRequest};
+use std::io;
+use std::str::FromStr;
+pub(crate) use table::{Act, Notice};
+
+const DAY: u64 = 86_400;
+
+/// A request about one address on one list.
+#[derive(Debug, Clone)]
+pub(crate) struct Request<'a> {
+    /// The list.
+    pub(crate) list: &'a ListConfig,
+    /// The address that joins or leaves.
+    pub(crate) address: EmailAddress,
+    /// The display name to keep, for a subscribe.
+    pub(crate) name: Option<String>,
+    /// Where the request came from.
+    pub(crate) origin: Origin<'a>,
+}
+
+/// Where a request came from: it says which checks apply, and it goes into the audit
+/// line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin<'a> {
+    /// A mail: its Message-ID, and whether its Authentication-Results prove the
+    /// sender's address (for rules with `authenticated = true`).
+    Mail {
+        /// The mail's Message-ID, for the audit line.
+        message_id: Option<&'a str>,
+        /// What the trusted Authentication-Results say of the From address.
+        authenticated: bool,
+    },
+    /// An admin at the server: no rules, no confirmation (the rules' verdict is
+    /// still reported).
+    Admin,
+}
+
+impl Origin<'_> {
+    fn message_id(&self) -> Option<&str> {
+        match self {
+            Origin::Mail { message_id, .. } => *message_id,
+            Origin::Admin => None,
+        }
+    }
+
+    /// How a token's result is recorded: by mail a token proves the address.
+    fn via_token(&self) -> Via {
+        match self {
+            Origin::Mail { .. } => Via::Token,
+            Origin::Admin => Via::Admin,
+        }
+    }
+}
+
+/// What an action came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Now a member.
+    Added,
+    /// A member already: nothing changed.
+    AlreadyMember,
+    /// The rules refuse the address, with this reason.
+    Refused {
+        /// The rule's reason, or the list's terms.
+        reason: String,
+    },
+    /// Held for the owners. `Some` when newly held: the owners are to be told.
+    Held(Option<Hold>),
+    /// Held for the owners already: nothing new is sent to anyone.
+    AlreadyHeld,
+    /// A confirmation is to be sent with this token (a request already pending is
+    /// merged into it: the same token again).
+    ConfirmationSent {
+        /// The token the reply carries.
+        token: String,
+    },
+    /// A request already pending whose confirmation was sent as often today as the
+    /// budget allows: nothing is sent.
+    NotResent,
+    /// No longer a member.
+    Removed,
+    /// Not a member: nothing changed.
+    NotMember,
+    /// The owners declined the request, for this reason.
+    Rejected {
+        /// The owner's reason.
+        reason: String,
+    },
+    /// A token that is unknown, already used, or not made for its record.
+    UnknownToken,
+    /// A token whose request lapsed (the request is removed).
+    ExpiredToken,
+}
+
+/// A request newly held for the owners: what their notice says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hold {
+    /// The token an owner's `approve TOKEN` or `reject TOKEN` names.
+    pub(crate) token: String,
+    /// The display name given.
+    pub(crate) name: Option<String>,
+    /// The `moderate` rule that holds it, when a rule rather than the policy does.
+    pub(crate) rule: Option<usize>,
+    /// Unix seconds when it lapses.
+    pub(crate) expires: u64,
+}
+
+/// What a token came to: the request's list and address, and its outcome; or, for a
+/// token that names nothing valid, the list its record is on (when one is).
+#[derive(Debug)]
+pub(crate) enum Redeemed<'a> {
+    /// The token was good: this is what its request came to.
+    Done {
+        /// The list of the request.
+        list: &'a ListConfig,
+        /// The address of the request (not necessarily the sender's).
+        address: EmailAddress,
+        /// What happened.
+        outcome: Outcome,
+    },
+    /// The token is unknown, used or expired (`outcome` says which).
+    Bad {
+        /// The list its record was on, when there was one.
+        list: Option<&'a ListConfig>,
+        /// [`Outcome::UnknownToken`] or [`Outcome::ExpiredToken`].
+        outcome: Outcome,
+    },
+}
+
+/// `subscribe`: the rules and the policy decide; the outcome is recorded.
+pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+    let Request {
+        list,
+        address,
+        name,
+        origin,
+    } = request;
+    let is_member = member(ctx, list, &address)?;
+    let authenticated = matches!(
+        origin,
+        Origin::Mail {
+            authenticated: true,
+            ..
+        }
+    );
+    let verdict = eligibility::decide(
+        &list.rules,
+        &list.terms,
+        &address,
+        Evidence { authenticated },
+    );
+    // The rule that holds the request, when one does (not merely the policy).
+    let held_by = (verdict.action == eligibility::Action::Moderate)
+        .then_some(verdict.rule)
+        .flatten();
+    let outcome = match decision::join(list, is_member, &verdict) {
+        Join::AlreadyMember => Outcome::AlreadyMember,
+        Join::Refused(reason) => Outcome::Refused { reason },
+        Join::Add => add_member(ctx, list, &address, name, Via::Email, now)?,
+        Join::Hold => match hold(ctx, list, &address, name, Action::Subscribe, held_by, now)? {
+            Some(hold) => Outcome::Held(Some(hold)),
+            None => Outcome::AlreadyHeld,
+        },
+        Join::Confirm { hold } => {
+            let after = if hold {
+                Confirmed::Hold(held_by)
+            } else {
+                Confirmed::Act
+            };
+            pend(ctx, list, &address, name, Action::Subscribe, after, now)?
+        }
+    };
+    audit(
+        ctx,
+        list,
+        &address,
+        Act::Subscribe,
+        &outcome,
+        verdict.rule,
+        Via::Email,
+        origin.message_id(),
+        now,
+    )?;
+    Ok(outcome)
+}
+
+/// `unsubscribe`: the policy decides; the outcome is recorded.
+pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+    let Request {
+        list,
+        address,
+        origin,
+        ..
+    } = request;
+    let is_member = member(ctx, list, &address)?;
+    let outcome = match decision::leave(list, is_member) {
+        Leave::NotMember => Outcome::NotMember,
+        Leave::Remove => remove_member(ctx, list, &address)?,
+        Leave::Confirm => pend(
+            ctx,
+            list,
+            &address,
+            None,
+            Action::Unsubscribe,
+            Confirmed::Act,
+            now,
+        )?,
+    };
+    audit(
+        ctx,
+        list,
+        &address,
+        Act::Unsubscribe,
+        &outcome,
+        None,
+        Via::Email,
+        origin.message_id(),
+        now,
+    )?;
+    Ok(outcome)
+}
+
+/// `confirm TOKEN`: the request the token stands for, on one of `lists`, is carried
+/// out (added, removed, or held for the owners) and the token used up.
+pub(crate) fn confirm<'a>(
+    ctx: &Context,
+    token: &str,
+    lists: &[&'a ListConfig],
+    origin: Origin<'_>,
+    now: u64,
+) -> io::Result<Redeemed<'a>> {
+    let (list, pending, address, id) =
+        match redeem(ctx, &ctx.pending, token, lists, Act::Confirm, origin, now)? {
+            Ok(found) => found,
+            Err(bad) => return Ok(bad),
+        };
+    let outcome = match pending.action {
+        Action::Subscribe if pending.hold => {
+            match hold(
+                ctx,
+                list,
+                &address,
+                pending.name.clone(),
+                Action::Subscribe,
+                pending.rule,
+                now,
+            )? {
+                Some(hold) => Outcome::Held(Some(hold)),
+                // Held already (by an earlier confirmation): said as held all the same.
+                None => Outcome::Held(None),
+            }
+        }
+        Action::Subscribe => add_member(
+            ctx,
+            list,
+            &address,
+            pending.name.clone(),
+            origin.via_token(),
+            now,
+        )?,
+        Action::Unsubscribe => remove_member(ctx, list, &address)?,
+    };
+    audit(
+        ctx,
+        list,
+        &address,
+        Act::Confirm,
+        &outcome,
+        None,
+        origin.via_token(),
+        origin.message_id(),
+        now,
+    )?;
+    // Single use: gone once its outcome is written.
+    ctx.pending.remove(list.id.as_str(), &id)?;
+    Ok(Redeemed::Done {
+        list,
+        address,
+        outcome,
+    })
+}
+
+/// An owner's `approve TOKEN` (`reject` is `Some(reason)`): the held request the
+/// token names, on one of `lists`, is decided.
+pub(crate) fn moderate<'a>(
+    ctx: &Context,
+    token: &str,
+    lists: &[&'a ListConfig],
+    reject: Option<&str>,
+    origin: Origin<'_>,
+    now: u64,
+) -> io::Result<Redeemed<'a>> {
+    let (list, held, address, _) =
+        match redeem(ctx, &ctx.held, token, lists, Act::Moderate, origin, now)? {
+            Ok(found) => found,
+            Err(bad) => return Ok(bad),
+        };
+    let outcome = decide_held(ctx, list, &held, reject, origin, now)?;
+    Ok(Redeemed::Done {
+        list,
+        address,
+        outcome,
+    })
+}
+
+/// The request `address` has held on `list`, if any (the command line's `approve
+/// LIST ADDRESS`).
+pub(crate) fn held_request(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+) -> io::Result<Option<token::Pending>> {
+    let id = token::pending_id(list.id.as_str(), &address.key(), Action::Subscribe);
+    ctx.held.get(list.id.as_str(), &id)
+}
+
+/// Approves (adds) or rejects (`Some(reason)`) a held request, records it, and
+/// removes the request.
+pub(crate) fn decide_held(
+    ctx: &Context,
+    list: &ListConfig,
+    held: &token::Pending,
+    reject: Option<&str>,
+    origin: Origin<'_>,
+    now: u64,
+) -> io::Result<Outcome> {
+    let address = EmailAddress::parse(&held.address).map_err(io::Error::other)?;
+    let via = origin.via_token();
+    let (act, outcome) = match reject {
+        None => (
+            Act::Approve,
+            add_member(ctx, list, &address, held.name.clone(), via, now)?,
+        ),
+        Some(reason) => (
+            Act::Reject,
+            Outcome::Rejected {
+                reason: message::clean(reason),
+            },
+        ),
+    };
+    audit(
+        ctx,
+        list,
+        &address,
+        act,
+        &outcome,
+        held.rule,
+        via,
+        origin.message_id(),
+        now,
+    )?;
+    ctx.held.remove(
+        list.id.as_str(),
+        &token::pending_id(list.id.as_str(), &address.key(), held.action),
+    )?;
+    Ok(outcome)
+}
+
+/// An admin's `add`: the address joins whatever the rules say (the caller reports
+/// their verdict); `AlreadyMember` changes nothing and records nothing.
+pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+    let verdict = eligibility::decide(
+        &request.list.rules,
+        &request.list.terms,
+        &request.address,
+        Evidence::default(),
+    );
+    let outcome = add_member(
+        ctx,
+        request.list,
+        &request.address,
+        request.name.map(|n| n.trim().to_owned()),
+        Via::Admin,
+        now,
+    )?;
+    if outcome == Outcome::Added {
+        audit(
+            ctx,
+            request.list,
+            &request.address,
+            Act::Add,
+            &outcome,
+            verdict.rule,
+            Via::Admin,
+            None,
+            now,
+        )?;
+    }
+    Ok(outcome)
+}
+
+/// An admin's `remove`; `NotMember` changes nothing and records nothing.
+pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+    let outcome = remove_member(ctx, request.list, &request.address)?;
+    if outcome == Outcome::Removed {
+        audit(
+            ctx,
+            request.list,
+            &request.address,
+            Act::Remove,
+            &outcome,
+            None,
+            Via::Admin,
+            None,
+            now,
+        )?;
+    }
+    Ok(outcome)
+}
+
+/// What a confirmed request does next.
+#[derive(Debug, Clone, Copy)]
+enum Confirmed {
+    /// What it asks for: joins or leaves.
+    Act,
+    /// Goes to the owners (held by this `moderate` rule, when a rule rather than the
+    /// policy sends it there).
+    Hold(Option<usize>),
+}
+
+/// The record a token stands for in `store`, on one of `lists`, checked (MAC,
+/// expiry); an expired one is removed and recorded.
+#[allow(clippy::type_complexity)]
+fn redeem<'a>(
+    ctx: &Context,
+    store: &PendingStore,
+    token: &str,
+    lists: &[&'a ListConfig],
+    act: Act,
+    origin: Origin<'_>,
+    now: u64,
+) -> io::Result<Result<(&'a ListConfig, token::Pending, EmailAddress, String), Redeemed<'a>>> {
+    let unknown = |list| Redeemed::Bad {
+        list,
+        outcome: Outcome::UnknownToken,
+    };
+    let Some(id) = token::pending_id_of(token) else {
+        return Ok(Err(unknown(None)));
+    };
+    let mut found = None;
+    for &list in lists {
+        if let Some(record) = store.get(list.id.as_str(), id)? {
+            found = Some((list, record));
+            break;
+        }
+    }
+    let Some((list, record)) = found else {
+        return Ok(Err(unknown(None)));
+    };
+    let address = match EmailAddress::parse(&record.address) {
+        Ok(address) if ctx.keys.verify(token, &record, &address.key()) => address,
+        _ => return Ok(Err(unknown(Some(list)))),
+    };
+    if record.expires < now {
+        store.remove(list.id.as_str(), id)?;
+        let outcome = Outcome::ExpiredToken;
+        audit(
+            ctx,
+            list,
+            &address,
+            act,
+            &outcome,
+            record.rule,
+            origin.via_token(),
+            origin.message_id(),
+            now,
+        )?;
+        return Ok(Err(Redeemed::Bad {
+            list: Some(list),
+            outcome,
+        }));
+    }
+    Ok(Ok((list, record, address, id.to_owned())))
+}
+
+/// Records (or finds) the pending request and returns its token. A second request
+/// while one is pending is merged into it: the same token is sent again, but not
+/// more often a day than `confirmations_per_address_per_day`.
+fn pend(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    name: Option<String>,
+    action: Action,
+    then: Confirmed,
+    now: u64,
+) -> io::Result<Outcome> {
+    let key = address.key();
+    let id = token::pending_id(list.id.as_str(), &key, action);
+    if let Some(mut existing) = ctx.pending.get(list.id.as_str(), &id)?
+        && existing.expires > now
+        && let Some(token) = ctx.keys.token_for(&existing, &key)
+    {
+        // The daily budget of mails a forged request may cause to one address.
+        let budget = ctx.config.server.limits.confirmations_per_address_per_day as usize;
+        existing.sends.retain(|&t| t + DAY > now);
+        if existing.sends.len() >= budget {
+            return Ok(Outcome::NotResent);
+        }
+        existing.sends.push(now);
+        ctx.pending.put(&existing, &key)?;
+        return Ok(Outcome::ConfirmationSent { token });
+    }
+    let (mut pending, token) = issue(ctx, list, address, name, action, now)?;
+    if let Confirmed::Hold(rule) = then {
+        pending.hold = true;
+        pending.rule = rule;
+    }
+    pending.sends = vec![now];
+    ctx.pending.put(&pending, &key)?;
+    Ok(Outcome::ConfirmationSent { token })
+}
+
+/// Holds a request for the owners; `None` when it is held already.
+fn hold(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    name: Option<String>,
+    action: Action,
+    rule: Option<usize>,
+    now: u64,
+) -> io::Result<Option<Hold>> {
+    let key = address.key();
+    let id = token::pending_id(list.id.as_str(), &key, action);
+    if let Some(existing) = ctx.held.get(list.id.as_str(), &id)?
+        && existing.expires > now
+    {
+        return Ok(None);
+    }
+    let (mut held, token) = issue(ctx, list, address, name, action, now)?;
+    held.rule = rule;
+    ctx.held.put(&held, &key)?;
+    Ok(Some(Hold {
+        token,
+        name: held.name,
+        rule,
+        expires: held.expires,
+    }))
+}
+
+/// A fresh request record and its token, lapsing after `confirm.expires`.
+fn issue(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    name: Option<String>,
+    action: Action,
+    now: u64,
+) -> io::Result<(token::Pending, String)> {
+    let request = TokenRequest {
+        list: list.id.as_str(),
+        address_key: &address.key(),
+        address: &address.to_string(),
+        name,
+        action,
+    };
+    ctx.keys
+        .issue(request, now, ctx.config.server.confirm.expires.as_secs())
+}
+
+fn member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> io::Result<bool> {
+    ctx.roster(list)?
+        .contains(address)
+        .map_err(io::Error::other)
+}
+
+/// The roster change of a join: `Added`, or `AlreadyMember` when it already was.
+fn add_member(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    name: Option<String>,
+    via: Via,
+    now: u64,
+) -> io::Result<Outcome> {
+    let member = Member {
+        address: address.clone(),
+        name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
+        since: toml_datetime::Datetime::from_str(&rfc3339(now)).ok(),
+        via: Some(via_word(via).to_owned()),
+    };
+    let added = ctx
+        .roster(list)?
+        .apply(Change::Add(member))
+        .map_err(io::Error::other)?;
+    Ok(if added {
+        Outcome::Added
+    } else {
+        Outcome::AlreadyMember
+    })
+}
+
+/// The roster change of a leave: `Removed`, or `NotMember` when it was not one.
+fn remove_member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> io::Result<Outcome> {
+    let removed = ctx
+        .roster(list)?
+        .apply(Change::Remove(address.clone()))
+        .map_err(io::Error::other)?;
+    Ok(if removed {
+        Outcome::Removed
+    } else {
+        Outcome::NotMember
+    })
+}
+
+fn via_word(via: Via) -> &'static str {
+    match via {
+        Via::Email => "email",
+        Via::Admin => "admin",
+        Via::Token => "token",
+    }
+}
+
+/// The audit line of an outcome, in the table's words.
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    act: Act,
+    outcome: &Outcome,
+    rule: Option<usize>,
+    via: Via,
+    message_id: Option<&str>,
+    now: u64,
+) -> io::Result<()> {
+    let shown = address.to_string();
+    ctx.audit.write(&Record {
+        rule,
+        message_id,
+        ..Record::new(
+            list.id.as_str(),
+            &shown,
+            act.word(),
+            outcome.word(),
+            via,
+            now,
+        )
+    })
+}

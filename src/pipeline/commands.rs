@@ -1,0 +1,285 @@
+//! A message's commands, each run as an action, each result a paragraph of the reply
+//! to the address it concerns.
+
+use super::audit_line;
+use crate::actions::{self, Act, Origin, Outcome, Redeemed, Request, table};
+use crate::address::EmailAddress;
+use crate::audit::{Record, Via};
+use crate::command::{Command, Target};
+use crate::config::ListConfig;
+use crate::context::Context;
+use crate::message::{self, Incoming};
+use crate::replies::Replies;
+use crate::reply::{Template, Texts};
+use crate::route::Route;
+use std::io;
+
+/// The answer to one message: its sender, and the replies its commands build up.
+pub(super) struct Answer<'a> {
+    pub(super) ctx: &'a Context,
+    pub(super) incoming: &'a Incoming,
+    pub(super) sender: &'a EmailAddress,
+    pub(super) route: &'a Route,
+    pub(super) now: u64,
+    pub(super) replies: Replies,
+}
+
+const TO_LISTKEEPER: &str = "Your message to listkeeper";
+
+impl<'a> Answer<'a> {
+    /// Runs one command: an action, or a question answered from the configuration.
+    pub(super) fn run(&mut self, command: Command) -> io::Result<()> {
+        match command {
+            Command::Subscribe { list, name } => {
+                if let Some(list) = self.list(&list, "subscribe LIST Your Name") {
+                    // No name given: the From header's display name.
+                    let name = name.or_else(|| self.incoming.from_name.clone());
+                    let outcome = actions::subscribe(self.ctx, self.request(list, name), self.now)?;
+                    self.tell(Act::Subscribe, list, self.sender, &outcome);
+                }
+            }
+            Command::Unsubscribe { list } => {
+                if let Some(list) = self.list(&list, "unsubscribe LIST") {
+                    let outcome =
+                        actions::unsubscribe(self.ctx, self.request(list, None), self.now)?;
+                    self.tell(Act::Unsubscribe, list, self.sender, &outcome);
+                }
+            }
+            Command::Confirm { token } => {
+                let redeemed =
+                    actions::confirm(self.ctx, &token, &self.lists(), self.origin(), self.now)?;
+                self.redeemed(redeemed, |answer, list, address, outcome| {
+                    answer.tell(Act::Confirm, list, address, outcome);
+                    // What a valid token causes is free of the address and domain budgets.
+                    if let Some(draft) = answer.replies.to(address) {
+                        draft.free = true;
+                    }
+                })?;
+            }
+            Command::Approve { token } => self.moderate(&token, None)?,
+            Command::Reject { token, reason } => {
+                let reason = reason.unwrap_or_else(|| "The owners gave no reason.".to_owned());
+                self.moderate(&token, Some(&reason))?;
+            }
+            Command::Info { list } => {
+                if let Some(list) = self.list(&list, "info LIST") {
+                    let text = self.texts().text(Template::Info, Some(list), &[]);
+                    let subject = format!("About {}", list.name);
+                    self.replies.answer(self.sender, Some(list), &subject, text);
+                }
+            }
+            Command::Lists => {
+                let texts = self.texts();
+                let all: Vec<String> = (self.ctx.config.lists.values())
+                    .map(|l| texts.text(Template::Info, Some(l), &[]))
+                    .collect();
+                let text = all.join("\n\n----\n\n");
+                (self.replies).answer(self.sender, None, "The lists on this server", text);
+            }
+            Command::Query { list } => {
+                if let Some(list) = self.list(&list, "query LIST") {
+                    let member = (self.ctx.roster(list)?)
+                        .contains(self.sender)
+                        .map_err(io::Error::other)?;
+                    let template = if member {
+                        Template::QueryMember
+                    } else {
+                        Template::QueryNotMember
+                    };
+                    let text = self.texts().text(template, Some(list), &[]);
+                    let subject = format!("Your subscription to {}", list.name);
+                    self.replies.answer(self.sender, Some(list), &subject, text);
+                }
+            }
+            Command::Help => {
+                let list = self.route_list();
+                let text = self.texts().text(Template::Help, list, &[]);
+                self.replies
+                    .answer(self.sender, list, "listkeeper help", text);
+            }
+            Command::Invalid { line, why } => {
+                self.replies.heading = Some(format!("> {}", message::clean(&line)));
+                self.replies.answer(self.sender, None, TO_LISTKEEPER, why);
+            }
+            Command::Unsupported { line } => {
+                let line = message::clean(&line);
+                self.replies.heading = Some(format!("> {line}"));
+                let text = (self.texts()).text(Template::NotSupported, None, &[("line", &line)]);
+                self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
+            }
+        }
+        Ok(())
+    }
+
+    /// A message with no command in it: said so, with the help text.
+    pub(super) fn no_command(&mut self) {
+        let list = self.route_list();
+        let texts = self.texts();
+        let (none, help) = (
+            texts.text(Template::NoCommand, list, &[]),
+            texts.text(Template::Help, list, &[]),
+        );
+        self.replies.answer(self.sender, list, TO_LISTKEEPER, none);
+        self.replies.answer(self.sender, list, "", help);
+    }
+
+    /// An owner's `approve TOKEN` or `reject TOKEN reason`: the owner gets an
+    /// acknowledgement, the person the outcome.
+    fn moderate(&mut self, token: &str, reject: Option<&str>) -> io::Result<()> {
+        let redeemed = actions::moderate(
+            self.ctx,
+            token,
+            &self.lists(),
+            reject,
+            self.origin(),
+            self.now,
+        )?;
+        self.redeemed(redeemed, |answer, list, person, outcome| {
+            let (ctx, sender) = (answer.ctx, answer.sender);
+            let ack = table::owners_decided(list, outcome);
+            (answer.replies).tell(&ctx.config, sender, list, &person.to_string(), &ack);
+            let act = match outcome {
+                Outcome::Rejected { .. } => Act::Reject,
+                _ => Act::Approve,
+            };
+            let heading = answer.replies.heading.take();
+            answer.tell(act, list, person, outcome);
+            answer.replies.heading = heading;
+            for address in [sender, person] {
+                if let Some(draft) = answer.replies.to(address) {
+                    draft.free = true;
+                }
+            }
+        })
+    }
+
+    /// A redeemed token's outcome, told by `done`; a bad token, told to the sender.
+    fn redeemed(
+        &mut self,
+        redeemed: Redeemed<'a>,
+        done: impl FnOnce(&mut Self, &'a ListConfig, &EmailAddress, &Outcome),
+    ) -> io::Result<()> {
+        match redeemed {
+            Redeemed::Done {
+                list,
+                address,
+                outcome,
+            } => {
+                done(self, list, &address, &outcome);
+                Ok(())
+            }
+            Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),
+        }
+    }
+
+    /// An unknown, used or expired token: said to the sender, audited. The list is the
+    /// record's, else the one the recipient names (`L-confirm+…@`, `L-request@`).
+    fn bad_token(&mut self, list: Option<&'a ListConfig>, outcome: &Outcome) -> io::Result<()> {
+        let sender = self.sender;
+        let shown = sender.to_string();
+        let list = list.or_else(|| self.route_list());
+        let (act, word) = (Act::Confirm.word(), outcome.word());
+        match list {
+            // On a list: as its token's lines are (`via` token).
+            Some(l) => self.ctx.audit.write(&Record {
+                message_id: self.incoming.message_id.as_deref(),
+                ..Record::new(l.id.as_str(), &shown, act, word, Via::Token, self.now)
+            })?,
+            None => audit_line(self.ctx, None, &shown, act, word, self.incoming, self.now)?,
+        }
+        match list.and_then(|l| {
+            Some((
+                l,
+                table::notice(&self.ctx.config, l, Act::Confirm, outcome, self.now)?,
+            ))
+        }) {
+            Some((list, notice)) => {
+                self.replies
+                    .tell(&self.ctx.config, sender, list, &shown, &notice);
+            }
+            None => {
+                let text = self.texts().text(Template::BadTokenServer, None, &[]);
+                self.replies.say(sender, None, "Your confirmation", text);
+            }
+        }
+        Ok(())
+    }
+
+    /// What `address` is told of `outcome` (by the table), and for a request newly
+    /// held, what each owner is told.
+    fn tell(&mut self, act: Act, list: &'a ListConfig, address: &EmailAddress, outcome: &Outcome) {
+        let config = &self.ctx.config;
+        let shown = address.to_string();
+        if let Some(notice) = table::notice(config, list, act, outcome, self.now) {
+            self.replies.tell(config, address, list, &shown, &notice);
+        }
+        if let Outcome::Held(Some(hold)) = outcome {
+            let notice = table::owners_notice(list, &shown, hold);
+            let heading = self.replies.heading.take();
+            for owner in &list.owners {
+                let draft = self.replies.tell(config, owner, list, &shown, &notice);
+                // One per held request; bounded by the hourly total, not by the
+                // owner's own budget, which forged requests would exhaust.
+                draft.reply_to_request = true;
+                draft.free = true;
+            }
+            self.replies.heading = heading;
+        }
+    }
+
+    /// The list a command is about, or a reply saying what is wrong with it.
+    fn list(&mut self, target: &Target, example: &str) -> Option<&'a ListConfig> {
+        let ctx: &'a Context = self.ctx;
+        let texts = self.texts();
+        let text = match target {
+            Target::List(id) => return ctx.config.lists.get(id),
+            Target::Missing => texts.text(Template::MissingList, None, &[("example", example)]),
+            Target::Unknown(word) => {
+                let word = message::clean(word);
+                texts.text(Template::UnknownList, None, &[("word", &word)])
+            }
+        };
+        self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
+        None
+    }
+
+    /// The lists a token may be for: the one the mail was for, or any list when it
+    /// came to the command address.
+    fn lists(&self) -> Vec<&'a ListConfig> {
+        let ctx: &'a Context = self.ctx;
+        match self.route.list() {
+            Some(list) => ctx.config.lists.get(list).into_iter().collect(),
+            None => ctx.config.lists.values().collect(),
+        }
+    }
+
+    fn route_list(&self) -> Option<&'a ListConfig> {
+        let ctx: &'a Context = self.ctx;
+        self.route.list().and_then(|l| ctx.config.list(l.as_str()))
+    }
+
+    fn request(&self, list: &'a ListConfig, name: Option<String>) -> Request<'a> {
+        Request {
+            list,
+            address: self.sender.clone(),
+            name,
+            origin: self.origin(),
+        }
+    }
+
+    fn origin(&self) -> Origin<'a> {
+        let incoming: &'a Incoming = self.incoming;
+        Origin::Mail {
+            message_id: incoming.message_id.as_deref(),
+            authenticated: crate::trust::authenticated(
+                &incoming.auth_results,
+                self.ctx.config.server.authserv_id.as_deref(),
+                self.sender,
+            ),
+        }
+    }
+
+    fn texts(&self) -> Texts<'a> {
+        Texts::to(&self.ctx.config, self.sender)
+    }
+}

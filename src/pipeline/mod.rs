@@ -1,0 +1,263 @@
+//! THE SPINE, the mail path: one message for one recipient → one durable outcome
+//! (docs/reference.md, sections 2–6).
+//!
+//! ```text
+//! handle:  route → parse → process
+//! process: dedupe → decide → commit
+//! decide:  bounces? → guard → owner mail? → sender → commands → actions → replies
+//! commit:  the replies as one outbox batch (with the dedupe key), or the key alone
+//! ```
+//!
+//! Each command is an action (`actions`: where a request becomes a roster line); the
+//! mail path is one of its callers. Everything a delivery changes is on disk before
+//! [`handle`] returns `Done`: its roster changes, requests, replies and dedupe record
+//! are lines of `statelog` and its audit lines are in `audit`, both made durable by
+//! one shared fsync each in [`Context::sync`] (roster files themselves are written by
+//! the daemon's saver, or by `sync` outside the daemon). Any failure before that
+//! returns `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
+
+mod bounces;
+mod commands;
+mod forward;
+
+use crate::address::EmailAddress;
+use crate::audit::{Record, Via};
+use crate::command;
+pub use crate::context::Context;
+use crate::guard;
+pub use crate::inbound::{Delivery, Outcome};
+use crate::message::{self, Incoming, MessageError};
+use crate::outbox::Batch;
+use crate::records::Outgoing;
+use crate::replies::Replies;
+use crate::route::{self, Route};
+pub use crate::upkeep::sweep_expired;
+use commands::Answer;
+use sha2::{Digest, Sha256};
+use std::io;
+
+/// Why a delivery that is done sent no reply: `deliver` says so on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silent {
+    /// The same message (Message-ID and recipient) was handled before: nothing done.
+    Duplicate,
+    /// A delivery report to `L-bounces@`: read, never answered.
+    Report,
+    /// The loop guard: a message that must not be answered.
+    Guarded(guard::Silence),
+    /// No sender address to answer.
+    NoSender,
+    /// Every reply was over a `[limits]` budget (each has an audit line).
+    OverLimits,
+    /// Nothing to answer.
+    Nothing,
+}
+
+/// Handles one delivery.
+pub fn handle(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> Outcome {
+    handle_told(ctx, delivery, now).0
+}
+
+/// [`handle`], and when the delivery is done without a reply, why.
+pub fn handle_told(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> (Outcome, Option<Silent>) {
+    let Ok(recipient) = EmailAddress::parse(delivery.recipient.trim().trim_matches(['<', '>']))
+    else {
+        return (Outcome::NoSuchUser, None);
+    };
+    let Some(route) = route::route(&ctx.config, &recipient) else {
+        return (Outcome::NoSuchUser, None);
+    };
+    let incoming = match message::parse(delivery.raw, ctx.config.server.inbound.max_message_size) {
+        Ok(incoming) => incoming,
+        Err(MessageError::TooLarge { .. }) => return (Outcome::TooLarge, None),
+        Err(MessageError::NotMail) => return (Outcome::NotMail, None),
+    };
+    // Durable before done: one shared fsync for the state and one for the audit log.
+    match process(ctx, delivery, &recipient, &route, &incoming, now).and_then(|done| {
+        ctx.sync()?;
+        Ok(done)
+    }) {
+        Ok(Ok(batch)) => (Outcome::Done(Some(batch)), None),
+        Ok(Err(silent)) => (Outcome::Done(None), Some(silent)),
+        Err(e) => (Outcome::TryLater(e.to_string()), None),
+    }
+}
+
+/// Dedupe, decide, then commit once: the replies as one batch (the dedupe record), or
+/// the key alone when there is nothing to send.
+fn process(
+    ctx: &Context,
+    delivery: &Delivery<'_>,
+    recipient: &EmailAddress,
+    route: &Route,
+    incoming: &Incoming,
+    now: u64,
+) -> io::Result<Result<Batch, Silent>> {
+    let key = dedupe_key(incoming, delivery.raw, recipient);
+    if ctx.outbox.seen(&key)? {
+        // Never the recipient here: a confirm address holds a token.
+        audit_line(
+            ctx,
+            route.list().map(|l| l.as_str()),
+            &sender_text(incoming, delivery),
+            "receive",
+            "duplicate",
+            incoming,
+            now,
+        )?;
+        return Ok(Err(Silent::Duplicate));
+    }
+    let decided = decide(ctx, delivery, route, incoming, now)?;
+    commit(ctx, key, decided, now)
+}
+
+/// What a delivery comes to before anything is queued: the replies to send (and the
+/// list they are about), or why there are none.
+enum Decided {
+    Replies(Vec<Outgoing>, Option<String>),
+    Silent(Silent),
+}
+
+/// The one write of a delivery's outcome (its state and audit lines were written as
+/// it was decided; `Context::sync` makes them all durable before the answer).
+fn commit(
+    ctx: &Context,
+    key: String,
+    decided: Decided,
+    now: u64,
+) -> io::Result<Result<Batch, Silent>> {
+    match decided {
+        Decided::Replies(mails, list) if !mails.is_empty() => {
+            let batch = Batch::new(key, list, mails, now);
+            ctx.outbox.queue(&batch)?;
+            Ok(Ok(batch))
+        }
+        Decided::Replies(..) => {
+            ctx.outbox.mark_seen(&key)?;
+            Ok(Err(Silent::Nothing))
+        }
+        Decided::Silent(why) => {
+            ctx.outbox.mark_seen(&key)?;
+            Ok(Err(why))
+        }
+    }
+}
+
+/// Reads the message's commands (or report, or forward) and decides what to answer.
+fn decide(
+    ctx: &Context,
+    delivery: &Delivery<'_>,
+    route: &Route,
+    incoming: &Incoming,
+    now: u64,
+) -> io::Result<Decided> {
+    let note = |address: &str, outcome: &str| {
+        audit_line(
+            ctx,
+            route.list().map(|l| l.as_str()),
+            address,
+            "receive",
+            outcome,
+            incoming,
+            now,
+        )
+    };
+    if let Route::Bounces(list, tag) = route {
+        // Reports come from the null sender: read before the guard, never answered.
+        if let Some(list) = ctx.config.lists.get(list) {
+            bounces::bounces(ctx, list, tag.as_deref(), delivery.raw, incoming, now)?;
+        }
+        return Ok(Decided::Silent(Silent::Report));
+    }
+    if let Some(why) = guard::silence(&ctx.config, delivery.envelope_from, incoming) {
+        note(
+            &sender_text(incoming, delivery),
+            &format!("not-answered:{}", why.as_str()),
+        )?;
+        return Ok(Decided::Silent(Silent::Guarded(why)));
+    }
+    if let Route::Owner(list) = route
+        && let Some(list) = ctx.config.lists.get(list)
+    {
+        return forward::forward_to_owners(ctx, list, delivery, incoming, now);
+    }
+    let envelope = delivery
+        .envelope_from
+        .and_then(|e| EmailAddress::parse(e.trim().trim_matches(['<', '>'])).ok());
+    let Some(sender) = incoming.from.clone().or(envelope) else {
+        note("", "not-answered:no-sender")?;
+        return Ok(Decided::Silent(Silent::NoSender));
+    };
+    let mut answer = Answer {
+        ctx,
+        incoming,
+        sender: &sender,
+        route,
+        now,
+        replies: Replies::default(),
+    };
+    let commands = command::commands(&ctx.config, route, incoming);
+    if commands.is_empty() {
+        answer.no_command();
+    }
+    let labelled = matches!(route, Route::Request(_) | Route::Command);
+    for command in commands {
+        if labelled {
+            answer.replies.heading = Some(format!("> {}", message::clean(&command.describe())));
+        }
+        answer.run(command)?;
+    }
+    let done = answer
+        .replies
+        .finish(ctx, incoming.message_id.as_deref(), now)?;
+    if done.mails.is_empty() && done.limited {
+        return Ok(Decided::Silent(Silent::OverLimits));
+    }
+    Ok(Decided::Replies(done.mails, done.list))
+}
+
+pub(crate) fn audit_line(
+    ctx: &Context,
+    list: Option<&str>,
+    address: &str,
+    action: &str,
+    outcome: &str,
+    incoming: &Incoming,
+    now: u64,
+) -> io::Result<()> {
+    ctx.audit.write(&Record {
+        message_id: incoming.message_id.as_deref(),
+        ..Record::new(
+            list.unwrap_or(""),
+            address,
+            action,
+            outcome,
+            Via::Email,
+            now,
+        )
+    })
+}
+
+fn sender_text(incoming: &Incoming, delivery: &Delivery<'_>) -> String {
+    match (&incoming.from, delivery.envelope_from) {
+        (Some(from), _) => from.to_string(),
+        (None, Some(env)) => message::clean(env),
+        (None, None) => String::new(),
+    }
+}
+
+/// Same Message-ID and recipient → same key (the whole message's hash when there is
+/// no Message-ID).
+fn dedupe_key(incoming: &Incoming, raw: &[u8], recipient: &EmailAddress) -> String {
+    let mut h = Sha256::new();
+    match &incoming.message_id {
+        Some(id) => h.update(format!("id:{id}").as_bytes()),
+        None => h.update(Sha256::digest(raw)),
+    }
+    h.update(b"\n");
+    h.update(recipient.key().as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
