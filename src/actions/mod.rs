@@ -49,13 +49,13 @@ pub(crate) struct Request<'a> {
     /// The display name to keep, for a subscribe.
     pub(crate) name: Option<String>,
     /// Where the request came from.
-    pub(crate) origin: Origin<'a>,
+    pub(crate) source: Source<'a>,
 }
 
 /// Where a request came from: it says which checks apply, and it goes into the audit
 /// line.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Origin<'a> {
+pub(crate) enum Source<'a> {
     /// A mail: its Message-ID, and whether its Authentication-Results prove the
     /// sender's address (for rules with `authenticated = true`).
     Mail {
@@ -69,19 +69,19 @@ pub(crate) enum Origin<'a> {
     Admin,
 }
 
-impl Origin<'_> {
+impl Source<'_> {
     fn message_id(&self) -> Option<&str> {
         match self {
-            Origin::Mail { message_id, .. } => *message_id,
-            Origin::Admin => None,
+            Source::Mail { message_id, .. } => *message_id,
+            Source::Admin => None,
         }
     }
 
     /// How a token's result is recorded: by mail a token proves the address.
     fn via_token(&self) -> Via {
         match self {
-            Origin::Mail { .. } => Via::Token,
-            Origin::Admin => Via::Admin,
+            Source::Mail { .. } => Via::Token,
+            Source::Admin => Via::Admin,
         }
     }
 }
@@ -167,12 +167,12 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Re
         list,
         address,
         name,
-        origin,
+        source,
     } = request;
     let is_member = member(ctx, list, &address)?;
     let authenticated = matches!(
-        origin,
-        Origin::Mail {
+        source,
+        Source::Mail {
             authenticated: true,
             ..
         }
@@ -212,7 +212,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Re
         &outcome,
         verdict.rule,
         Via::Email,
-        origin.message_id(),
+        source.message_id(),
         now,
     )?;
     Ok(outcome)
@@ -223,7 +223,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::
     let Request {
         list,
         address,
-        origin,
+        source,
         ..
     } = request;
     let is_member = member(ctx, list, &address)?;
@@ -248,7 +248,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::
         &outcome,
         None,
         Via::Email,
-        origin.message_id(),
+        source.message_id(),
         now,
     )?;
     Ok(outcome)
@@ -260,11 +260,11 @@ pub(crate) fn confirm<'a>(
     ctx: &Context,
     token: &str,
     lists: &[&'a ListConfig],
-    origin: Origin<'_>,
+    source: Source<'_>,
     now: u64,
 ) -> io::Result<Redeemed<'a>> {
     let (list, pending, address, id) =
-        match redeem(ctx, &ctx.pending, token, lists, Act::Confirm, origin, now)? {
+        match redeem(ctx, &ctx.pending, token, lists, Act::Confirm, source, now)? {
             Ok(found) => found,
             Err(bad) => return Ok(bad),
         };
@@ -289,7 +289,7 @@ pub(crate) fn confirm<'a>(
             list,
             &address,
             pending.name.clone(),
-            origin.via_token(),
+            source.via_token(),
             now,
         )?,
         Action::Unsubscribe => remove_member(ctx, list, &address)?,
@@ -301,8 +301,8 @@ pub(crate) fn confirm<'a>(
         Act::Confirm,
         &outcome,
         None,
-        origin.via_token(),
-        origin.message_id(),
+        source.via_token(),
+        source.message_id(),
         now,
     )?;
     // Single use: gone once its outcome is written.
@@ -321,15 +321,15 @@ pub(crate) fn moderate<'a>(
     token: &str,
     lists: &[&'a ListConfig],
     reject: Option<&str>,
-    origin: Origin<'_>,
+    source: Source<'_>,
     now: u64,
 ) -> io::Result<Redeemed<'a>> {
     let (list, held, address, _) =
-        match redeem(ctx, &ctx.held, token, lists, Act::Moderate, origin, now)? {
+        match redeem(ctx, &ctx.held, token, lists, Act::Moderate, source, now)? {
             Ok(found) => found,
             Err(bad) => return Ok(bad),
         };
-    let outcome = decide_held(ctx, list, &held, reject, origin, now)?;
+    let outcome = decide_held(ctx, list, &held, reject, source, now)?;
     Ok(Redeemed::Done {
         list,
         address,
@@ -355,11 +355,11 @@ pub(crate) fn decide_held(
     list: &ListConfig,
     held: &token::Pending,
     reject: Option<&str>,
-    origin: Origin<'_>,
+    source: Source<'_>,
     now: u64,
 ) -> io::Result<Outcome> {
     let address = EmailAddress::parse(&held.address).map_err(io::Error::other)?;
-    let via = origin.via_token();
+    let via = source.via_token();
     let (act, outcome) = match reject {
         None => (
             Act::Approve,
@@ -380,7 +380,7 @@ pub(crate) fn decide_held(
         &outcome,
         held.rule,
         via,
-        origin.message_id(),
+        source.message_id(),
         now,
     )?;
     ctx.held.remove(
@@ -461,7 +461,7 @@ fn redeem<'a>(
     token: &str,
     lists: &[&'a ListConfig],
     act: Act,
-    origin: Origin<'_>,
+    source: Source<'_>,
     now: u64,
 ) -> io::Result<Result<(&'a ListConfig, token::Pending, EmailAddress, String), Redeemed<'a>>> {
     let unknown = |list| Redeemed::Bad {
@@ -495,8 +495,8 @@ fn redeem<'a>(
             act,
             &outcome,
             record.rule,
-            origin.via_token(),
-            origin.message_id(),
+            source.via_token(),
+            source.message_id(),
             now,
         )?;
         return Ok(Err(Redeemed::Bad {

@@ -1,6 +1,6 @@
 //! The admin commands: `lists`, `members`, `add`, `remove`, `explain`.
 
-use crate::actions::{self, Origin, Outcome, Request};
+use crate::actions::{self, Outcome, Request, Source};
 use crate::address::EmailAddress;
 use crate::audit::AuditLog;
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
@@ -134,7 +134,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         list,
         address: address.clone(),
         name: name.map(str::to_owned),
-        origin: Origin::Admin,
+        source: Source::Admin,
     };
     let outcome = actions::add(&ctx, request, crate::clock::unix_now())
         .with_context(|| format!("could not add {address} to {}", list.id))?;
@@ -184,7 +184,7 @@ pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
         list,
         address: address.clone(),
         name: None,
-        origin: Origin::Admin,
+        source: Source::Admin,
     };
     let outcome = actions::remove(&ctx, request, crate::clock::unix_now())
         .with_context(|| format!("could not remove {address} from {}", list.id))?;

@@ -4,7 +4,7 @@
 //! A decision made here is told to the person, and to every owner (as an owner's
 //! `approve` by mail is acknowledged), so no owner goes on to decide it again.
 
-use crate::actions::{self, Act, Origin, Outcome, table};
+use crate::actions::{self, Act, Outcome, Source, table};
 use crate::address::EmailAddress;
 use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
@@ -70,7 +70,7 @@ pub(super) fn decide(
         );
     };
     let now = crate::clock::unix_now();
-    let outcome = actions::decide_held(&ctx, list, &held, reject, Origin::Admin, now)
+    let outcome = actions::decide_held(&ctx, list, &held, reject, Source::Admin, now)
         .with_context(|| format!("could not settle the request of {address}"))?;
     let person = EmailAddress::parse(&held.address).map_err(|e| anyhow!("{e}"))?;
     let shown = person.to_string();

@@ -2,7 +2,7 @@
 //! to the address it concerns.
 
 use super::audit_line;
-use crate::actions::{self, Act, Origin, Outcome, Redeemed, Request, table};
+use crate::actions::{self, Act, Outcome, Redeemed, Request, Source, table};
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
 use crate::command::{Command, Target};
@@ -47,7 +47,7 @@ impl<'a> Answer<'a> {
             }
             Command::Confirm { token } => {
                 let redeemed =
-                    actions::confirm(self.ctx, &token, &self.lists(), self.origin(), self.now)?;
+                    actions::confirm(self.ctx, &token, &self.lists(), self.source(), self.now)?;
                 self.redeemed(redeemed, |answer, list, address, outcome| {
                     answer.tell(Act::Confirm, list, address, outcome);
                     // What a valid token causes is free of the address and domain budgets.
@@ -131,7 +131,7 @@ impl<'a> Answer<'a> {
             token,
             &self.lists(),
             reject,
-            self.origin(),
+            self.source(),
             self.now,
         )?;
         self.redeemed(redeemed, |answer, list, person, outcome| {
@@ -263,13 +263,13 @@ impl<'a> Answer<'a> {
             list,
             address: self.sender.clone(),
             name,
-            origin: self.origin(),
+            source: self.source(),
         }
     }
 
-    fn origin(&self) -> Origin<'a> {
+    fn source(&self) -> Source<'a> {
         let incoming: &'a Incoming = self.incoming;
-        Origin::Mail {
+        Source::Mail {
             message_id: incoming.message_id.as_deref(),
             authenticated: crate::trust::authenticated(
                 &incoming.auth_results,
