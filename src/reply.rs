@@ -14,7 +14,7 @@ pub(crate) use crate::records::Outgoing;
 use crate::token::Keys;
 use crate::verp;
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MessageBuilder};
 use std::collections::BTreeMap;
 
 /// One reply to send.
@@ -81,28 +81,8 @@ pub(crate) fn render(
             .in_reply_to(format!("<{id}>"))
             .references(format!("<{id}>"));
     }
-    if let (Some(list), Some(token)) = (list, &reply.confirm_token) {
-        let confirm: Mailbox = confirm_address(config, list, token)
-            .parse()
-            .map_err(|e| err(&e))?;
-        builder = builder.reply_to(confirm);
-    } else if let (Some(list), true) = (list, reply.reply_to_request) {
-        let request: Mailbox = format!("{}-request@{domain}", list.id)
-            .parse()
-            .map_err(|e| err(&e))?;
-        builder = builder.reply_to(request);
-    }
-    if let (Some(list), true) = (list, reply.welcome) {
-        let name = list.name.replace(['"', '\\'], "");
-        builder = builder
-            .raw_header(raw(
-                "List-Id",
-                format!("\"{}\" <{}.{domain}>", clean(&name), list.id),
-            ))
-            .raw_header(raw(
-                "List-Unsubscribe",
-                format!("<mailto:{}-leave@{domain}>", list.id),
-            ));
+    if let Some(list) = list {
+        builder = list_headers(builder, config, list, reply)?;
     }
     let message = builder
         .header(header::MIME_VERSION_1_0)
@@ -120,6 +100,43 @@ pub(crate) fn render(
         message: String::from_utf8(message.formatted()).map_err(|e| err(&e))?,
         message_b64: None,
     })
+}
+
+/// The headers of a reply about `list`: where replying goes (`L-confirm+TOKEN@` for a
+/// confirmation, `L-request@` for an owners' notice), and a welcome's `List-Id` and
+/// `List-Unsubscribe`.
+fn list_headers(
+    mut builder: MessageBuilder,
+    config: &Config,
+    list: &ListConfig,
+    reply: &Reply,
+) -> Result<MessageBuilder, ReplyError> {
+    let domain = &config.server.domain;
+    let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
+    if let Some(token) = &reply.confirm_token {
+        let confirm: Mailbox = confirm_address(config, list, token)
+            .parse()
+            .map_err(|e| err(&e))?;
+        builder = builder.reply_to(confirm);
+    } else if reply.reply_to_request {
+        let request: Mailbox = format!("{}-request@{domain}", list.id)
+            .parse()
+            .map_err(|e| err(&e))?;
+        builder = builder.reply_to(request);
+    }
+    if reply.welcome {
+        let name = list.name.replace(['"', '\\'], "");
+        builder = builder
+            .raw_header(raw(
+                "List-Id",
+                format!("\"{}\" <{}.{domain}>", clean(&name), list.id),
+            ))
+            .raw_header(raw(
+                "List-Unsubscribe",
+                format!("<mailto:{}-leave@{domain}>", list.id),
+            ));
+    }
+    Ok(builder)
 }
 
 /// `L-confirm+TOKEN@D`.

@@ -12,6 +12,7 @@
 //! moderate     owner's token  → Added | AlreadyMember | Rejected (or UnknownToken | ExpiredToken)
 //! decide_held  a held request → Added | AlreadyMember | Rejected
 //! add, remove  an admin's act → Added | AlreadyMember, Removed | NotMember
+//! bounced      a verified bounce → PendingCancelled | MemberBounced | UnknownAddress
 //! ```
 //!
 //! The decisions are the pure steps' (`eligibility`, `decision`, `token`); an action
@@ -124,6 +125,12 @@ pub(crate) enum Outcome {
     UnknownToken,
     /// A token whose request lapsed (the request is removed).
     ExpiredToken,
+    /// A bounce of a confirmation request: the request is cancelled.
+    PendingCancelled,
+    /// A member's mail bounced.
+    MemberBounced,
+    /// A bounce for an address neither pending nor a member.
+    UnknownAddress,
 }
 
 /// A request newly held for the owners: what their notice says.
@@ -439,6 +446,46 @@ pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> io::Resul
             now,
         )?;
     }
+    Ok(outcome)
+}
+
+/// A verified delivery report says mail to `address` failed: a pending request of
+/// that address is cancelled (its confirmation never arrived); a member's bounce is
+/// recorded.
+pub(crate) fn bounced(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    source: Source<'_>,
+    now: u64,
+) -> io::Result<Outcome> {
+    let key = address.key();
+    let mut cancelled = false;
+    for action in [Action::Subscribe, Action::Unsubscribe] {
+        let id = token::pending_id(list.id.as_str(), &key, action);
+        if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
+            ctx.pending.remove(list.id.as_str(), &id)?;
+            cancelled = true;
+        }
+    }
+    let outcome = if cancelled {
+        Outcome::PendingCancelled
+    } else if member(ctx, list, address)? {
+        Outcome::MemberBounced
+    } else {
+        Outcome::UnknownAddress
+    };
+    audit(
+        ctx,
+        list,
+        address,
+        Act::Bounce,
+        &outcome,
+        None,
+        Via::Email,
+        source.message_id(),
+        now,
+    )?;
     Ok(outcome)
 }
 

@@ -29,6 +29,8 @@ pub(crate) enum Act {
     Add,
     /// An admin removed an address.
     Remove,
+    /// A verified delivery report.
+    Bounce,
 }
 
 impl Act {
@@ -43,6 +45,7 @@ impl Act {
             Act::Reject => "reject",
             Act::Add => "add",
             Act::Remove => "remove",
+            Act::Bounce => "bounce",
         }
     }
 }
@@ -63,6 +66,9 @@ impl Outcome {
             Outcome::Rejected { .. } => "rejected",
             Outcome::UnknownToken => "unknown",
             Outcome::ExpiredToken => "expired",
+            Outcome::PendingCancelled => "pending-cancelled",
+            Outcome::MemberBounced => "member-bounced",
+            Outcome::UnknownAddress => "unknown-address",
         }
     }
 }
@@ -171,9 +177,9 @@ pub(crate) fn notice(
         (_, O::UnknownToken | O::ExpiredToken) => {
             Notice::new(T::BadToken, "Your confirmation".to_owned())
         }
-        // An admin's own `add` of a member, or `remove` of a non-member: nothing to tell.
-        (A::Add | A::Remove | A::Moderate | A::Reject | A::Approve, _)
-        | (A::Subscribe | A::Unsubscribe | A::Confirm, _) => return None,
+        // Bounces are never answered; an admin's own `add` of a member, or `remove`
+        // of a non-member, says nothing.
+        _ => return None,
     })
 }
 
@@ -252,6 +258,7 @@ mod tests {
             Act::Reject,
             Act::Add,
             Act::Remove,
+            Act::Bounce,
         ];
         let mut said = 0;
         for act in acts {

@@ -10,6 +10,7 @@ use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
 use crate::context::Context;
 use crate::outbox::Batch;
+use crate::records::Outgoing;
 use crate::replies::Replies;
 use crate::token;
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -73,27 +74,12 @@ pub(super) fn decide(
     let outcome = actions::decide_held(&ctx, list, &held, reject, Source::Admin, now)
         .with_context(|| format!("could not settle the request of {address}"))?;
     let person = EmailAddress::parse(&held.address).map_err(|e| anyhow!("{e}"))?;
-    let shown = person.to_string();
     let act = if reject.is_some() {
         Act::Reject
     } else {
         Act::Approve
     };
-    let mut replies = Replies::default();
-    if let Some(notice) = table::notice(&ctx.config, list, act, &outcome, now) {
-        replies.tell(&ctx.config, &person, list, &shown, &notice);
-    }
-    // Every owner is told, as an owner deciding by mail is, so none decides it again.
-    let ack = table::owners_decided(list, &outcome);
-    let text = format!(
-        "{}\n\n(Decided at the server with `listkeeper {}`.)",
-        ack.text(&ctx.config, list, &shown),
-        act.word()
-    );
-    for owner in &list.owners {
-        replies.say(owner, Some(list), &ack.subject, text.clone());
-    }
-    let mails = replies.render_unbudgeted(&ctx, now)?;
+    let mails = told(&ctx, list, &person, act, &outcome, now)?;
     let id = token::pending_id(list.id.as_str(), &person.key(), held.action);
     let batch = Batch::new(
         format!("admin-{id}-{now}"),
@@ -121,6 +107,33 @@ pub(super) fn decide(
             .join(", ")
     );
     Ok(())
+}
+
+/// The decision's mails: the person's (by the actions' table), and every owner's,
+/// as an owner deciding by mail is told, so no owner goes on to decide it again.
+fn told(
+    ctx: &Context,
+    list: &ListConfig,
+    person: &EmailAddress,
+    act: Act,
+    outcome: &Outcome,
+    now: u64,
+) -> Result<Vec<Outgoing>> {
+    let shown = person.to_string();
+    let mut replies = Replies::default();
+    if let Some(notice) = table::notice(&ctx.config, list, act, outcome, now) {
+        replies.tell(&ctx.config, person, list, &shown, &notice);
+    }
+    let ack = table::owners_decided(list, outcome);
+    let text = format!(
+        "{}\n\n(Decided at the server with `listkeeper {}`.)",
+        ack.text(&ctx.config, list, &shown),
+        act.word()
+    );
+    for owner in &list.owners {
+        replies.say(owner, Some(list), &ack.subject, text.clone());
+    }
+    Ok(replies.render_unbudgeted(ctx, now)?)
 }
 
 fn find<'c>(ctx: &'c Context, list: &str) -> Result<&'c ListConfig> {

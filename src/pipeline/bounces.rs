@@ -1,12 +1,12 @@
 //! `L-bounces@`: delivery reports about the mail we sent, read and never answered.
 
 use super::audit_line;
+use crate::actions::{self, Source};
 use crate::address::EmailAddress;
 use crate::config::ListConfig;
 use crate::context::Context;
 use crate::message::{self, Incoming};
-use crate::owner;
-use crate::token::{self, Action};
+use crate::owner::{self, Failed};
 use crate::verp;
 use std::io;
 
@@ -54,60 +54,54 @@ pub(super) fn bounces(
         )?;
         failed.truncate(MAX_REPORTED);
     }
-    let domain = &ctx.config.server.domain;
-    let returned = owner::returned_message_ids(raw);
-    let tags: Vec<&str> = tag
-        .into_iter()
-        .chain(
-            returned
-                .iter()
-                .filter_map(|id| verp::tag_of_message_id(id, domain))
-                .take(MAX_RETURNED_IDS),
-        )
-        .collect();
+    let tags = tags_of(tag, raw, &ctx.config.server.domain);
+    let source = Source::Mail {
+        message_id: incoming.message_id.as_deref(),
+        authenticated: false,
+    };
     for report in failed {
-        let written = [Some(&report.address), report.original.as_ref()];
-        let addresses: Vec<EmailAddress> = written
-            .into_iter()
-            .flatten()
-            .filter_map(|a| EmailAddress::parse(a).ok())
-            .collect();
-        if addresses.is_empty() {
-            note(&message::clean(&report.address), "bad-address")?;
-            continue;
-        }
-        let ours = addresses.into_iter().find(|a| {
-            let key = a.key();
-            tags.iter()
-                .any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key, now))
-        });
-        let Some(address) = ours else {
-            // Not about mail we sent to that address: a forgery, or a report too
-            // mangled to tell. Recorded, nothing changed.
-            note(&message::clean(&report.address), "unverified")?;
-            continue;
-        };
-        let key = address.key();
-        let mut cancelled = false;
-        for action in [Action::Subscribe, Action::Unsubscribe] {
-            let id = token::pending_id(list.id.as_str(), &key, action);
-            if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
-                ctx.pending.remove(list.id.as_str(), &id)?;
-                cancelled = true;
+        match ours(ctx, list, &report, &tags, now) {
+            Ok(address) => {
+                actions::bounced(ctx, list, &address, source, now)?;
             }
+            Err(outcome) => note(&message::clean(&report.address), outcome)?,
         }
-        let outcome = if cancelled {
-            "pending-cancelled"
-        } else if ctx
-            .roster(list)?
-            .contains(&address)
-            .map_err(io::Error::other)?
-        {
-            "member-bounced"
-        } else {
-            "unknown-address"
-        };
-        note(&address.to_string(), outcome)?;
     }
     Ok(())
+}
+
+/// The bounce tags a report carries: its recipient's (`L-bounces+TAG@`), then
+/// those in the Message-IDs of ours it returns (a few at most).
+fn tags_of(tag: Option<&str>, raw: &[u8], domain: &str) -> Vec<String> {
+    let returned = owner::returned_message_ids(raw);
+    let from_ids = (returned.iter())
+        .filter_map(|id| verp::tag_of_message_id(id, domain))
+        .take(MAX_RETURNED_IDS)
+        .map(str::to_owned);
+    tag.map(str::to_owned).into_iter().chain(from_ids).collect()
+}
+
+/// The address a failed recipient names, when one of `tags` was made for it on
+/// this list (mail we sent it); else the audit outcome that says why not.
+fn ours(
+    ctx: &Context,
+    list: &ListConfig,
+    report: &Failed,
+    tags: &[String],
+    now: u64,
+) -> Result<EmailAddress, &'static str> {
+    let written = [Some(&report.address), report.original.as_ref()];
+    let addresses: Vec<EmailAddress> = (written.into_iter().flatten())
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .collect();
+    if addresses.is_empty() {
+        return Err("bad-address");
+    }
+    let made_for = |a: &EmailAddress| {
+        let key = a.key();
+        (tags.iter()).any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key, now))
+    };
+    // Not about mail we sent to that address: a forgery, or a report too mangled to
+    // tell. Recorded, nothing changed.
+    addresses.into_iter().find(made_for).ok_or("unverified")
 }

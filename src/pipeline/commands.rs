@@ -27,88 +27,118 @@ pub(super) struct Answer<'a> {
 const TO_LISTKEEPER: &str = "Your message to listkeeper";
 
 impl<'a> Answer<'a> {
-    /// Runs one command: an action, or a question answered from the configuration.
+    /// Runs one command: an action, or a question answered from the configuration
+    /// (the table of commands: one method each).
     pub(super) fn run(&mut self, command: Command) -> io::Result<()> {
         match command {
-            Command::Subscribe { list, name } => {
-                if let Some(list) = self.list(&list, "subscribe LIST Your Name") {
-                    // No name given: the From header's display name.
-                    let name = name.or_else(|| self.incoming.from_name.clone());
-                    let outcome = actions::subscribe(self.ctx, self.request(list, name), self.now)?;
-                    self.tell(Act::Subscribe, list, self.sender, &outcome);
-                }
-            }
-            Command::Unsubscribe { list } => {
-                if let Some(list) = self.list(&list, "unsubscribe LIST") {
-                    let outcome =
-                        actions::unsubscribe(self.ctx, self.request(list, None), self.now)?;
-                    self.tell(Act::Unsubscribe, list, self.sender, &outcome);
-                }
-            }
-            Command::Confirm { token } => {
-                let redeemed =
-                    actions::confirm(self.ctx, &token, &self.lists(), self.source(), self.now)?;
-                self.redeemed(redeemed, |answer, list, address, outcome| {
-                    answer.tell(Act::Confirm, list, address, outcome);
-                    // What a valid token causes is free of the address and domain budgets.
-                    if let Some(draft) = answer.replies.to(address) {
-                        draft.free = true;
-                    }
-                })?;
-            }
-            Command::Approve { token } => self.moderate(&token, None)?,
+            Command::Subscribe { list, name } => self.subscribe(&list, name),
+            Command::Unsubscribe { list } => self.unsubscribe(&list),
+            Command::Confirm { token } => self.confirm(&token),
+            Command::Approve { token } => self.moderate(&token, None),
             Command::Reject { token, reason } => {
                 let reason = reason.unwrap_or_else(|| "The owners gave no reason.".to_owned());
-                self.moderate(&token, Some(&reason))?;
+                self.moderate(&token, Some(&reason))
             }
             Command::Info { list } => {
-                if let Some(list) = self.list(&list, "info LIST") {
-                    let text = self.texts().text(Template::Info, Some(list), &[]);
-                    let subject = format!("About {}", list.name);
-                    self.replies.answer(self.sender, Some(list), &subject, text);
-                }
+                self.info(&list);
+                Ok(())
             }
             Command::Lists => {
-                let texts = self.texts();
-                let all: Vec<String> = (self.ctx.config.lists.values())
-                    .map(|l| texts.text(Template::Info, Some(l), &[]))
-                    .collect();
-                let text = all.join("\n\n----\n\n");
-                (self.replies).answer(self.sender, None, "The lists on this server", text);
+                self.all_lists();
+                Ok(())
             }
-            Command::Query { list } => {
-                if let Some(list) = self.list(&list, "query LIST") {
-                    let member = (self.ctx.roster(list)?)
-                        .contains(self.sender)
-                        .map_err(io::Error::other)?;
-                    let template = if member {
-                        Template::QueryMember
-                    } else {
-                        Template::QueryNotMember
-                    };
-                    let text = self.texts().text(template, Some(list), &[]);
-                    let subject = format!("Your subscription to {}", list.name);
-                    self.replies.answer(self.sender, Some(list), &subject, text);
-                }
-            }
+            Command::Query { list } => self.query(&list),
             Command::Help => {
-                let list = self.route_list();
-                let text = self.texts().text(Template::Help, list, &[]);
-                self.replies
-                    .answer(self.sender, list, "listkeeper help", text);
+                self.help();
+                Ok(())
             }
             Command::Invalid { line, why } => {
                 self.replies.heading = Some(format!("> {}", message::clean(&line)));
                 self.replies.answer(self.sender, None, TO_LISTKEEPER, why);
+                Ok(())
             }
             Command::Unsupported { line } => {
-                let line = message::clean(&line);
-                self.replies.heading = Some(format!("> {line}"));
-                let text = (self.texts()).text(Template::NotSupported, None, &[("line", &line)]);
-                self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
+                self.unsupported(&line);
+                Ok(())
             }
         }
+    }
+
+    fn subscribe(&mut self, list: &Target, name: Option<String>) -> io::Result<()> {
+        if let Some(list) = self.list(list, "subscribe LIST Your Name") {
+            // No name given: the From header's display name.
+            let name = name.or_else(|| self.incoming.from_name.clone());
+            let outcome = actions::subscribe(self.ctx, self.request(list, name), self.now)?;
+            self.tell(Act::Subscribe, list, self.sender, &outcome);
+        }
         Ok(())
+    }
+
+    fn unsubscribe(&mut self, list: &Target) -> io::Result<()> {
+        if let Some(list) = self.list(list, "unsubscribe LIST") {
+            let outcome = actions::unsubscribe(self.ctx, self.request(list, None), self.now)?;
+            self.tell(Act::Unsubscribe, list, self.sender, &outcome);
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, token: &str) -> io::Result<()> {
+        let redeemed = actions::confirm(self.ctx, token, &self.lists(), self.source(), self.now)?;
+        self.redeemed(redeemed, |answer, list, address, outcome| {
+            answer.tell(Act::Confirm, list, address, outcome);
+            // What a valid token causes is free of the address and domain budgets.
+            if let Some(draft) = answer.replies.to(address) {
+                draft.free = true;
+            }
+        })
+    }
+
+    fn info(&mut self, list: &Target) {
+        if let Some(list) = self.list(list, "info LIST") {
+            let text = self.texts().text(Template::Info, Some(list), &[]);
+            let subject = format!("About {}", list.name);
+            self.replies.answer(self.sender, Some(list), &subject, text);
+        }
+    }
+
+    fn all_lists(&mut self) {
+        let texts = self.texts();
+        let all: Vec<String> = (self.ctx.config.lists.values())
+            .map(|l| texts.text(Template::Info, Some(l), &[]))
+            .collect();
+        let text = all.join("\n\n----\n\n");
+        (self.replies).answer(self.sender, None, "The lists on this server", text);
+    }
+
+    fn query(&mut self, list: &Target) -> io::Result<()> {
+        if let Some(list) = self.list(list, "query LIST") {
+            let member = (self.ctx.roster(list)?)
+                .contains(self.sender)
+                .map_err(io::Error::other)?;
+            let template = if member {
+                Template::QueryMember
+            } else {
+                Template::QueryNotMember
+            };
+            let text = self.texts().text(template, Some(list), &[]);
+            let subject = format!("Your subscription to {}", list.name);
+            self.replies.answer(self.sender, Some(list), &subject, text);
+        }
+        Ok(())
+    }
+
+    fn help(&mut self) {
+        let list = self.route_list();
+        let text = self.texts().text(Template::Help, list, &[]);
+        self.replies
+            .answer(self.sender, list, "listkeeper help", text);
+    }
+
+    fn unsupported(&mut self, line: &str) {
+        let line = message::clean(line);
+        self.replies.heading = Some(format!("> {line}"));
+        let text = (self.texts()).text(Template::NotSupported, None, &[("line", &line)]);
+        self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
     }
 
     /// A message with no command in it: said so, with the help text.

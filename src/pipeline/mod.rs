@@ -188,10 +188,21 @@ fn decide(
         note("", "not-answered:no-sender")?;
         return Ok(Decided::Silent(Silent::NoSender));
     };
+    answer(ctx, route, incoming, &sender, now)
+}
+
+/// A message's commands, each an action; its replies, rendered within the budgets.
+fn answer(
+    ctx: &Context,
+    route: &Route,
+    incoming: &Incoming,
+    sender: &EmailAddress,
+    now: u64,
+) -> io::Result<Decided> {
     let mut answer = Answer {
         ctx,
         incoming,
-        sender: &sender,
+        sender,
         route,
         now,
         replies: Replies::default(),
