@@ -7,20 +7,25 @@
 //! The modules, in the order a request meets them:
 //!
 //! ```text
-//! cli::deliver  MTA pipe mode: one message from stdin → pipeline → exit code
-//! context      the configuration in force and the stores every request uses
-//! upkeep       expired requests swept out of the state
-//! pipeline     THE SPINE: handle(Delivery) → Outcome, calling the steps below in turn
+//! inbound      front end: LMTP and Maildir listeners → Delivery, through Mailroom
+//! cli          front end: flags and exit codes; cli::deliver is the MTA's pipe mode
+//! pipeline     THE MAIL PATH: handle(Delivery) → Outcome: route, parse, dedupe,
+//!              guard, commands (each an action), replies, commit
 //! route        recipient → Route (list + subscribe/unsubscribe/request/confirm/…)
 //! message      raw mail → Incoming (the only user of mail-parser; size cap first)
 //! guard        loops and backscatter → Silence
 //! command      Subject/body → commands
+//! actions      WHERE A REQUEST BECOMES A ROSTER LINE: subscribe, unsubscribe,
+//!              confirm, moderate, add, remove, bounced → Outcome; the one table
 //! eligibility  compiled rules → Verdict { Allow | Moderate | Reject }
 //! decision     membership + policy + verdict → Join / Leave
 //! token        HMAC tokens, pending and held requests
 //! verp         bounce tags: the mark that tells our bounces from forged ones
+//! replies      one reply per address, within the [limits] budgets
+//! reply        templates and texts → the reply mail (lettre)
+//! context      the configuration in force and the stores every request uses
+//! upkeep       expired requests swept out of the state
 //! roster       roster.toml: read, edit line by line, save atomically
-//! reply        texts and templates → the reply mail (lettre)
 //! outbox       durable queue of replies; sending over SMTP or to files
 //! statelog     state.log: pending and held requests, queued replies, dedupe keys
 //! audit        audit.log: one JSON line a decision
