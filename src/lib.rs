@@ -22,6 +22,7 @@
 //! token        HMAC tokens, pending and held requests
 //! verp         bounce tags: the mark that tells our bounces from forged ones
 //! replies      one reply per address, within the [limits] budgets
+//! commit       the replies as one batch with the dedupe key, then one sync
 //! reply        templates and texts → the reply mail (lettre)
 //! context      the configuration in force and the stores every request uses
 //! upkeep       expired requests swept out of the state
@@ -42,6 +43,7 @@ mod audit;
 pub mod cli;
 mod clock;
 pub mod command;
+mod commit;
 pub mod config;
 pub mod context;
 pub mod daemon;

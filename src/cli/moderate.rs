@@ -7,9 +7,9 @@
 use crate::actions::{self, Act, Outcome, Source, table};
 use crate::address::EmailAddress;
 use crate::clock::rfc3339;
+use crate::commit::commit;
 use crate::config::{Config, ListConfig};
 use crate::context::Context;
-use crate::outbox::Batch;
 use crate::records::Outgoing;
 use crate::replies::Replies;
 use crate::token;
@@ -81,15 +81,10 @@ pub(super) fn decide(
     };
     let mails = told(&ctx, list, &person, act, &outcome, now)?;
     let id = token::pending_id(list.id.as_str(), &person.key(), held.action);
-    let batch = Batch::new(
-        format!("admin-{id}-{now}"),
-        Some(list.id.to_string()),
-        mails,
-        now,
-    );
-    ctx.outbox.queue(&batch).context("queueing the reply")?;
-    ctx.sync().context("saving the decision")?;
-    super::deliver::send_now(&ctx, vec![batch], now);
+    let key = format!("admin-{id}-{now}");
+    let batch = commit(&ctx, key, Some(list.id.to_string()), mails, now)
+        .context("saving the decision and its mails")?;
+    super::deliver::send_now(&ctx, batch.into_iter().collect(), now);
     match outcome {
         Outcome::Rejected { .. } => {
             println!("rejected {address} on {}; they have been told", list.id)

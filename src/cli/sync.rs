@@ -122,14 +122,9 @@ fn notify(
     }
     let mails = replies.render_unbudgeted(&ctx, now)?;
     let count = mails.len();
-    let batch = crate::outbox::Batch::new(
-        format!("sync-{}-{name}-{now}", list.id),
-        Some(list.id.to_string()),
-        mails,
-        now,
-    );
-    ctx.outbox.queue(&batch).context("queueing the notices")?;
-    ctx.sync().context("saving the outbox")?;
+    let key = format!("sync-{}-{name}-{now}", list.id);
+    crate::commit::commit(&ctx, key, Some(list.id.to_string()), mails, now)
+        .context("queueing the notices")?;
     println!("queued {count} welcome/goodbye mail(s) in the outbox");
     Ok(())
 }

@@ -23,6 +23,7 @@ mod forward;
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
 use crate::command;
+use crate::commit;
 pub use crate::context::Context;
 use crate::guard;
 pub use crate::inbound::{Delivery, Outcome};
@@ -72,11 +73,9 @@ pub fn handle_told(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> (Outcome
         Err(MessageError::TooLarge { .. }) => return (Outcome::TooLarge, None),
         Err(MessageError::NotMail) => return (Outcome::NotMail, None),
     };
-    // Durable before done: one shared fsync for the state and one for the audit log.
-    match process(ctx, delivery, &recipient, &route, &incoming, now).and_then(|done| {
-        ctx.sync()?;
-        Ok(done)
-    }) {
+    // Durable before done: the commit's one fsync for the state and one for the
+    // audit log (a duplicate syncs its audit line here too).
+    match process(ctx, delivery, &recipient, &route, &incoming, now) {
         Ok(Ok(batch)) => (Outcome::Done(Some(batch)), None),
         Ok(Err(silent)) => (Outcome::Done(None), Some(silent)),
         Err(e) => (Outcome::TryLater(e.to_string()), None),
@@ -105,6 +104,7 @@ fn process(
             incoming,
             now,
         )?;
+        ctx.sync()?;
         return Ok(Err(Silent::Duplicate));
     }
     let decided = decide(ctx, delivery, route, incoming, now)?;
@@ -118,29 +118,20 @@ enum Decided {
     Silent(Silent),
 }
 
-/// The one write of a delivery's outcome (its state and audit lines were written as
-/// it was decided; `Context::sync` makes them all durable before the answer).
+/// The one write of a delivery's outcome, through [`commit::commit`] (its state and
+/// audit lines were written as it was decided; the commit's sync makes them all
+/// durable before the answer).
 fn commit(
     ctx: &Context,
     key: String,
     decided: Decided,
     now: u64,
 ) -> io::Result<Result<Batch, Silent>> {
-    match decided {
-        Decided::Replies(mails, list) if !mails.is_empty() => {
-            let batch = Batch::new(key, list, mails, now);
-            ctx.outbox.queue(&batch)?;
-            Ok(Ok(batch))
-        }
-        Decided::Replies(..) => {
-            ctx.outbox.mark_seen(&key)?;
-            Ok(Err(Silent::Nothing))
-        }
-        Decided::Silent(why) => {
-            ctx.outbox.mark_seen(&key)?;
-            Ok(Err(why))
-        }
-    }
+    let (mails, list, silent) = match decided {
+        Decided::Replies(mails, list) => (mails, list, Silent::Nothing),
+        Decided::Silent(why) => (Vec::new(), None, why),
+    };
+    Ok(commit::commit(ctx, key, list, mails, now)?.ok_or(silent))
 }
 
 /// Reads the message's commands (or report, or forward) and decides what to answer.
