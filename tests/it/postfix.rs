@@ -10,17 +10,15 @@
 //! where it fails. The machine's own Postfix (`/etc/postfix`) is never used or started; the
 //! private instance is stopped when each test ends, pass or fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::smtp::free_port;
+use crate::support::{BIN, header};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::smtp::free_port;
-use support::{BIN, header};
 
 const D: &str = "listserv.example.gov";
 const ALICE: &str = "alice@users.agency.gov";

@@ -1,13 +1,11 @@
 //! The built binary on a temporary copy of the repository's `config/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::smtp::{Mode, SmtpServer};
+use crate::support::{BIN, Site, copy_dir, stderr, stdout};
 use std::path::Path;
 use std::process::Command;
-use support::smtp::{Mode, SmtpServer};
-use support::{BIN, Site, copy_dir, stderr, stdout};
 
 #[test]
 fn check_passes_on_the_example_config() {

@@ -1,15 +1,13 @@
 //! `listkeeper serve` as a process: LMTP in (a client reading every per-recipient
 //! reply), SMTP out (a server the test starts), signals, and `kill -9`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{Farewell, Mode, SmtpServer, free_port};
+use crate::support::{BIN, Site, header, token_of};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{Farewell, Mode, SmtpServer, free_port};
-use support::{BIN, Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
 

@@ -2,15 +2,13 @@
 //! as a monitoring check (1 once a reply has waited longer than `--max-wait`, or the
 //! daemon does not answer).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{Mode, SmtpServer, free_port};
+use crate::support::{BIN, Site, stderr, stdout};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{Mode, SmtpServer, free_port};
-use support::{BIN, Site, stderr, stdout};
 
 const D: &str = "listserv.example.gov";
 

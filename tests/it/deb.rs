@@ -9,17 +9,15 @@
 //! them it says so and skips, except under CI, where it fails. It never touches
 //! Postfix: the installed configuration is pointed at ports of the test's own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{SmtpServer, free_port};
+use crate::support::{BIN, header, repo, stderr, stdout, token_of};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, header, repo, stderr, stdout, token_of};
 
 const ETC: &str = "/etc/listkeeper";
 const STATE: &str = "/var/lib/listkeeper";

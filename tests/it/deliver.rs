@@ -2,12 +2,10 @@
 //! exchange (a server the test starts on 127.0.0.1:0) or the `file:` transport, and
 //! the messages in `tests/data/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
-use support::smtp::{Mode, SmtpServer, free_port};
-use support::{Site, header, stderr, token_of};
+use crate::support::smtp::{Mode, SmtpServer, free_port};
+use crate::support::{Site, header, stderr, token_of};
 
 const D: &str = "listserv.example.gov";
 
@@ -659,7 +657,7 @@ fn postfix_dsn(bounces: &str, recipient: &str, message_id: &str) -> Vec<u8> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static REPORTS: AtomicUsize = AtomicUsize::new(0);
     let report = REPORTS.fetch_add(1, Ordering::Relaxed);
-    include_str!("data/postfix-dsn.eml.in")
+    include_str!("../data/postfix-dsn.eml.in")
         .replace(
             "{REPORT_ID}",
             &format!("20261204010102.3F1A2C01{report:02}"),

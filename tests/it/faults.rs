@@ -1,17 +1,15 @@
 //! Faults and edges: a thousand connections at once, messages of exactly the size
 //! limit and one byte over, and a full disk under `deliver`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{SmtpServer, free_port};
+use crate::support::{BIN, Site, stderr};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, Site, stderr};
 
 const D: &str = "listserv.example.gov";
 

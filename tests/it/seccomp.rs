@@ -9,17 +9,15 @@
 //! machine's `systemd-analyze`; without it these tests say so and skip, except
 //! under CI, where they fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{SmtpServer, free_port};
+use crate::support::{BIN, Site, header, token_of};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
 const SIGSYS: i32 = 31;
