@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use crate::support::smtp::{Mode, SmtpServer, free_port};
+use crate::support::smtp::{DownPort, Mode, SmtpServer};
 use crate::support::{Site, header, stderr, token_of};
 
 const D: &str = "listserv.example.gov";
@@ -238,8 +238,8 @@ fn file_transport_flow_on_the_example_config() {
 
 #[test]
 fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
-    let port = free_port();
-    let site = Site::with_smtp(port);
+    let down = DownPort::new();
+    let site = Site::with_smtp(down.port);
     let out = site.deliver(
         &format!("sm-cop-join@{D}"),
         None,
@@ -263,7 +263,7 @@ fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
         "{listing}"
     );
 
-    let smtp = SmtpServer::start_on(port);
+    let smtp = SmtpServer::start_on(down);
     let out = site.run(&["outbox", "--retry"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let got = smtp.wait_for(1);
