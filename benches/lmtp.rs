@@ -360,10 +360,7 @@ fn make_config(tmp: &Path, smtp: u16) -> PathBuf {
     let path = config.join("listkeeper.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
-        .replace(
-            "lmtp = \"127.0.0.1:8024\"",
-            "lmtp = \"127.0.0.1:0\"",
-        )
+        .replace("lmtp = \"127.0.0.1:8024\"", "lmtp = \"127.0.0.1:0\"")
         .replace(
             "transport = \"file:../var/outbox-mail\"",
             &format!("transport = \"smtp://127.0.0.1:{smtp}\""),

@@ -11,8 +11,8 @@
 
 use crate::support;
 
-use crate::support::lmtp::Lmtp;
 use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
 use crate::support::smtp::SmtpServer;
 use crate::support::{BIN, header, repo, stderr, stdout, token_of};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -26,7 +26,7 @@ const PLACEHOLDER: &str = "lists.example.invalid";
 const D: &str = "lists.test.example";
 
 /// `debian/listkeeper.service` is the example unit with the binary in /usr/bin and a
-/// Documentation= line, and nothing else changed: tests/seccomp.rs's checks of the
+/// Documentation= line, and nothing else changed: tests/it/seccomp.rs's checks of the
 /// example hold for it.
 #[test]
 fn the_packaged_unit_is_the_example_unit_with_usr_bin() {

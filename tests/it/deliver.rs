@@ -21,7 +21,7 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
     let smtp = SmtpServer::start();
     let site = Site::with_smtp(smtp.port);
     // This flow sends one address more than the default 3 forgeable replies a day;
-    // the limits have tests of their own (tests/pipeline.rs).
+    // the limits have tests of their own (tests/it/pipeline.rs).
     let path = site.config().join("listkeeper.toml");
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "confirmations_per_address_per_day = 3",

@@ -3,8 +3,8 @@
 
 use crate::support;
 
-use crate::support::lmtp::Lmtp;
 use crate::support::daemon::{self, InProcess};
+use crate::support::lmtp::Lmtp;
 use crate::support::smtp::SmtpServer;
 use crate::support::{BIN, Site, stderr};
 use std::io::{BufRead, BufReader, Write};
@@ -26,10 +26,9 @@ impl Drop for Daemon {
 /// The site's config listening on `127.0.0.1:0`, with the `extra` replacements.
 fn configure(site: &Site, extra: &[(&str, &str)]) {
     let path = site.config().join("listkeeper.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap().replace(
-        "lmtp = \"127.0.0.1:8024\"",
-        "lmtp = \"127.0.0.1:0\"",
-    );
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("lmtp = \"127.0.0.1:8024\"", "lmtp = \"127.0.0.1:0\"");
     for (from, to) in extra {
         text = text.replace(from, to);
     }

@@ -667,8 +667,11 @@ fn postfix_over_lmtp_on_a_unix_socket() {
     let run_dir = tmp.path().join("run");
     let socket = run_dir.join("lmtp.sock");
     let relay = DownPort::new();
-    let mut lk =
-        Listkeeper::configure(tmp.path(), &format!("unix:{}", socket.display()), relay.port);
+    let mut lk = Listkeeper::configure(
+        tmp.path(),
+        &format!("unix:{}", socket.display()),
+        relay.port,
+    );
     let (uid, _) = lk.run_as("listkeeper-test");
     std::fs::create_dir(&run_dir).unwrap();
     run(

@@ -11,8 +11,8 @@
 
 use crate::support;
 
-use crate::support::lmtp::Lmtp;
 use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
 use crate::support::smtp::SmtpServer;
 use crate::support::{BIN, Site, header, token_of};
 use std::os::unix::process::ExitStatusExt;

@@ -5,8 +5,8 @@
 
 use crate::support;
 
-use crate::support::lmtp::Lmtp;
 use crate::support::daemon::{self, InProcess};
+use crate::support::lmtp::Lmtp;
 use crate::support::smtp::{Farewell, Mode, SmtpServer};
 use crate::support::{BIN, Site, header, token_of};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -944,4 +944,33 @@ fn issue_13_admin_adds_land_while_the_daemon_saves_the_same_roster() {
         "issue 13: 80 admin adds and {} joins, all in the roster once",
         joined.len()
     );
+}
+
+/// Port 0 in `inbound.lmtp`: `check` takes it, and `serve` listens on a free port and
+/// names it in its readiness line, in JSON lines too.
+#[test]
+fn port_0_is_a_free_port_named_in_the_readiness_line() {
+    let site = Site::serving(SmtpServer::start().port);
+    let out = site.run(&["check"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let path = site.tmp.path().join("serve.log");
+    let child = Command::new(BIN)
+        .args(["serve", "--log-format", "json", "--config"])
+        .arg(site.config())
+        .stderr(std::fs::File::create(&path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, port: 0 };
+    let address = daemon::wait_ready(&path, 0, &mut server.child);
+    server.port = daemon::port_of(&address);
+    assert_ne!(server.port, 0, "{address}");
+    assert!(
+        log_of(&site).starts_with('{'),
+        "JSON lines: {}",
+        log_of(&site)
+    );
+    let mut c = Lmtp::connect(server.port).unwrap();
+    assert_eq!(c.command("NOOP").unwrap().code, 250);
+    c.quit();
+    assert!(server.stop().success());
 }

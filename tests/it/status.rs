@@ -4,8 +4,8 @@
 
 use crate::support;
 
-use crate::support::lmtp::Lmtp;
 use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
 use crate::support::smtp::{Mode, SmtpServer};
 use crate::support::{BIN, Site, stderr, stdout};
 use std::process::{Child, Command, Output, Stdio};
