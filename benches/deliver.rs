@@ -20,7 +20,7 @@
     dead_code
 )]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use support::{BIN, copy_dir, smtp, token_of};

@@ -21,7 +21,7 @@
     dead_code
 )]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use support::{BIN, copy_dir, lmtp, smtp};
@@ -125,8 +125,7 @@ fn run(members: usize, n: usize, c: usize, pace: Option<f64>) -> Run {
     let tmp = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "target".into()))
         .unwrap();
     let sink = smtp::SmtpServer::start();
-    let port = smtp::free_port();
-    let config = make_config(tmp.path(), port, sink.port);
+    let config = make_config(tmp.path(), sink.port);
     let roster_path = config.join("lists/sm-cop/roster.toml");
     if members > 0 {
         write_roster(&roster_path, members);
@@ -136,7 +135,7 @@ fn run(members: usize, n: usize, c: usize, pace: Option<f64>) -> Run {
         .matches("\" = {")
         .count();
     let started = Instant::now();
-    let mut daemon = start(&config, port, tmp.path());
+    let (mut daemon, port) = start(&config, tmp.path());
     let pid = daemon.id();
     // Startup: until the first request is answered, its roster read.
     let mut probe = lmtp::Lmtp::connect(port).unwrap();
@@ -351,7 +350,8 @@ fn token_of(message: &str) -> String {
     message[start..].split('@').next().unwrap().to_owned()
 }
 
-fn make_config(tmp: &Path, port: u16, smtp: u16) -> PathBuf {
+/// The example config on `lmtp = "127.0.0.1:0"` (the daemon reports the port it got).
+fn make_config(tmp: &Path, smtp: u16) -> PathBuf {
     let config = tmp.join("config");
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
@@ -360,10 +360,7 @@ fn make_config(tmp: &Path, port: u16, smtp: u16) -> PathBuf {
     let path = config.join("listkeeper.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
-        .replace(
-            "lmtp = \"127.0.0.1:8024\"",
-            &format!("lmtp = \"127.0.0.1:{port}\""),
-        )
+        .replace("lmtp = \"127.0.0.1:8024\"", "lmtp = \"127.0.0.1:0\"")
         .replace(
             "transport = \"file:../var/outbox-mail\"",
             &format!("transport = \"smtp://127.0.0.1:{smtp}\""),
@@ -379,22 +376,21 @@ fn make_config(tmp: &Path, port: u16, smtp: u16) -> PathBuf {
     config
 }
 
-fn start(config: &Path, port: u16, tmp: &Path) -> Child {
-    let log = std::fs::File::create(tmp.join("serve.log")).unwrap();
-    let child = Command::new(BIN)
+/// `serve`, and the port its readiness line names.
+fn start(config: &Path, tmp: &Path) -> (Child, u16) {
+    let path = tmp.join("serve.log");
+    let log = std::fs::File::create(&path).unwrap();
+    let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(config)
-        .env("LISTKEEPER_LOG", "warn")
+        // Warnings only, but the readiness line (its port) too.
+        .env("LISTKEEPER_LOG", "warn,listkeeper::cli::serve=info")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "serve did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child
+    let address = support::daemon::wait_ready(&path, 0, &mut child);
+    (child, support::daemon::port_of(&address))
 }
 
 fn stop(child: &mut Child) {

@@ -12,7 +12,7 @@
 //! machine's systemd. A call outside the filter kills the process with SIGSYS, as
 //! systemd does for a unit without `SystemCallErrorNumber=`: the strictest reading,
 //! so a test sees the crash production would see. The filter is installed on this
-//! process, which then execs the command (a filter survives exec). `tests/seccomp.rs`
+//! process, which then execs the command (a filter survives exec). `tests/it/seccomp.rs`
 //! runs the daemon through it.
 //!
 //! Not covered: per-call `:ERRNO` suffixes (refused), and calls newer than the

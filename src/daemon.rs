@@ -1,6 +1,7 @@
 //! The daemon's shared state and its tasks: listeners, connections, the outbox sender.
 //!
-//! [`run`] takes a shutdown token, so tests drive the same code the binary runs. The
+//! [`run`] takes a listener bound by its caller ([`Listener::bind`]) and a shutdown
+//! token, so tests drive the same code the binary runs, on a port 0 of their own. The
 //! configuration in force is an `Arc<Context>` swapped whole on reload: a message in
 //! hand finishes with the context it started with.
 
@@ -202,23 +203,17 @@ fn save_logged(ctx: &Context) -> bool {
     }
 }
 
-/// Binds the LMTP listener, calls `ready` with its address, and serves until
-/// `shutdown`; then finishes the messages in hand and the sends in flight (up to
-/// [`SHUTDOWN_GRACE`] in all: sends still in flight then are dropped, still queued).
+/// Serves LMTP on `listener` (bound by the caller, see [`Listener::bind`]): calls
+/// `ready` with its address, and serves until `shutdown`; then finishes the messages
+/// in hand and the sends in flight (up to [`SHUTDOWN_GRACE`] in all: sends still in
+/// flight then are dropped, still queued).
 pub async fn run(
     daemon: Arc<Daemon>,
+    listener: Listener,
     shutdown: CancellationToken,
     ready: impl FnOnce(&str),
 ) -> io::Result<()> {
     let ctx = daemon.context();
-    let listen = &ctx.config.server.inbound.lmtp;
-    let listener = Listener::bind(listen).await.map_err(|e| {
-        let at = match listen {
-            Listen::Tcp(addr) => addr.to_string(),
-            Listen::Unix(path) => format!("unix:{}", path.display()),
-        };
-        io::Error::new(e.kind(), format!("{at}: {e}"))
-    })?;
     let slots = Arc::new(Semaphore::new(
         ctx.config.server.inbound.max_connections as usize,
     ));
@@ -562,7 +557,13 @@ async fn send_one(
     false
 }
 
-enum Listener {
+/// Where the daemon takes LMTP connections: a TCP or a Unix socket, bound before
+/// [`run`] so that the address in use is known (and port 0 works).
+pub struct Listener {
+    kind: Kind,
+}
+
+enum Kind {
     Tcp(TcpListener),
     Unix(UnixListener, PathBuf),
 }
@@ -573,9 +574,22 @@ enum Stream {
 }
 
 impl Listener {
-    async fn bind(listen: &Listen) -> io::Result<Listener> {
+    /// Binds `listen` (`inbound.lmtp`); a TCP port 0 takes a free port, which
+    /// [`Listener::local_addr`] tells. The error names the address.
+    pub async fn bind(listen: &Listen) -> io::Result<Listener> {
+        let kind = Self::bind_kind(listen).await.map_err(|e| {
+            let at = match listen {
+                Listen::Tcp(addr) => addr.to_string(),
+                Listen::Unix(path) => format!("unix:{}", path.display()),
+            };
+            io::Error::new(e.kind(), format!("{at}: {e}"))
+        })?;
+        Ok(Listener { kind })
+    }
+
+    async fn bind_kind(listen: &Listen) -> io::Result<Kind> {
         match listen {
-            Listen::Tcp(addr) => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
+            Listen::Tcp(addr) => Ok(Kind::Tcp(TcpListener::bind(addr).await?)),
             Listen::Unix(path) => {
                 // A socket left by a previous run that died: nobody listens on it.
                 if std::fs::symlink_metadata(path).is_ok_and(|m| {
@@ -592,29 +606,39 @@ impl Listener {
                 // permissions of the socket's folder, not of the socket.
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-                Ok(Listener::Unix(listener, path.clone()))
+                Ok(Kind::Unix(listener, path.clone()))
             }
         }
     }
 
+    /// The TCP address bound (its real port when `bind` was given port 0); `None`
+    /// for a Unix socket.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match &self.kind {
+            Kind::Tcp(l) => l.local_addr().ok(),
+            Kind::Unix(..) => None,
+        }
+    }
+
+    /// The address as the readiness log line gives it: `IP:PORT` or `unix:/path`.
     fn describe(&self) -> String {
-        match self {
-            Listener::Tcp(l) => l
+        match &self.kind {
+            Kind::Tcp(l) => l
                 .local_addr()
                 .map_or_else(|e| e.to_string(), |a| a.to_string()),
-            Listener::Unix(_, path) => format!("unix:{}", path.display()),
+            Kind::Unix(_, path) => format!("unix:{}", path.display()),
         }
     }
 
     async fn accept(&self) -> io::Result<(Stream, String)> {
-        match self {
-            Listener::Tcp(l) => {
+        match &self.kind {
+            Kind::Tcp(l) => {
                 let (s, peer) = l.accept().await?;
                 // Replies are written whole; never wait for a delayed ACK.
                 s.set_nodelay(true)?;
                 Ok((Stream::Tcp(s), peer.to_string()))
             }
-            Listener::Unix(l, path) => {
+            Kind::Unix(l, path) => {
                 let (s, _) = l.accept().await?;
                 Ok((Stream::Unix(s), path.display().to_string()))
             }
@@ -624,7 +648,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
+        if let Kind::Unix(_, path) = &self.kind {
             let _ = std::fs::remove_file(path);
         }
     }

@@ -47,7 +47,10 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         if let Some(interval) = sd_notify::watchdog_enabled() {
             tokio::spawn(watchdog(interval / 2, shutdown.clone()));
         }
-        daemon::run(daemon, shutdown, |address| {
+        let listener = daemon::Listener::bind(&daemon.context().config.server.inbound.lmtp)
+            .await
+            .context("serving LMTP")?;
+        daemon::run(daemon, listener, shutdown, |address| {
             info!(%address, config = %dir.display(), "listkeeper is serving LMTP");
             let now = crate::clock::rfc3339(crate::clock::unix_now());
             Recorder {

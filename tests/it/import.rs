@@ -1,13 +1,11 @@
 //! `import`, `export` and `sync` through the built binary, on a copy of `config/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::{BIN, Site, repo, stderr, stdout};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::{BIN, Site, repo, stderr, stdout};
 
 fn sample(name: &str) -> PathBuf {
     repo().join("tests/data/import").join(name)

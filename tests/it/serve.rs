@@ -1,15 +1,16 @@
-//! `listkeeper serve` as a process: LMTP in (a client reading every per-recipient
-//! reply), SMTP out (a server the test starts), signals, and `kill -9`.
+//! The daemon: LMTP in (a client reading every per-recipient reply), SMTP out (a
+//! server the test starts). `listkeeper serve` as a process where the process is the
+//! point (signals, `kill -9`, its log, systemd notifications, its memory), else the
+//! same code in-process ([`InProcess`]); both on a port 0 of their own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon::{self, InProcess};
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{Farewell, Mode, SmtpServer};
+use crate::support::{BIN, Site, header, token_of};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{Farewell, Mode, SmtpServer, free_port};
-use support::{BIN, Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
 
@@ -19,11 +20,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(site: &Site, port: u16) -> Server {
+    /// Starts `serve` on the site's `lmtp = "127.0.0.1:0"`: its port is the one its
+    /// readiness line (appended to `serve.log`) names.
+    fn start(site: &Site) -> Server {
+        let path = site.tmp.path().join("serve.log");
+        let from = daemon::len_of(&path);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(site.tmp.path().join("serve.log"))
+            .open(&path)
             .unwrap();
         let child = Command::new(BIN)
             .args(["serve", "--config"])
@@ -32,16 +37,10 @@ impl Server {
             .stderr(log)
             .spawn()
             .unwrap();
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "serve did not start: {}",
-                log_of(site)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server { child, port }
+        // Killed on drop if it never gets ready.
+        let mut server = Server { child, port: 0 };
+        server.port = daemon::port_of(&daemon::wait_ready(&path, from, &mut server.child));
+        server
     }
 
     fn signal(&self, sig: &str) {
@@ -87,8 +86,8 @@ fn log_of(site: &Site) -> String {
     std::fs::read_to_string(site.tmp.path().join("serve.log")).unwrap_or_default()
 }
 
-fn site(port: u16, smtp: u16) -> Site {
-    Site::serving(port, smtp)
+fn site(smtp: u16) -> Site {
+    Site::serving(smtp)
 }
 
 fn message(from: &str, subject: &str, id: &str) -> String {
@@ -100,9 +99,8 @@ fn message(from: &str, subject: &str, id: &str) -> String {
 #[test]
 fn subscribe_and_confirm_over_lmtp_with_replies_over_smtp() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
 
     let mut c = Lmtp::connect(server.port).unwrap();
     let (rcpt, outcomes) = c
@@ -160,9 +158,9 @@ fn subscribe_and_confirm_over_lmtp_with_replies_over_smtp() {
 #[test]
 fn sighup_adds_a_list_and_a_bad_config_keeps_the_old_one() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
+    let port = server.port;
     let rcpt = |to: &str| {
         let mut c = Lmtp::connect(port).unwrap();
         let r = c.command("MAIL FROM:<x@agency.gov>").unwrap();
@@ -201,9 +199,9 @@ fn sighup_adds_a_list_and_a_bad_config_keeps_the_old_one() {
 fn a_reply_the_smtp_server_defers_is_sent_later() {
     let smtp = SmtpServer::start();
     smtp.set_mode(Mode::Defer);
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
+    let port = server.port;
     let mut c = Lmtp::connect(port).unwrap();
     let (_, outcomes) = c
         .send(
@@ -253,11 +251,11 @@ fn a_reply_after_the_relay_closed_an_idle_connection(
         smtp.without_pipelining();
     }
     smtp.drop_idle(Duration::from_millis(300), farewell);
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = InProcess::start(&site.config());
+    let port = server.port;
     join(port, "first@agency.gov");
-    assert_eq!(smtp.wait_for(1).len(), 1, "{}", log_of(&site));
+    assert_eq!(smtp.wait_for(1).len(), 1);
     std::thread::sleep(idle);
     assert!(
         smtp.idle_drops() >= 1,
@@ -274,10 +272,9 @@ fn a_reply_after_the_relay_closed_an_idle_connection(
             .filter(|m| m.to == ["second@agency.gov"])
             .count(),
         1,
-        "the reply after the idle spell arrives within 5 s, once:\n{}",
-        log_of(&site)
+        "the reply after the idle spell arrives within 5 s, once"
     );
-    assert!(server.stop().success());
+    assert!(server.stop());
 }
 
 /// Reused within seconds, unprobed: the 421 at MAIL FROM sends it again at once.
@@ -353,10 +350,9 @@ fn issue_13_sigterm_with_a_silent_relay_exits_in_the_grace_and_loses_nothing() {
             let _ = connected.send(());
         }
     });
-    let port = free_port();
-    let site = site(port, relay);
-    let mut server = Server::start(&site, port);
-    join(port, "held@agency.gov");
+    let site = site(relay);
+    let mut server = Server::start(&site);
+    join(server.port, "held@agency.gov");
     connection
         .recv_timeout(Duration::from_secs(10))
         .expect("the daemon connects to the relay");
@@ -380,7 +376,7 @@ fn issue_13_sigterm_with_a_silent_relay_exits_in_the_grace_and_loses_nothing() {
         &format!("smtp://127.0.0.1:{}", smtp.port),
     );
     std::fs::write(path, text).unwrap();
-    let server = Server::start(&site, port);
+    let server = Server::start(&site);
     assert_eq!(
         smtp.wait_for(1).first().map(|m| m.to.clone()),
         Some(vec!["held@agency.gov".to_owned()]),
@@ -395,8 +391,7 @@ fn issue_13_sigterm_with_a_silent_relay_exits_in_the_grace_and_loses_nothing() {
 #[test]
 fn kill_9_loses_no_accepted_request_and_duplicates_no_member() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
+    let site = site(smtp.port);
     support::copy_dir(
         &support::repo().join("examples/lists/neighbors"),
         &site.config().join("lists/neighbors"),
@@ -404,7 +399,9 @@ fn kill_9_loses_no_accepted_request_and_duplicates_no_member() {
     let mut accepted: Vec<String> = Vec::new();
     let mut n = 0;
     for round in 0..4 {
-        let server = Server::start(&site, port);
+        // A new port each start: the joins of this round go to it.
+        let server = Server::start(&site);
+        let port = server.port;
         let stop = Instant::now() + Duration::from_millis(150 + 100 * round);
         let handles: Vec<_> = (0..3)
             .map(|t| {
@@ -450,7 +447,7 @@ fn kill_9_loses_no_accepted_request_and_duplicates_no_member() {
         accepted.len()
     );
     // Start once more: the outbox left by the kills is sent.
-    let server = Server::start(&site, port);
+    let server = Server::start(&site);
     let roster =
         std::fs::read_to_string(site.config().join("lists/neighbors/roster.toml")).unwrap();
     for addr in &accepted {
@@ -508,8 +505,7 @@ fn wait_until(mut ok: impl FnMut() -> bool) {
 #[test]
 fn the_maildir_is_drained_at_start_then_watched() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
+    let site = site(smtp.port);
     let path = site.config().join("listkeeper.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -531,7 +527,7 @@ fn the_maildir_is_drained_at_start_then_watched() {
         .unwrap();
     };
     drop_in("1.before", &format!("sm-cop-join@{D}"), "early@agency.gov");
-    let server = Server::start(&site, port);
+    let server = InProcess::start(&site.config());
     drop_in("2.after", &format!("sm-cop-join@{D}"), "later@agency.gov");
     drop_in("3.stranger", "someone@elsewhere.gov", "x@agency.gov");
     wait_until(|| std::fs::read_dir(maildir.join("new")).unwrap().count() == 0);
@@ -559,15 +555,15 @@ fn the_maildir_is_drained_at_start_then_watched() {
             .iter()
             .any(|r| r["outcome"] == "maildir:failed")
     );
-    assert!(server.stop().success());
+    assert!(server.stop());
 }
 
 #[test]
 fn an_edited_config_file_is_reloaded_without_a_signal() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
+    let port = server.port;
     support::copy_dir(
         &support::repo().join("examples/lists/neighbors"),
         &site.config().join("lists/neighbors"),
@@ -590,7 +586,7 @@ fn a_unix_socket_listener_and_systemd_notifications() {
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::net::{UnixDatagram, UnixStream};
     let smtp = SmtpServer::start();
-    let site = site(free_port(), smtp.port);
+    let site = site(smtp.port);
     let socket = site.tmp.path().join("run/lmtp.sock");
     let path = site.config().join("listkeeper.toml");
     let text = std::fs::read_to_string(&path).unwrap().replace(
@@ -665,13 +661,13 @@ fn a_unix_socket_listener_and_systemd_notifications() {
 #[test]
 fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
+    let site = site(smtp.port);
     support::copy_dir(
         &support::repo().join("examples/lists/neighbors"),
         &site.config().join("lists/neighbors"),
     );
-    let server = Server::start(&site, port);
+    let server = Server::start(&site);
+    let port = server.port;
     let n = 10_000;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut slowest_probe = Duration::ZERO;
@@ -771,9 +767,8 @@ fn a_forged_subscription_flood_over_lmtp_stays_within_the_limits() {
 #[test]
 fn issue_12_a_failed_reload_is_one_log_line_naming_the_file() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
     let path = site.config().join("lists/sm-cop/list.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -795,9 +790,9 @@ fn issue_12_a_failed_reload_is_one_log_line_naming_the_file() {
 #[test]
 fn issue_12_a_state_folder_removed_under_the_daemon_is_named_and_not_called_safe() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
-    let server = Server::start(&site, port);
+    let site = site(smtp.port);
+    let server = Server::start(&site);
+    let port = server.port;
     std::fs::remove_dir_all(site.var()).unwrap();
     let mut c = Lmtp::connect(port).unwrap();
     let replies = c
@@ -826,7 +821,13 @@ fn issue_12_a_state_folder_removed_under_the_daemon_is_named_and_not_called_safe
 fn issue_12_an_lmtp_address_in_use_is_named() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let site = site(port, free_port());
+    // Replies to files: the daemon fails before any would be sent.
+    let site = Site::new();
+    site.edit(
+        "listkeeper.toml",
+        "lmtp = \"127.0.0.1:8024\"",
+        &format!("lmtp = \"127.0.0.1:{port}\""),
+    );
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(site.config())
@@ -844,13 +845,13 @@ fn issue_12_an_lmtp_address_in_use_is_named() {
 #[test]
 fn issue_13_admin_adds_land_while_the_daemon_saves_the_same_roster() {
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
+    let site = site(smtp.port);
     support::copy_dir(
         &support::repo().join("examples/lists/neighbors"),
         &site.config().join("lists/neighbors"),
     );
-    let server = Server::start(&site, port);
+    let server = InProcess::start(&site.config());
+    let port = server.port;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Joins over LMTP, one roster change a message (the list is open), until the
     // admins are done.
@@ -933,15 +934,43 @@ fn issue_13_admin_adds_land_while_the_daemon_saves_the_same_roster() {
         .collect();
     assert!(
         whole,
-        "{} of {} addresses are not in the roster exactly once, e.g. {:?}\n{}",
+        "{} of {} addresses are not in the roster exactly once, e.g. {:?}",
         wrong.len(),
         added.len() + joined.len(),
         &wrong[..wrong.len().min(3)],
-        log_of(&site)
     );
-    assert!(server.stop().success());
+    assert!(server.stop());
     eprintln!(
         "issue 13: 80 admin adds and {} joins, all in the roster once",
         joined.len()
     );
+}
+
+/// Port 0 in `inbound.lmtp`: `check` takes it, and `serve` listens on a free port and
+/// names it in its readiness line, in JSON lines too.
+#[test]
+fn port_0_is_a_free_port_named_in_the_readiness_line() {
+    let site = Site::serving(SmtpServer::start().port);
+    let out = site.run(&["check"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let path = site.tmp.path().join("serve.log");
+    let child = Command::new(BIN)
+        .args(["serve", "--log-format", "json", "--config"])
+        .arg(site.config())
+        .stderr(std::fs::File::create(&path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, port: 0 };
+    let address = daemon::wait_ready(&path, 0, &mut server.child);
+    server.port = daemon::port_of(&address);
+    assert_ne!(server.port, 0, "{address}");
+    assert!(
+        log_of(&site).starts_with('{'),
+        "JSON lines: {}",
+        log_of(&site)
+    );
+    let mut c = Lmtp::connect(server.port).unwrap();
+    assert_eq!(c.command("NOOP").unwrap().code, 250);
+    c.quit();
+    assert!(server.stop().success());
 }

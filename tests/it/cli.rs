@@ -1,13 +1,11 @@
 //! The built binary on a temporary copy of the repository's `config/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::smtp::{Mode, SmtpServer};
+use crate::support::{BIN, Site, copy_dir, stderr, stdout};
 use std::path::Path;
 use std::process::Command;
-use support::smtp::{Mode, SmtpServer};
-use support::{BIN, Site, copy_dir, stderr, stdout};
 
 #[test]
 fn check_passes_on_the_example_config() {
@@ -377,19 +375,21 @@ fn init_writes_a_production_shaped_config_that_checks_and_serves() {
     );
     assert!(!tmp.path().join("var").exists() && !dir.join("var").exists());
 
-    // serve starts on it (on a free port instead of 8024) and stops cleanly.
-    let port = support::smtp::free_port();
+    // serve starts on it (on port 0 instead of 8024: the port it reports) and stops
+    // cleanly.
     std::fs::write(
         dir.join("listkeeper.toml"),
-        server.replace("127.0.0.1:8024", &format!("127.0.0.1:{port}")),
+        server.replace("127.0.0.1:8024", "127.0.0.1:0"),
     )
     .unwrap();
+    let log = tmp.path().join("serve.log");
     let mut serve = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&dir)
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let port = support::daemon::port_of(&support::daemon::wait_ready(&log, 0, &mut serve));
     assert!(support::eventually(
         || support::lmtp::Lmtp::connect(port).is_ok()
     ));

@@ -8,6 +8,7 @@
     missing_docs
 )]
 
+pub mod daemon;
 pub mod lmtp;
 pub mod smtp;
 
@@ -41,14 +42,14 @@ impl Site {
         site
     }
 
-    /// The example config listening for LMTP on `port`, replies to an SMTP server
-    /// on `smtp`.
-    pub fn serving(port: u16, smtp: u16) -> Site {
+    /// The example config listening for LMTP on `127.0.0.1:0` (a free port, which
+    /// the daemon reports once ready), replies to an SMTP server on `smtp`.
+    pub fn serving(smtp: u16) -> Site {
         let site = Site::with_smtp(smtp);
         site.edit(
             "listkeeper.toml",
             "lmtp = \"127.0.0.1:8024\"",
-            &format!("lmtp = \"127.0.0.1:{port}\""),
+            "lmtp = \"127.0.0.1:0\"",
         );
         site
     }

@@ -2,15 +2,14 @@
 //! as a monitoring check (1 once a reply has waited longer than `--max-wait`, or the
 //! daemon does not answer).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::{Mode, SmtpServer};
+use crate::support::{BIN, Site, stderr, stdout};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{Mode, SmtpServer, free_port};
-use support::{BIN, Site, stderr, stdout};
+use std::time::Duration;
 
 const D: &str = "listserv.example.gov";
 
@@ -23,23 +22,19 @@ impl Drop for Serve {
     }
 }
 
-fn serve(site: &Site, port: u16) -> Serve {
+/// `serve` on the site's `lmtp = "127.0.0.1:0"`, and the port it got.
+fn serve(site: &Site) -> (Serve, u16) {
+    let path = site.tmp.path().join("serve.log");
     let child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(site.config())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&path).unwrap())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Serve(child)
+    let mut server = Serve(child);
+    let address = daemon::wait_ready(&path, 0, &mut server.0);
+    (server, daemon::port_of(&address))
 }
 
 fn status(site: &Site, args: &[&str]) -> (Output, serde_json::Value) {
@@ -53,15 +48,21 @@ fn status(site: &Site, args: &[&str]) -> (Output, serde_json::Value) {
 fn status_tells_a_stuck_outbox_and_a_daemon_that_is_down() {
     let smtp = SmtpServer::start();
     smtp.set_mode(Mode::Defer);
-    let port = free_port();
-    let site = Site::serving(port, smtp.port);
+    let site = Site::serving(smtp.port);
 
-    // Nothing runs yet: not answering, exit 1.
+    // Nothing runs yet: not answering, exit 1 (on port 0, where nothing ever listens).
     let (out, json) = status(&site, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json["daemon"]["answering"], false);
 
-    let server = serve(&site, port);
+    let (server, port) = serve(&site);
+    // status probes the configured address: the one the daemon got. (The daemon
+    // reloads the edit and keeps listening where it is.)
+    site.edit(
+        "listkeeper.toml",
+        "lmtp = \"127.0.0.1:0\"",
+        &format!("lmtp = \"127.0.0.1:{port}\""),
+    );
     let (out, json) = status(&site, &[]);
     assert!(out.status.success(), "{json}");
     assert_eq!(json["daemon"]["running"], true);

@@ -2,12 +2,10 @@
 //! exchange (a server the test starts on 127.0.0.1:0) or the `file:` transport, and
 //! the messages in `tests/data/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
-use support::smtp::{Mode, SmtpServer, free_port};
-use support::{Site, header, stderr, token_of};
+use crate::support::smtp::{DownPort, Mode, SmtpServer};
+use crate::support::{Site, header, stderr, token_of};
 
 const D: &str = "listserv.example.gov";
 
@@ -23,7 +21,7 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
     let smtp = SmtpServer::start();
     let site = Site::with_smtp(smtp.port);
     // This flow sends one address more than the default 3 forgeable replies a day;
-    // the limits have tests of their own (tests/pipeline.rs).
+    // the limits have tests of their own (tests/it/pipeline.rs).
     let path = site.config().join("listkeeper.toml");
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "confirmations_per_address_per_day = 3",
@@ -240,8 +238,8 @@ fn file_transport_flow_on_the_example_config() {
 
 #[test]
 fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
-    let port = free_port();
-    let site = Site::with_smtp(port);
+    let down = DownPort::new();
+    let site = Site::with_smtp(down.port);
     let out = site.deliver(
         &format!("sm-cop-join@{D}"),
         None,
@@ -265,7 +263,7 @@ fn smtp_down_then_back_the_reply_waits_in_the_outbox() {
         "{listing}"
     );
 
-    let smtp = SmtpServer::start_on(port);
+    let smtp = SmtpServer::start_on(down);
     let out = site.run(&["outbox", "--retry"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let got = smtp.wait_for(1);
@@ -659,7 +657,7 @@ fn postfix_dsn(bounces: &str, recipient: &str, message_id: &str) -> Vec<u8> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static REPORTS: AtomicUsize = AtomicUsize::new(0);
     let report = REPORTS.fetch_add(1, Ordering::Relaxed);
-    include_str!("data/postfix-dsn.eml.in")
+    include_str!("../data/postfix-dsn.eml.in")
         .replace(
             "{REPORT_ID}",
             &format!("20261204010102.3F1A2C01{report:02}"),

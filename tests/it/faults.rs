@@ -1,17 +1,16 @@
 //! Faults and edges: a thousand connections at once, messages of exactly the size
 //! limit and one byte over, and a full disk under `deliver`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon::{self, InProcess};
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::SmtpServer;
+use crate::support::{BIN, Site, stderr};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, Site, stderr};
 
 const D: &str = "listserv.example.gov";
 
@@ -24,39 +23,45 @@ impl Drop for Daemon {
     }
 }
 
-fn serve(site: &Site, port: u16, extra: &[(&str, &str)]) -> Daemon {
+/// The site's config listening on `127.0.0.1:0`, with the `extra` replacements.
+fn configure(site: &Site, extra: &[(&str, &str)]) {
     let path = site.config().join("listkeeper.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap().replace(
-        "lmtp = \"127.0.0.1:8024\"",
-        &format!("lmtp = \"127.0.0.1:{port}\""),
-    );
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("lmtp = \"127.0.0.1:8024\"", "lmtp = \"127.0.0.1:0\"");
     for (from, to) in extra {
         text = text.replace(from, to);
     }
     std::fs::write(path, text).unwrap();
+}
+
+/// `serve` as a process (a thousand connections are its file descriptors, not the
+/// test's), and the port its readiness line names.
+fn serve(site: &Site, extra: &[(&str, &str)]) -> (Daemon, u16) {
+    configure(site, extra);
+    let log = site.tmp.path().join("serve.log");
     let child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(site.config())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon(child)
+    let mut server = Daemon(child);
+    let address = daemon::wait_ready(&log, 0, &mut server.0);
+    (server, daemon::port_of(&address))
+}
+
+/// The daemon in-process, on a free port.
+fn serve_here(site: &Site, extra: &[(&str, &str)]) -> InProcess {
+    configure(site, extra);
+    InProcess::start(&site.config())
 }
 
 #[test]
 fn a_thousand_connections_at_once() {
     let smtp = SmtpServer::start();
     let site = Site::with_smtp(smtp.port);
-    let port = free_port();
-    let _daemon = serve(&site, port, &[]);
+    let (_daemon, port) = serve(&site, &[]);
     let mut open = Vec::new();
     let (mut served, mut refused) = (0, 0);
     for _ in 0..1000 {
@@ -109,15 +114,14 @@ fn a_thousand_connections_at_once() {
 fn exactly_the_size_limit_and_one_byte_over() {
     let smtp = SmtpServer::start();
     let site = Site::with_smtp(smtp.port);
-    let port = free_port();
-    let _daemon = serve(
+    let daemon = serve_here(
         &site,
-        port,
         &[(
             "max_message_size = \"1 MiB\"",
             "max_message_size = \"4096 B\"",
         )],
     );
+    let port = daemon.port;
     let message = |size: usize, id: &str| {
         let head =
             format!("From: edge@agency.gov\r\nSubject: join\r\nMessage-ID: <{id}@x>\r\n\r\n");
@@ -258,12 +262,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn slow_and_silent_clients_are_cut_off() {
     let smtp = SmtpServer::start();
     let site = Site::with_smtp(smtp.port);
-    let port = free_port();
-    let _daemon = serve(
+    let daemon = serve_here(
         &site,
-        port,
         &[("[inbound]\n", "[inbound]\nidle_timeout = \"1s\"\n")],
     );
+    let port = daemon.port;
     // Silent: the greeting, then 421 after about a second.
     let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     silent

@@ -1,13 +1,9 @@
 //! Pipe mode as Postfix runs it: many `listkeeper deliver` processes at once on one
 //! state folder, through the built binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
-mod support;
-
+use crate::support::{BIN, Site, stderr};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use support::{BIN, Site, stderr};
 
 const D: &str = "listserv.example.gov";
 

@@ -9,17 +9,16 @@
 //! machine's `systemd-analyze`; without it these tests say so and skip, except
 //! under CI, where they fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::SmtpServer;
+use crate::support::{BIN, Site, header, token_of};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
 const SIGSYS: i32 = 31;
@@ -33,10 +32,9 @@ fn regression_12_serve_survives_the_units_syscall_filter() {
         return;
     }
     let smtp = SmtpServer::start();
-    let port = free_port();
-    let site = site(port, smtp.port);
+    let site = site(smtp.port);
 
-    let mut server = Filtered::start(&site, port);
+    let mut server = Filtered::start(&site);
     server.subscribe("dana.doe@dhs.gov", &smtp, 1);
     // The roster file is written moments after the 250: wait for it, or for a death.
     support::eventually(|| server.exited().is_some() || site.roster_text().contains("dana.doe"));
@@ -53,7 +51,7 @@ fn regression_12_serve_survives_the_units_syscall_filter() {
     assert!(!site.roster_text().contains("erin@army.mil"));
 
     // The restart replays state.log and saves the roster, then serves again.
-    let mut server = Filtered::start(&site, port);
+    let mut server = Filtered::start(&site);
     support::eventually(|| server.exited().is_some() || site.roster_text().contains("erin"));
     server.assert_alive("after the restart's roster save");
     assert!(site.roster_text().contains("\"erin@army.mil\""));
@@ -143,7 +141,10 @@ struct Filtered {
 }
 
 impl Filtered {
-    fn start(site: &Site, port: u16) -> Filtered {
+    /// Starts it on the site's `lmtp = "127.0.0.1:0"`, on the port its readiness
+    /// line names (a restart gets a new one).
+    fn start(site: &Site) -> Filtered {
+        let from = daemon::len_of(&log_path(site));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -160,19 +161,12 @@ impl Filtered {
             .unwrap();
         let mut server = Filtered {
             child,
-            port,
+            port: 0,
             log: log_path(site),
         };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            server.assert_alive("while starting");
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "serve did not start: {}",
-                log_of(site)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // A death before it is ready (SIGSYS) fails here, with its log.
+        let address = daemon::wait_ready(&server.log, from, &mut server.child);
+        server.port = daemon::port_of(&address);
         server
     }
 
@@ -310,8 +304,8 @@ fn wrapper() -> PathBuf {
     path
 }
 
-fn site(port: u16, smtp: u16) -> Site {
-    Site::serving(port, smtp)
+fn site(smtp: u16) -> Site {
+    Site::serving(smtp)
 }
 
 fn message(from: &str, subject: &str, id: &str) -> String {
@@ -320,8 +314,4 @@ fn message(from: &str, subject: &str, id: &str) -> String {
 
 fn log_path(site: &Site) -> PathBuf {
     site.tmp.path().join("serve.log")
-}
-
-fn log_of(site: &Site) -> String {
-    std::fs::read_to_string(log_path(site)).unwrap_or_default()
 }

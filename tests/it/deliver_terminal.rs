@@ -2,12 +2,10 @@
 //! a pseudo-terminal with util-linux's `script`), never into an MTA's pipe; and
 //! README's "Try it" steps with the example messages, each doing what it says.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::{BIN, Site, repo, stderr};
 use std::process::Command;
-use support::{BIN, Site, repo, stderr};
 
 const JOIN: &str = "sm-cop-subscribe-request@listserv.example.gov";
 

@@ -53,12 +53,16 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
-        Self::start_on(0)
+        Self::serve(TcpListener::bind("127.0.0.1:0").unwrap())
     }
 
-    /// Starts on a given port (to come back on the port a test used before).
-    pub fn start_on(port: u16) -> SmtpServer {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    /// Comes up on the port `down` held: the relay that was down is back.
+    pub fn start_on(down: DownPort) -> SmtpServer {
+        down.socket.listen(128).unwrap();
+        Self::serve(down.socket.into())
+    }
+
+    fn serve(listener: TcpListener) -> SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
@@ -111,13 +115,24 @@ impl SmtpServer {
     }
 }
 
-/// A port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// An SMTP relay that is down: a port bound but not listening, so that a connection
+/// to it is refused, and held, so that nothing else takes it meanwhile (a port bound
+/// and released could be another test's by the time the relay comes back on it).
+/// `std` has no bind without listen, hence socket2.
+pub struct DownPort {
+    socket: socket2::Socket,
+    pub port: u16,
+}
+
+impl DownPort {
+    pub fn new() -> DownPort {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any.into()).unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        DownPort { socket, port }
+    }
 }
 
 fn session(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {

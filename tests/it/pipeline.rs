@@ -1,13 +1,11 @@
 //! The pipeline through the library, with the clock in the test's hand: expiry,
 //! forged and misplaced tokens, and confirmation through the command address.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::{Site, header, token_of};
 use listkeeper::config::Config;
 use listkeeper::pipeline::{self, Context, Delivery, Outcome};
-use support::{Site, header, token_of};
 
 const D: &str = "listserv.example.gov";
 const DAY: u64 = 86_400;

@@ -10,17 +10,16 @@
 //! where it fails. The machine's own Postfix (`/etc/postfix`) is never used or started; the
 //! private instance is stopped when each test ends, pass or fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon;
+use crate::support::smtp::DownPort;
+use crate::support::{BIN, header};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::smtp::free_port;
-use support::{BIN, header};
 
 const D: &str = "listserv.example.gov";
 const ALICE: &str = "alice@users.agency.gov";
@@ -56,9 +55,10 @@ struct Postfix {
 }
 
 impl Postfix {
-    /// Starts the instance with its smtpd on `smtp_port`, routing the list domain to
-    /// `lmtp_nexthop`, and with the recipients table printed for `config`.
-    fn start(root: &Path, smtp_port: u16, lmtp_nexthop: &str, config: &Path) -> Postfix {
+    /// Starts the instance with its smtpd on a port of its own (port 0, found once it
+    /// listens), routing the list domain to `lmtp_nexthop`, and with the recipients
+    /// table printed for `config`.
+    fn start(root: &Path, lmtp_nexthop: &str, config: &Path) -> Postfix {
         let pf = root.join("pf");
         for dir in ["pf", "queue", "data", "mail"] {
             std::fs::create_dir_all(root.join(dir)).unwrap();
@@ -87,7 +87,7 @@ impl Postfix {
                 let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
                 fields[4] = "n".into(); // no chroot: this instance lives in a test folder
                 if fields[0] == "smtp" && fields[1] == "inet" {
-                    fields[0] = smtp_port.to_string();
+                    fields[0] = "0".into();
                 }
                 format!("{}\n", fields.join("  "))
             })
@@ -142,9 +142,30 @@ impl Postfix {
             .args(["-c", c, "set-permissions"])
             .output();
         run("postfix", &["-c", c, "start"]);
-        Postfix {
+        let mut pf = Postfix {
             root: root.to_owned(),
-            smtp_port,
+            smtp_port: 0,
+        };
+        pf.smtp_port = pf.listening_port();
+        pf
+    }
+
+    /// The port master bound for the smtpd service `0`: its one listening TCP
+    /// socket, found through `/proc` (Postfix says it nowhere else).
+    fn listening_port(&self) -> u16 {
+        let pid_file = self.root.join("queue/pid/master.pid");
+        let start = Instant::now();
+        loop {
+            let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            if let Some(port) = listening_tcp_port(pid.trim()) {
+                return port;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "Postfix's smtpd does not listen; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -260,6 +281,8 @@ struct Listkeeper {
 }
 
 impl Listkeeper {
+    /// The example config on `lmtp` (`127.0.0.1:0`: a port of its own, kept across
+    /// restarts once it has one), its replies to `smtp_port`.
     fn configure(root: &Path, lmtp: &str, smtp_port: u16) -> Listkeeper {
         let config = root.join("config");
         support::copy_example(&config);
@@ -318,11 +341,13 @@ impl Listkeeper {
         ids
     }
 
+    /// Starts `serve`, and waits for its readiness line.
     fn start(&mut self) {
+        let from = daemon::len_of(&self.log());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.config.join("../serve.log"))
+            .open(self.log())
             .unwrap();
         let mut command = match self.user {
             Some((uid, gid)) => {
@@ -346,20 +371,54 @@ impl Listkeeper {
                 .spawn()
                 .unwrap(),
         );
-        let start = Instant::now();
-        while !self.listening() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "listkeeper did not start"
+        let log = self.log();
+        let address = daemon::wait_ready(&log, from, self.child.as_mut().unwrap());
+        if address != self.lmtp {
+            // Port 0 the first time: from now on the port it got, so that a restart
+            // comes back where Postfix delivers (as a daemon on a fixed port does).
+            let path = self.config.join("listkeeper.toml");
+            let text = std::fs::read_to_string(&path).unwrap().replace(
+                &format!("lmtp = \"{}\"", self.lmtp),
+                &format!("lmtp = \"{address}\""),
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::fs::write(path, text).unwrap();
+            self.lmtp = address;
         }
     }
 
-    fn listening(&self) -> bool {
-        match self.lmtp.strip_prefix("unix:") {
-            Some(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
-            None => std::net::TcpStream::connect(&self.lmtp).is_ok(),
+    fn log(&self) -> PathBuf {
+        self.config.join("../serve.log")
+    }
+
+    /// Sends replies to `port` from now on (a running daemon reloads: SIGHUP).
+    fn send_replies_to(&mut self, port: u16) {
+        let path = self.config.join("listkeeper.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find("transport = \"smtp://127.0.0.1:").unwrap();
+        let end = start + text[start..].find('\n').unwrap();
+        let text = format!(
+            "{}transport = \"smtp://127.0.0.1:{port}\"{}",
+            &text[..start],
+            &text[end..]
+        );
+        std::fs::write(path, text).unwrap();
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return;
+        };
+        let from = daemon::len_of(&self.log());
+        run("kill", &["-HUP", &pid.to_string()]);
+        let begin = Instant::now();
+        loop {
+            let log = std::fs::read(self.log()).unwrap();
+            let new = String::from_utf8_lossy(&log[from..]);
+            if new.contains("configuration reloaded") {
+                return;
+            }
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "listkeeper did not reload:\n{new}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -389,6 +448,35 @@ impl Drop for Listkeeper {
             let _ = child.wait();
         }
     }
+}
+
+/// The port of the TCP socket process `pid` listens on (the first, IPv4).
+fn listening_tcp_port(pid: &str) -> Option<u16> {
+    if pid.is_empty() {
+        return None;
+    }
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy();
+            Some(t.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    // sl local_address rem_address st ... inode (10th field); 0A is LISTEN.
+    std::fs::read_to_string("/proc/net/tcp")
+        .ok()?
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[3] == "0A" && inodes.iter().any(|i| i == f[9]) {
+                let (_, port) = f[1].split_once(':')?;
+                u16::from_str_radix(port, 16).ok()
+            } else {
+                None
+            }
+        })
 }
 
 /// `id FLAG NAME`: a user's or group's number.
@@ -432,15 +520,13 @@ fn the_whole_path_through_postfix_over_lmtp_tcp() {
         return;
     }
     let tmp = tmp_root();
-    let (lmtp_port, smtp_port) = (free_port(), free_port());
-    let mut lk = Listkeeper::configure(tmp.path(), &format!("127.0.0.1:{lmtp_port}"), smtp_port);
-    let pf = Postfix::start(
-        tmp.path(),
-        smtp_port,
-        &format!("lmtp:inet:127.0.0.1:{lmtp_port}"),
-        &lk.config,
-    );
+    // listkeeper first, on a port of its own, replies to a relay that is down until
+    // Postfix is up on its own port (both port 0: no port picked beforehand).
+    let relay = DownPort::new();
+    let mut lk = Listkeeper::configure(tmp.path(), "127.0.0.1:0", relay.port);
     lk.start();
+    let pf = Postfix::start(tmp.path(), &format!("lmtp:inet:{}", lk.lmtp), &lk.config);
+    lk.send_replies_to(pf.smtp_port);
 
     // The recipients table (issue 12, item 13): unknown list addresses are refused
     // during the SMTP dialogue, even from mynetworks, with no probe; ours are taken.
@@ -580,9 +666,12 @@ fn postfix_over_lmtp_on_a_unix_socket() {
     // supplementary group, so it must be their primary group).
     let run_dir = tmp.path().join("run");
     let socket = run_dir.join("lmtp.sock");
-    let smtp_port = free_port();
-    let mut lk =
-        Listkeeper::configure(tmp.path(), &format!("unix:{}", socket.display()), smtp_port);
+    let relay = DownPort::new();
+    let mut lk = Listkeeper::configure(
+        tmp.path(),
+        &format!("unix:{}", socket.display()),
+        relay.port,
+    );
     let (uid, _) = lk.run_as("listkeeper-test");
     std::fs::create_dir(&run_dir).unwrap();
     run(
@@ -595,10 +684,10 @@ fn postfix_over_lmtp_on_a_unix_socket() {
     }
     let pf = Postfix::start(
         tmp.path(),
-        smtp_port,
         &format!("lmtp:unix:{}", socket.display()),
         &lk.config,
     );
+    lk.send_replies_to(pf.smtp_port);
     lk.start();
     let pid = lk.child.as_ref().unwrap().id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

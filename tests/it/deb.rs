@@ -9,17 +9,16 @@
 //! them it says so and skips, except under CI, where it fails. It never touches
 //! Postfix: the installed configuration is pointed at ports of the test's own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+use crate::support;
 
-mod support;
-
+use crate::support::daemon;
+use crate::support::lmtp::Lmtp;
+use crate::support::smtp::SmtpServer;
+use crate::support::{BIN, header, repo, stderr, stdout, token_of};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::lmtp::Lmtp;
-use support::smtp::{SmtpServer, free_port};
-use support::{BIN, header, repo, stderr, stdout, token_of};
 
 const ETC: &str = "/etc/listkeeper";
 const STATE: &str = "/var/lib/listkeeper";
@@ -27,7 +26,7 @@ const PLACEHOLDER: &str = "lists.example.invalid";
 const D: &str = "lists.test.example";
 
 /// `debian/listkeeper.service` is the example unit with the binary in /usr/bin and a
-/// Documentation= line, and nothing else changed: tests/seccomp.rs's checks of the
+/// Documentation= line, and nothing else changed: tests/it/seccomp.rs's checks of the
 /// example hold for it.
 #[test]
 fn the_packaged_unit_is_the_example_unit_with_usr_bin() {
@@ -308,7 +307,6 @@ fn the_package_installs_serves_upgrades_and_purges() {
 
     // The operator's one line; the test's own ports instead of Postfix's.
     let smtp = SmtpServer::start();
-    let port = free_port();
     edit(
         "listkeeper.toml",
         &format!("domain = \"{PLACEHOLDER}\""),
@@ -317,7 +315,7 @@ fn the_package_installs_serves_upgrades_and_purges() {
     edit(
         "listkeeper.toml",
         "lmtp = \"127.0.0.1:8024\"",
-        &format!("lmtp = \"127.0.0.1:{port}\""),
+        "lmtp = \"127.0.0.1:0\"",
     );
     edit(
         "listkeeper.toml",
@@ -327,7 +325,7 @@ fn the_package_installs_serves_upgrades_and_purges() {
     let out = as_listkeeper(&["/usr/bin/listkeeper", "check"]);
     assert!(out.status.success(), "{}", stdout_and_stderr(&out));
 
-    let mut serve = Serve::start(port);
+    let mut serve = Serve::start();
     let who = "pat.example@agency.gov";
     serve.send(who, &format!("announce-subscribe-request@{D}"), "join");
     let confirm = newest_to(&smtp, who, "Confirm");
@@ -432,10 +430,14 @@ impl Drop for Installed {
 struct Serve {
     child: Child,
     port: u16,
+    /// Its standard error, in a folder of the test's.
+    log: tempfile::NamedTempFile,
 }
 
 impl Serve {
-    fn start(port: u16) -> Serve {
+    /// On the installed configuration's `lmtp = "127.0.0.1:0"`: the port its
+    /// readiness line names.
+    fn start() -> Serve {
         let unit = read(Path::new("/usr/lib/systemd/system/listkeeper.service"));
         let exec = unit
             .lines()
@@ -443,6 +445,7 @@ impl Serve {
             .unwrap();
         assert_eq!(exec, "/usr/bin/listkeeper serve --config /etc/listkeeper");
         assert!(unit.contains("\nUser=listkeeper\n") && unit.contains("\nUMask=0027\n"));
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("setpriv")
             .args([
                 "--reuid=listkeeper",
@@ -453,21 +456,16 @@ impl Serve {
             ])
             .arg(format!("umask 0027 && exec {exec}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .unwrap();
-        let mut serve = Serve { child, port };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = serve.child.try_wait().unwrap() {
-                panic!("serve exited: {status:?}: {}", serve.log());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "serve did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut serve = Serve {
+            child,
+            port: 0,
+            log,
+        };
+        let address = daemon::wait_ready(serve.log.path(), 0, &mut serve.child);
+        serve.port = daemon::port_of(&address);
         serve
     }
 
@@ -481,12 +479,8 @@ impl Serve {
         assert_eq!(outcomes[0].code, 250, "{outcomes:?}");
     }
 
-    fn log(&mut self) -> String {
-        let mut text = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut text);
-        }
-        text
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
     /// SIGTERM: it exits 0.
