@@ -11,7 +11,7 @@ use regex::Regex;
 /// What a matching rule does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum Ruling {
     /// The request goes on to the list's policy.
     Allow,
     /// The request is held for the owners.
@@ -20,13 +20,13 @@ pub enum Action {
     Reject,
 }
 
-impl Action {
+impl Ruling {
     /// The word used in list.toml and in the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Allow => "allow",
-            Action::Moderate => "moderate",
-            Action::Reject => "reject",
+            Ruling::Allow => "allow",
+            Ruling::Moderate => "moderate",
+            Ruling::Reject => "reject",
         }
     }
 }
@@ -47,7 +47,7 @@ pub struct Rule {
     /// Required state of the sender's DKIM/SPF authentication, when set.
     pub authenticated: Option<bool>,
     /// What happens on a match.
-    pub action: Action,
+    pub action: Ruling,
     /// What a rejected person is told instead of the list's terms.
     pub reason: Option<String>,
 }
@@ -56,7 +56,7 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// What to do.
-    pub action: Action,
+    pub action: Ruling,
     /// Which rule decided, by number; `None` when no rule matched (a reject).
     pub rule: Option<usize>,
     /// For a reject, the text the person is told (reason or terms).
@@ -91,11 +91,11 @@ pub fn decide(rules: &[Rule], terms: &str, address: &EmailAddress, evidence: Evi
         Some(rule) => Verdict {
             action: rule.action,
             rule: Some(rule.number),
-            reason: (rule.action == Action::Reject)
+            reason: (rule.action == Ruling::Reject)
                 .then(|| rule.reason.clone().unwrap_or_else(|| terms.to_owned())),
         },
         None => Verdict {
-            action: Action::Reject,
+            action: Ruling::Reject,
             rule: None,
             reason: Some(terms.to_owned()),
         },
@@ -325,7 +325,7 @@ mod tests {
                 addresses: vec![AddressGlob::parse("*@bad.agency.gov").unwrap()],
                 regex: None,
                 authenticated: None,
-                action: Action::Reject,
+                action: Ruling::Reject,
                 reason: Some("not this one".into()),
             },
             Rule {
@@ -335,7 +335,7 @@ mod tests {
                 addresses: vec![],
                 regex: Some(compile_regex(r"[a-z]+\.[a-z]+@.*").unwrap()),
                 authenticated: None,
-                action: Action::Allow,
+                action: Ruling::Allow,
                 reason: None,
             },
         ];
@@ -347,7 +347,7 @@ mod tests {
         );
         assert_eq!(
             (v.action, v.rule, v.reason.as_deref()),
-            (Action::Reject, Some(1), Some("not this one"))
+            (Ruling::Reject, Some(1), Some("not this one"))
         );
         let v = decide(
             &rules,
@@ -355,7 +355,7 @@ mod tests {
             &addr("Jane.Doe@agency.gov"),
             Evidence::default(),
         );
-        assert_eq!((v.action, v.rule), (Action::Allow, Some(2)));
+        assert_eq!((v.action, v.rule), (Ruling::Allow, Some(2)));
         // The regex is anchored: it must match the whole address.
         let v = decide(
             &rules,
@@ -365,7 +365,7 @@ mod tests {
         );
         assert_eq!(
             (v.action, v.rule, v.reason.as_deref()),
-            (Action::Reject, None, Some("terms"))
+            (Ruling::Reject, None, Some("terms"))
         );
     }
 
@@ -378,7 +378,7 @@ mod tests {
             addresses: vec![],
             regex: None,
             authenticated: Some(true),
-            action: Action::Allow,
+            action: Ruling::Allow,
             reason: None,
         };
         let a = addr("x@example.com");

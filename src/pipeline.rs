@@ -427,7 +427,7 @@ impl<'a> Session<'a> {
         };
         let verdict = eligibility::decide(&list.rules, &list.terms, &address, evidence);
         // The rule that holds the request, when one does (not merely the policy).
-        let held_by = (verdict.action == crate::eligibility::Action::Moderate)
+        let held_by = (verdict.action == crate::eligibility::Ruling::Moderate)
             .then_some(verdict.rule)
             .flatten();
         match decision::join(list, is_member, &verdict) {

@@ -3,7 +3,7 @@
 use crate::address::EmailAddress;
 use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
-use crate::eligibility::{self, Action, Evidence};
+use crate::eligibility::{self, Ruling, Evidence};
 use crate::roster::{Member, RosterFile, SharedRoster};
 use crate::statelog::StateLog;
 use anyhow::{Context, Result, anyhow, bail};
@@ -156,7 +156,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         list.id,
         roster.path().display()
     );
-    if verdict.action == Action::Reject {
+    if verdict.action == Ruling::Reject {
         // Added all the same: an admin may override the rules.
         let why = match verdict.rule {
             Some(n) => {
@@ -263,22 +263,22 @@ pub(super) fn explain(
     }
     println!("{address} is not a member.");
     let what = match (verdict.action, list.subscribe) {
-        (Action::Reject, _) => format!(
+        (Ruling::Reject, _) => format!(
             "refused; the reply says: {}",
             verdict.reason.unwrap_or_default()
         ),
-        (Action::Moderate, SubscribePolicy::Open | SubscribePolicy::Moderate) => {
+        (Ruling::Moderate, SubscribePolicy::Open | SubscribePolicy::Moderate) => {
             "held for the owners to approve.".into()
         }
-        (Action::Moderate, _) => {
+        (Ruling::Moderate, _) => {
             "a confirmation request is sent; once confirmed, held for the owners.".into()
         }
-        (Action::Allow, SubscribePolicy::Open) => "added at once, with a welcome.".into(),
-        (Action::Allow, SubscribePolicy::Confirm) => {
+        (Ruling::Allow, SubscribePolicy::Open) => "added at once, with a welcome.".into(),
+        (Ruling::Allow, SubscribePolicy::Confirm) => {
             "a confirmation request is sent; once confirmed, added.".into()
         }
-        (Action::Allow, SubscribePolicy::Moderate) => "held for the owners to approve.".into(),
-        (Action::Allow, SubscribePolicy::ConfirmThenModerate) => {
+        (Ruling::Allow, SubscribePolicy::Moderate) => "held for the owners to approve.".into(),
+        (Ruling::Allow, SubscribePolicy::ConfirmThenModerate) => {
             "a confirmation request is sent; once confirmed, held for the owners.".into()
         }
     };

@@ -11,7 +11,7 @@ use super::admin::{audit_log, find_list, open_roster, state_log};
 use super::progress;
 use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListId};
-use crate::eligibility::{self, Action, Evidence};
+use crate::eligibility::{self, Ruling, Evidence};
 use crate::import::{self, Draft, DraftMember, export};
 use crate::roster::{Member, Roster};
 use anyhow::{Context, Result, anyhow, bail};
@@ -223,7 +223,7 @@ fn warn_inadmissible(checked: &Config, id: &ListId, members: &[DraftMember]) {
         .iter()
         .filter(|m| {
             eligibility::decide(&list.rules, &list.terms, &m.address, Evidence::default()).action
-                == Action::Reject
+                == Ruling::Reject
         })
         .collect();
     if refused.is_empty() {

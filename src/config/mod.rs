@@ -14,7 +14,7 @@ mod raw;
 pub use problem::{Problem, Problems, Severity};
 
 use crate::address::{EmailAddress, normalize_domain};
-use crate::eligibility::{self, Action, AddressGlob, DomainGlob, Rule};
+use crate::eligibility::{self, Ruling, AddressGlob, DomainGlob, Rule};
 use file::{KeyPath, TomlFile};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -751,9 +751,9 @@ fn rule_from_raw(
         );
     }
     let action = match raw.action.as_str() {
-        "allow" => Some(Action::Allow),
-        "moderate" => Some(Action::Moderate),
-        "reject" => Some(Action::Reject),
+        "allow" => Some(Ruling::Allow),
+        "moderate" => Some(Ruling::Moderate),
+        "reject" => Some(Ruling::Reject),
         other => {
             f.error(
                 problems,
@@ -763,7 +763,7 @@ fn rule_from_raw(
             None
         }
     };
-    if raw.reason.is_some() && action.is_some_and(|a| a != Action::Reject) {
+    if raw.reason.is_some() && action.is_some_and(|a| a != Ruling::Reject) {
         f.warn(
             problems,
             &at.key("reason"),

@@ -1,7 +1,7 @@
 //! `export`: a roster in a format another tool reads (CSV, JSON, a LISTSERV list file).
 
 use crate::config::{ListConfig, SubscribePolicy};
-use crate::eligibility::Action;
+use crate::eligibility::Ruling;
 use crate::roster::Member;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -90,7 +90,7 @@ fn listserv(list: &ListConfig, members: &[Member]) -> String {
     let domains: Vec<String> = list
         .rules
         .iter()
-        .filter(|r| r.action == Action::Allow && r.regex.is_none() && r.addresses.is_empty())
+        .filter(|r| r.action == Ruling::Allow && r.regex.is_none() && r.addresses.is_empty())
         .flat_map(|r| r.domains.iter().map(|d| d.as_str().to_ascii_uppercase()))
         .collect();
     if !domains.is_empty() && !domains.iter().any(|d| d == "*") {

@@ -89,7 +89,7 @@ impl Change {
 ///
 /// The file in memory sits behind a read-write lock: a save writes the text while
 /// holding it shared, so requests carry on during the write. Their changes go into
-/// `Pending` (an overlay of who joined or left since, and the list of changes to make
+/// `Backlog` (an overlay of who joined or left since, and the list of changes to make
 /// to the text) and reach the text under the exclusive lock, briefly, at the start of
 /// the next save.
 #[derive(Debug)]
@@ -97,13 +97,13 @@ pub struct SharedRoster {
     list: String,
     journal: Arc<StateLog>,
     file: RwLock<RosterFile>,
-    pending: Mutex<Pending>,
+    pending: Mutex<Backlog>,
     /// One save at a time.
     saving: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
-struct Pending {
+struct Backlog {
     /// Changes made (in the log) and not yet in the file, in order.
     unsaved: Vec<(u64, Change)>,
     /// The tail of `unsaved` not yet made to the text in memory.
@@ -117,7 +117,7 @@ struct Pending {
     changes: u64,
 }
 
-impl Pending {
+impl Backlog {
     /// Makes every unsaved change again on a roster just read from the file.
     fn redo_all(&mut self, roster: &mut Roster) {
         for (_, change) in &self.unsaved {
@@ -158,7 +158,7 @@ impl SharedRoster {
                 path: path.to_owned(),
                 source,
             })?;
-        let mut pending = Pending::default();
+        let mut pending = Backlog::default();
         for (seq, entry) in &logged {
             match Change::from_entry(entry) {
                 Some(change) => pending.unsaved.push((*seq, change)),
@@ -209,7 +209,7 @@ impl SharedRoster {
     fn bring_up_to_date(
         &self,
         file: &mut RosterFile,
-        pending: &mut Pending,
+        pending: &mut Backlog,
     ) -> Result<(), RosterError> {
         let refreshed = file.refresh()?;
         let ours: Vec<u64> = pending.unsaved.iter().map(|(seq, _)| *seq).collect();
@@ -240,7 +240,7 @@ impl SharedRoster {
     }
 
     /// Makes every change the log holds for the list again on the file just read.
-    fn redo_logged(&self, file: &mut RosterFile, pending: &mut Pending) -> Result<(), RosterError> {
+    fn redo_logged(&self, file: &mut RosterFile, pending: &mut Backlog) -> Result<(), RosterError> {
         let logged = self
             .journal
             .with_roster_changes(|changes| {
@@ -378,7 +378,7 @@ impl SharedRoster {
 }
 
 /// Membership as of the latest change: the overlay first, then the text.
-fn member(pending: &Pending, roster: &Roster, address: &EmailAddress) -> bool {
+fn member(pending: &Backlog, roster: &Roster, address: &EmailAddress) -> bool {
     match pending.overlay.get(&address.key()) {
         Some(&present) => present,
         None => roster.contains(address),
