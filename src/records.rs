@@ -114,6 +114,16 @@ impl Action {
     }
 }
 
+/// Which of the two queues of requests a pending record is in (in `state.log` the
+/// line's `op`: `pending` or `held`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Awaiting {
+    /// Waiting for the person to confirm by mail.
+    Confirmation,
+    /// Held for the owners to approve or reject.
+    Owners,
+}
+
 /// A request waiting for its confirmation (or the owners), as kept in `state.log`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {

@@ -28,7 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::records::{Batch, Pending};
+use crate::records::{Awaiting, Batch, Pending};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -92,6 +92,16 @@ pub struct RosterEntry {
     pub via: Option<String>,
 }
 
+impl Line {
+    /// The line that stores (or, with no record, removes) a request of `queue`.
+    pub fn awaiting(queue: Awaiting, key: String, record: Option<Pending>) -> Line {
+        match queue {
+            Awaiting::Confirmation => Line::Pending { key, record },
+            Awaiting::Owners => Line::Held { key, record },
+        }
+    }
+}
+
 /// One line of the log: a record set (or, with no value, removed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
@@ -141,6 +151,14 @@ pub enum Line {
 }
 
 impl State {
+    /// The requests in one queue, by `list/id`.
+    pub fn awaiting(&self, queue: Awaiting) -> &HashMap<String, Pending> {
+        match queue {
+            Awaiting::Confirmation => &self.pending,
+            Awaiting::Owners => &self.held,
+        }
+    }
+
     fn apply(&mut self, line: Line) {
         match line {
             Line::Pending { key, record } => set(&mut self.pending, key, record),
@@ -302,16 +320,14 @@ impl StateLog {
         Ok(log)
     }
 
-    /// The pending request `key` (`list/id`), or with `held` the held one.
-    pub fn pending(&self, held: bool, key: &str) -> io::Result<Option<Pending>> {
-        let kind = if held {
-            index::Kind::Held
-        } else {
-            index::Kind::Pending
+    /// The request `key` (`list/id`) in `queue`.
+    pub fn pending(&self, queue: Awaiting, key: &str) -> io::Result<Option<Pending>> {
+        let kind = match queue {
+            Awaiting::Confirmation => index::Kind::Pending,
+            Awaiting::Owners => index::Kind::Held,
         };
         let line = self.look_up(kind, key, |s| {
-            let map = if held { &s.held } else { &s.pending };
-            map.get(key).map(|p| Line::Pending {
+            s.awaiting(queue).get(key).map(|p| Line::Pending {
                 key: key.to_owned(),
                 record: Some(p.clone()),
             })
@@ -744,7 +760,10 @@ impl StateLog {
 fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     let mut lines = Vec::new();
     let mut imported: Vec<PathBuf> = Vec::new();
-    for (folder, held) in [("pending", false), ("held", true)] {
+    for (folder, queue) in [
+        ("pending", Awaiting::Confirmation),
+        ("held", Awaiting::Owners),
+    ] {
         for list_dir in entries(&state_dir.join(folder))? {
             let Some(list) = list_dir.file_name().and_then(|n| n.to_str()) else {
                 continue;
@@ -754,12 +773,7 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
                 match serde_json::from_slice::<Pending>(&std::fs::read(&file)?) {
                     Ok(record) => {
                         let key = format!("{list}/{id}");
-                        let record = Some(record);
-                        lines.push(if held {
-                            Line::Held { key, record }
-                        } else {
-                            Line::Pending { key, record }
-                        });
+                        lines.push(Line::awaiting(queue, key, Some(record)));
                         imported.push(file);
                     }
                     Err(e) => {
@@ -1061,9 +1075,9 @@ mod tests {
         let pipe = StateLog::open_indexed(dir.path()).unwrap();
         assert!(pipe.processed("d1").unwrap());
         assert!(!pipe.processed("nope").unwrap());
-        let p = pipe.pending(false, "sm-cop/p1").unwrap().unwrap();
+        let p = pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap().unwrap();
         assert_eq!(p.address, "a@x.gov");
-        assert_eq!(pipe.pending(true, "sm-cop/p1").unwrap(), None);
+        assert_eq!(pipe.pending(Awaiting::Owners, "sm-cop/p1").unwrap(), None);
         // Appended by the daemon after the index was made: found all the same.
         daemon
             .write(vec![
@@ -1074,8 +1088,8 @@ mod tests {
                 pending_line("sm-cop/p2", "b@x.gov"),
             ])
             .unwrap();
-        assert_eq!(pipe.pending(false, "sm-cop/p1").unwrap(), None);
-        assert!(pipe.pending(false, "sm-cop/p2").unwrap().is_some());
+        assert_eq!(pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap(), None);
+        assert!(pipe.pending(Awaiting::Confirmation, "sm-cop/p2").unwrap().is_some());
         // The indexed handle's writes, roster numbers included, reach the daemon.
         pipe.write(vec![seen("p-seen")]).unwrap();
         let entry = RosterEntry {
@@ -1108,7 +1122,7 @@ mod tests {
         // A new indexed handle starts from the index as it is.
         let again = StateLog::open_indexed(dir.path()).unwrap();
         assert!(again.processed("p-seen").unwrap());
-        assert!(again.pending(false, "sm-cop/p2").unwrap().is_some());
+        assert!(again.pending(Awaiting::Confirmation, "sm-cop/p2").unwrap().is_some());
         // A whole-state read works there too (the log is read into memory once).
         assert_eq!(again.read(|s| s.pending.len()).unwrap(), 1);
     }
@@ -1153,7 +1167,7 @@ mod tests {
         }
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert!(lines < 5000, "compacted: {lines} lines");
-        let p = pipe.pending(false, "sm-cop/hot").unwrap().unwrap();
+        let p = pipe.pending(Awaiting::Confirmation, "sm-cop/hot").unwrap().unwrap();
         assert_eq!(p.address, "4999@x.gov");
         assert_eq!(
             daemon

@@ -11,6 +11,7 @@
 
 use crate::config::{Config, Listen};
 use crate::roster::RosterFile;
+use crate::records::Awaiting;
 use crate::statelog::StateLog;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -104,11 +105,11 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
     } else {
         None
     };
-    let counts = |held: bool, id: &str| {
+    let counts = |queue: Awaiting, id: &str| {
         log.as_ref().map_or(0, |l| {
             l.read(|s| {
-                let m = if held { &s.held } else { &s.pending };
-                m.values().filter(|p| p.list == id).count()
+                s.awaiting(queue)
+                    .values().filter(|p| p.list == id).count()
             })
             .unwrap_or(0)
         })
@@ -122,8 +123,8 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
             ListStatus {
                 id: id.to_owned(),
                 members: roster.as_ref().ok().map(|r| r.roster().len()),
-                pending: counts(false, id),
-                held: counts(true, id),
+                pending: counts(Awaiting::Confirmation, id),
+                held: counts(Awaiting::Owners, id),
                 error: roster.err().map(|e| e.to_string()),
             }
         })
