@@ -1330,7 +1330,7 @@ fn add_member(
         address: address.clone(),
         name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
         since: toml_datetime::Datetime::from_str(&since).ok(),
-        via: Some(via.to_owned()),
+        via: Some(via.into()),
     };
     ctx.roster(list)?
         .apply(Change::Add(member))

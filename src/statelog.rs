@@ -28,7 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::records::{Awaiting, Batch, Pending};
+use crate::records::{Awaiting, Batch, Edit, Origin, Pending};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -79,8 +79,9 @@ pub struct RosterEntry {
     pub list: String,
     /// The address as it is written in the roster.
     pub address: String,
-    /// Added (true) or removed.
-    pub add: bool,
+    /// Added or removed (`"add": true` or `false` on disk).
+    #[serde(rename = "add")]
+    pub edit: Edit,
     /// Display name, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -89,7 +90,7 @@ pub struct RosterEntry {
     pub since: Option<String>,
     /// How, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
+    pub via: Option<Origin>,
 }
 
 impl Line {
@@ -947,7 +948,7 @@ mod tests {
         let entry = |list: &str, address: &str| RosterEntry {
             list: list.into(),
             address: address.into(),
-            add: true,
+            edit: Edit::Add,
             name: None,
             since: None,
             via: None,
@@ -1075,7 +1076,10 @@ mod tests {
         let pipe = StateLog::open_indexed(dir.path()).unwrap();
         assert!(pipe.processed("d1").unwrap());
         assert!(!pipe.processed("nope").unwrap());
-        let p = pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap().unwrap();
+        let p = pipe
+            .pending(Awaiting::Confirmation, "sm-cop/p1")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.address, "a@x.gov");
         assert_eq!(pipe.pending(Awaiting::Owners, "sm-cop/p1").unwrap(), None);
         // Appended by the daemon after the index was made: found all the same.
@@ -1088,14 +1092,21 @@ mod tests {
                 pending_line("sm-cop/p2", "b@x.gov"),
             ])
             .unwrap();
-        assert_eq!(pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap(), None);
-        assert!(pipe.pending(Awaiting::Confirmation, "sm-cop/p2").unwrap().is_some());
+        assert_eq!(
+            pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap(),
+            None
+        );
+        assert!(
+            pipe.pending(Awaiting::Confirmation, "sm-cop/p2")
+                .unwrap()
+                .is_some()
+        );
         // The indexed handle's writes, roster numbers included, reach the daemon.
         pipe.write(vec![seen("p-seen")]).unwrap();
         let entry = RosterEntry {
             list: "sm-cop".into(),
             address: "c@x.gov".into(),
-            add: true,
+            edit: Edit::Add,
             name: None,
             since: None,
             via: None,
@@ -1122,7 +1133,12 @@ mod tests {
         // A new indexed handle starts from the index as it is.
         let again = StateLog::open_indexed(dir.path()).unwrap();
         assert!(again.processed("p-seen").unwrap());
-        assert!(again.pending(Awaiting::Confirmation, "sm-cop/p2").unwrap().is_some());
+        assert!(
+            again
+                .pending(Awaiting::Confirmation, "sm-cop/p2")
+                .unwrap()
+                .is_some()
+        );
         // A whole-state read works there too (the log is read into memory once).
         assert_eq!(again.read(|s| s.pending.len()).unwrap(), 1);
     }
@@ -1167,7 +1183,10 @@ mod tests {
         }
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert!(lines < 5000, "compacted: {lines} lines");
-        let p = pipe.pending(Awaiting::Confirmation, "sm-cop/hot").unwrap().unwrap();
+        let p = pipe
+            .pending(Awaiting::Confirmation, "sm-cop/hot")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.address, "4999@x.gov");
         assert_eq!(
             daemon

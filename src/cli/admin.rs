@@ -3,7 +3,7 @@
 use crate::address::EmailAddress;
 use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
-use crate::eligibility::{self, Ruling, Evidence};
+use crate::eligibility::{self, Evidence, Ruling};
 use crate::roster::{Member, RosterFile, SharedRoster};
 use crate::statelog::StateLog;
 use anyhow::{Context, Result, anyhow, bail};
@@ -103,7 +103,7 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
             address: m.address.to_string(),
             name: m.name,
             since: m.since.map(|d| d.to_string()),
-            via: m.via,
+            via: m.via.map(String::from),
         })
         .collect();
     if json {

@@ -1,7 +1,7 @@
 //! `listkeeper check`: every problem in the configuration and rosters, at once.
 
 use crate::config::{Config, ListConfig, Problems};
-use crate::eligibility::{self, Ruling, Evidence};
+use crate::eligibility::{self, Evidence, Ruling};
 use crate::roster::{RosterError, RosterFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

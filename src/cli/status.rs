@@ -10,8 +10,8 @@
 //! is reported as such, not made).
 
 use crate::config::{Config, Listen};
-use crate::roster::RosterFile;
 use crate::records::Awaiting;
+use crate::roster::RosterFile;
 use crate::statelog::StateLog;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -107,11 +107,8 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
     };
     let counts = |queue: Awaiting, id: &str| {
         log.as_ref().map_or(0, |l| {
-            l.read(|s| {
-                s.awaiting(queue)
-                    .values().filter(|p| p.list == id).count()
-            })
-            .unwrap_or(0)
+            l.read(|s| s.awaiting(queue).values().filter(|p| p.list == id).count())
+                .unwrap_or(0)
         })
     };
     let lists = config

@@ -14,7 +14,7 @@ mod raw;
 pub use problem::{Problem, Problems, Severity};
 
 use crate::address::{EmailAddress, normalize_domain};
-use crate::eligibility::{self, Ruling, AddressGlob, DomainGlob, Rule};
+use crate::eligibility::{self, AddressGlob, DomainGlob, Rule, Ruling};
 use file::{KeyPath, TomlFile};
 use std::collections::BTreeMap;
 use std::fmt;

@@ -2,7 +2,7 @@
 
 use crate::config::{ListConfig, SubscribePolicy};
 use crate::eligibility::Ruling;
-use crate::roster::Member;
+use crate::roster::{Member, Origin};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -23,7 +23,7 @@ struct Row<'a> {
     address: String,
     name: Option<&'a str>,
     since: Option<String>,
-    via: Option<&'a str>,
+    via: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// The members of `list` in `format`.
@@ -37,7 +37,7 @@ pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<S
                     address: m.address.to_string(),
                     name: m.name.as_deref(),
                     since: m.since.map(|d| d.to_string()),
-                    via: m.via.as_deref(),
+                    via: m.via.as_ref().map(Origin::word),
                 })
                 .collect();
             serde_json::to_string_pretty(&rows)
@@ -56,12 +56,13 @@ fn csv(members: &[Member]) -> Result<String, String> {
         .map_err(err)?;
     for m in members {
         let since = m.since.map(|d| d.to_string()).unwrap_or_default();
+        let via = m.via.as_ref().map(Origin::word).unwrap_or_default();
         writer
             .write_record([
                 m.address.to_string().as_str(),
                 m.name.as_deref().unwrap_or(""),
                 since.as_str(),
-                m.via.as_deref().unwrap_or(""),
+                via.as_ref(),
             ])
             .map_err(err)?;
     }

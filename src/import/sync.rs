@@ -9,7 +9,7 @@
 
 use super::{Draft, DraftMember};
 use crate::address::EmailAddress;
-use crate::roster::Roster;
+use crate::roster::{Origin, Roster};
 use std::collections::HashSet;
 
 /// What a sync would do.
@@ -41,12 +41,12 @@ impl Plan {
 }
 
 /// The plan for `roster` and `source`, for the sync whose members carry `via`.
-pub fn plan(roster: &Roster, source: &Draft, via: &str) -> Plan {
+pub fn plan(roster: &Roster, source: &Draft, via: &Origin) -> Plan {
     let keys: HashSet<String, foldhash::fast::RandomState> =
         source.members.iter().map(|m| m.address.key()).collect();
     let mut plan = Plan::default();
     for member in roster.members() {
-        let ours = member.via.as_deref() == Some(via);
+        let ours = member.via.as_ref() == Some(via);
         if !ours {
             if keys.contains(&member.address.key()) {
                 plan.joined_otherwise += 1;
@@ -94,7 +94,11 @@ mod tests {
         let r = roster(
             "[members]\n\"a@x.gov\" = { via = \"sync:hr\" }\n\"b@x.gov\" = { via = \"email\" }\n\"c@x.gov\" = { via = \"sync:other\" }\n",
         );
-        let p = plan(&r, &source(&["d@x.gov", "b@x.gov"]), "sync:hr");
+        let p = plan(
+            &r,
+            &source(&["d@x.gov", "b@x.gov"]),
+            &Origin::Sync("hr".into()),
+        );
         assert_eq!(p.remove.len(), 1);
         assert_eq!(p.remove[0].to_string(), "a@x.gov");
         assert_eq!(p.add.len(), 1);

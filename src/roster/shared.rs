@@ -22,6 +22,7 @@
 use super::store::{MAX_RETRIES, kept_changing};
 use super::{Member, Roster, RosterError, RosterFile};
 use crate::address::EmailAddress;
+use crate::records::Edit;
 use crate::statelog::{Line, RosterEntry, StateLog};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -50,7 +51,7 @@ impl Change {
             Change::Add(m) => RosterEntry {
                 list: list.to_owned(),
                 address: m.address.to_string(),
-                add: true,
+                edit: Edit::Add,
                 name: m.name.clone(),
                 since: m.since.as_ref().map(ToString::to_string),
                 via: m.via.clone(),
@@ -58,7 +59,7 @@ impl Change {
             Change::Remove(address) => RosterEntry {
                 list: list.to_owned(),
                 address: address.to_string(),
-                add: false,
+                edit: Edit::Remove,
                 name: None,
                 since: None,
                 via: None,
@@ -72,7 +73,7 @@ impl Change {
             tracing::warn!(list = %e.list, address = %crate::message::clean(&e.address), "state.log: a roster change with an unusable address was skipped");
             return None;
         };
-        Some(if e.add {
+        Some(if e.edit == Edit::Add {
             Change::Add(Member {
                 address,
                 name: e.name.clone(),
