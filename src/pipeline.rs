@@ -179,11 +179,11 @@ fn commit(
             Ok(Ok(batch))
         }
         Decided::Replies(..) => {
-            ctx.outbox.mark_seen(&key)?;
+            ctx.outbox.mark_seen(&key, now)?;
             Ok(Err(Silent::Nothing))
         }
         Decided::Silent(why) => {
-            ctx.outbox.mark_seen(&key)?;
+            ctx.outbox.mark_seen(&key, now)?;
             Ok(Err(why))
         }
     }

@@ -70,6 +70,10 @@ pub struct State {
     /// The highest roster sequence number ever used: numbers never go back, so a
     /// `RosterSaved` line can never cover a later change.
     max_seq: u64,
+    /// The latest time a `Seen` line carries: the log's clock. Compaction forgets
+    /// the keys seen [`SEEN_FOR`] before it, so the log reads no wall clock of its
+    /// own: every time in it is one a caller handed in.
+    newest_seen: u64,
 }
 
 /// A roster change kept in the log until the roster file has it.
@@ -166,6 +170,7 @@ impl State {
             Line::Held { key, record } => set(&mut self.held, key, record),
             Line::Batch { key, batch } => set(&mut self.outbox, key, batch.map(|b| *b)),
             Line::Seen { key, at } => {
+                self.newest_seen = self.newest_seen.max(at);
                 self.seen.insert(key, at);
             }
             Line::Roster { seq, entry } => {
@@ -720,9 +725,10 @@ impl StateLog {
         )
     }
 
-    /// Rewrites the log with only the live state (under the writers' lock).
+    /// Rewrites the log with only the live state (under the writers' lock),
+    /// forgetting the keys seen [`SEEN_FOR`] before the newest one.
     fn compact(&self, inner: &mut Inner) -> io::Result<()> {
-        let now = crate::clock::unix_now();
+        let now = inner.state.newest_seen;
         let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
         let bytes = encode(&lines)?;
         fsio::write_private(&self.path, &bytes).map_err(fsio::at(&self.path))?;
@@ -803,7 +809,12 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     }
     let seen_log = state_dir.join("seen.log");
     if let Ok(text) = std::fs::read_to_string(&seen_log) {
-        let at = crate::clock::unix_now();
+        // Seen when the file was last written at the latest (not a clock read here).
+        let at = std::fs::metadata(&seen_log)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
         lines.extend(
             text.lines()
                 .filter(|k| !k.is_empty())
@@ -921,10 +932,13 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
+    /// The time the tests run at.
+    const NOW: u64 = 1_770_000_000;
+
     fn seen(key: &str) -> Line {
         Line::Seen {
             key: key.into(),
-            at: crate::clock::unix_now(),
+            at: NOW,
         }
     }
 
@@ -1170,7 +1184,7 @@ mod tests {
             daemon
                 .write(vec![Line::Seen {
                     key: "hot".into(),
-                    at: crate::clock::unix_now() + i % 2,
+                    at: NOW + i % 2,
                 }])
                 .unwrap();
         }
@@ -1210,7 +1224,7 @@ mod tests {
         for i in 0..5000u64 {
             a.write(vec![Line::Seen {
                 key: "hot".into(),
-                at: crate::clock::unix_now() + i % 2,
+                at: NOW + i % 2,
             }])
             .unwrap();
         }

@@ -368,7 +368,7 @@ fn record(
                 action,
                 outcome,
                 Via::Admin,
-                super::deliver::unix_now(),
+                crate::clock::unix_now(),
             )
         })
         .with_context(|| {

@@ -46,7 +46,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             return EX_TEMPFAIL;
         }
     };
-    let now = unix_now();
+    let now = crate::clock::unix_now();
     let mut worst = EX_OK;
     let mut batches = Vec::new();
     for recipient in to {
@@ -153,13 +153,6 @@ fn worse(a: u8, b: u8) -> u8 {
         _ => 1,
     };
     if rank(b) > rank(a) { b } else { a }
-}
-
-/// Seconds since the Unix epoch.
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -17,8 +17,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 pub(super) fn pending(config: Config, list: &str) -> Result<()> {
     let ctx = Context::open(config).context("opening the state folder")?;
     let list = find(&ctx, list)?;
-    pipeline::sweep_expired(&ctx, super::deliver::unix_now())
-        .context("removing expired requests")?;
+    pipeline::sweep_expired(&ctx, crate::clock::unix_now()).context("removing expired requests")?;
     let held = ctx.held.all(list.id.as_str())?;
     let waiting = ctx.pending.all(list.id.as_str())?;
     if held.is_empty() {
@@ -69,7 +68,7 @@ pub(super) fn decide(
             list.id
         );
     };
-    let now = super::deliver::unix_now();
+    let now = crate::clock::unix_now();
     let settled = pipeline::settle_held(&ctx, list, &held, reject, Via::Admin, now, None)
         .with_context(|| format!("could not settle the request of {address}"))?;
     let mail = crate::reply::render(&ctx.config, &ctx.keys, &settled.reply, None, now)

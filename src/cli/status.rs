@@ -99,7 +99,7 @@ struct RateLimitDrops {
 /// Runs `status`; the exit code is the check's verdict.
 pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<ExitCode> {
     let state = &config.server.state_dir;
-    let now = super::deliver::unix_now();
+    let now = crate::clock::unix_now();
     let log = if state.join("state.log").exists() {
         Some(StateLog::open(state)?)
     } else {

@@ -396,6 +396,8 @@ fn envelope(mail: &Outgoing) -> Result<lettre::address::Envelope, String> {
 
 fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    // Not a time of any record (those are handed in): a name unique and in
+    // writing order across processes, which seconds alone would not give.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
