@@ -175,6 +175,16 @@ pub enum LoadError {
     State(#[from] io::Error),
 }
 
+/// Temporary: the admin fixes the configuration (or the state folder), and the
+/// reload or the MTA's retry then succeeds.
+impl crate::error::Classify for LoadError {
+    fn severity(&self) -> crate::error::Severity {
+        match self {
+            LoadError::Config(_) | LoadError::State(_) => crate::error::Severity::Temporary,
+        }
+    }
+}
+
 fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, LoadError> {
     let config = Config::load(dir).map_err(|p| LoadError::Config(p.one_line()))?;
     let mut ctx = Context::reopen(config, previous)?;

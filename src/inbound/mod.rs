@@ -6,6 +6,7 @@ pub mod lmtp;
 pub mod maildir;
 pub mod session;
 
+use crate::error::Severity;
 use crate::outbox::Batch;
 use session::RcptOutcome;
 use std::io;
@@ -47,13 +48,24 @@ pub const EX_NOUSER: u8 = 67;
 pub const EX_TEMPFAIL: u8 = 75;
 
 impl Outcome {
+    /// Whether the delivery failed, and for good or not; `None` when it was done.
+    pub fn severity(&self) -> Option<Severity> {
+        match self {
+            Outcome::Done(_) => None,
+            Outcome::NoSuchUser | Outcome::TooLarge | Outcome::NotMail => {
+                Some(Severity::Permanent)
+            }
+            Outcome::TryLater(_) => Some(Severity::Temporary),
+        }
+    }
+
     /// The exit code for pipe mode (sysexits), as [`Outcome::rcpt`] is the LMTP reply.
     pub fn sysexit(&self) -> u8 {
-        match self {
-            Outcome::Done(_) => EX_OK,
-            Outcome::NoSuchUser => EX_NOUSER,
-            Outcome::TooLarge | Outcome::NotMail => EX_DATAERR,
-            Outcome::TryLater(_) => EX_TEMPFAIL,
+        match (self.severity(), self) {
+            (None, _) => EX_OK,
+            (Some(Severity::Temporary), _) => EX_TEMPFAIL,
+            (Some(Severity::Permanent), Outcome::NoSuchUser) => EX_NOUSER,
+            (Some(Severity::Permanent), _) => EX_DATAERR,
         }
     }
 
@@ -94,4 +106,40 @@ pub trait Mailroom: Send + Sync + 'static {
     /// An audit line for mail that never reached the pipeline (a Maildir file
     /// without a recipient, say).
     fn record(&self, recipient: &str, outcome: &str) -> io::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pipe mode and LMTP answer an outcome alike: a temporary one is `EX_TEMPFAIL`
+    /// and a `451`, a permanent one a permanent exit code and a `5xx`.
+    #[test]
+    fn the_exit_code_and_the_lmtp_reply_follow_the_severity() {
+        let outcomes = [
+            Outcome::Done(None),
+            Outcome::NoSuchUser,
+            Outcome::TooLarge,
+            Outcome::NotMail,
+            Outcome::TryLater("disk full".into()),
+        ];
+        for outcome in &outcomes {
+            let (exit, rcpt) = (outcome.sysexit(), outcome.rcpt());
+            match outcome.severity() {
+                None => assert_eq!((exit, rcpt), (EX_OK, RcptOutcome::Delivered)),
+                Some(Severity::Temporary) => {
+                    assert_eq!((exit, rcpt), (EX_TEMPFAIL, RcptOutcome::TryLater));
+                }
+                Some(Severity::Permanent) => {
+                    assert!([EX_DATAERR, EX_NOUSER].contains(&exit), "{outcome:?}");
+                    assert!(
+                        ![RcptOutcome::Delivered, RcptOutcome::TryLater].contains(&rcpt),
+                        "{outcome:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Outcome::NoSuchUser.sysexit(), EX_NOUSER);
+        assert_eq!(Outcome::NotMail.sysexit(), EX_DATAERR);
+    }
 }

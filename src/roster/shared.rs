@@ -281,8 +281,8 @@ impl SharedRoster {
 
     /// Makes a change: in memory, and durable in the state log once the caller syncs
     /// it. Returns whether it changed the roster.
-    pub fn apply(&self, change: Change) -> Result<bool, String> {
-        let file = self.current().map_err(|e| e.to_string())?;
+    pub fn apply(&self, change: Change) -> Result<bool, RosterError> {
+        let file = self.current()?;
         let mut pending = lock(&self.pending);
         let (address, joins) = match &change {
             Change::Add(m) => (&m.address, true),
@@ -294,7 +294,7 @@ impl SharedRoster {
         let seq = self
             .journal
             .append_roster(change.entry(&self.list))
-            .map_err(|e| format!("state.log: {e}"))?;
+            .map_err(RosterError::State)?;
         pending.overlay.insert(address.key(), joins);
         pending.to_apply.push(change.clone());
         pending.unsaved.push((seq, change));
@@ -533,6 +533,7 @@ mod tests {
             shared
                 .apply(Change::Add(member("other@x.gov")))
                 .unwrap_err()
+                .to_string()
                 .contains("roster.toml:2")
         );
         std::fs::write(&path, "[members]\n\"fixed@x.gov\" = {}\n").unwrap();

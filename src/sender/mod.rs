@@ -54,6 +54,15 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl crate::error::Classify for SendError {
+    fn severity(&self) -> crate::error::Severity {
+        match self {
+            SendError::Temporary(_) => crate::error::Severity::Temporary,
+            SendError::Permanent(_) => crate::error::Severity::Permanent,
+        }
+    }
+}
+
 /// Hands mail to the configured transport.
 pub enum Sender {
     /// `smtp://`: our own connection, TCP_NODELAY, STARTTLS when offered.
