@@ -139,6 +139,14 @@ impl crate::inbound::Mailroom for Daemon {
             .is_some()
     }
 
+    fn list_of(&self, recipient: &str) -> Option<String> {
+        let ctx = self.context();
+        crate::address::EmailAddress::parse(recipient)
+            .ok()
+            .and_then(|a| crate::route::route(&ctx.config, &a))
+            .and_then(|r| r.list().map(|l| l.as_str().to_owned()))
+    }
+
     fn deliver(
         &self,
         delivery: &crate::inbound::Delivery<'_>,
@@ -543,6 +551,7 @@ async fn send_pass(
 }
 
 /// One batch: sent, deferred, refused or given up. True when sent.
+#[tracing::instrument(name = "send", skip_all, fields(list = batch.list.as_deref()))]
 async fn send_one(
     ctx: &Context,
     sender: &Sender,

@@ -90,6 +90,11 @@ pub fn scan<M: Mailroom>(
         };
         let limit = mail.settings().max_message_size;
         let (recipient, sender) = envelope_of(&raw[..raw.len().min(64 * 1024)]);
+        // Every line logged for this file carries its `msg_id` and `list`.
+        let msg_id = crate::message::message_id(&raw);
+        let _span =
+            super::delivery_span(mail, recipient.as_deref().unwrap_or(""), msg_id.as_deref())
+                .entered();
         let outcome = match &recipient {
             Some(rcpt) => {
                 let delivery = Delivery {

@@ -52,9 +52,7 @@ impl Outcome {
     pub fn severity(&self) -> Option<Severity> {
         match self {
             Outcome::Done(_) => None,
-            Outcome::NoSuchUser | Outcome::TooLarge | Outcome::NotMail => {
-                Some(Severity::Permanent)
-            }
+            Outcome::NoSuchUser | Outcome::TooLarge | Outcome::NotMail => Some(Severity::Permanent),
             Outcome::TryLater(_) => Some(Severity::Temporary),
         }
     }
@@ -81,6 +79,20 @@ impl Outcome {
     }
 }
 
+/// The span one recipient of a message is handled under: every line logged while
+/// it is handled carries the message's `msg_id` and the recipient's `list`.
+fn delivery_span<M: Mailroom + ?Sized>(
+    mail: &M,
+    recipient: &str,
+    msg_id: Option<&str>,
+) -> tracing::Span {
+    tracing::info_span!(
+        "delivery",
+        list = mail.list_of(recipient).as_deref(),
+        msg_id,
+    )
+}
+
 /// What a listener needs to know before the first message.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -99,6 +111,11 @@ pub trait Mailroom: Send + Sync + 'static {
     fn settings(&self) -> Settings;
     /// Whether `recipient` is one of our addresses (checked at RCPT).
     fn accepts(&self, recipient: &str) -> bool;
+    /// The list `recipient` is an address of, for the log's `list` field.
+    fn list_of(&self, recipient: &str) -> Option<String> {
+        let _ = recipient;
+        None
+    }
     /// Handles one message for one recipient; durable when it returns `Done`.
     fn deliver(&self, delivery: &Delivery<'_>, now: u64) -> Outcome;
     /// Replies were queued: time to send.
