@@ -158,64 +158,13 @@ fn deliver_all<M: Mailroom>(mail: &M, envelope: &Envelope) -> Vec<RcptOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbound::{Outcome, Settings};
-    use std::sync::Mutex;
+    use crate::inbound::tests::{Lines, Logging};
     use tracing::instrument::WithSubscriber;
-
-    /// A mailroom for one list that logs a line as it handles a delivery.
-    struct Logging;
-
-    impl Mailroom for Logging {
-        fn settings(&self) -> Settings {
-            Settings {
-                host: "lists.example.gov".into(),
-                max_message_size: 1 << 20,
-                idle_timeout: std::time::Duration::from_secs(5),
-            }
-        }
-        fn accepts(&self, _: &str) -> bool {
-            true
-        }
-        fn list_of(&self, _: &str) -> Option<String> {
-            Some("sm-cop".into())
-        }
-        fn deliver(&self, _: &Delivery<'_>, _: u64) -> Outcome {
-            info!("handling the delivery");
-            Outcome::Done(None)
-        }
-        fn replies_queued(&self) {}
-        fn record(&self, _: &str, _: &str) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// The log lines written, shared with the subscriber's writer.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[tokio::test]
     async fn a_line_logged_for_a_delivery_names_the_peer_the_message_and_the_list() {
         let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
+        let _default = tracing::subscriber::set_default(lines.subscriber());
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let served = tokio::spawn(
             connection(
@@ -237,7 +186,7 @@ mod tests {
         client.read_to_string(&mut replies).await.unwrap();
         served.await.unwrap();
         assert!(replies.contains("250 2.1.5"), "{replies}");
-        let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let log = lines.text();
         let line = log
             .lines()
             .find(|l| l.contains("handling the delivery"))

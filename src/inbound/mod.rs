@@ -128,6 +128,74 @@ pub trait Mailroom: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A mailroom for one list that logs a line as it handles a delivery.
+    pub(super) struct Logging;
+
+    impl Mailroom for Logging {
+        fn settings(&self) -> Settings {
+            Settings {
+                host: "lists.example.gov".into(),
+                max_message_size: 1 << 20,
+                idle_timeout: std::time::Duration::from_secs(5),
+            }
+        }
+        fn accepts(&self, _: &str) -> bool {
+            true
+        }
+        fn list_of(&self, _: &str) -> Option<String> {
+            Some("sm-cop".into())
+        }
+        fn deliver(&self, _: &Delivery<'_>, _: u64) -> Outcome {
+            tracing::info!("handling the delivery");
+            Outcome::Done(None)
+        }
+        fn replies_queued(&self) {}
+        fn record(&self, _: &str, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The log lines written, shared with the subscriber's writer.
+    #[derive(Clone, Default)]
+    pub(super) struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Lines {
+        /// A subscriber writing plain text lines here.
+        pub(super) fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+            let writer = self.clone();
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(move || writer.clone())
+                .finish()
+        }
+
+        /// What was written.
+        pub(super) fn text(&self) -> String {
+            String::from_utf8_lossy(
+                &self
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+            .into_owned()
+        }
+    }
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     /// Pipe mode and LMTP answer an outcome alike: a temporary one is `EX_TEMPFAIL`
     /// and a `451`, a permanent one a permanent exit code and a `5xx`.
