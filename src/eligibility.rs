@@ -102,6 +102,33 @@ pub fn decide(rules: &[Rule], terms: &str, address: &EmailAddress, evidence: Evi
     }
 }
 
+/// Why a `domain`, `address` or `regex` matcher does not compile (the text is what
+/// `check` shows after the pattern).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// `domain = ""`.
+    #[error("an empty domain pattern matches nothing")]
+    EmptyDomain,
+    /// `a..gov`.
+    #[error("a domain pattern has an empty label (`..`)")]
+    EmptyLabel,
+    /// A label with a wildcard and a character a label may not hold.
+    #[error("the label `{0}` may hold only letters, digits, `-`, `*` and `?`")]
+    WildcardLabel(String),
+    /// A label IDNA refuses.
+    #[error("the label `{0}` is not a valid domain label")]
+    BadLabel(String),
+    /// An address pattern without `@`.
+    #[error("`{0}` needs an `@` (write `*@{0}` for a whole domain)")]
+    MissingAt(String),
+    /// An address pattern with nothing before the `@`.
+    #[error("`{0}` has nothing before the `@` (use `*`)")]
+    EmptyLocal(String),
+    /// The regex crate's own message.
+    #[error("{0}")]
+    Regex(String),
+}
+
 /// A glob on a domain name, matched label by label.
 ///
 /// A leading `*` label stands for one or more labels (`*.gov`); any other `*` or `?`
@@ -115,10 +142,10 @@ pub struct DomainGlob {
 
 impl DomainGlob {
     /// Compiles a glob such as `*.gov`, `gov` or `*.bücher.example`.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
         let trimmed = pattern.strip_suffix('.').unwrap_or(pattern);
         if trimmed.is_empty() {
-            return Err("an empty domain pattern matches nothing".into());
+            return Err(PatternError::EmptyDomain);
         }
         let mut labels = Vec::new();
         for label in trimmed.split('.') {
@@ -169,12 +196,12 @@ pub struct AddressGlob {
 
 impl AddressGlob {
     /// Compiles a glob such as `*@contractor.example.com`.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
-        let (local, domain) = pattern.rsplit_once('@').ok_or_else(|| {
-            format!("`{pattern}` needs an `@` (write `*@{pattern}` for a whole domain)")
-        })?;
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
+        let (local, domain) = pattern
+            .rsplit_once('@')
+            .ok_or_else(|| PatternError::MissingAt(pattern.to_owned()))?;
         if local.is_empty() {
-            return Err(format!("`{pattern}` has nothing before the `@` (use `*`)"));
+            return Err(PatternError::EmptyLocal(pattern.to_owned()));
         }
         Ok(Self {
             text: pattern.to_owned(),
@@ -195,13 +222,13 @@ impl AddressGlob {
 }
 
 /// Compiles a `regex` matcher, anchored to the whole address.
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())
+pub fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| PatternError::Regex(e.to_string()))
 }
 
-fn normalize_label(label: &str) -> Result<String, String> {
+fn normalize_label(label: &str) -> Result<String, PatternError> {
     if label.is_empty() {
-        return Err("a domain pattern has an empty label (`..`)".into());
+        return Err(PatternError::EmptyLabel);
     }
     if label.contains(['*', '?']) {
         let ok = label
@@ -210,15 +237,13 @@ fn normalize_label(label: &str) -> Result<String, String> {
         return if ok {
             Ok(label.to_ascii_lowercase())
         } else {
-            Err(format!(
-                "the label `{label}` may hold only letters, digits, `-`, `*` and `?`"
-            ))
+            Err(PatternError::WildcardLabel(label.to_owned()))
         };
     }
     // A bare label is normalised as the domain `label.x` would be, then split again.
     let probe = format!("{label}.x");
-    let ascii = idna::domain_to_ascii(&probe)
-        .map_err(|_| format!("the label `{label}` is not a valid domain label"))?;
+    let ascii =
+        idna::domain_to_ascii(&probe).map_err(|_| PatternError::BadLabel(label.to_owned()))?;
     let ascii = ascii.strip_suffix(".x").unwrap_or(&ascii).to_owned();
     if ascii.is_empty()
         || ascii.contains('.')
@@ -226,7 +251,7 @@ fn normalize_label(label: &str) -> Result<String, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        return Err(format!("the label `{label}` is not a valid domain label"));
+        return Err(PatternError::BadLabel(label.to_owned()));
     }
     Ok(ascii)
 }

@@ -725,7 +725,7 @@ fn rule_from_raw(
     for (i, a) in raw.address.iter().enumerate() {
         match AddressGlob::parse(a) {
             Ok(g) => addresses.push(g),
-            Err(why) => f.error(problems, &at.key("address").at(i), why),
+            Err(why) => f.error(problems, &at.key("address").at(i), why.to_string()),
         }
     }
     let regex = raw.regex.as_deref().and_then(|re| {
