@@ -151,13 +151,20 @@ pub struct Limits {
     pub replies_per_hour: u32,
 }
 
+/// A string that is not a list id (the id, as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a valid list id: use letters, digits, `-`, `_` and `.`, starting with a letter or digit (at most 64)"
+)]
+pub struct ListIdError(pub String);
+
 /// A list id: letters, digits, `-`, `_` and `.`, compared in lower case.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ListId(String);
 
 impl ListId {
     /// Parses an id such as `sm-cop`; refuses anything that could escape a directory.
-    pub fn parse(id: &str) -> Result<Self, String> {
+    pub fn parse(id: &str) -> Result<Self, ListIdError> {
         let ok = !id.is_empty()
             && id.len() <= 64
             && id.as_bytes()[0].is_ascii_alphanumeric()
@@ -168,9 +175,7 @@ impl ListId {
         if ok {
             Ok(Self(id.to_ascii_lowercase()))
         } else {
-            Err(format!(
-                "`{id}` is not a valid list id: use letters, digits, `-`, `_` and `.`, starting with a letter or digit (at most 64)"
-            ))
+            Err(ListIdError(id.to_owned()))
         }
     }
 
@@ -585,7 +590,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let id = ListId::parse(&raw.id)
-        .map_err(|why| f.error(problems, &at(&["id"]), why))
+        .map_err(|why| f.error(problems, &at(&["id"]), why.to_string()))
         .ok();
     if raw.id != dir_name {
         f.error(

@@ -26,8 +26,26 @@ struct Row<'a> {
     via: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// Why an export could not be written out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Writing the CSV.
+    #[error(transparent)]
+    Csv(#[from] ::csv::Error),
+    /// Writing the JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The CSV writer's buffer.
+    #[error("{0}")]
+    Buffer(String),
+}
+
 /// The members of `list` in `format`.
-pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<String, String> {
+pub fn render(
+    format: Format,
+    list: &ListConfig,
+    members: &[Member],
+) -> Result<String, ExportError> {
     match format {
         Format::Csv => csv(members),
         Format::Json => {
@@ -40,34 +58,29 @@ pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<S
                     via: m.via.as_ref().map(Origin::word),
                 })
                 .collect();
-            serde_json::to_string_pretty(&rows)
-                .map(|s| s + "\n")
-                .map_err(|e| e.to_string())
+            Ok(serde_json::to_string_pretty(&rows)? + "\n")
         }
         Format::Listserv => Ok(listserv(list, members)),
     }
 }
 
-fn csv(members: &[Member]) -> Result<String, String> {
+fn csv(members: &[Member]) -> Result<String, ExportError> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
-    let err = |e: ::csv::Error| e.to_string();
-    writer
-        .write_record(["address", "name", "since", "via"])
-        .map_err(err)?;
+    writer.write_record(["address", "name", "since", "via"])?;
     for m in members {
         let since = m.since.map(|d| d.to_string()).unwrap_or_default();
         let via = m.via.as_ref().map(Origin::word).unwrap_or_default();
-        writer
-            .write_record([
-                m.address.to_string().as_str(),
-                m.name.as_deref().unwrap_or(""),
-                since.as_str(),
-                via.as_ref(),
-            ])
-            .map_err(err)?;
+        writer.write_record([
+            m.address.to_string().as_str(),
+            m.name.as_deref().unwrap_or(""),
+            since.as_str(),
+            via.as_ref(),
+        ])?;
     }
-    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| e.to_string())
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ExportError::Buffer(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| ExportError::Buffer(e.to_string()))
 }
 
 /// A LISTSERV list file: title, `Subscription=`, `Service=` from the allow rules'

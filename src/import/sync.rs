@@ -67,12 +67,17 @@ pub fn plan(roster: &Roster, source: &Draft, via: &Origin) -> Plan {
     plan
 }
 
+/// A `--max-removals` that is not a percentage (the text, as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a percentage from 0% to 100%")]
+pub struct PercentError(pub String);
+
 /// `10%`, `10` or `2.5%` as a percentage.
-pub fn parse_percent(text: &str) -> Result<f64, String> {
+pub fn parse_percent(text: &str) -> Result<f64, PercentError> {
     let number = text.trim().trim_end_matches('%').trim();
     match number.parse::<f64>() {
         Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("`{text}` is not a percentage from 0% to 100%")),
+        _ => Err(PercentError(text.to_owned())),
     }
 }
 
