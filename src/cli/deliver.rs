@@ -13,7 +13,8 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 /// sysexits(3).
-use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL};
+use crate::error::Classify;
+use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL, exit_code};
 
 /// Runs one delivery from standard input; returns the exit code.
 pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
@@ -37,13 +38,13 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         .read_to_end(&mut raw)
     {
         eprintln!("listkeeper: cannot read the message: {e}");
-        return EX_TEMPFAIL;
+        return exit_code(e.severity());
     }
     let ctx = match Context::open(config) {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("listkeeper: cannot open the state folder: {e}");
-            return EX_TEMPFAIL;
+            return exit_code(e.severity());
         }
     };
     let now = crate::clock::unix_now();

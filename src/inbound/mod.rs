@@ -47,6 +47,14 @@ pub const EX_NOUSER: u8 = 67;
 /// sysexits.h: try again later (temporary).
 pub const EX_TEMPFAIL: u8 = 75;
 
+/// The exit code for a failure of this severity, in pipe mode.
+pub fn exit_code(severity: Severity) -> u8 {
+    match severity {
+        Severity::Temporary => EX_TEMPFAIL,
+        Severity::Permanent => EX_DATAERR,
+    }
+}
+
 impl Outcome {
     /// Whether the delivery failed, and for good or not; `None` when it was done.
     pub fn severity(&self) -> Option<Severity> {
@@ -61,9 +69,8 @@ impl Outcome {
     pub fn sysexit(&self) -> u8 {
         match (self.severity(), self) {
             (None, _) => EX_OK,
-            (Some(Severity::Temporary), _) => EX_TEMPFAIL,
             (Some(Severity::Permanent), Outcome::NoSuchUser) => EX_NOUSER,
-            (Some(Severity::Permanent), _) => EX_DATAERR,
+            (Some(severity), _) => exit_code(severity),
         }
     }
 
