@@ -942,6 +942,39 @@ mod tests {
         }
     }
 
+    /// Roster lines as every listkeeper so far wrote them read as the typed entry,
+    /// and are written back byte for byte.
+    #[test]
+    fn roster_lines_keep_their_format_on_disk() {
+        let old = [
+            r#"{"op":"roster","seq":1,"entry":{"list":"sm-cop","address":"a@x.gov","add":true,"since":"2026-01-05T10:00:00Z","via":"sync:hr"}}"#,
+            r#"{"op":"roster","seq":2,"entry":{"list":"sm-cop","address":"b@x.gov","add":false}}"#,
+            r#"{"op":"roster","seq":3,"entry":{"list":"sm-cop","address":"c@x.gov","add":true,"via":"by hand"}}"#,
+        ];
+        let read: Vec<Line> = old
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let entries: Vec<(Edit, Option<Origin>)> = read
+            .iter()
+            .map(|l| match l {
+                Line::Roster { entry, .. } => (entry.edit, entry.via.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (Edit::Add, Some(Origin::Sync("hr".into()))),
+                (Edit::Remove, None),
+                (Edit::Add, Some(Origin::Other("by hand".into()))),
+            ]
+        );
+        for (line, text) in read.iter().zip(old) {
+            assert_eq!(serde_json::to_string(line).unwrap(), text);
+        }
+    }
+
     #[test]
     fn lines_survive_reopening_and_other_writers_are_seen() {
         let dir = tempfile::tempdir().unwrap();

@@ -115,44 +115,42 @@ async fn deliver<M: Mailroom>(mail: &Arc<M>, envelope: Envelope) -> Vec<RcptOutc
 fn deliver_all<M: Mailroom>(mail: &M, envelope: &Envelope) -> Vec<RcptOutcome> {
     let n = envelope.recipients.len();
     let msg_id = crate::message::message_id(&envelope.data);
-    {
-        let now = crate::clock::unix_now();
-        let mut queued = false;
-        let outcomes: Vec<RcptOutcome> = envelope
-            .recipients
-            .iter()
-            .map(|rcpt| {
-                let delivery = Delivery {
-                    envelope_from: Some(envelope.from.as_str()),
-                    recipient: rcpt,
-                    raw: &envelope.data,
-                };
-                let _span = super::delivery_span(mail, rcpt, msg_id.as_deref()).entered();
-                let outcome = mail.deliver(&delivery, now);
-                match &outcome {
-                    super::Outcome::Done(batch) => queued |= batch.is_some(),
-                    super::Outcome::TryLater(why) => {
-                        warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
-                    }
-                    _ => {}
+    let now = crate::clock::unix_now();
+    let mut queued = false;
+    let outcomes: Vec<RcptOutcome> = envelope
+        .recipients
+        .iter()
+        .map(|rcpt| {
+            let delivery = Delivery {
+                envelope_from: Some(envelope.from.as_str()),
+                recipient: rcpt,
+                raw: &envelope.data,
+            };
+            let _span = super::delivery_span(mail, rcpt, msg_id.as_deref()).entered();
+            let outcome = mail.deliver(&delivery, now);
+            match &outcome {
+                super::Outcome::Done(batch) => queued |= batch.is_some(),
+                super::Outcome::TryLater(why) => {
+                    warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
                 }
-                outcome.rcpt()
-            })
-            .collect();
-        if queued {
-            mail.replies_queued();
-        }
-        let deferred = outcomes
-            .iter()
-            .filter(|o| **o == RcptOutcome::TryLater)
-            .count();
-        if deferred == 0 {
-            info!(from = %crate::message::clean(&envelope.from), recipients = n, msg_id = msg_id.as_deref(), "message handled");
-        } else {
-            warn!(from = %crate::message::clean(&envelope.from), recipients = n, deferred, msg_id = msg_id.as_deref(), "message deferred for some recipients: the MTA will retry them");
-        }
-        outcomes
+                _ => {}
+            }
+            outcome.rcpt()
+        })
+        .collect();
+    if queued {
+        mail.replies_queued();
     }
+    let deferred = outcomes
+        .iter()
+        .filter(|o| **o == RcptOutcome::TryLater)
+        .count();
+    if deferred == 0 {
+        info!(from = %crate::message::clean(&envelope.from), recipients = n, msg_id = msg_id.as_deref(), "message handled");
+    } else {
+        warn!(from = %crate::message::clean(&envelope.from), recipients = n, deferred, msg_id = msg_id.as_deref(), "message deferred for some recipients: the MTA will retry them");
+    }
+    outcomes
 }
 
 #[cfg(test)]
