@@ -26,7 +26,31 @@ pub enum AddressError {
     BadLocal(String),
     /// The part after the `@` is not a valid domain name.
     #[error("`{0}` has an invalid domain: {1}")]
-    BadDomain(String, String),
+    BadDomain(String, DomainError),
+}
+
+/// Why a string is not a domain name we accept (the text follows "… is not a usable
+/// domain: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// Nothing (or only the root's dot).
+    #[error("it is empty")]
+    Empty,
+    /// `[192.0.2.1]`.
+    #[error("address literals are not accepted")]
+    Literal,
+    /// IDNA processing refused it.
+    #[error("it is not a valid (IDNA) domain name")]
+    NotIdna,
+    /// Over 253 characters in its ASCII form.
+    #[error("it is longer than 253 characters")]
+    TooLong,
+    /// A single label such as `localhost`.
+    #[error("it needs at least one dot (a fully qualified name)")]
+    NoDot,
+    /// A label empty, too long, or with a character DNS does not allow.
+    #[error("the label `{0}` is not allowed")]
+    BadLabel(String),
 }
 
 impl EmailAddress {
@@ -143,27 +167,24 @@ fn valid_local(local: &str) -> bool {
 /// IDNA-normalises a domain to lower-case ASCII and checks every label.
 ///
 /// One trailing dot (the DNS root) is dropped, so `gov.` and `gov` are the same name.
-pub fn normalize_domain(domain: &str) -> Result<String, String> {
+pub fn normalize_domain(domain: &str) -> Result<String, DomainError> {
     normalize_domain_cow(domain).map(std::borrow::Cow::into_owned)
 }
 
 /// [`normalize_domain`], borrowing when the name is already lower-case ASCII.
-fn normalize_domain_cow(domain: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+fn normalize_domain_cow(domain: &str) -> Result<std::borrow::Cow<'_, str>, DomainError> {
     use std::borrow::Cow;
     let domain = domain.strip_suffix('.').unwrap_or(domain);
     if domain.is_empty() {
-        return Err("it is empty".into());
+        return Err(DomainError::Empty);
     }
     if domain.starts_with('[') {
-        return Err("address literals are not accepted".into());
+        return Err(DomainError::Literal);
     }
     // Plain ASCII names without `xn--` labels are what IDNA maps them to, in lower
     // case; only the rest need the (much slower) full UTS 46 processing.
     let ascii = if !plain_ascii(domain) {
-        Cow::Owned(
-            idna::domain_to_ascii(domain)
-                .map_err(|_| "it is not a valid (IDNA) domain name".to_owned())?,
-        )
+        Cow::Owned(idna::domain_to_ascii(domain).map_err(|_| DomainError::NotIdna)?)
     } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(domain.to_ascii_lowercase())
     } else {
@@ -184,12 +205,12 @@ fn plain_ascii(domain: &str) -> bool {
             .any(|(i, w)| (i == 0 || b[i - 1] == b'.') && w.eq_ignore_ascii_case(b"xn--"))
 }
 
-fn check_labels(ascii: &str) -> Result<(), String> {
+fn check_labels(ascii: &str) -> Result<(), DomainError> {
     if ascii.len() > 253 {
-        return Err("it is longer than 253 characters".into());
+        return Err(DomainError::TooLong);
     }
     if !ascii.contains('.') {
-        return Err("it needs at least one dot (a fully qualified name)".into());
+        return Err(DomainError::NoDot);
     }
     for label in ascii.split('.') {
         let ok = !label.is_empty()
@@ -200,7 +221,7 @@ fn check_labels(ascii: &str) -> Result<(), String> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
-            return Err(format!("the label `{label}` is not allowed"));
+            return Err(DomainError::BadLabel(label.to_owned()));
         }
     }
     Ok(())

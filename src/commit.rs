@@ -22,7 +22,7 @@ pub(crate) fn commit(
     now: u64,
 ) -> io::Result<Option<Batch>> {
     let batch = if mails.is_empty() {
-        ctx.outbox.mark_seen(&key)?;
+        ctx.outbox.mark_seen(&key, now)?;
         None
     } else {
         let batch = Batch::new(key, list, mails, now);

@@ -140,6 +140,14 @@ impl crate::inbound::Mailroom for Daemon {
             .is_some()
     }
 
+    fn list_of(&self, recipient: &str) -> Option<String> {
+        let ctx = self.context();
+        crate::address::EmailAddress::parse(recipient)
+            .ok()
+            .and_then(|a| crate::route::route(&ctx.config, &a))
+            .and_then(|r| r.list().map(|l| l.as_str().to_owned()))
+    }
+
     fn deliver(
         &self,
         delivery: &crate::inbound::Delivery<'_>,
@@ -174,6 +182,16 @@ pub enum LoadError {
     /// The state folder could not be opened.
     #[error("cannot open the state folder: {0}")]
     State(#[from] io::Error),
+}
+
+/// Temporary: the admin fixes the configuration (or the state folder), and the
+/// reload or the MTA's retry then succeeds.
+impl crate::error::Classify for LoadError {
+    fn severity(&self) -> crate::error::Severity {
+        match self {
+            LoadError::Config(_) | LoadError::State(_) => crate::error::Severity::Temporary,
+        }
+    }
 }
 
 fn load(dir: &Path, previous: Option<&Context>) -> Result<Context, LoadError> {
@@ -528,6 +546,7 @@ async fn send_pass(
 }
 
 /// One batch: sent, deferred, refused or given up. True when sent.
+#[tracing::instrument(name = "send", skip_all, fields(list = batch.list.as_deref()))]
 async fn send_one(
     ctx: &Context,
     sender: &Sender,

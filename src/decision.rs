@@ -4,7 +4,7 @@
 //! pipeline does it.
 
 use crate::config::{ListConfig, SubscribePolicy, UnsubscribePolicy};
-use crate::eligibility::{Action, Verdict};
+use crate::eligibility::{Ruling, Verdict};
 
 /// What a subscribe request comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,15 +30,15 @@ pub(crate) fn join(list: &ListConfig, is_member: bool, verdict: &Verdict) -> Joi
         return Join::AlreadyMember;
     }
     match (verdict.action, list.subscribe) {
-        (Action::Reject, _) => {
+        (Ruling::Reject, _) => {
             Join::Refused(verdict.reason.clone().unwrap_or_else(|| list.terms.clone()))
         }
-        (Action::Allow, SubscribePolicy::Open) => Join::Add,
-        (Action::Allow, SubscribePolicy::Confirm) => Join::Confirm { hold: false },
-        (Action::Allow | Action::Moderate, SubscribePolicy::Moderate)
-        | (Action::Moderate, SubscribePolicy::Open) => Join::Hold,
-        (Action::Allow | Action::Moderate, SubscribePolicy::ConfirmThenModerate)
-        | (Action::Moderate, SubscribePolicy::Confirm) => Join::Confirm { hold: true },
+        (Ruling::Allow, SubscribePolicy::Open) => Join::Add,
+        (Ruling::Allow, SubscribePolicy::Confirm) => Join::Confirm { hold: false },
+        (Ruling::Allow | Ruling::Moderate, SubscribePolicy::Moderate)
+        | (Ruling::Moderate, SubscribePolicy::Open) => Join::Hold,
+        (Ruling::Allow | Ruling::Moderate, SubscribePolicy::ConfirmThenModerate)
+        | (Ruling::Moderate, SubscribePolicy::Confirm) => Join::Confirm { hold: true },
     }
 }
 
@@ -75,7 +75,7 @@ mod tests {
         l
     }
 
-    fn verdict(action: Action, reason: Option<&str>) -> Verdict {
+    fn verdict(action: Ruling, reason: Option<&str>) -> Verdict {
         Verdict {
             action,
             rule: Some(1),
@@ -86,8 +86,8 @@ mod tests {
     #[test]
     fn the_policy_table() {
         use SubscribePolicy::*;
-        let allow = verdict(Action::Allow, None);
-        let moderate = verdict(Action::Moderate, None);
+        let allow = verdict(Ruling::Allow, None);
+        let moderate = verdict(Ruling::Moderate, None);
         let cases = [
             (Open, &allow, Join::Add),
             (Confirm, &allow, Join::Confirm { hold: false }),
@@ -107,15 +107,15 @@ mod tests {
     fn members_and_refusals_come_first() {
         let l = list(SubscribePolicy::Open);
         assert_eq!(
-            join(&l, true, &verdict(Action::Reject, None)),
+            join(&l, true, &verdict(Ruling::Reject, None)),
             Join::AlreadyMember
         );
         assert_eq!(
-            join(&l, false, &verdict(Action::Reject, Some("no"))),
+            join(&l, false, &verdict(Ruling::Reject, Some("no"))),
             Join::Refused("no".into())
         );
         assert_eq!(
-            join(&l, false, &verdict(Action::Reject, None)),
+            join(&l, false, &verdict(Ruling::Reject, None)),
             Join::Refused(l.terms.clone())
         );
         assert_eq!(leave(&l, false), Leave::NotMember);

@@ -11,7 +11,7 @@ use regex::Regex;
 /// What a matching rule does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum Ruling {
     /// The request goes on to the list's policy.
     Allow,
     /// The request is held for the owners.
@@ -20,13 +20,13 @@ pub enum Action {
     Reject,
 }
 
-impl Action {
+impl Ruling {
     /// The word used in list.toml and in the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Allow => "allow",
-            Action::Moderate => "moderate",
-            Action::Reject => "reject",
+            Ruling::Allow => "allow",
+            Ruling::Moderate => "moderate",
+            Ruling::Reject => "reject",
         }
     }
 }
@@ -47,7 +47,7 @@ pub struct Rule {
     /// Required state of the sender's DKIM/SPF authentication, when set.
     pub authenticated: Option<bool>,
     /// What happens on a match.
-    pub action: Action,
+    pub action: Ruling,
     /// What a rejected person is told instead of the list's terms.
     pub reason: Option<String>,
 }
@@ -56,7 +56,7 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// What to do.
-    pub action: Action,
+    pub action: Ruling,
     /// Which rule decided, by number; `None` when no rule matched (a reject).
     pub rule: Option<usize>,
     /// For a reject, the text the person is told (reason or terms).
@@ -91,15 +91,42 @@ pub fn decide(rules: &[Rule], terms: &str, address: &EmailAddress, evidence: Evi
         Some(rule) => Verdict {
             action: rule.action,
             rule: Some(rule.number),
-            reason: (rule.action == Action::Reject)
+            reason: (rule.action == Ruling::Reject)
                 .then(|| rule.reason.clone().unwrap_or_else(|| terms.to_owned())),
         },
         None => Verdict {
-            action: Action::Reject,
+            action: Ruling::Reject,
             rule: None,
             reason: Some(terms.to_owned()),
         },
     }
+}
+
+/// Why a `domain`, `address` or `regex` matcher does not compile (the text is what
+/// `check` shows after the pattern).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// `domain = ""`.
+    #[error("an empty domain pattern matches nothing")]
+    EmptyDomain,
+    /// `a..gov`.
+    #[error("a domain pattern has an empty label (`..`)")]
+    EmptyLabel,
+    /// A label with a wildcard and a character a label may not hold.
+    #[error("the label `{0}` may hold only letters, digits, `-`, `*` and `?`")]
+    WildcardLabel(String),
+    /// A label IDNA refuses.
+    #[error("the label `{0}` is not a valid domain label")]
+    BadLabel(String),
+    /// An address pattern without `@`.
+    #[error("`{0}` needs an `@` (write `*@{0}` for a whole domain)")]
+    MissingAt(String),
+    /// An address pattern with nothing before the `@`.
+    #[error("`{0}` has nothing before the `@` (use `*`)")]
+    EmptyLocal(String),
+    /// The regex crate's own message.
+    #[error("{0}")]
+    Regex(String),
 }
 
 /// A glob on a domain name, matched label by label.
@@ -115,10 +142,10 @@ pub struct DomainGlob {
 
 impl DomainGlob {
     /// Compiles a glob such as `*.gov`, `gov` or `*.bücher.example`.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
         let trimmed = pattern.strip_suffix('.').unwrap_or(pattern);
         if trimmed.is_empty() {
-            return Err("an empty domain pattern matches nothing".into());
+            return Err(PatternError::EmptyDomain);
         }
         let mut labels = Vec::new();
         for label in trimmed.split('.') {
@@ -169,12 +196,12 @@ pub struct AddressGlob {
 
 impl AddressGlob {
     /// Compiles a glob such as `*@contractor.example.com`.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
-        let (local, domain) = pattern.rsplit_once('@').ok_or_else(|| {
-            format!("`{pattern}` needs an `@` (write `*@{pattern}` for a whole domain)")
-        })?;
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
+        let (local, domain) = pattern
+            .rsplit_once('@')
+            .ok_or_else(|| PatternError::MissingAt(pattern.to_owned()))?;
         if local.is_empty() {
-            return Err(format!("`{pattern}` has nothing before the `@` (use `*`)"));
+            return Err(PatternError::EmptyLocal(pattern.to_owned()));
         }
         Ok(Self {
             text: pattern.to_owned(),
@@ -195,13 +222,13 @@ impl AddressGlob {
 }
 
 /// Compiles a `regex` matcher, anchored to the whole address.
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())
+pub fn compile_regex(pattern: &str) -> Result<Regex, PatternError> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| PatternError::Regex(e.to_string()))
 }
 
-fn normalize_label(label: &str) -> Result<String, String> {
+fn normalize_label(label: &str) -> Result<String, PatternError> {
     if label.is_empty() {
-        return Err("a domain pattern has an empty label (`..`)".into());
+        return Err(PatternError::EmptyLabel);
     }
     if label.contains(['*', '?']) {
         let ok = label
@@ -210,15 +237,13 @@ fn normalize_label(label: &str) -> Result<String, String> {
         return if ok {
             Ok(label.to_ascii_lowercase())
         } else {
-            Err(format!(
-                "the label `{label}` may hold only letters, digits, `-`, `*` and `?`"
-            ))
+            Err(PatternError::WildcardLabel(label.to_owned()))
         };
     }
     // A bare label is normalised as the domain `label.x` would be, then split again.
     let probe = format!("{label}.x");
-    let ascii = idna::domain_to_ascii(&probe)
-        .map_err(|_| format!("the label `{label}` is not a valid domain label"))?;
+    let ascii =
+        idna::domain_to_ascii(&probe).map_err(|_| PatternError::BadLabel(label.to_owned()))?;
     let ascii = ascii.strip_suffix(".x").unwrap_or(&ascii).to_owned();
     if ascii.is_empty()
         || ascii.contains('.')
@@ -226,7 +251,7 @@ fn normalize_label(label: &str) -> Result<String, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        return Err(format!("the label `{label}` is not a valid domain label"));
+        return Err(PatternError::BadLabel(label.to_owned()));
     }
     Ok(ascii)
 }
@@ -325,7 +350,7 @@ mod tests {
                 addresses: vec![AddressGlob::parse("*@bad.agency.gov").unwrap()],
                 regex: None,
                 authenticated: None,
-                action: Action::Reject,
+                action: Ruling::Reject,
                 reason: Some("not this one".into()),
             },
             Rule {
@@ -335,7 +360,7 @@ mod tests {
                 addresses: vec![],
                 regex: Some(compile_regex(r"[a-z]+\.[a-z]+@.*").unwrap()),
                 authenticated: None,
-                action: Action::Allow,
+                action: Ruling::Allow,
                 reason: None,
             },
         ];
@@ -347,7 +372,7 @@ mod tests {
         );
         assert_eq!(
             (v.action, v.rule, v.reason.as_deref()),
-            (Action::Reject, Some(1), Some("not this one"))
+            (Ruling::Reject, Some(1), Some("not this one"))
         );
         let v = decide(
             &rules,
@@ -355,7 +380,7 @@ mod tests {
             &addr("Jane.Doe@agency.gov"),
             Evidence::default(),
         );
-        assert_eq!((v.action, v.rule), (Action::Allow, Some(2)));
+        assert_eq!((v.action, v.rule), (Ruling::Allow, Some(2)));
         // The regex is anchored: it must match the whole address.
         let v = decide(
             &rules,
@@ -365,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             (v.action, v.rule, v.reason.as_deref()),
-            (Action::Reject, None, Some("terms"))
+            (Ruling::Reject, None, Some("terms"))
         );
     }
 
@@ -378,7 +403,7 @@ mod tests {
             addresses: vec![],
             regex: None,
             authenticated: Some(true),
-            action: Action::Allow,
+            action: Ruling::Allow,
             reason: None,
         };
         let a = addr("x@example.com");

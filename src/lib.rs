@@ -33,6 +33,7 @@
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
 //! records      what the stores keep: batches, outgoing mails, pending requests
+//! error        Severity: whether a failure is answered 4xx (retry) or 5xx
 //! fsio         durable writes and locks, the only place that fsyncs
 //! clock        the wall clock, read by front ends and handed down as `now`
 //! ```
@@ -49,6 +50,7 @@ pub mod context;
 pub mod daemon;
 mod decision;
 pub mod eligibility;
+pub mod error;
 mod fsio;
 mod guard;
 pub mod import;

@@ -57,6 +57,15 @@ pub enum MessageError {
     NotMail,
 }
 
+/// The Message-ID of a raw message, cleaned for a log line (headers only are read),
+/// for the front ends' tracing spans; `None` when it has none.
+pub fn message_id(raw: &[u8]) -> Option<String> {
+    MessageParser::default()
+        .parse_headers(raw)?
+        .message_id()
+        .map(|id| clean(&id.chars().take(200).collect::<String>()))
+}
+
 /// Reads a raw message, refusing it before parsing when it is over `limit` bytes.
 pub fn parse(raw: &[u8], limit: u64) -> Result<Incoming, MessageError> {
     if raw.len() as u64 > limit {

@@ -70,10 +70,10 @@ impl Outbox {
         self.log.processed(key)
     }
 
-    /// Records a request that needed no reply as processed (durable after
+    /// Records a request that needed no reply as processed at `now` (durable after
     /// [`Outbox::sync`]).
-    pub fn mark_seen(&self, key: &str) -> io::Result<()> {
-        self.log.append(vec![seen(key)]).map(|_| ())
+    pub fn mark_seen(&self, key: &str, now: u64) -> io::Result<()> {
+        self.log.append(vec![seen(key, now)]).map(|_| ())
     }
 
     /// Queues a batch, or records its progress (durable after [`Outbox::sync`]).
@@ -146,7 +146,7 @@ impl Outbox {
                 }
             }
         }
-        self.log.append(leaves(&batch.key))?;
+        self.log.append(leaves(&batch.key, now))?;
         Ok(Sent::Done)
     }
 
@@ -170,7 +170,7 @@ impl Outbox {
         )
         .map_err(fsio::at(&failed))?;
         let list = batch.list.as_deref().unwrap_or("");
-        let mut lines = leaves(&batch.key);
+        let mut lines = leaves(&batch.key, now);
         let mut cancelled = Vec::new();
         for mail in batch.mails.iter().filter(|m| !m.sent) {
             // Only the request of the address this mail went to: a forwarded mail
@@ -303,9 +303,9 @@ fn confirmation_of<'m>(list: &str, mail: &'m Outgoing) -> Option<&'m str> {
 }
 
 /// A batch leaving the queue: its key stays as seen, so a redelivery is recognised.
-fn leaves(key: &str) -> Vec<Line> {
+fn leaves(key: &str, now: u64) -> Vec<Line> {
     vec![
-        seen(key),
+        seen(key, now),
         Line::Batch {
             key: key.to_owned(),
             batch: None,
@@ -313,10 +313,10 @@ fn leaves(key: &str) -> Vec<Line> {
     ]
 }
 
-fn seen(key: &str) -> Line {
+fn seen(key: &str, now: u64) -> Line {
     Line::Seen {
         key: key.to_owned(),
-        at: crate::clock::unix_now(),
+        at: now,
     }
 }
 

@@ -114,6 +114,16 @@ impl Action {
     }
 }
 
+/// Which of the two queues of requests a pending record is in (in `state.log` the
+/// line's `op`: `pending` or `held`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Awaiting {
+    /// Waiting for the person to confirm by mail.
+    Confirmation,
+    /// Held for the owners to approve or reject.
+    Owners,
+}
+
 /// A request waiting for its confirmation (or the owners), as kept in `state.log`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
@@ -143,4 +153,145 @@ pub struct Pending {
     /// The rule that held it, by number, for the owners to see.
     #[serde(default)]
     pub rule: Option<usize>,
+}
+
+/// How a member came onto a roster: a roster line's and a roster change's `via`.
+///
+/// Written as a word (`email`, `token`, `admin`, `import:FORMAT`, `sync:NAME`); a
+/// word listkeeper does not know (a hand-edited roster) is kept as it is and written
+/// back unchanged. Not one type with [`crate::audit::Via`], which says who made a
+/// change (any change: a removal, a send) and is one of three words; an origin also
+/// names the import or the sync. [`Origin::from`] a `Via` gives its word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Origin {
+    /// Joined by mail, with no confirmation (an open list).
+    Email,
+    /// Joined by confirming a token.
+    Token,
+    /// Added by an admin at the command line, or approved by the owners.
+    Admin,
+    /// Brought in by `listkeeper migrate` from this format.
+    Import(String),
+    /// Owned by the `listkeeper sync` of this name.
+    Sync(String),
+    /// A word listkeeper does not write, kept as it was.
+    Other(String),
+}
+
+impl Origin {
+    /// The word as written in the roster (borrowed when listkeeper knows it).
+    pub fn word(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            Origin::Email => Cow::Borrowed("email"),
+            Origin::Token => Cow::Borrowed("token"),
+            Origin::Admin => Cow::Borrowed("admin"),
+            Origin::Import(format) => Cow::Owned(format!("import:{format}")),
+            Origin::Sync(name) => Cow::Owned(format!("sync:{name}")),
+            Origin::Other(word) => Cow::Borrowed(word),
+        }
+    }
+}
+
+impl From<&str> for Origin {
+    fn from(word: &str) -> Origin {
+        match word {
+            "email" => Origin::Email,
+            "token" => Origin::Token,
+            "admin" => Origin::Admin,
+            _ => match word.split_once(':') {
+                Some(("import", format)) => Origin::Import(format.to_owned()),
+                Some(("sync", name)) => Origin::Sync(name.to_owned()),
+                _ => Origin::Other(word.to_owned()),
+            },
+        }
+    }
+}
+
+impl From<String> for Origin {
+    fn from(word: String) -> Origin {
+        Origin::from(word.as_str())
+    }
+}
+
+impl From<Origin> for String {
+    fn from(origin: Origin) -> String {
+        match origin {
+            Origin::Other(word) => word,
+            known => known.word().into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.word())
+    }
+}
+
+impl From<crate::audit::Via> for Origin {
+    fn from(via: crate::audit::Via) -> Origin {
+        match via {
+            crate::audit::Via::Email => Origin::Email,
+            crate::audit::Via::Admin => Origin::Admin,
+            crate::audit::Via::Token => Origin::Token,
+        }
+    }
+}
+
+/// Whether a roster change adds or removes (in `state.log`, `"add": true` or
+/// `false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "bool", into = "bool")]
+pub enum Edit {
+    /// The address joins.
+    Add,
+    /// The address leaves.
+    Remove,
+}
+
+impl From<bool> for Edit {
+    fn from(add: bool) -> Edit {
+        if add { Edit::Add } else { Edit::Remove }
+    }
+}
+
+impl From<Edit> for bool {
+    fn from(edit: Edit) -> bool {
+        edit == Edit::Add
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_written_back_as_it_was_read() {
+        for word in [
+            "email",
+            "token",
+            "admin",
+            "import:mlmmj",
+            "sync:hr",
+            "Email",
+            "by hand",
+            "import",
+            "",
+        ] {
+            let origin = Origin::from(word);
+            assert_eq!(String::from(origin.clone()), word);
+            assert_eq!(origin.to_string(), word);
+        }
+        assert_eq!(Origin::from("sync:hr"), Origin::Sync("hr".into()));
+        assert_eq!(Origin::from("by hand"), Origin::Other("by hand".into()));
+    }
+
+    #[test]
+    fn an_edit_is_the_add_flag_on_disk() {
+        assert_eq!(serde_json::to_string(&Edit::Add).unwrap(), "true");
+        assert_eq!(serde_json::to_string(&Edit::Remove).unwrap(), "false");
+        assert_eq!(serde_json::from_str::<Edit>("false").unwrap(), Edit::Remove);
+    }
 }

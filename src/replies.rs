@@ -3,6 +3,7 @@
 //! end. Front ends gather what their actions' outcomes say here, then hand the mails
 //! to the commit.
 
+use crate::actions::Error;
 use crate::actions::Notice;
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
@@ -12,7 +13,6 @@ use crate::limits::{Allowed, Budget};
 use crate::records::Outgoing;
 use crate::reply::{self, Reply, Template, Texts};
 use std::collections::BTreeMap;
-use std::io;
 
 /// The replies being built, by the address each goes to.
 #[derive(Default)]
@@ -140,7 +140,7 @@ impl Replies {
         ctx: &Context,
         message_id: Option<&str>,
         now: u64,
-    ) -> io::Result<Finished> {
+    ) -> Result<Finished, Error> {
         let mut done = Finished {
             mails: Vec::new(),
             list: None,
@@ -188,7 +188,7 @@ impl Replies {
 
     /// Renders the replies without the budgets: what an admin's own act at the
     /// server causes (no forger can make it) is sent whatever today's counts.
-    pub(crate) fn render_unbudgeted(self, ctx: &Context, now: u64) -> io::Result<Vec<Outgoing>> {
+    pub(crate) fn render_unbudgeted(self, ctx: &Context, now: u64) -> Result<Vec<Outgoing>, Error> {
         (self.drafts.into_values())
             .map(|draft| draft.render(ctx, None, now))
             .collect()
@@ -196,7 +196,7 @@ impl Replies {
 }
 
 impl Draft {
-    fn render(self, ctx: &Context, message_id: Option<&str>, now: u64) -> io::Result<Outgoing> {
+    fn render(self, ctx: &Context, message_id: Option<&str>, now: u64) -> Result<Outgoing, Error> {
         let subject = match self.subjects.as_slice() {
             [one] => one.clone(),
             _ => "Results of your commands".to_owned(),
@@ -210,6 +210,12 @@ impl Draft {
             reply_to_request: self.reply_to_request,
             welcome: self.welcome,
         };
-        reply::render(&ctx.config, &ctx.keys, &reply, message_id, now).map_err(io::Error::other)
+        Ok(reply::render(
+            &ctx.config,
+            &ctx.keys,
+            &reply,
+            message_id,
+            now,
+        )?)
     }
 }

@@ -28,7 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::records::{Batch, Pending};
+use crate::records::{Awaiting, Batch, Edit, Origin, Pending};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -70,6 +70,10 @@ pub struct State {
     /// The highest roster sequence number ever used: numbers never go back, so a
     /// `RosterSaved` line can never cover a later change.
     max_seq: u64,
+    /// The latest time a `Seen` line carries: the log's clock. Compaction forgets
+    /// the keys seen [`SEEN_FOR`] before it, so the log reads no wall clock of its
+    /// own: every time in it is one a caller handed in.
+    newest_seen: u64,
 }
 
 /// A roster change kept in the log until the roster file has it.
@@ -79,8 +83,9 @@ pub struct RosterEntry {
     pub list: String,
     /// The address as it is written in the roster.
     pub address: String,
-    /// Added (true) or removed.
-    pub add: bool,
+    /// Added or removed (`"add": true` or `false` on disk).
+    #[serde(rename = "add")]
+    pub edit: Edit,
     /// Display name, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -89,7 +94,17 @@ pub struct RosterEntry {
     pub since: Option<String>,
     /// How, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
+    pub via: Option<Origin>,
+}
+
+impl Line {
+    /// The line that stores (or, with no record, removes) a request of `queue`.
+    pub fn awaiting(queue: Awaiting, key: String, record: Option<Pending>) -> Line {
+        match queue {
+            Awaiting::Confirmation => Line::Pending { key, record },
+            Awaiting::Owners => Line::Held { key, record },
+        }
+    }
 }
 
 /// One line of the log: a record set (or, with no value, removed).
@@ -141,12 +156,21 @@ pub enum Line {
 }
 
 impl State {
+    /// The requests in one queue, by `list/id`.
+    pub fn awaiting(&self, queue: Awaiting) -> &HashMap<String, Pending> {
+        match queue {
+            Awaiting::Confirmation => &self.pending,
+            Awaiting::Owners => &self.held,
+        }
+    }
+
     fn apply(&mut self, line: Line) {
         match line {
             Line::Pending { key, record } => set(&mut self.pending, key, record),
             Line::Held { key, record } => set(&mut self.held, key, record),
             Line::Batch { key, batch } => set(&mut self.outbox, key, batch.map(|b| *b)),
             Line::Seen { key, at } => {
+                self.newest_seen = self.newest_seen.max(at);
                 self.seen.insert(key, at);
             }
             Line::Roster { seq, entry } => {
@@ -302,16 +326,14 @@ impl StateLog {
         Ok(log)
     }
 
-    /// The pending request `key` (`list/id`), or with `held` the held one.
-    pub fn pending(&self, held: bool, key: &str) -> io::Result<Option<Pending>> {
-        let kind = if held {
-            index::Kind::Held
-        } else {
-            index::Kind::Pending
+    /// The request `key` (`list/id`) in `queue`.
+    pub fn pending(&self, queue: Awaiting, key: &str) -> io::Result<Option<Pending>> {
+        let kind = match queue {
+            Awaiting::Confirmation => index::Kind::Pending,
+            Awaiting::Owners => index::Kind::Held,
         };
         let line = self.look_up(kind, key, |s| {
-            let map = if held { &s.held } else { &s.pending };
-            map.get(key).map(|p| Line::Pending {
+            s.awaiting(queue).get(key).map(|p| Line::Pending {
                 key: key.to_owned(),
                 record: Some(p.clone()),
             })
@@ -703,9 +725,10 @@ impl StateLog {
         )
     }
 
-    /// Rewrites the log with only the live state (under the writers' lock).
+    /// Rewrites the log with only the live state (under the writers' lock),
+    /// forgetting the keys seen [`SEEN_FOR`] before the newest one.
     fn compact(&self, inner: &mut Inner) -> io::Result<()> {
-        let now = crate::clock::unix_now();
+        let now = inner.state.newest_seen;
         let lines = inner.state.lines(now.saturating_sub(SEEN_FOR));
         let bytes = encode(&lines)?;
         fsio::write_private(&self.path, &bytes).map_err(fsio::at(&self.path))?;
@@ -744,7 +767,10 @@ impl StateLog {
 fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     let mut lines = Vec::new();
     let mut imported: Vec<PathBuf> = Vec::new();
-    for (folder, held) in [("pending", false), ("held", true)] {
+    for (folder, queue) in [
+        ("pending", Awaiting::Confirmation),
+        ("held", Awaiting::Owners),
+    ] {
         for list_dir in entries(&state_dir.join(folder))? {
             let Some(list) = list_dir.file_name().and_then(|n| n.to_str()) else {
                 continue;
@@ -754,12 +780,7 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
                 match serde_json::from_slice::<Pending>(&std::fs::read(&file)?) {
                     Ok(record) => {
                         let key = format!("{list}/{id}");
-                        let record = Some(record);
-                        lines.push(if held {
-                            Line::Held { key, record }
-                        } else {
-                            Line::Pending { key, record }
-                        });
+                        lines.push(Line::awaiting(queue, key, Some(record)));
                         imported.push(file);
                     }
                     Err(e) => {
@@ -788,7 +809,12 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     }
     let seen_log = state_dir.join("seen.log");
     if let Ok(text) = std::fs::read_to_string(&seen_log) {
-        let at = crate::clock::unix_now();
+        // Seen when the file was last written at the latest (not a clock read here).
+        let at = std::fs::metadata(&seen_log)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
         lines.extend(
             text.lines()
                 .filter(|k| !k.is_empty())
@@ -906,10 +932,46 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
+    /// The time the tests run at.
+    const NOW: u64 = 1_770_000_000;
+
     fn seen(key: &str) -> Line {
         Line::Seen {
             key: key.into(),
-            at: crate::clock::unix_now(),
+            at: NOW,
+        }
+    }
+
+    /// Roster lines as every listkeeper so far wrote them read as the typed entry,
+    /// and are written back byte for byte.
+    #[test]
+    fn roster_lines_keep_their_format_on_disk() {
+        let old = [
+            r#"{"op":"roster","seq":1,"entry":{"list":"sm-cop","address":"a@x.gov","add":true,"since":"2026-01-05T10:00:00Z","via":"sync:hr"}}"#,
+            r#"{"op":"roster","seq":2,"entry":{"list":"sm-cop","address":"b@x.gov","add":false}}"#,
+            r#"{"op":"roster","seq":3,"entry":{"list":"sm-cop","address":"c@x.gov","add":true,"via":"by hand"}}"#,
+        ];
+        let read: Vec<Line> = old
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let entries: Vec<(Edit, Option<Origin>)> = read
+            .iter()
+            .map(|l| match l {
+                Line::Roster { entry, .. } => (entry.edit, entry.via.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (Edit::Add, Some(Origin::Sync("hr".into()))),
+                (Edit::Remove, None),
+                (Edit::Add, Some(Origin::Other("by hand".into()))),
+            ]
+        );
+        for (line, text) in read.iter().zip(old) {
+            assert_eq!(serde_json::to_string(line).unwrap(), text);
         }
     }
 
@@ -933,7 +995,7 @@ mod tests {
         let entry = |list: &str, address: &str| RosterEntry {
             list: list.into(),
             address: address.into(),
-            add: true,
+            edit: Edit::Add,
             name: None,
             since: None,
             via: None,
@@ -1061,9 +1123,12 @@ mod tests {
         let pipe = StateLog::open_indexed(dir.path()).unwrap();
         assert!(pipe.processed("d1").unwrap());
         assert!(!pipe.processed("nope").unwrap());
-        let p = pipe.pending(false, "sm-cop/p1").unwrap().unwrap();
+        let p = pipe
+            .pending(Awaiting::Confirmation, "sm-cop/p1")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.address, "a@x.gov");
-        assert_eq!(pipe.pending(true, "sm-cop/p1").unwrap(), None);
+        assert_eq!(pipe.pending(Awaiting::Owners, "sm-cop/p1").unwrap(), None);
         // Appended by the daemon after the index was made: found all the same.
         daemon
             .write(vec![
@@ -1074,14 +1139,21 @@ mod tests {
                 pending_line("sm-cop/p2", "b@x.gov"),
             ])
             .unwrap();
-        assert_eq!(pipe.pending(false, "sm-cop/p1").unwrap(), None);
-        assert!(pipe.pending(false, "sm-cop/p2").unwrap().is_some());
+        assert_eq!(
+            pipe.pending(Awaiting::Confirmation, "sm-cop/p1").unwrap(),
+            None
+        );
+        assert!(
+            pipe.pending(Awaiting::Confirmation, "sm-cop/p2")
+                .unwrap()
+                .is_some()
+        );
         // The indexed handle's writes, roster numbers included, reach the daemon.
         pipe.write(vec![seen("p-seen")]).unwrap();
         let entry = RosterEntry {
             list: "sm-cop".into(),
             address: "c@x.gov".into(),
-            add: true,
+            edit: Edit::Add,
             name: None,
             since: None,
             via: None,
@@ -1108,7 +1180,12 @@ mod tests {
         // A new indexed handle starts from the index as it is.
         let again = StateLog::open_indexed(dir.path()).unwrap();
         assert!(again.processed("p-seen").unwrap());
-        assert!(again.pending(false, "sm-cop/p2").unwrap().is_some());
+        assert!(
+            again
+                .pending(Awaiting::Confirmation, "sm-cop/p2")
+                .unwrap()
+                .is_some()
+        );
         // A whole-state read works there too (the log is read into memory once).
         assert_eq!(again.read(|s| s.pending.len()).unwrap(), 1);
     }
@@ -1140,7 +1217,7 @@ mod tests {
             daemon
                 .write(vec![Line::Seen {
                     key: "hot".into(),
-                    at: crate::clock::unix_now() + i % 2,
+                    at: NOW + i % 2,
                 }])
                 .unwrap();
         }
@@ -1153,7 +1230,10 @@ mod tests {
         }
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert!(lines < 5000, "compacted: {lines} lines");
-        let p = pipe.pending(false, "sm-cop/hot").unwrap().unwrap();
+        let p = pipe
+            .pending(Awaiting::Confirmation, "sm-cop/hot")
+            .unwrap()
+            .unwrap();
         assert_eq!(p.address, "4999@x.gov");
         assert_eq!(
             daemon
@@ -1177,7 +1257,7 @@ mod tests {
         for i in 0..5000u64 {
             a.write(vec![Line::Seen {
                 key: "hot".into(),
-                at: crate::clock::unix_now() + i % 2,
+                at: NOW + i % 2,
             }])
             .unwrap();
         }

@@ -12,11 +12,10 @@
 //! Nothing here logs a token; the audit log never sees one.
 
 use crate::fsio;
-pub(crate) use crate::records::{Action, Pending};
-use crate::statelog::{Line, State, StateLog};
+pub(crate) use crate::records::{Action, Awaiting, Pending};
+use crate::statelog::{Line, StateLog};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -273,39 +272,33 @@ pub(crate) fn pending_id_of(token: &str) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct PendingStore {
     log: Arc<StateLog>,
-    held: bool,
+    queue: Awaiting,
 }
 
 impl PendingStore {
     /// Requests waiting for their confirmation.
     pub fn new(log: Arc<StateLog>) -> PendingStore {
-        PendingStore { log, held: false }
+        PendingStore {
+            log,
+            queue: Awaiting::Confirmation,
+        }
     }
 
     /// Requests held for the owners: the same records, kept until the owners decide.
     pub fn held(log: Arc<StateLog>) -> PendingStore {
-        PendingStore { log, held: true }
+        PendingStore {
+            log,
+            queue: Awaiting::Owners,
+        }
     }
 
     fn line(&self, key: String, record: Option<Pending>) -> Line {
-        if self.held {
-            Line::Held { key, record }
-        } else {
-            Line::Pending { key, record }
-        }
-    }
-
-    fn map<'s>(&self, state: &'s State) -> &'s HashMap<String, Pending> {
-        if self.held {
-            &state.held
-        } else {
-            &state.pending
-        }
+        Line::awaiting(self.queue, key, record)
     }
 
     /// The pending request with this id, if any (expired ones included).
     pub fn get(&self, list: &str, id: &str) -> io::Result<Option<Pending>> {
-        self.log.pending(self.held, &format!("{list}/{id}"))
+        self.log.pending(self.queue, &format!("{list}/{id}"))
     }
 
     /// Stores a pending request (durable after [`StateLog::sync`]).
@@ -319,7 +312,7 @@ impl PendingStore {
     /// Every request of a list, oldest first.
     pub fn all(&self, list: &str) -> io::Result<Vec<Pending>> {
         let mut out: Vec<Pending> = self.log.read(|s| {
-            self.map(s)
+            s.awaiting(self.queue)
                 .values()
                 .filter(|p| p.list == list)
                 .cloned()
@@ -332,7 +325,7 @@ impl PendingStore {
     /// Removes a pending request, used or expired (durable after [`StateLog::sync`]).
     pub fn remove(&self, list: &str, id: &str) -> io::Result<()> {
         let key = format!("{list}/{id}");
-        if self.log.pending(self.held, &key)?.is_none() {
+        if self.log.pending(self.queue, &key)?.is_none() {
             return Ok(());
         }
         self.log.append(vec![self.line(key, None)]).map(|_| ())

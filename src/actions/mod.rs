@@ -24,21 +24,56 @@
 
 pub(crate) mod table;
 
-use crate::address::EmailAddress;
+use crate::address::{AddressError, EmailAddress};
 use crate::audit::{Record, Via};
 use crate::clock::rfc3339;
 use crate::config::ListConfig;
 use crate::context::Context;
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
+use crate::error::{Classify, Severity};
 use crate::message;
-use crate::roster::{Change, Member};
+use crate::reply::ReplyError;
+use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Action, PendingStore, Request as TokenRequest};
 use std::io;
 use std::str::FromStr;
 pub(crate) use table::{Act, Notice};
 
 const DAY: u64 = 86_400;
+
+/// Why an action could not be carried out: always listkeeper's own state (a store
+/// that cannot be written, a roster file that does not parse), never the request,
+/// so every front end answers "try again later".
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The state log, the audit log or another store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] io::Error),
+    /// The roster file cannot be read, or its change recorded.
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    /// A stored request names an address that no longer reads (a hand-edited state).
+    #[error("a stored request's address does not read: {0}")]
+    Record(#[from] AddressError),
+    /// A reply could not be built.
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+}
+
+impl Classify for Error {
+    fn severity(&self) -> Severity {
+        match self {
+            Error::Store(e) => e.severity(),
+            Error::Roster(e) => e.severity(),
+            // The admin mends the state; the same request then succeeds.
+            Error::Record(_) | Error::Reply(_) => Severity::Temporary,
+        }
+    }
+}
+
+/// What an action returns.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A request about one address on one list.
 #[derive(Debug, Clone)]
@@ -169,7 +204,7 @@ pub(crate) enum Redeemed<'a> {
 }
 
 /// `subscribe`: the rules and the policy decide; the outcome is recorded.
-pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outcome> {
     let Request {
         list,
         address,
@@ -191,7 +226,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Re
         Evidence { authenticated },
     );
     // The rule that holds the request, when one does (not merely the policy).
-    let held_by = (verdict.action == eligibility::Action::Moderate)
+    let held_by = (verdict.action == eligibility::Ruling::Moderate)
         .then_some(verdict.rule)
         .flatten();
     let outcome = match decision::join(list, is_member, &verdict) {
@@ -226,7 +261,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Re
 }
 
 /// `unsubscribe`: the policy decides; the outcome is recorded.
-pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outcome> {
     let Request {
         list,
         address,
@@ -269,7 +304,7 @@ pub(crate) fn confirm<'a>(
     lists: &[&'a ListConfig],
     source: Source<'_>,
     now: u64,
-) -> io::Result<Redeemed<'a>> {
+) -> Result<Redeemed<'a>> {
     let (list, pending, address, id) =
         match redeem(ctx, &ctx.pending, token, lists, Act::Confirm, source, now)? {
             Ok(found) => found,
@@ -330,7 +365,7 @@ pub(crate) fn moderate<'a>(
     reject: Option<&str>,
     source: Source<'_>,
     now: u64,
-) -> io::Result<Redeemed<'a>> {
+) -> Result<Redeemed<'a>> {
     let (list, held, address, _) =
         match redeem(ctx, &ctx.held, token, lists, Act::Moderate, source, now)? {
             Ok(found) => found,
@@ -350,9 +385,9 @@ pub(crate) fn held_request(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-) -> io::Result<Option<token::Pending>> {
+) -> Result<Option<token::Pending>> {
     let id = token::pending_id(list.id.as_str(), &address.key(), Action::Subscribe);
-    ctx.held.get(list.id.as_str(), &id)
+    Ok(ctx.held.get(list.id.as_str(), &id)?)
 }
 
 /// Approves (adds) or rejects (`Some(reason)`) a held request, records it, and
@@ -364,8 +399,8 @@ pub(crate) fn decide_held(
     reject: Option<&str>,
     source: Source<'_>,
     now: u64,
-) -> io::Result<Outcome> {
-    let address = EmailAddress::parse(&held.address).map_err(io::Error::other)?;
+) -> Result<Outcome> {
+    let address = EmailAddress::parse(&held.address)?;
     let via = source.via_token();
     let (act, outcome) = match reject {
         None => (
@@ -399,7 +434,7 @@ pub(crate) fn decide_held(
 
 /// An admin's `add`: the address joins whatever the rules say (the caller reports
 /// their verdict); `AlreadyMember` changes nothing and records nothing.
-pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outcome> {
     let verdict = eligibility::decide(
         &request.list.rules,
         &request.list.terms,
@@ -431,7 +466,7 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<O
 }
 
 /// An admin's `remove`; `NotMember` changes nothing and records nothing.
-pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> io::Result<Outcome> {
+pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outcome> {
     let outcome = remove_member(ctx, request.list, &request.address)?;
     if outcome == Outcome::Removed {
         audit(
@@ -458,7 +493,7 @@ pub(crate) fn bounced(
     address: &EmailAddress,
     source: Source<'_>,
     now: u64,
-) -> io::Result<Outcome> {
+) -> Result<Outcome> {
     let key = address.key();
     let mut cancelled = false;
     for action in [Action::Subscribe, Action::Unsubscribe] {
@@ -510,7 +545,7 @@ fn redeem<'a>(
     act: Act,
     source: Source<'_>,
     now: u64,
-) -> io::Result<Result<(&'a ListConfig, token::Pending, EmailAddress, String), Redeemed<'a>>> {
+) -> Result<Result<(&'a ListConfig, token::Pending, EmailAddress, String), Redeemed<'a>>> {
     let unknown = |list| Redeemed::Bad {
         list,
         outcome: Outcome::UnknownToken,
@@ -565,7 +600,7 @@ fn pend(
     action: Action,
     then: Confirmed,
     now: u64,
-) -> io::Result<Outcome> {
+) -> Result<Outcome> {
     let key = address.key();
     let id = token::pending_id(list.id.as_str(), &key, action);
     if let Some(mut existing) = ctx.pending.get(list.id.as_str(), &id)?
@@ -601,7 +636,7 @@ fn hold(
     action: Action,
     rule: Option<usize>,
     now: u64,
-) -> io::Result<Option<Hold>> {
+) -> Result<Option<Hold>> {
     let key = address.key();
     let id = token::pending_id(list.id.as_str(), &key, action);
     if let Some(existing) = ctx.held.get(list.id.as_str(), &id)?
@@ -628,7 +663,7 @@ fn issue(
     name: Option<String>,
     action: Action,
     now: u64,
-) -> io::Result<(token::Pending, String)> {
+) -> Result<(token::Pending, String)> {
     let request = TokenRequest {
         list: list.id.as_str(),
         address_key: &address.key(),
@@ -636,14 +671,12 @@ fn issue(
         name,
         action,
     };
-    ctx.keys
-        .issue(request, now, ctx.config.server.confirm.expires.as_secs())
+    let lasts = ctx.config.server.confirm.expires.as_secs();
+    Ok(ctx.keys.issue(request, now, lasts)?)
 }
 
-fn member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> io::Result<bool> {
-    ctx.roster(list)?
-        .contains(address)
-        .map_err(io::Error::other)
+fn member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> Result<bool> {
+    Ok(ctx.roster(list)?.contains(address)?)
 }
 
 /// The roster change of a join: `Added`, or `AlreadyMember` when it already was.
@@ -654,17 +687,14 @@ fn add_member(
     name: Option<String>,
     via: Via,
     now: u64,
-) -> io::Result<Outcome> {
+) -> Result<Outcome> {
     let member = Member {
         address: address.clone(),
         name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
         since: toml_datetime::Datetime::from_str(&rfc3339(now)).ok(),
-        via: Some(via_word(via).to_owned()),
+        via: Some(via.into()),
     };
-    let added = ctx
-        .roster(list)?
-        .apply(Change::Add(member))
-        .map_err(io::Error::other)?;
+    let added = ctx.roster(list)?.apply(Change::Add(member))?;
     Ok(if added {
         Outcome::Added
     } else {
@@ -673,24 +703,13 @@ fn add_member(
 }
 
 /// The roster change of a leave: `Removed`, or `NotMember` when it was not one.
-fn remove_member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> io::Result<Outcome> {
-    let removed = ctx
-        .roster(list)?
-        .apply(Change::Remove(address.clone()))
-        .map_err(io::Error::other)?;
+fn remove_member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> Result<Outcome> {
+    let removed = ctx.roster(list)?.apply(Change::Remove(address.clone()))?;
     Ok(if removed {
         Outcome::Removed
     } else {
         Outcome::NotMember
     })
-}
-
-fn via_word(via: Via) -> &'static str {
-    match via {
-        Via::Email => "email",
-        Via::Admin => "admin",
-        Via::Token => "token",
-    }
 }
 
 /// The audit line of an outcome, in the table's words.
@@ -705,9 +724,9 @@ fn audit(
     via: Via,
     message_id: Option<&str>,
     now: u64,
-) -> io::Result<()> {
+) -> Result<()> {
     let shown = address.to_string();
-    ctx.audit.write(&Record {
+    Ok(ctx.audit.write(&Record {
         rule,
         message_id,
         ..Record::new(
@@ -718,5 +737,5 @@ fn audit(
             via,
             now,
         )
-    })
+    })?)
 }

@@ -5,7 +5,7 @@ use crate::address::EmailAddress;
 use crate::audit::AuditLog;
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
 use crate::context::Context;
-use crate::eligibility::{self, Action, Evidence};
+use crate::eligibility::{self, Evidence, Ruling};
 use crate::roster::{RosterFile, SharedRoster};
 use crate::statelog::StateLog;
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -104,7 +104,7 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
             address: m.address.to_string(),
             name: m.name,
             since: m.since.map(|d| d.to_string()),
-            via: m.via,
+            via: m.via.map(String::from),
         })
         .collect();
     if json {
@@ -151,7 +151,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
         list.roster_path().display()
     );
     let verdict = eligibility::decide(&list.rules, &list.terms, &address, Evidence::default());
-    if verdict.action == Action::Reject {
+    if verdict.action == Ruling::Reject {
         // Added all the same: an admin may override the rules.
         let why = match verdict.rule {
             Some(n) => {
@@ -269,22 +269,22 @@ pub(super) fn explain(
     }
     println!("{address} is not a member.");
     let what = match (verdict.action, list.subscribe) {
-        (Action::Reject, _) => format!(
+        (Ruling::Reject, _) => format!(
             "refused; the reply says: {}",
             verdict.reason.unwrap_or_default()
         ),
-        (Action::Moderate, SubscribePolicy::Open | SubscribePolicy::Moderate) => {
+        (Ruling::Moderate, SubscribePolicy::Open | SubscribePolicy::Moderate) => {
             "held for the owners to approve.".into()
         }
-        (Action::Moderate, _) => {
+        (Ruling::Moderate, _) => {
             "a confirmation request is sent; once confirmed, held for the owners.".into()
         }
-        (Action::Allow, SubscribePolicy::Open) => "added at once, with a welcome.".into(),
-        (Action::Allow, SubscribePolicy::Confirm) => {
+        (Ruling::Allow, SubscribePolicy::Open) => "added at once, with a welcome.".into(),
+        (Ruling::Allow, SubscribePolicy::Confirm) => {
             "a confirmation request is sent; once confirmed, added.".into()
         }
-        (Action::Allow, SubscribePolicy::Moderate) => "held for the owners to approve.".into(),
-        (Action::Allow, SubscribePolicy::ConfirmThenModerate) => {
+        (Ruling::Allow, SubscribePolicy::Moderate) => "held for the owners to approve.".into(),
+        (Ruling::Allow, SubscribePolicy::ConfirmThenModerate) => {
             "a confirmation request is sent; once confirmed, held for the owners.".into()
         }
     };

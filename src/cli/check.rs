@@ -1,7 +1,7 @@
 //! `listkeeper check`: every problem in the configuration and rosters, at once.
 
 use crate::config::{Config, ListConfig, Problems};
-use crate::eligibility::{self, Action, Evidence};
+use crate::eligibility::{self, Evidence, Ruling};
 use crate::roster::{RosterError, RosterFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -103,7 +103,7 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
             &member.address,
             Evidence::default(),
         );
-        if verdict.action != Action::Reject {
+        if verdict.action != Ruling::Reject {
             continue;
         }
         refused += 1;

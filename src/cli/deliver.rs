@@ -13,7 +13,8 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 /// sysexits(3).
-use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL};
+use crate::error::Classify;
+use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL, exit_code};
 
 /// Runs one delivery from standard input; returns the exit code.
 pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
@@ -37,16 +38,16 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         .read_to_end(&mut raw)
     {
         eprintln!("listkeeper: cannot read the message: {e}");
-        return EX_TEMPFAIL;
+        return exit_code(e.severity());
     }
     let ctx = match Context::open(config) {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("listkeeper: cannot open the state folder: {e}");
-            return EX_TEMPFAIL;
+            return exit_code(e.severity());
         }
     };
-    let now = unix_now();
+    let now = crate::clock::unix_now();
     let mut worst = EX_OK;
     let mut batches = Vec::new();
     for recipient in to {
@@ -153,13 +154,6 @@ fn worse(a: u8, b: u8) -> u8 {
         _ => 1,
     };
     if rank(b) > rank(a) { b } else { a }
-}
-
-/// Seconds since the Unix epoch.
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

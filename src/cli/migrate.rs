@@ -11,7 +11,7 @@ use super::admin::{audit_log, find_list, open_roster, state_log};
 use super::progress;
 use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListId};
-use crate::eligibility::{self, Action, Evidence};
+use crate::eligibility::{self, Evidence, Ruling};
 use crate::import::{self, Draft, DraftMember, export};
 use crate::roster::{Member, Roster};
 use anyhow::{Context, Result, anyhow, bail};
@@ -188,7 +188,7 @@ fn member(m: &DraftMember, via: &str) -> Member {
         address: m.address.clone(),
         name: m.name.clone(),
         since: m.since,
-        via: Some(via.to_owned()),
+        via: Some(via.into()),
     }
 }
 
@@ -223,7 +223,7 @@ fn warn_inadmissible(checked: &Config, id: &ListId, members: &[DraftMember]) {
         .iter()
         .filter(|m| {
             eligibility::decide(&list.rules, &list.terms, &m.address, Evidence::default()).action
-                == Action::Reject
+                == Ruling::Reject
         })
         .collect();
     if refused.is_empty() {

@@ -37,11 +37,11 @@ pub struct Args {
     )]
     config: PathBuf,
     #[command(subcommand)]
-    command: Command,
+    command: CliCommand,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum CliCommand {
     /// Validate listkeeper.toml, every list.toml and every roster; report all problems.
     Check,
     /// Write a configuration to start from into DIR: one list, no members, state in
@@ -245,23 +245,23 @@ pub fn run(args: Args) -> ExitCode {
     // socket must be an error there, never a signal that kills the process.
     if matches!(
         args.command,
-        Command::Check
-            | Command::Init { .. }
-            | Command::Lists { .. }
-            | Command::Members { .. }
-            | Command::Pending { .. }
-            | Command::Explain { .. }
-            | Command::Export { .. }
+        CliCommand::Check
+            | CliCommand::Init { .. }
+            | CliCommand::Lists { .. }
+            | CliCommand::Members { .. }
+            | CliCommand::Pending { .. }
+            | CliCommand::Explain { .. }
+            | CliCommand::Export { .. }
     ) {
         sigpipe::reset();
     }
     let result = match args.command {
-        Command::Check => return check::run(dir),
-        Command::Serve { log_format } => serve::run(dir, log_format),
-        Command::Deliver { to, from } => {
+        CliCommand::Check => return check::run(dir),
+        CliCommand::Serve { log_format } => serve::run(dir, log_format),
+        CliCommand::Deliver { to, from } => {
             return ExitCode::from(deliver::run(dir, &to, from.as_deref()));
         }
-        Command::Outbox {
+        CliCommand::Outbox {
             retry,
             retry_failed,
             drop,
@@ -270,7 +270,7 @@ pub fn run(args: Args) -> ExitCode {
             (None, Some(key)) => outbox::drop_failed(&c, &key),
             (None, None) => outbox::run(&c, retry),
         }),
-        Command::Status { json, max_wait } => {
+        CliCommand::Status { json, max_wait } => {
             return match load(dir, None).and_then(|c| status::run(&c, json, max_wait)) {
                 Ok(code) => code,
                 Err(e) => {
@@ -279,13 +279,13 @@ pub fn run(args: Args) -> ExitCode {
                 }
             };
         }
-        Command::Pending { list } => {
+        CliCommand::Pending { list } => {
             load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))
         }
-        Command::Approve { list, address } => {
+        CliCommand::Approve { list, address } => {
             load(dir, Some(&list)).and_then(|c| moderate::decide(c, &list, &address, None))
         }
-        Command::Reject {
+        CliCommand::Reject {
             list,
             address,
             reason,
@@ -297,7 +297,7 @@ pub fn run(args: Args) -> ExitCode {
                 Some(reason.as_deref().unwrap_or("The owners gave no reason.")),
             )
         }),
-        Command::Init {
+        CliCommand::Init {
             dir,
             domain,
             state_dir,
@@ -319,26 +319,26 @@ pub fn run(args: Args) -> ExitCode {
                 shell,
             },
         ),
-        Command::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
-        Command::Members { list, json } => {
+        CliCommand::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
+        CliCommand::Members { list, json } => {
             load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
         }
-        Command::Add {
+        CliCommand::Add {
             list,
             address,
             name,
         } => load(dir, Some(&list)).and_then(|c| admin::add(&c, &list, &address, name.as_deref())),
-        Command::Remove { list, address } => {
+        CliCommand::Remove { list, address } => {
             load(dir, Some(&list)).and_then(|c| admin::remove(&c, &list, &address))
         }
-        Command::Explain {
+        CliCommand::Explain {
             list,
             address,
             authenticated,
         } => {
             load(dir, Some(&list)).and_then(|c| admin::explain(&c, &list, &address, authenticated))
         }
-        Command::Import {
+        CliCommand::Import {
             format,
             path,
             list,
@@ -358,7 +358,7 @@ pub fn run(args: Args) -> ExitCode {
                 owners: &owner,
             },
         ),
-        Command::Sync {
+        CliCommand::Sync {
             list,
             source,
             dry_run,
@@ -378,7 +378,7 @@ pub fn run(args: Args) -> ExitCode {
                 notify,
             },
         ),
-        Command::Export { list, format } => {
+        CliCommand::Export { list, format } => {
             load(dir, Some(&list)).and_then(|c| migrate::export(&c, &list, format))
         }
     };

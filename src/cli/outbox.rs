@@ -56,7 +56,7 @@ pub(super) fn run(config: &Config, retry: bool) -> Result<()> {
 /// `--retry-failed ID`: the failed batch back in the queue, tried at once.
 pub(super) fn retry_failed(config: &Config, key: &str) -> Result<()> {
     let outbox = open(config)?;
-    let now = super::deliver::unix_now();
+    let now = crate::clock::unix_now();
     let Some(batch) = outbox
         .retry_failed(key, now)
         .with_context(|| format!("queueing {key} again"))?
@@ -76,7 +76,7 @@ pub(super) fn retry_failed(config: &Config, key: &str) -> Result<()> {
 pub(super) fn drop_failed(config: &Config, key: &str) -> Result<()> {
     let outbox = open(config)?;
     if outbox
-        .drop_failed(key, super::deliver::unix_now())
+        .drop_failed(key, crate::clock::unix_now())
         .with_context(|| format!("dropping {key}"))?
         .is_none()
     {
@@ -108,7 +108,7 @@ fn send(config: &Config, outbox: &Outbox, batches: Vec<Batch>) -> Result<(usize,
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let now = super::deliver::unix_now();
+    let now = crate::clock::unix_now();
     // The pooled SMTP transport lives and dies inside the runtime.
     runtime.block_on(async {
         let sender = Sender::new(&config.server.outbound).context("setting up the transport")?;

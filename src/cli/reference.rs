@@ -248,7 +248,7 @@ pub(crate) const LIST: &[Key] = &[
         "members (roster.toml)",
         "required",
         "\"jane.doe@agency.gov\" = { name = \"Jane Doe\", since = 2026-01-05T10:00:00Z, via = \"email\" }",
-        "In roster.toml, under [members]: one member a line, keyed by address; name, since (a date and time) and via (email, admin or token) are optional.",
+        "In roster.toml, under [members]: one member a line, keyed by address; name, since (a date and time) and via (email, admin, token, import:FORMAT or sync:NAME) are optional.",
     ),
 ];
 

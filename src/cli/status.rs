@@ -10,6 +10,7 @@
 //! is reported as such, not made).
 
 use crate::config::{Config, Listen};
+use crate::records::Awaiting;
 use crate::roster::RosterFile;
 use crate::statelog::StateLog;
 use anyhow::Result;
@@ -98,19 +99,16 @@ struct RateLimitDrops {
 /// Runs `status`; the exit code is the check's verdict.
 pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<ExitCode> {
     let state = &config.server.state_dir;
-    let now = super::deliver::unix_now();
+    let now = crate::clock::unix_now();
     let log = if state.join("state.log").exists() {
         Some(StateLog::open(state)?)
     } else {
         None
     };
-    let counts = |held: bool, id: &str| {
+    let counts = |queue: Awaiting, id: &str| {
         log.as_ref().map_or(0, |l| {
-            l.read(|s| {
-                let m = if held { &s.held } else { &s.pending };
-                m.values().filter(|p| p.list == id).count()
-            })
-            .unwrap_or(0)
+            l.read(|s| s.awaiting(queue).values().filter(|p| p.list == id).count())
+                .unwrap_or(0)
         })
     };
     let lists = config
@@ -122,8 +120,8 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
             ListStatus {
                 id: id.to_owned(),
                 members: roster.as_ref().ok().map(|r| r.roster().len()),
-                pending: counts(false, id),
-                held: counts(true, id),
+                pending: counts(Awaiting::Confirmation, id),
+                held: counts(Awaiting::Owners, id),
                 error: roster.err().map(|e| e.to_string()),
             }
         })

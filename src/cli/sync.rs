@@ -11,7 +11,7 @@ use super::migrate::{now, record_all};
 use crate::actions::{Act, Outcome, table};
 use crate::audit::{AuditLog, Record, Via};
 use crate::import::{self, Draft, sync};
-use crate::roster::{Member, RosterFile};
+use crate::roster::{Member, Origin, RosterFile};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Read;
 use std::path::Path;
@@ -34,7 +34,8 @@ const TRIES: usize = 3;
 /// `listkeeper sync LIST SOURCE [--dry-run] [--max-removals N%] [--name NAME] [--force]`.
 pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     let name = sync_name(o)?;
-    let via = format!("sync:{name}");
+    let origin = Origin::Sync(name.clone());
+    let via = origin.to_string();
     let (source, label) = read_checked(o.source)?;
     let config = super::load(dir, Some(o.list))?;
     let list = find_list(&config, o.list)?;
@@ -43,7 +44,7 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     for _ in 0..TRIES {
         let lock = roster.lock()?;
         roster.refresh()?;
-        let plan = sync::plan(roster.roster(), &source, &via);
+        let plan = sync::plan(roster.roster(), &source, &origin);
         println!(
             "sync {} from {label} ({via}): {} in the source, {} member(s) from this sync, {} in the source joined another way (kept as they are)",
             list.id,
@@ -72,7 +73,7 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
             println!("nothing to change");
             return Ok(());
         }
-        apply(&mut roster, &plan, &via)?;
+        apply(&mut roster, &plan, &origin)?;
         let Some(stamp) = roster.write_out(&lock)? else {
             // An editor saved the file meanwhile: plan again on what they saved.
             roster.reread()?;
@@ -160,7 +161,7 @@ fn show(plan: &sync::Plan) {
 }
 
 /// Makes the plan's changes to the roster in memory (written by the caller).
-fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &str) -> Result<()> {
+fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &Origin) -> Result<()> {
     let since = now();
     let path = roster.path().to_owned();
     roster
@@ -173,7 +174,7 @@ fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &str) -> Result<()> {
             address: m.address.clone(),
             name: m.name.clone(),
             since: m.since.or(since),
-            via: Some(via.to_owned()),
+            via: Some(via.clone()),
         });
         if (i as u64).is_multiple_of(super::progress::STEP) {
             bar.set_position(i as u64);

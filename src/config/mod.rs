@@ -14,7 +14,7 @@ mod raw;
 pub use problem::{Problem, Problems, Severity};
 
 use crate::address::{EmailAddress, normalize_domain};
-use crate::eligibility::{self, Action, AddressGlob, DomainGlob, Rule};
+use crate::eligibility::{self, AddressGlob, DomainGlob, Rule, Ruling};
 use file::{KeyPath, TomlFile};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -151,13 +151,20 @@ pub struct Limits {
     pub replies_per_hour: u32,
 }
 
+/// A string that is not a list id (the id, as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a valid list id: use letters, digits, `-`, `_` and `.`, starting with a letter or digit (at most 64)"
+)]
+pub struct ListIdError(pub String);
+
 /// A list id: letters, digits, `-`, `_` and `.`, compared in lower case.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ListId(String);
 
 impl ListId {
     /// Parses an id such as `sm-cop`; refuses anything that could escape a directory.
-    pub fn parse(id: &str) -> Result<Self, String> {
+    pub fn parse(id: &str) -> Result<Self, ListIdError> {
         let ok = !id.is_empty()
             && id.len() <= 64
             && id.as_bytes()[0].is_ascii_alphanumeric()
@@ -168,9 +175,7 @@ impl ListId {
         if ok {
             Ok(Self(id.to_ascii_lowercase()))
         } else {
-            Err(format!(
-                "`{id}` is not a valid list id: use letters, digits, `-`, `_` and `.`, starting with a letter or digit (at most 64)"
-            ))
+            Err(ListIdError(id.to_owned()))
         }
     }
 
@@ -585,7 +590,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let id = ListId::parse(&raw.id)
-        .map_err(|why| f.error(problems, &at(&["id"]), why))
+        .map_err(|why| f.error(problems, &at(&["id"]), why.to_string()))
         .ok();
     if raw.id != dir_name {
         f.error(
@@ -725,7 +730,7 @@ fn rule_from_raw(
     for (i, a) in raw.address.iter().enumerate() {
         match AddressGlob::parse(a) {
             Ok(g) => addresses.push(g),
-            Err(why) => f.error(problems, &at.key("address").at(i), why),
+            Err(why) => f.error(problems, &at.key("address").at(i), why.to_string()),
         }
     }
     let regex = raw.regex.as_deref().and_then(|re| {
@@ -751,9 +756,9 @@ fn rule_from_raw(
         );
     }
     let action = match raw.action.as_str() {
-        "allow" => Some(Action::Allow),
-        "moderate" => Some(Action::Moderate),
-        "reject" => Some(Action::Reject),
+        "allow" => Some(Ruling::Allow),
+        "moderate" => Some(Ruling::Moderate),
+        "reject" => Some(Ruling::Reject),
         other => {
             f.error(
                 problems,
@@ -763,7 +768,7 @@ fn rule_from_raw(
             None
         }
     };
-    if raw.reason.is_some() && action.is_some_and(|a| a != Action::Reject) {
+    if raw.reason.is_some() && action.is_some_and(|a| a != Ruling::Reject) {
         f.warn(
             problems,
             &at.key("reason"),

@@ -1,8 +1,8 @@
 //! `export`: a roster in a format another tool reads (CSV, JSON, a LISTSERV list file).
 
 use crate::config::{ListConfig, SubscribePolicy};
-use crate::eligibility::Action;
-use crate::roster::Member;
+use crate::eligibility::Ruling;
+use crate::roster::{Member, Origin};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -23,11 +23,29 @@ struct Row<'a> {
     address: String,
     name: Option<&'a str>,
     since: Option<String>,
-    via: Option<&'a str>,
+    via: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Why an export could not be written out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Writing the CSV.
+    #[error(transparent)]
+    Csv(#[from] ::csv::Error),
+    /// Writing the JSON.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The CSV writer's buffer.
+    #[error("{0}")]
+    Buffer(String),
 }
 
 /// The members of `list` in `format`.
-pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<String, String> {
+pub fn render(
+    format: Format,
+    list: &ListConfig,
+    members: &[Member],
+) -> Result<String, ExportError> {
     match format {
         Format::Csv => csv(members),
         Format::Json => {
@@ -37,36 +55,32 @@ pub fn render(format: Format, list: &ListConfig, members: &[Member]) -> Result<S
                     address: m.address.to_string(),
                     name: m.name.as_deref(),
                     since: m.since.map(|d| d.to_string()),
-                    via: m.via.as_deref(),
+                    via: m.via.as_ref().map(Origin::word),
                 })
                 .collect();
-            serde_json::to_string_pretty(&rows)
-                .map(|s| s + "\n")
-                .map_err(|e| e.to_string())
+            Ok(serde_json::to_string_pretty(&rows)? + "\n")
         }
         Format::Listserv => Ok(listserv(list, members)),
     }
 }
 
-fn csv(members: &[Member]) -> Result<String, String> {
+fn csv(members: &[Member]) -> Result<String, ExportError> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
-    let err = |e: ::csv::Error| e.to_string();
-    writer
-        .write_record(["address", "name", "since", "via"])
-        .map_err(err)?;
+    writer.write_record(["address", "name", "since", "via"])?;
     for m in members {
         let since = m.since.map(|d| d.to_string()).unwrap_or_default();
-        writer
-            .write_record([
-                m.address.to_string().as_str(),
-                m.name.as_deref().unwrap_or(""),
-                since.as_str(),
-                m.via.as_deref().unwrap_or(""),
-            ])
-            .map_err(err)?;
+        let via = m.via.as_ref().map(Origin::word).unwrap_or_default();
+        writer.write_record([
+            m.address.to_string().as_str(),
+            m.name.as_deref().unwrap_or(""),
+            since.as_str(),
+            via.as_ref(),
+        ])?;
     }
-    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| e.to_string())
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ExportError::Buffer(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| ExportError::Buffer(e.to_string()))
 }
 
 /// A LISTSERV list file: title, `Subscription=`, `Service=` from the allow rules'
@@ -90,7 +104,7 @@ fn listserv(list: &ListConfig, members: &[Member]) -> String {
     let domains: Vec<String> = list
         .rules
         .iter()
-        .filter(|r| r.action == Action::Allow && r.regex.is_none() && r.addresses.is_empty())
+        .filter(|r| r.action == Ruling::Allow && r.regex.is_none() && r.addresses.is_empty())
         .flat_map(|r| r.domains.iter().map(|d| d.as_str().to_ascii_uppercase()))
         .collect();
     if !domains.is_empty() && !domains.iter().any(|d| d == "*") {

@@ -9,7 +9,7 @@
 
 use super::{Draft, DraftMember};
 use crate::address::EmailAddress;
-use crate::roster::Roster;
+use crate::roster::{Origin, Roster};
 use std::collections::HashSet;
 
 /// What a sync would do.
@@ -41,12 +41,12 @@ impl Plan {
 }
 
 /// The plan for `roster` and `source`, for the sync whose members carry `via`.
-pub fn plan(roster: &Roster, source: &Draft, via: &str) -> Plan {
+pub fn plan(roster: &Roster, source: &Draft, via: &Origin) -> Plan {
     let keys: HashSet<String, foldhash::fast::RandomState> =
         source.members.iter().map(|m| m.address.key()).collect();
     let mut plan = Plan::default();
     for member in roster.members() {
-        let ours = member.via.as_deref() == Some(via);
+        let ours = member.via.as_ref() == Some(via);
         if !ours {
             if keys.contains(&member.address.key()) {
                 plan.joined_otherwise += 1;
@@ -67,12 +67,17 @@ pub fn plan(roster: &Roster, source: &Draft, via: &str) -> Plan {
     plan
 }
 
+/// A `--max-removals` that is not a percentage (the text, as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a percentage from 0% to 100%")]
+pub struct PercentError(pub String);
+
 /// `10%`, `10` or `2.5%` as a percentage.
-pub fn parse_percent(text: &str) -> Result<f64, String> {
+pub fn parse_percent(text: &str) -> Result<f64, PercentError> {
     let number = text.trim().trim_end_matches('%').trim();
     match number.parse::<f64>() {
         Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("`{text}` is not a percentage from 0% to 100%")),
+        _ => Err(PercentError(text.to_owned())),
     }
 }
 
@@ -94,7 +99,11 @@ mod tests {
         let r = roster(
             "[members]\n\"a@x.gov\" = { via = \"sync:hr\" }\n\"b@x.gov\" = { via = \"email\" }\n\"c@x.gov\" = { via = \"sync:other\" }\n",
         );
-        let p = plan(&r, &source(&["d@x.gov", "b@x.gov"]), "sync:hr");
+        let p = plan(
+            &r,
+            &source(&["d@x.gov", "b@x.gov"]),
+            &Origin::Sync("hr".into()),
+        );
         assert_eq!(p.remove.len(), 1);
         assert_eq!(p.remove[0].to_string(), "a@x.gov");
         assert_eq!(p.add.len(), 1);

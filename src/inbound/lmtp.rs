@@ -22,7 +22,8 @@ impl<M: Mailroom> Recipients for Ours<M> {
 }
 
 /// Serves one connection until the client quits, goes idle, or shutdown asks it to
-/// stop between messages.
+/// stop between messages. Every line logged meanwhile carries the client's `peer`.
+#[tracing::instrument(name = "lmtp", skip_all, fields(peer = %peer))]
 pub async fn connection<S, M>(
     mut stream: S,
     peer: String,
@@ -80,7 +81,7 @@ pub async fn connection<S, M>(
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(n)) => session.receive(&buf[..n]),
             Err(_) => {
-                debug!(%peer, "idle or too slow");
+                debug!("idle or too slow");
                 let _ = stream
                     .write_all(b"421 4.4.2 idle or too slow, closing\r\n")
                     .await;
@@ -90,50 +91,116 @@ pub async fn connection<S, M>(
     }
 }
 
-/// Hands every recipient of one message to the mailroom, off the async threads.
+/// Hands every recipient of one message to the mailroom, off the async threads
+/// (under the connection's span and subscriber, which a blocking thread does not
+/// inherit by itself).
 async fn deliver<M: Mailroom>(mail: &Arc<M>, envelope: Envelope) -> Vec<RcptOutcome> {
     let mail = mail.clone();
     let n = envelope.recipients.len();
+    let span = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
     let result = tokio::task::spawn_blocking(move || {
-        let now = crate::clock::unix_now();
-        let mut queued = false;
-        let outcomes: Vec<RcptOutcome> = envelope
-            .recipients
-            .iter()
-            .map(|rcpt| {
-                let delivery = Delivery {
-                    envelope_from: Some(envelope.from.as_str()),
-                    recipient: rcpt,
-                    raw: &envelope.data,
-                };
-                let outcome = mail.deliver(&delivery, now);
-                match &outcome {
-                    super::Outcome::Done(batch) => queued |= batch.is_some(),
-                    super::Outcome::TryLater(why) => {
-                        warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
-                    }
-                    _ => {}
-                }
-                outcome.rcpt()
-            })
-            .collect();
-        if queued {
-            mail.replies_queued();
-        }
-        let deferred = outcomes
-            .iter()
-            .filter(|o| **o == RcptOutcome::TryLater)
-            .count();
-        if deferred == 0 {
-            info!(from = %crate::message::clean(&envelope.from), recipients = n, "message handled");
-        } else {
-            warn!(from = %crate::message::clean(&envelope.from), recipients = n, deferred, "message deferred for some recipients: the MTA will retry them");
-        }
-        outcomes
+        tracing::dispatcher::with_default(&dispatch, || {
+            span.in_scope(|| deliver_all(&*mail, &envelope))
+        })
     })
     .await;
     result.unwrap_or_else(|e| {
         warn!(error = %e, "delivery task failed");
         vec![RcptOutcome::TryLater; n]
     })
+}
+
+/// [`deliver`], on the blocking thread.
+fn deliver_all<M: Mailroom>(mail: &M, envelope: &Envelope) -> Vec<RcptOutcome> {
+    let n = envelope.recipients.len();
+    let msg_id = crate::message::message_id(&envelope.data);
+    let now = crate::clock::unix_now();
+    let mut queued = false;
+    let outcomes: Vec<RcptOutcome> = envelope
+        .recipients
+        .iter()
+        .map(|rcpt| {
+            let delivery = Delivery {
+                envelope_from: Some(envelope.from.as_str()),
+                recipient: rcpt,
+                raw: &envelope.data,
+            };
+            let _span = super::delivery_span(mail, rcpt, msg_id.as_deref()).entered();
+            let outcome = mail.deliver(&delivery, now);
+            match &outcome {
+                super::Outcome::Done(batch) => queued |= batch.is_some(),
+                super::Outcome::TryLater(why) => {
+                    warn!(recipient = %crate::message::redact_recipient(rcpt), %why, "deferred: the MTA will retry");
+                }
+                _ => {}
+            }
+            outcome.rcpt()
+        })
+        .collect();
+    if queued {
+        mail.replies_queued();
+    }
+    let deferred = outcomes
+        .iter()
+        .filter(|o| **o == RcptOutcome::TryLater)
+        .count();
+    if deferred == 0 {
+        info!(from = %crate::message::clean(&envelope.from), recipients = n, msg_id = msg_id.as_deref(), "message handled");
+    } else {
+        warn!(from = %crate::message::clean(&envelope.from), recipients = n, deferred, msg_id = msg_id.as_deref(), "message deferred for some recipients: the MTA will retry them");
+    }
+    outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::tests::{Lines, Logging};
+    use tracing::instrument::WithSubscriber;
+
+    #[tokio::test]
+    async fn a_line_logged_for_a_delivery_names_the_peer_the_message_and_the_list() {
+        let lines = Lines::default();
+        let _default = tracing::subscriber::set_default(lines.subscriber());
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let served = tokio::spawn(
+            connection(
+                server,
+                "192.0.2.7:4567".into(),
+                Arc::new(Logging),
+                CancellationToken::new(),
+            )
+            .with_current_subscriber(),
+        );
+        client
+            .write_all(
+                b"LHLO mx\r\nMAIL FROM:<pat@agency.gov>\r\nRCPT TO:<sm-cop-join@lists.example.gov>\r\nDATA\r\n\
+                  From: pat@agency.gov\r\nMessage-ID: <m1@agency.gov>\r\nSubject: join\r\n\r\nhello\r\n.\r\nQUIT\r\n",
+            )
+            .await
+            .unwrap();
+        let mut replies = String::new();
+        client.read_to_string(&mut replies).await.unwrap();
+        served.await.unwrap();
+        assert!(replies.contains("250 2.1.5"), "{replies}");
+        let log = lines.text();
+        let line = log
+            .lines()
+            .find(|l| l.contains("handling the delivery"))
+            .unwrap_or_else(|| panic!("no line for the delivery in:\n{log}"));
+        for field in [
+            "peer=192.0.2.7:4567",
+            "msg_id=",
+            "m1@agency.gov",
+            "list=\"sm-cop\"",
+        ] {
+            assert!(line.contains(field), "{field} missing from: {line}");
+        }
+        assert!(
+            log.lines()
+                .any(|l| l.contains("message handled") && l.contains("peer=192.0.2.7:4567")),
+            "{log}"
+        );
+    }
 }

@@ -90,6 +90,11 @@ pub fn scan<M: Mailroom>(
         };
         let limit = mail.settings().max_message_size;
         let (recipient, sender) = envelope_of(&raw[..raw.len().min(64 * 1024)]);
+        // Every line logged for this file carries its `msg_id` and `list`.
+        let msg_id = crate::message::message_id(&raw);
+        let _span =
+            super::delivery_span(mail, recipient.as_deref().unwrap_or(""), msg_id.as_deref())
+                .entered();
         let outcome = match &recipient {
             Some(rcpt) => {
                 let delivery = Delivery {
@@ -201,5 +206,39 @@ mod tests {
             (Some("a@b".into()), Some(String::new()))
         );
         assert_eq!(envelope_of(b"Subject: none\n\n"), (None, None));
+    }
+
+    #[test]
+    fn a_line_logged_for_a_file_names_the_message_and_the_list() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["new", "cur", "failed"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("new/1.host"),
+            "Delivered-To: sm-cop-join@lists.example.gov\nFrom: pat@agency.gov\nMessage-ID: <m2@agency.gov>\n\nhello\n",
+        )
+        .unwrap();
+        let lines = crate::inbound::tests::Lines::default();
+        let handled = tracing::subscriber::with_default(lines.subscriber(), || {
+            scan(
+                dir.path(),
+                &crate::inbound::tests::Logging,
+                &mut HashMap::new(),
+            )
+            .unwrap()
+        });
+        assert_eq!(handled, 1);
+        let log = lines.text();
+        let line = log
+            .lines()
+            .find(|l| l.contains("handling the delivery"))
+            .unwrap_or_else(|| panic!("no line for the delivery in:\n{log}"));
+        assert!(
+            line.contains("msg_id=")
+                && line.contains("m2@agency.gov")
+                && line.contains("list=\"sm-cop\""),
+            "{line}"
+        );
     }
 }

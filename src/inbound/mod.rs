@@ -6,6 +6,7 @@ pub mod lmtp;
 pub mod maildir;
 pub mod session;
 
+use crate::error::Severity;
 use crate::outbox::Batch;
 use session::RcptOutcome;
 use std::io;
@@ -46,14 +47,30 @@ pub const EX_NOUSER: u8 = 67;
 /// sysexits.h: try again later (temporary).
 pub const EX_TEMPFAIL: u8 = 75;
 
+/// The exit code for a failure of this severity, in pipe mode.
+pub fn exit_code(severity: Severity) -> u8 {
+    match severity {
+        Severity::Temporary => EX_TEMPFAIL,
+        Severity::Permanent => EX_DATAERR,
+    }
+}
+
 impl Outcome {
+    /// Whether the delivery failed, and for good or not; `None` when it was done.
+    pub fn severity(&self) -> Option<Severity> {
+        match self {
+            Outcome::Done(_) => None,
+            Outcome::NoSuchUser | Outcome::TooLarge | Outcome::NotMail => Some(Severity::Permanent),
+            Outcome::TryLater(_) => Some(Severity::Temporary),
+        }
+    }
+
     /// The exit code for pipe mode (sysexits), as [`Outcome::rcpt`] is the LMTP reply.
     pub fn sysexit(&self) -> u8 {
-        match self {
-            Outcome::Done(_) => EX_OK,
-            Outcome::NoSuchUser => EX_NOUSER,
-            Outcome::TooLarge | Outcome::NotMail => EX_DATAERR,
-            Outcome::TryLater(_) => EX_TEMPFAIL,
+        match (self.severity(), self) {
+            (None, _) => EX_OK,
+            (Some(Severity::Permanent), Outcome::NoSuchUser) => EX_NOUSER,
+            (Some(severity), _) => exit_code(severity),
         }
     }
 
@@ -67,6 +84,20 @@ impl Outcome {
             Outcome::TryLater(_) => RcptOutcome::TryLater,
         }
     }
+}
+
+/// The span one recipient of a message is handled under: every line logged while
+/// it is handled carries the message's `msg_id` and the recipient's `list`.
+fn delivery_span<M: Mailroom + ?Sized>(
+    mail: &M,
+    recipient: &str,
+    msg_id: Option<&str>,
+) -> tracing::Span {
+    tracing::info_span!(
+        "delivery",
+        list = mail.list_of(recipient).as_deref(),
+        msg_id,
+    )
 }
 
 /// What a listener needs to know before the first message.
@@ -87,6 +118,11 @@ pub trait Mailroom: Send + Sync + 'static {
     fn settings(&self) -> Settings;
     /// Whether `recipient` is one of our addresses (checked at RCPT).
     fn accepts(&self, recipient: &str) -> bool;
+    /// The list `recipient` is an address of, for the log's `list` field.
+    fn list_of(&self, recipient: &str) -> Option<String> {
+        let _ = recipient;
+        None
+    }
     /// Handles one message for one recipient; durable when it returns `Done`.
     fn deliver(&self, delivery: &Delivery<'_>, now: u64) -> Outcome;
     /// Replies were queued: time to send.
@@ -94,4 +130,108 @@ pub trait Mailroom: Send + Sync + 'static {
     /// An audit line for mail that never reached the pipeline (a Maildir file
     /// without a recipient, say).
     fn record(&self, recipient: &str, outcome: &str) -> io::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A mailroom for one list that logs a line as it handles a delivery.
+    pub(super) struct Logging;
+
+    impl Mailroom for Logging {
+        fn settings(&self) -> Settings {
+            Settings {
+                host: "lists.example.gov".into(),
+                max_message_size: 1 << 20,
+                idle_timeout: std::time::Duration::from_secs(5),
+            }
+        }
+        fn accepts(&self, _: &str) -> bool {
+            true
+        }
+        fn list_of(&self, _: &str) -> Option<String> {
+            Some("sm-cop".into())
+        }
+        fn deliver(&self, _: &Delivery<'_>, _: u64) -> Outcome {
+            tracing::info!("handling the delivery");
+            Outcome::Done(None)
+        }
+        fn replies_queued(&self) {}
+        fn record(&self, _: &str, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The log lines written, shared with the subscriber's writer.
+    #[derive(Clone, Default)]
+    pub(super) struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Lines {
+        /// A subscriber writing plain text lines here.
+        pub(super) fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+            let writer = self.clone();
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(move || writer.clone())
+                .finish()
+        }
+
+        /// What was written.
+        pub(super) fn text(&self) -> String {
+            String::from_utf8_lossy(
+                &self
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+            .into_owned()
+        }
+    }
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Pipe mode and LMTP answer an outcome alike: a temporary one is `EX_TEMPFAIL`
+    /// and a `451`, a permanent one a permanent exit code and a `5xx`.
+    #[test]
+    fn the_exit_code_and_the_lmtp_reply_follow_the_severity() {
+        let outcomes = [
+            Outcome::Done(None),
+            Outcome::NoSuchUser,
+            Outcome::TooLarge,
+            Outcome::NotMail,
+            Outcome::TryLater("disk full".into()),
+        ];
+        for outcome in &outcomes {
+            let (exit, rcpt) = (outcome.sysexit(), outcome.rcpt());
+            match outcome.severity() {
+                None => assert_eq!((exit, rcpt), (EX_OK, RcptOutcome::Delivered)),
+                Some(Severity::Temporary) => {
+                    assert_eq!((exit, rcpt), (EX_TEMPFAIL, RcptOutcome::TryLater));
+                }
+                Some(Severity::Permanent) => {
+                    assert!([EX_DATAERR, EX_NOUSER].contains(&exit), "{outcome:?}");
+                    assert!(
+                        ![RcptOutcome::Delivered, RcptOutcome::TryLater].contains(&rcpt),
+                        "{outcome:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Outcome::NoSuchUser.sysexit(), EX_NOUSER);
+        assert_eq!(Outcome::NotMail.sysexit(), EX_DATAERR);
+    }
 }

@@ -1,6 +1,7 @@
 //! `L-bounces@`: delivery reports about the mail we sent, read and never answered.
 
 use super::audit_line;
+use crate::actions::Error;
 use crate::actions::{self, Source};
 use crate::address::EmailAddress;
 use crate::config::ListConfig;
@@ -8,7 +9,6 @@ use crate::context::Context;
 use crate::message::{self, Incoming};
 use crate::owner::{self, Failed};
 use crate::verp;
-use std::io;
 
 /// A delivery report's failed recipients read at most (the rest: one audit line).
 const MAX_REPORTED: usize = 50;
@@ -26,7 +26,7 @@ pub(super) fn bounces(
     raw: &[u8],
     incoming: &Incoming,
     now: u64,
-) -> io::Result<()> {
+) -> Result<(), Error> {
     let note = |address: &str, outcome: &str| {
         audit_line(
             ctx,

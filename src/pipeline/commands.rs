@@ -2,6 +2,7 @@
 //! to the address it concerns.
 
 use super::audit_line;
+use crate::actions::Error;
 use crate::actions::{self, Act, Outcome, Redeemed, Request, Source, table};
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
@@ -12,7 +13,6 @@ use crate::message::{self, Incoming};
 use crate::replies::Replies;
 use crate::reply::{Template, Texts};
 use crate::route::Route;
-use std::io;
 
 /// The answer to one message: its sender, and the replies its commands build up.
 pub(super) struct Answer<'a> {
@@ -29,7 +29,7 @@ const TO_LISTKEEPER: &str = "Your message to listkeeper";
 impl<'a> Answer<'a> {
     /// Runs one command: an action, or a question answered from the configuration
     /// (the table of commands: one method each).
-    pub(super) fn run(&mut self, command: Command) -> io::Result<()> {
+    pub(super) fn run(&mut self, command: Command) -> Result<(), Error> {
         match command {
             Command::Subscribe { list, name } => self.subscribe(&list, name),
             Command::Unsubscribe { list } => self.unsubscribe(&list),
@@ -64,7 +64,7 @@ impl<'a> Answer<'a> {
         }
     }
 
-    fn subscribe(&mut self, list: &Target, name: Option<String>) -> io::Result<()> {
+    fn subscribe(&mut self, list: &Target, name: Option<String>) -> Result<(), Error> {
         if let Some(list) = self.list(list, "subscribe LIST Your Name") {
             // No name given: the From header's display name.
             let name = name.or_else(|| self.incoming.from_name.clone());
@@ -74,7 +74,7 @@ impl<'a> Answer<'a> {
         Ok(())
     }
 
-    fn unsubscribe(&mut self, list: &Target) -> io::Result<()> {
+    fn unsubscribe(&mut self, list: &Target) -> Result<(), Error> {
         if let Some(list) = self.list(list, "unsubscribe LIST") {
             let outcome = actions::unsubscribe(self.ctx, self.request(list, None), self.now)?;
             self.tell(Act::Unsubscribe, list, self.sender, &outcome);
@@ -82,7 +82,7 @@ impl<'a> Answer<'a> {
         Ok(())
     }
 
-    fn confirm(&mut self, token: &str) -> io::Result<()> {
+    fn confirm(&mut self, token: &str) -> Result<(), Error> {
         let redeemed = actions::confirm(self.ctx, token, &self.lists(), self.source(), self.now)?;
         self.redeemed(redeemed, |answer, list, address, outcome| {
             answer.tell(Act::Confirm, list, address, outcome);
@@ -110,11 +110,9 @@ impl<'a> Answer<'a> {
         (self.replies).answer(self.sender, None, "The lists on this server", text);
     }
 
-    fn query(&mut self, list: &Target) -> io::Result<()> {
+    fn query(&mut self, list: &Target) -> Result<(), Error> {
         if let Some(list) = self.list(list, "query LIST") {
-            let member = (self.ctx.roster(list)?)
-                .contains(self.sender)
-                .map_err(io::Error::other)?;
+            let member = (self.ctx.roster(list)?).contains(self.sender)?;
             let template = if member {
                 Template::QueryMember
             } else {
@@ -155,7 +153,7 @@ impl<'a> Answer<'a> {
 
     /// An owner's `approve TOKEN` or `reject TOKEN reason`: the owner gets an
     /// acknowledgement, the person the outcome.
-    fn moderate(&mut self, token: &str, reject: Option<&str>) -> io::Result<()> {
+    fn moderate(&mut self, token: &str, reject: Option<&str>) -> Result<(), Error> {
         let redeemed = actions::moderate(
             self.ctx,
             token,
@@ -188,7 +186,7 @@ impl<'a> Answer<'a> {
         &mut self,
         redeemed: Redeemed<'a>,
         done: impl FnOnce(&mut Self, &'a ListConfig, &EmailAddress, &Outcome),
-    ) -> io::Result<()> {
+    ) -> Result<(), Error> {
         match redeemed {
             Redeemed::Done {
                 list,
@@ -204,7 +202,7 @@ impl<'a> Answer<'a> {
 
     /// An unknown, used or expired token: said to the sender, audited. The list is the
     /// record's, else the one the recipient names (`L-confirm+…@`, `L-request@`).
-    fn bad_token(&mut self, list: Option<&'a ListConfig>, outcome: &Outcome) -> io::Result<()> {
+    fn bad_token(&mut self, list: Option<&'a ListConfig>, outcome: &Outcome) -> Result<(), Error> {
         let sender = self.sender;
         let shown = sender.to_string();
         let list = list.or_else(|| self.route_list());

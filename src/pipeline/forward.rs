@@ -1,13 +1,13 @@
 //! `L-owner@`: mail for the list's owners, forwarded to each of them intact.
 
 use super::{Decided, Silent, audit_line, sender_text};
+use crate::actions::Error;
 use crate::config::ListConfig;
 use crate::context::Context;
 use crate::inbound::Delivery;
 use crate::limits::Budget;
 use crate::message::Incoming;
 use crate::owner;
-use std::io;
 
 /// `L-owner@`: the message, intact, to every owner (counted in the hourly total).
 pub(super) fn forward_to_owners(
@@ -16,7 +16,7 @@ pub(super) fn forward_to_owners(
     delivery: &Delivery<'_>,
     incoming: &Incoming,
     now: u64,
-) -> io::Result<Decided> {
+) -> Result<Decided, Error> {
     let mut mails = Vec::new();
     for (owner, mail) in list.owners.iter().zip(owner::forward(
         &ctx.config,

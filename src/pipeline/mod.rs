@@ -20,6 +20,7 @@ mod bounces;
 mod commands;
 mod forward;
 
+use crate::actions::Error;
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
 use crate::command;
@@ -35,7 +36,6 @@ use crate::route::{self, Route};
 pub use crate::upkeep::sweep_expired;
 use commands::Answer;
 use sha2::{Digest, Sha256};
-use std::io;
 
 /// Why a delivery that is done sent no reply: `deliver` says so on a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ fn process(
     route: &Route,
     incoming: &Incoming,
     now: u64,
-) -> io::Result<Result<Batch, Silent>> {
+) -> Result<Result<Batch, Silent>, Error> {
     let key = dedupe_key(incoming, delivery.raw, recipient);
     if ctx.outbox.seen(&key)? {
         // Never the recipient here: a confirm address holds a token.
@@ -126,7 +126,7 @@ fn commit(
     key: String,
     decided: Decided,
     now: u64,
-) -> io::Result<Result<Batch, Silent>> {
+) -> Result<Result<Batch, Silent>, Error> {
     let (mails, list, silent) = match decided {
         Decided::Replies(mails, list) => (mails, list, Silent::Nothing),
         Decided::Silent(why) => (Vec::new(), None, why),
@@ -141,7 +141,7 @@ fn decide(
     route: &Route,
     incoming: &Incoming,
     now: u64,
-) -> io::Result<Decided> {
+) -> Result<Decided, Error> {
     let note = |address: &str, outcome: &str| {
         audit_line(
             ctx,
@@ -189,7 +189,7 @@ fn answer(
     incoming: &Incoming,
     sender: &EmailAddress,
     now: u64,
-) -> io::Result<Decided> {
+) -> Result<Decided, Error> {
     let mut answer = Answer {
         ctx,
         incoming,
@@ -226,8 +226,8 @@ pub(crate) fn audit_line(
     outcome: &str,
     incoming: &Incoming,
     now: u64,
-) -> io::Result<()> {
-    ctx.audit.write(&Record {
+) -> Result<(), Error> {
+    Ok(ctx.audit.write(&Record {
         message_id: incoming.message_id.as_deref(),
         ..Record::new(
             list.unwrap_or(""),
@@ -237,7 +237,7 @@ pub(crate) fn audit_line(
             Via::Email,
             now,
         )
-    })
+    })?)
 }
 
 fn sender_text(incoming: &Incoming, delivery: &Delivery<'_>) -> String {

@@ -15,6 +15,7 @@ mod parse;
 mod shared;
 mod store;
 
+pub use crate::records::Origin;
 pub use shared::{Change, SharedRoster};
 pub use store::{RosterError, RosterFile};
 
@@ -36,8 +37,8 @@ pub struct Member {
     pub name: Option<String>,
     /// When the member joined.
     pub since: Option<Datetime>,
-    /// How: `email`, `admin` or `token`.
-    pub via: Option<String>,
+    /// How the member came: `email`, `token`, `admin`, `import:…`, `sync:…`.
+    pub via: Option<Origin>,
 }
 
 /// A roster that does not parse: where and why.

@@ -8,7 +8,7 @@
 //! way the result is what a real TOML parser says; property tests hold the two
 //! paths to the same answers.
 
-use super::{Index, Member, ParseError, Roster};
+use super::{Index, Member, Origin, ParseError, Roster};
 use crate::address::EmailAddress;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
@@ -34,7 +34,7 @@ pub(super) fn member_line(member: &Member) -> String {
         table.insert("since", since.into());
     }
     if let Some(via) = &member.via {
-        table.insert("via", via.as_str().into());
+        table.insert("via", via.word().as_ref().into());
     }
     let mut doc = toml_edit::DocumentMut::new();
     doc.insert(
@@ -291,7 +291,7 @@ impl FastEntry<'_> {
                 .map(Datetime::from_str)
                 .transpose()
                 .map_err(|e| e.to_string())?,
-            via: self.via.map(str::to_owned),
+            via: self.via.map(Origin::from),
         })
     }
 }
@@ -475,7 +475,7 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
     for (field, value) in table.iter() {
         match (field, value) {
             ("name", Value::String(s)) => member.name = Some(s.value().clone()),
-            ("via", Value::String(s)) => member.via = Some(s.value().clone()),
+            ("via", Value::String(s)) => member.via = Some(Origin::from(s.value().as_str())),
             ("since", Value::Datetime(d)) => member.since = Some(*d.value()),
             ("name" | "via", _) => {
                 return Err(format!("`{field}` of `{key}` must be a string in quotes"));

@@ -22,6 +22,7 @@
 use super::store::{MAX_RETRIES, kept_changing};
 use super::{Member, Roster, RosterError, RosterFile};
 use crate::address::EmailAddress;
+use crate::records::Edit;
 use crate::statelog::{Line, RosterEntry, StateLog};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -50,7 +51,7 @@ impl Change {
             Change::Add(m) => RosterEntry {
                 list: list.to_owned(),
                 address: m.address.to_string(),
-                add: true,
+                edit: Edit::Add,
                 name: m.name.clone(),
                 since: m.since.as_ref().map(ToString::to_string),
                 via: m.via.clone(),
@@ -58,7 +59,7 @@ impl Change {
             Change::Remove(address) => RosterEntry {
                 list: list.to_owned(),
                 address: address.to_string(),
-                add: false,
+                edit: Edit::Remove,
                 name: None,
                 since: None,
                 via: None,
@@ -72,7 +73,7 @@ impl Change {
             tracing::warn!(list = %e.list, address = %crate::message::clean(&e.address), "state.log: a roster change with an unusable address was skipped");
             return None;
         };
-        Some(if e.add {
+        Some(if e.edit == Edit::Add {
             Change::Add(Member {
                 address,
                 name: e.name.clone(),
@@ -89,7 +90,7 @@ impl Change {
 ///
 /// The file in memory sits behind a read-write lock: a save writes the text while
 /// holding it shared, so requests carry on during the write. Their changes go into
-/// `Pending` (an overlay of who joined or left since, and the list of changes to make
+/// `Backlog` (an overlay of who joined or left since, and the list of changes to make
 /// to the text) and reach the text under the exclusive lock, briefly, at the start of
 /// the next save.
 #[derive(Debug)]
@@ -97,13 +98,13 @@ pub struct SharedRoster {
     list: String,
     journal: Arc<StateLog>,
     file: RwLock<RosterFile>,
-    pending: Mutex<Pending>,
+    pending: Mutex<Backlog>,
     /// One save at a time.
     saving: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
-struct Pending {
+struct Backlog {
     /// Changes made (in the log) and not yet in the file, in order.
     unsaved: Vec<(u64, Change)>,
     /// The tail of `unsaved` not yet made to the text in memory.
@@ -117,7 +118,7 @@ struct Pending {
     changes: u64,
 }
 
-impl Pending {
+impl Backlog {
     /// Makes every unsaved change again on a roster just read from the file.
     fn redo_all(&mut self, roster: &mut Roster) {
         for (_, change) in &self.unsaved {
@@ -158,7 +159,7 @@ impl SharedRoster {
                 path: path.to_owned(),
                 source,
             })?;
-        let mut pending = Pending::default();
+        let mut pending = Backlog::default();
         for (seq, entry) in &logged {
             match Change::from_entry(entry) {
                 Some(change) => pending.unsaved.push((*seq, change)),
@@ -209,7 +210,7 @@ impl SharedRoster {
     fn bring_up_to_date(
         &self,
         file: &mut RosterFile,
-        pending: &mut Pending,
+        pending: &mut Backlog,
     ) -> Result<(), RosterError> {
         let refreshed = file.refresh()?;
         let ours: Vec<u64> = pending.unsaved.iter().map(|(seq, _)| *seq).collect();
@@ -240,7 +241,7 @@ impl SharedRoster {
     }
 
     /// Makes every change the log holds for the list again on the file just read.
-    fn redo_logged(&self, file: &mut RosterFile, pending: &mut Pending) -> Result<(), RosterError> {
+    fn redo_logged(&self, file: &mut RosterFile, pending: &mut Backlog) -> Result<(), RosterError> {
         let logged = self
             .journal
             .with_roster_changes(|changes| {
@@ -280,8 +281,8 @@ impl SharedRoster {
 
     /// Makes a change: in memory, and durable in the state log once the caller syncs
     /// it. Returns whether it changed the roster.
-    pub fn apply(&self, change: Change) -> Result<bool, String> {
-        let file = self.current().map_err(|e| e.to_string())?;
+    pub fn apply(&self, change: Change) -> Result<bool, RosterError> {
+        let file = self.current()?;
         let mut pending = lock(&self.pending);
         let (address, joins) = match &change {
             Change::Add(m) => (&m.address, true),
@@ -293,7 +294,7 @@ impl SharedRoster {
         let seq = self
             .journal
             .append_roster(change.entry(&self.list))
-            .map_err(|e| format!("state.log: {e}"))?;
+            .map_err(RosterError::State)?;
         pending.overlay.insert(address.key(), joins);
         pending.to_apply.push(change.clone());
         pending.unsaved.push((seq, change));
@@ -378,7 +379,7 @@ impl SharedRoster {
 }
 
 /// Membership as of the latest change: the overlay first, then the text.
-fn member(pending: &Pending, roster: &Roster, address: &EmailAddress) -> bool {
+fn member(pending: &Backlog, roster: &Roster, address: &EmailAddress) -> bool {
     match pending.overlay.get(&address.key()) {
         Some(&present) => present,
         None => roster.contains(address),
@@ -532,6 +533,7 @@ mod tests {
             shared
                 .apply(Change::Add(member("other@x.gov")))
                 .unwrap_err()
+                .to_string()
                 .contains("roster.toml:2")
         );
         std::fs::write(&path, "[members]\n\"fixed@x.gov\" = {}\n").unwrap();

@@ -31,6 +31,21 @@ pub enum RosterError {
         /// The system's error.
         source: io::Error,
     },
+    /// A change could not be made durable in the state log.
+    #[error("state.log: {0}")]
+    State(#[source] io::Error),
+}
+
+/// Every roster failure is temporary: a file that does not parse waits for the
+/// admin to fix it (the MTA retries meanwhile), and I/O errors are our disk's.
+impl crate::error::Classify for RosterError {
+    fn severity(&self) -> crate::error::Severity {
+        match self {
+            RosterError::Parse { .. } | RosterError::Io { .. } | RosterError::State(_) => {
+                crate::error::Severity::Temporary
+            }
+        }
+    }
 }
 
 impl RosterError {

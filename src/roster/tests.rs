@@ -417,7 +417,7 @@ proptest! {
                     m.address.local().to_owned(),
                     m.name,
                     m.since.map(|d| d.to_string()),
-                    m.via,
+                    m.via.map(String::from),
                 )).collect();
                 if !case_dups {
                     let want: Vec<_> = theirs.into_iter().map(|(k, n, s, v)| (

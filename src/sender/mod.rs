@@ -54,6 +54,15 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl crate::error::Classify for SendError {
+    fn severity(&self) -> crate::error::Severity {
+        match self {
+            SendError::Temporary(_) => crate::error::Severity::Temporary,
+            SendError::Permanent(_) => crate::error::Severity::Permanent,
+        }
+    }
+}
+
 /// Hands mail to the configured transport.
 pub enum Sender {
     /// `smtp://`: our own connection, TCP_NODELAY, STARTTLS when offered.
@@ -396,6 +405,8 @@ fn envelope(mail: &Outgoing) -> Result<lettre::address::Envelope, String> {
 
 fn write_eml(dir: &Path, mail: &Outgoing) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    // Not a time of any record (those are handed in): a name unique and in
+    // writing order across processes, which seconds alone would not give.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
