@@ -159,7 +159,7 @@ pub struct Pending {
 ///
 /// Written as a word (`email`, `token`, `admin`, `import:FORMAT`, `sync:NAME`); a
 /// word listkeeper does not know (a hand-edited roster) is kept as it is and written
-/// back unchanged. Not one type with [`crate::audit::Via`], which says who made a
+/// back unchanged. Not one type with `audit::Via`, which says who made a
 /// change (any change: a removal, a send) and is one of three words; an origin also
 /// names the import or the sync. [`Origin::from`] a `Via` gives its word.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
