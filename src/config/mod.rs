@@ -340,116 +340,39 @@ fn server_from_raw(
     problems: &mut Problems,
 ) -> Option<ServerConfig> {
     let errors_before = problems.error_count();
-    let at = |keys: &[&str]| KeyPath::keys(keys);
-    let domain = normalize_domain(&raw.domain).unwrap_or_else(|why| {
-        f.error(
-            problems,
-            &at(&["domain"]),
-            format!("`{}` is not a usable domain: {why}", raw.domain),
-        );
-        String::new()
-    });
-    // `.invalid` never resolves (RFC 2606): it marks a placeholder, such as the one in
-    // the Debian package's starter configuration, that the operator must replace.
-    if domain == "invalid" || domain.ends_with(".invalid") {
-        f.error(
-            problems,
-            &at(&["domain"]),
-            format!(
-                "`{domain}` is a placeholder (.invalid is never a real domain): set domain to \
-                 the list domain, the host part of every list address, whose MX is this Postfix"
-            ),
-        );
-    }
-    if let Some(local) = &raw.command_address
-        && EmailAddress::parse(&format!("{local}@example.com")).is_err()
-    {
-        f.error(
-            problems,
-            &at(&["command_address"]),
-            format!(
-                "`{local}` is not a valid local part (write `listserv`, not `listserv@domain`)"
-            ),
-        );
-    }
-    let lmtp = match raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024") {
-        s if s.starts_with("unix:") => Some(Listen::Unix(f.resolve(&s["unix:".len()..]))),
-        s => s
-            .parse()
-            .map(Listen::Tcp)
-            .map_err(|_| {
-                f.error(
-                    problems,
-                    &at(&["inbound", "lmtp"]),
-                    format!("`{s}` is neither `IP:PORT` (such as 127.0.0.1:8024) nor `unix:/path`"),
-                );
-            })
-            .ok(),
-    };
-    let max_message_size = parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB"))
-        .map_err(|why| f.error(problems, &at(&["inbound", "max_message_size"]), why))
-        .ok();
-    let transport = parse_transport(
-        raw.outbound
-            .transport
-            .as_deref()
-            .unwrap_or("smtp://127.0.0.1:25"),
+    let domain = server_domain(&raw.domain, f, problems);
+    check_command_address(raw.command_address.as_deref(), f, problems);
+    let lmtp = parse_listen(
+        raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024"),
         f,
-    )
-    .map_err(|why| f.error(problems, &at(&["outbound", "transport"]), why))
-    .ok();
-    let default_from = format!(
-        "{}@{domain}",
-        raw.command_address.as_deref().unwrap_or("listkeeper")
+        problems,
     );
-    let from_text = raw.outbound.from.unwrap_or(default_from);
-    let from = EmailAddress::parse(&from_text)
-        .map_err(|e| f.error(problems, &at(&["outbound", "from"]), e.to_string()))
-        .ok();
-    let idle_timeout = parse_duration(raw.inbound.idle_timeout.as_deref().unwrap_or("5 min"))
-        .map_err(|why| f.error(problems, &at(&["inbound", "idle_timeout"]), why))
-        .ok();
-    let give_up_after = parse_duration(raw.outbound.give_up_after.as_deref().unwrap_or("4 days"))
-        .map_err(|why| f.error(problems, &at(&["outbound", "give_up_after"]), why))
-        .ok();
-    let send_timeout = parse_duration(raw.outbound.send_timeout.as_deref().unwrap_or("30 s"))
-        .map_err(|why| f.error(problems, &at(&["outbound", "send_timeout"]), why))
-        .ok()
-        .filter(|t| {
-            let ok = !t.is_zero();
-            if !ok {
-                f.error(
-                    problems,
-                    &at(&["outbound", "send_timeout"]),
-                    "must be more than 0 s",
-                );
-            }
-            ok
-        });
-    let expires = parse_duration(raw.confirm.expires.as_deref().unwrap_or("7 days"))
-        .map_err(|why| f.error(problems, &at(&["confirm", "expires"]), why))
-        .ok();
+    let max_message_size = checked(
+        f,
+        problems,
+        &["inbound", "max_message_size"],
+        parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB")),
+    );
+    let transport = checked(
+        f,
+        problems,
+        &["outbound", "transport"],
+        parse_transport(
+            raw.outbound
+                .transport
+                .as_deref()
+                .unwrap_or("smtp://127.0.0.1:25"),
+            f,
+        ),
+    );
+    let from = reply_from(&raw, &domain, f, problems);
+    let timeouts = Timeouts::from_raw(&raw, f, problems);
     let state_dir = f.resolve(&raw.state_dir);
     let secret_file = raw
         .confirm
         .secret_file
         .map(|s| f.resolve(&s))
         .unwrap_or_else(|| state_dir.join("secret"));
-    let limits = Limits {
-        confirmations_per_address_per_day: raw
-            .limits
-            .confirmations_per_address_per_day
-            .unwrap_or(3),
-        command_replies_per_address_per_day: raw
-            .limits
-            .command_replies_per_address_per_day
-            .unwrap_or(10),
-        confirmations_per_domain_per_hour: raw
-            .limits
-            .confirmations_per_domain_per_hour
-            .unwrap_or(100),
-        replies_per_hour: raw.limits.replies_per_hour.unwrap_or(5000),
-    };
     if problems.error_count() > errors_before {
         return None;
     }
@@ -462,23 +385,199 @@ fn server_from_raw(
             maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
             max_message_size: max_message_size?,
             max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
-            idle_timeout: idle_timeout?,
+            idle_timeout: timeouts.idle?,
         },
         outbound: Outbound {
             transport: transport?,
             from: from?,
             username: raw.outbound.username,
             password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
-            give_up_after: give_up_after?,
-            send_timeout: send_timeout?,
+            give_up_after: timeouts.give_up_after?,
+            send_timeout: timeouts.send?,
         },
         confirm: Confirm {
             secret_file,
-            expires: expires?,
+            expires: timeouts.expires?,
         },
-        limits,
+        limits: limits_from_raw(&raw.limits),
         authserv_id: raw.trust.authserv_id,
     })
+}
+
+/// The value of a key that parsed, or `None` with its error recorded at the key.
+fn checked<T>(
+    f: &TomlFile,
+    problems: &mut Problems,
+    keys: &[&str],
+    parsed: Result<T, String>,
+) -> Option<T> {
+    parsed
+        .map_err(|why| f.error(problems, &KeyPath::keys(keys), why))
+        .ok()
+}
+
+/// `domain`, in lower case; an unusable one or a `.invalid` placeholder is an error
+/// (and comes back empty when unusable, so the checks after it still run).
+fn server_domain(written: &str, f: &TomlFile, problems: &mut Problems) -> String {
+    let at = KeyPath::keys(&["domain"]);
+    let domain = normalize_domain(written).unwrap_or_else(|why| {
+        f.error(
+            problems,
+            &at,
+            format!("`{written}` is not a usable domain: {why}"),
+        );
+        String::new()
+    });
+    // `.invalid` never resolves (RFC 2606): it marks a placeholder, such as the one in
+    // the Debian package's starter configuration, that the operator must replace.
+    if domain == "invalid" || domain.ends_with(".invalid") {
+        f.error(
+            problems,
+            &at,
+            format!(
+                "`{domain}` is a placeholder (.invalid is never a real domain): set domain to \
+                 the list domain, the host part of every list address, whose MX is this Postfix"
+            ),
+        );
+    }
+    domain
+}
+
+/// `command_address` must be a bare local part.
+fn check_command_address(local: Option<&str>, f: &TomlFile, problems: &mut Problems) {
+    if let Some(local) = local
+        && EmailAddress::parse(&format!("{local}@example.com")).is_err()
+    {
+        f.error(
+            problems,
+            &KeyPath::keys(&["command_address"]),
+            format!(
+                "`{local}` is not a valid local part (write `listserv`, not `listserv@domain`)"
+            ),
+        );
+    }
+}
+
+/// `[inbound] lmtp`: `IP:PORT` or `unix:/path`.
+fn parse_listen(text: &str, f: &TomlFile, problems: &mut Problems) -> Option<Listen> {
+    match text.strip_prefix("unix:") {
+        Some(path) => Some(Listen::Unix(f.resolve(path))),
+        None => checked(
+            f,
+            problems,
+            &["inbound", "lmtp"],
+            text.parse().map(Listen::Tcp).map_err(|_| {
+                format!("`{text}` is neither `IP:PORT` (such as 127.0.0.1:8024) nor `unix:/path`")
+            }),
+        ),
+    }
+}
+
+/// `[outbound] from`, by default `command_address` (or `listkeeper`) at the domain.
+fn reply_from(
+    raw: &raw::RawServer,
+    domain: &str,
+    f: &TomlFile,
+    problems: &mut Problems,
+) -> Option<EmailAddress> {
+    let from_text = raw.outbound.from.clone().unwrap_or_else(|| {
+        format!(
+            "{}@{domain}",
+            raw.command_address.as_deref().unwrap_or("listkeeper")
+        )
+    });
+    checked(
+        f,
+        problems,
+        &["outbound", "from"],
+        EmailAddress::parse(&from_text).map_err(|e| e.to_string()),
+    )
+}
+
+/// The durations of `listkeeper.toml`, each `None` when it did not parse.
+struct Timeouts {
+    idle: Option<Duration>,
+    give_up_after: Option<Duration>,
+    send: Option<Duration>,
+    expires: Option<Duration>,
+}
+
+impl Timeouts {
+    /// Parses them in the order the file's problems are reported, defaults filled in.
+    fn from_raw(raw: &raw::RawServer, f: &TomlFile, problems: &mut Problems) -> Self {
+        let (inbound, outbound) = (&raw.inbound, &raw.outbound);
+        let idle = duration(
+            f,
+            problems,
+            &["inbound", "idle_timeout"],
+            inbound.idle_timeout.as_deref(),
+            "5 min",
+        );
+        let give_up_after = duration(
+            f,
+            problems,
+            &["outbound", "give_up_after"],
+            outbound.give_up_after.as_deref(),
+            "4 days",
+        );
+        let send = duration(
+            f,
+            problems,
+            &["outbound", "send_timeout"],
+            outbound.send_timeout.as_deref(),
+            "30 s",
+        )
+        .filter(|t| {
+            let ok = !t.is_zero();
+            if !ok {
+                f.error(
+                    problems,
+                    &KeyPath::keys(&["outbound", "send_timeout"]),
+                    "must be more than 0 s",
+                );
+            }
+            ok
+        });
+        let expires = duration(
+            f,
+            problems,
+            &["confirm", "expires"],
+            raw.confirm.expires.as_deref(),
+            "7 days",
+        );
+        Self {
+            idle,
+            give_up_after,
+            send,
+            expires,
+        }
+    }
+}
+
+/// A duration key, or its default when it is not written.
+fn duration(
+    f: &TomlFile,
+    problems: &mut Problems,
+    keys: &[&str],
+    written: Option<&str>,
+    default: &str,
+) -> Option<Duration> {
+    checked(
+        f,
+        problems,
+        keys,
+        parse_duration(written.unwrap_or(default)),
+    )
+}
+
+/// `[limits]`, defaults filled in.
+fn limits_from_raw(raw: &raw::RawLimits) -> Limits {
+    Limits {
+        confirmations_per_address_per_day: raw.confirmations_per_address_per_day.unwrap_or(3),
+        command_replies_per_address_per_day: raw.command_replies_per_address_per_day.unwrap_or(10),
+        confirmations_per_domain_per_hour: raw.confirmations_per_domain_per_hour.unwrap_or(100),
+        replies_per_hour: raw.replies_per_hour.unwrap_or(5000),
+    }
 }
 
 /// Two lists that answer to one address are an error on the second list (or on
@@ -578,80 +677,24 @@ fn load_lists(dir: &Path, problems: &mut Problems) -> BTreeMap<ListId, ListConfi
 
 fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Option<ListConfig> {
     let errors_before = problems.error_count();
-    let at = |keys: &[&str]| KeyPath::keys(keys);
-    let dir_name = f
-        .dir()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id = ListId::parse(&raw.id)
-        .map_err(|why| f.error(problems, &at(&["id"]), why))
-        .ok();
-    if raw.id != dir_name {
-        f.error(
-            problems,
-            &at(&["id"]),
-            format!(
-                "the id `{}` must equal the folder name `{dir_name}`",
-                raw.id
-            ),
-        );
-    }
-    let mut owners = Vec::new();
-    for (i, owner) in raw.owners.iter().enumerate() {
-        match EmailAddress::parse(owner) {
-            // `.invalid` never resolves (RFC 2606): the placeholder `init` writes.
-            Ok(a) if a.domain().ends_with(".invalid") || a.domain() == "invalid" => {
-                f.warn(
-                    problems,
-                    &at(&["owners"]).at(i),
-                    format!("{a} is a placeholder, and mail to it goes nowhere: put the owners' real addresses here"),
-                );
-                owners.push(a);
-            }
-            Ok(a) => owners.push(a),
-            Err(e) => f.error(problems, &at(&["owners"]).at(i), e.to_string()),
-        }
-    }
-    if raw.owners.is_empty() {
-        f.error(
-            problems,
-            &at(&["owners"]),
-            "a list needs at least one owner address (owners = [\"you@example.gov\"])",
-        );
-    }
-    let subscribe = match raw.subscribe.as_deref().unwrap_or("confirm") {
-        "open" => Some(SubscribePolicy::Open),
-        "confirm" => Some(SubscribePolicy::Confirm),
-        "moderate" => Some(SubscribePolicy::Moderate),
-        "confirm+moderate" => Some(SubscribePolicy::ConfirmThenModerate),
-        other => {
-            f.error(
-                problems,
-                &at(&["subscribe"]),
-                format!(
-                    "`{other}` is not a policy: use open, confirm, moderate or confirm+moderate"
-                ),
-            );
-            None
-        }
-    };
-    let unsubscribe = match raw.unsubscribe.as_deref().unwrap_or("confirm") {
-        "open" => Some(UnsubscribePolicy::Open),
-        "confirm" => Some(UnsubscribePolicy::Confirm),
-        other => {
-            f.error(
-                problems,
-                &at(&["unsubscribe"]),
-                format!("`{other}` is not a policy: use open or confirm"),
-            );
-            None
-        }
-    };
+    let id = list_id(&raw.id, f, problems);
+    let owners = owners_from_raw(&raw.owners, f, problems);
+    let subscribe = checked(
+        f,
+        problems,
+        &["subscribe"],
+        parse_subscribe(raw.subscribe.as_deref().unwrap_or("confirm")),
+    );
+    let unsubscribe = checked(
+        f,
+        problems,
+        &["unsubscribe"],
+        parse_unsubscribe(raw.unsubscribe.as_deref().unwrap_or("confirm")),
+    );
     if raw.terms.trim().is_empty() {
         f.error(
             problems,
-            &at(&["terms"]),
+            &KeyPath::keys(&["terms"]),
             "terms must say who may join: it is what a refused person is told",
         );
     }
@@ -678,6 +721,76 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         rules,
         templates: read_templates(&f.dir().join("templates")),
     })
+}
+
+/// The list's `id`, which must be valid and equal its folder's name.
+fn list_id(written: &str, f: &TomlFile, problems: &mut Problems) -> Option<ListId> {
+    let dir_name = f
+        .dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = checked(f, problems, &["id"], ListId::parse(written));
+    if written != dir_name {
+        f.error(
+            problems,
+            &KeyPath::keys(&["id"]),
+            format!("the id `{written}` must equal the folder name `{dir_name}`"),
+        );
+    }
+    id
+}
+
+/// `owners`: at least one, each an address; a `.invalid` placeholder is kept with a
+/// warning.
+fn owners_from_raw(written: &[String], f: &TomlFile, problems: &mut Problems) -> Vec<EmailAddress> {
+    let at = KeyPath::keys(&["owners"]);
+    let mut owners = Vec::new();
+    for (i, owner) in written.iter().enumerate() {
+        match EmailAddress::parse(owner) {
+            // `.invalid` never resolves (RFC 2606): the placeholder `init` writes.
+            Ok(a) if a.domain().ends_with(".invalid") || a.domain() == "invalid" => {
+                f.warn(
+                    problems,
+                    &at.at(i),
+                    format!("{a} is a placeholder, and mail to it goes nowhere: put the owners' real addresses here"),
+                );
+                owners.push(a);
+            }
+            Ok(a) => owners.push(a),
+            Err(e) => f.error(problems, &at.at(i), e.to_string()),
+        }
+    }
+    if written.is_empty() {
+        f.error(
+            problems,
+            &at,
+            "a list needs at least one owner address (owners = [\"you@example.gov\"])",
+        );
+    }
+    owners
+}
+
+/// `subscribe`, by its word.
+fn parse_subscribe(word: &str) -> Result<SubscribePolicy, String> {
+    match word {
+        "open" => Ok(SubscribePolicy::Open),
+        "confirm" => Ok(SubscribePolicy::Confirm),
+        "moderate" => Ok(SubscribePolicy::Moderate),
+        "confirm+moderate" => Ok(SubscribePolicy::ConfirmThenModerate),
+        other => Err(format!(
+            "`{other}` is not a policy: use open, confirm, moderate or confirm+moderate"
+        )),
+    }
+}
+
+/// `unsubscribe`, by its word.
+fn parse_unsubscribe(word: &str) -> Result<UnsubscribePolicy, String> {
+    match word {
+        "open" => Ok(UnsubscribePolicy::Open),
+        "confirm" => Ok(UnsubscribePolicy::Confirm),
+        other => Err(format!("`{other}` is not a policy: use open or confirm")),
+    }
 }
 
 /// `templates/*.txt` of a list, by name (none when the folder is missing).
@@ -714,20 +827,7 @@ fn rule_from_raw(
 ) -> Option<Rule> {
     let at = KeyPath::keys(&["rule"]).at(index);
     let errors_before = problems.error_count();
-    let mut domains = Vec::new();
-    for (i, d) in raw.domain.iter().enumerate() {
-        match DomainGlob::parse(d) {
-            Ok(g) => domains.push(g),
-            Err(why) => f.error(problems, &at.key("domain").at(i), format!("`{d}`: {why}")),
-        }
-    }
-    let mut addresses = Vec::new();
-    for (i, a) in raw.address.iter().enumerate() {
-        match AddressGlob::parse(a) {
-            Ok(g) => addresses.push(g),
-            Err(why) => f.error(problems, &at.key("address").at(i), why),
-        }
-    }
+    let (domains, addresses) = rule_globs(&raw, &at, f, problems);
     let regex = raw.regex.as_deref().and_then(|re| {
         eligibility::compile_regex(re)
             .map_err(|why| {
@@ -750,19 +850,9 @@ fn rule_from_raw(
             "a rule needs at least one of domain, address, regex or authenticated",
         );
     }
-    let action = match raw.action.as_str() {
-        "allow" => Some(Action::Allow),
-        "moderate" => Some(Action::Moderate),
-        "reject" => Some(Action::Reject),
-        other => {
-            f.error(
-                problems,
-                &at.key("action"),
-                format!("`{other}` is not an action: use allow, moderate or reject"),
-            );
-            None
-        }
-    };
+    let action = parse_action(&raw.action)
+        .map_err(|why| f.error(problems, &at.key("action"), why))
+        .ok();
     if raw.reason.is_some() && action.is_some_and(|a| a != Action::Reject) {
         f.warn(
             problems,
@@ -783,6 +873,42 @@ fn rule_from_raw(
         action: action?,
         reason: raw.reason,
     })
+}
+
+/// A rule's `domain` and `address` globs, those that parse.
+fn rule_globs(
+    raw: &raw::RawRule,
+    at: &KeyPath,
+    f: &TomlFile,
+    problems: &mut Problems,
+) -> (Vec<DomainGlob>, Vec<AddressGlob>) {
+    let mut domains = Vec::new();
+    for (i, d) in raw.domain.iter().enumerate() {
+        match DomainGlob::parse(d) {
+            Ok(g) => domains.push(g),
+            Err(why) => f.error(problems, &at.key("domain").at(i), format!("`{d}`: {why}")),
+        }
+    }
+    let mut addresses = Vec::new();
+    for (i, a) in raw.address.iter().enumerate() {
+        match AddressGlob::parse(a) {
+            Ok(g) => addresses.push(g),
+            Err(why) => f.error(problems, &at.key("address").at(i), why),
+        }
+    }
+    (domains, addresses)
+}
+
+/// A rule's `action`, by its word.
+fn parse_action(word: &str) -> Result<Action, String> {
+    match word {
+        "allow" => Ok(Action::Allow),
+        "moderate" => Ok(Action::Moderate),
+        "reject" => Ok(Action::Reject),
+        other => Err(format!(
+            "`{other}` is not an action: use allow, moderate or reject"
+        )),
+    }
 }
 
 /// Parses a size such as `1 MiB` or `500 kB`.
