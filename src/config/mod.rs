@@ -342,31 +342,7 @@ fn server_from_raw(
     let errors_before = problems.error_count();
     let domain = server_domain(&raw.domain, f, problems);
     check_command_address(raw.command_address.as_deref(), f, problems);
-    let lmtp = parse_listen(
-        raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024"),
-        f,
-        problems,
-    );
-    let max_message_size = checked(
-        f,
-        problems,
-        &["inbound", "max_message_size"],
-        parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB")),
-    );
-    let transport = checked(
-        f,
-        problems,
-        &["outbound", "transport"],
-        parse_transport(
-            raw.outbound
-                .transport
-                .as_deref()
-                .unwrap_or("smtp://127.0.0.1:25"),
-            f,
-        ),
-    );
-    let from = reply_from(&raw, &domain, f, problems);
-    let timeouts = Timeouts::from_raw(&raw, f, problems);
+    let parsed = Parsed::from_raw(&raw, &domain, f, problems);
     let state_dir = f.resolve(&raw.state_dir);
     let secret_file = raw
         .confirm
@@ -381,27 +357,74 @@ fn server_from_raw(
         state_dir,
         command_address: raw.command_address.map(|c| c.to_ascii_lowercase()),
         inbound: Inbound {
-            lmtp: lmtp?,
+            lmtp: parsed.lmtp?,
             maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
-            max_message_size: max_message_size?,
+            max_message_size: parsed.max_message_size?,
             max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
-            idle_timeout: timeouts.idle?,
+            idle_timeout: parsed.timeouts.idle?,
         },
         outbound: Outbound {
-            transport: transport?,
-            from: from?,
+            transport: parsed.transport?,
+            from: parsed.from?,
             username: raw.outbound.username,
             password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
-            give_up_after: timeouts.give_up_after?,
-            send_timeout: timeouts.send?,
+            give_up_after: parsed.timeouts.give_up_after?,
+            send_timeout: parsed.timeouts.send?,
         },
         confirm: Confirm {
             secret_file,
-            expires: timeouts.expires?,
+            expires: parsed.timeouts.expires?,
         },
         limits: limits_from_raw(&raw.limits),
         authserv_id: raw.trust.authserv_id,
     })
+}
+
+/// The keys of `listkeeper.toml` that can fail to parse, each `None` when it did not.
+struct Parsed {
+    lmtp: Option<Listen>,
+    max_message_size: Option<u64>,
+    transport: Option<Transport>,
+    from: Option<EmailAddress>,
+    timeouts: Timeouts,
+}
+
+impl Parsed {
+    /// Parses them in the order the file's problems are reported, defaults filled in.
+    fn from_raw(raw: &raw::RawServer, domain: &str, f: &TomlFile, problems: &mut Problems) -> Self {
+        let lmtp = parse_listen(
+            raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024"),
+            f,
+            problems,
+        );
+        let max_message_size = checked(
+            f,
+            problems,
+            &["inbound", "max_message_size"],
+            parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB")),
+        );
+        let transport = checked(
+            f,
+            problems,
+            &["outbound", "transport"],
+            parse_transport(
+                raw.outbound
+                    .transport
+                    .as_deref()
+                    .unwrap_or("smtp://127.0.0.1:25"),
+                f,
+            ),
+        );
+        let from = reply_from(raw, domain, f, problems);
+        let timeouts = Timeouts::from_raw(raw, f, problems);
+        Self {
+            lmtp,
+            max_message_size,
+            transport,
+            from,
+            timeouts,
+        }
+    }
 }
 
 /// The value of a key that parsed, or `None` with its error recorded at the key.
