@@ -1,20 +1,23 @@
 //! Configuration: `listkeeper.toml` and every `lists/<id>/list.toml` (docs/reference.md, section 1).
 //!
-//! Loading is two-stage. `raw` holds the files as serde reads them; this module builds
-//! checked values from them ([`ServerConfig`], [`ListConfig`], [`ListId`], compiled
-//! rules) so that nothing invalid exists past loading. Every problem, in every file,
+//! Loading is two-stage. `raw` holds the files as serde reads them; `server` (for
+//! `listkeeper.toml`) and `list` (for the lists folder) build checked values from
+//! them ([`ServerConfig`], [`ListConfig`], [`ListId`], compiled rules) so that
+//! nothing invalid exists past loading. Every problem, in every file,
 //! is collected with its file, line and key before loading gives up, so `check`
 //! reports them all at once.
 
 pub mod addresses;
 mod file;
+mod list;
 mod problem;
 mod raw;
+mod server;
 
 pub use problem::{Problem, Problems, Severity};
 
-use crate::address::{EmailAddress, normalize_domain};
-use crate::eligibility::{self, Action, AddressGlob, DomainGlob, Rule};
+use crate::address::EmailAddress;
+use crate::eligibility::Rule;
 use file::{KeyPath, TomlFile};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -280,8 +283,8 @@ impl Config {
         let mut problems = Problems::default();
         let server_path = dir.join("listkeeper.toml");
         let server = file::read::<raw::RawServer>(&server_path, &mut problems)
-            .and_then(|(raw, f)| server_from_raw(raw, &f, &mut problems));
-        let lists = load_lists(dir, &mut problems);
+            .and_then(|(raw, f)| server::server_from_raw(raw, &f, &mut problems));
+        let lists = list::load_lists(dir, &mut problems);
         let command = server.as_ref().and_then(|s| s.command_address.as_deref());
         refuse_collisions(command, &lists, &server_path, &mut problems);
         Partial {
@@ -334,99 +337,6 @@ impl Config {
     }
 }
 
-fn server_from_raw(
-    raw: raw::RawServer,
-    f: &TomlFile,
-    problems: &mut Problems,
-) -> Option<ServerConfig> {
-    let errors_before = problems.error_count();
-    let domain = server_domain(&raw.domain, f, problems);
-    check_command_address(raw.command_address.as_deref(), f, problems);
-    let parsed = Parsed::from_raw(&raw, &domain, f, problems);
-    let state_dir = f.resolve(&raw.state_dir);
-    let secret_file = raw
-        .confirm
-        .secret_file
-        .map(|s| f.resolve(&s))
-        .unwrap_or_else(|| state_dir.join("secret"));
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    Some(ServerConfig {
-        domain,
-        state_dir,
-        command_address: raw.command_address.map(|c| c.to_ascii_lowercase()),
-        inbound: Inbound {
-            lmtp: parsed.lmtp?,
-            maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
-            max_message_size: parsed.max_message_size?,
-            max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
-            idle_timeout: parsed.timeouts.idle?,
-        },
-        outbound: Outbound {
-            transport: parsed.transport?,
-            from: parsed.from?,
-            username: raw.outbound.username,
-            password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
-            give_up_after: parsed.timeouts.give_up_after?,
-            send_timeout: parsed.timeouts.send?,
-        },
-        confirm: Confirm {
-            secret_file,
-            expires: parsed.timeouts.expires?,
-        },
-        limits: limits_from_raw(&raw.limits),
-        authserv_id: raw.trust.authserv_id,
-    })
-}
-
-/// The keys of `listkeeper.toml` that can fail to parse, each `None` when it did not.
-struct Parsed {
-    lmtp: Option<Listen>,
-    max_message_size: Option<u64>,
-    transport: Option<Transport>,
-    from: Option<EmailAddress>,
-    timeouts: Timeouts,
-}
-
-impl Parsed {
-    /// Parses them in the order the file's problems are reported, defaults filled in.
-    fn from_raw(raw: &raw::RawServer, domain: &str, f: &TomlFile, problems: &mut Problems) -> Self {
-        let lmtp = parse_listen(
-            raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024"),
-            f,
-            problems,
-        );
-        let max_message_size = checked(
-            f,
-            problems,
-            &["inbound", "max_message_size"],
-            parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB")),
-        );
-        let transport = checked(
-            f,
-            problems,
-            &["outbound", "transport"],
-            parse_transport(
-                raw.outbound
-                    .transport
-                    .as_deref()
-                    .unwrap_or("smtp://127.0.0.1:25"),
-                f,
-            ),
-        );
-        let from = reply_from(raw, domain, f, problems);
-        let timeouts = Timeouts::from_raw(raw, f, problems);
-        Self {
-            lmtp,
-            max_message_size,
-            transport,
-            from,
-            timeouts,
-        }
-    }
-}
-
 /// The value of a key that parsed, or `None` with its error recorded at the key.
 fn checked<T>(
     f: &TomlFile,
@@ -437,170 +347,6 @@ fn checked<T>(
     parsed
         .map_err(|why| f.error(problems, &KeyPath::keys(keys), why))
         .ok()
-}
-
-/// `domain`, in lower case; an unusable one or a `.invalid` placeholder is an error
-/// (and comes back empty when unusable, so the checks after it still run).
-fn server_domain(written: &str, f: &TomlFile, problems: &mut Problems) -> String {
-    let at = KeyPath::keys(&["domain"]);
-    let domain = normalize_domain(written).unwrap_or_else(|why| {
-        f.error(
-            problems,
-            &at,
-            format!("`{written}` is not a usable domain: {why}"),
-        );
-        String::new()
-    });
-    // `.invalid` never resolves (RFC 2606): it marks a placeholder, such as the one in
-    // the Debian package's starter configuration, that the operator must replace.
-    if domain == "invalid" || domain.ends_with(".invalid") {
-        f.error(
-            problems,
-            &at,
-            format!(
-                "`{domain}` is a placeholder (.invalid is never a real domain): set domain to \
-                 the list domain, the host part of every list address, whose MX is this Postfix"
-            ),
-        );
-    }
-    domain
-}
-
-/// `command_address` must be a bare local part.
-fn check_command_address(local: Option<&str>, f: &TomlFile, problems: &mut Problems) {
-    if let Some(local) = local
-        && EmailAddress::parse(&format!("{local}@example.com")).is_err()
-    {
-        f.error(
-            problems,
-            &KeyPath::keys(&["command_address"]),
-            format!(
-                "`{local}` is not a valid local part (write `listserv`, not `listserv@domain`)"
-            ),
-        );
-    }
-}
-
-/// `[inbound] lmtp`: `IP:PORT` or `unix:/path`.
-fn parse_listen(text: &str, f: &TomlFile, problems: &mut Problems) -> Option<Listen> {
-    match text.strip_prefix("unix:") {
-        Some(path) => Some(Listen::Unix(f.resolve(path))),
-        None => checked(
-            f,
-            problems,
-            &["inbound", "lmtp"],
-            text.parse().map(Listen::Tcp).map_err(|_| {
-                format!("`{text}` is neither `IP:PORT` (such as 127.0.0.1:8024) nor `unix:/path`")
-            }),
-        ),
-    }
-}
-
-/// `[outbound] from`, by default `command_address` (or `listkeeper`) at the domain.
-fn reply_from(
-    raw: &raw::RawServer,
-    domain: &str,
-    f: &TomlFile,
-    problems: &mut Problems,
-) -> Option<EmailAddress> {
-    let from_text = raw.outbound.from.clone().unwrap_or_else(|| {
-        format!(
-            "{}@{domain}",
-            raw.command_address.as_deref().unwrap_or("listkeeper")
-        )
-    });
-    checked(
-        f,
-        problems,
-        &["outbound", "from"],
-        EmailAddress::parse(&from_text).map_err(|e| e.to_string()),
-    )
-}
-
-/// The durations of `listkeeper.toml`, each `None` when it did not parse.
-struct Timeouts {
-    idle: Option<Duration>,
-    give_up_after: Option<Duration>,
-    send: Option<Duration>,
-    expires: Option<Duration>,
-}
-
-impl Timeouts {
-    /// Parses them in the order the file's problems are reported, defaults filled in.
-    fn from_raw(raw: &raw::RawServer, f: &TomlFile, problems: &mut Problems) -> Self {
-        let (inbound, outbound) = (&raw.inbound, &raw.outbound);
-        let idle = duration(
-            f,
-            problems,
-            &["inbound", "idle_timeout"],
-            inbound.idle_timeout.as_deref(),
-            "5 min",
-        );
-        let give_up_after = duration(
-            f,
-            problems,
-            &["outbound", "give_up_after"],
-            outbound.give_up_after.as_deref(),
-            "4 days",
-        );
-        let send = duration(
-            f,
-            problems,
-            &["outbound", "send_timeout"],
-            outbound.send_timeout.as_deref(),
-            "30 s",
-        )
-        .filter(|t| {
-            let ok = !t.is_zero();
-            if !ok {
-                f.error(
-                    problems,
-                    &KeyPath::keys(&["outbound", "send_timeout"]),
-                    "must be more than 0 s",
-                );
-            }
-            ok
-        });
-        let expires = duration(
-            f,
-            problems,
-            &["confirm", "expires"],
-            raw.confirm.expires.as_deref(),
-            "7 days",
-        );
-        Self {
-            idle,
-            give_up_after,
-            send,
-            expires,
-        }
-    }
-}
-
-/// A duration key, or its default when it is not written.
-fn duration(
-    f: &TomlFile,
-    problems: &mut Problems,
-    keys: &[&str],
-    written: Option<&str>,
-    default: &str,
-) -> Option<Duration> {
-    checked(
-        f,
-        problems,
-        keys,
-        parse_duration(written.unwrap_or(default)),
-    )
-}
-
-/// `[limits]`, defaults filled in.
-fn limits_from_raw(raw: &raw::RawLimits) -> Limits {
-    Limits {
-        confirmations_per_address_per_day: raw.confirmations_per_address_per_day.unwrap_or(3),
-        command_replies_per_address_per_day: raw.command_replies_per_address_per_day.unwrap_or(10),
-        confirmations_per_domain_per_hour: raw.confirmations_per_domain_per_hour.unwrap_or(100),
-        replies_per_hour: raw.replies_per_hour.unwrap_or(5000),
-    }
 }
 
 /// Two lists that answer to one address are an error on the second list (or on
@@ -639,183 +385,6 @@ fn refuse_collisions(
     }
 }
 
-fn load_lists(dir: &Path, problems: &mut Problems) -> BTreeMap<ListId, ListConfig> {
-    let lists_dir = dir.join("lists");
-    let mut lists = BTreeMap::new();
-    let entries = match std::fs::read_dir(&lists_dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            problems.error(
-                &lists_dir,
-                None,
-                None,
-                format!("cannot read the lists folder: {e}"),
-            );
-            return lists;
-        }
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    dirs.sort();
-    for list_dir in dirs {
-        let path = list_dir.join("list.toml");
-        if !path.exists() {
-            problems.error(
-                &list_dir,
-                None,
-                None,
-                "a list folder without list.toml: add one or move the folder out of lists/",
-            );
-            continue;
-        }
-        let Some(list) = file::read::<raw::RawList>(&path, problems)
-            .and_then(|(raw, f)| list_from_raw(raw, &f, problems))
-        else {
-            continue;
-        };
-        if lists.contains_key(&list.id) {
-            problems.error(
-                &path,
-                None,
-                Some("id".into()),
-                format!(
-                    "another list folder has the id `{}` in another case",
-                    list.id
-                ),
-            );
-            continue;
-        }
-        lists.insert(list.id.clone(), list);
-    }
-    lists
-}
-
-fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Option<ListConfig> {
-    let errors_before = problems.error_count();
-    let id = list_id(&raw.id, f, problems);
-    let owners = owners_from_raw(&raw.owners, f, problems);
-    let subscribe = checked(
-        f,
-        problems,
-        &["subscribe"],
-        parse_subscribe(raw.subscribe.as_deref().unwrap_or("confirm")),
-    );
-    let unsubscribe = checked(
-        f,
-        problems,
-        &["unsubscribe"],
-        parse_unsubscribe(raw.unsubscribe.as_deref().unwrap_or("confirm")),
-    );
-    if raw.terms.trim().is_empty() {
-        f.error(
-            problems,
-            &KeyPath::keys(&["terms"]),
-            "terms must say who may join: it is what a refused person is told",
-        );
-    }
-    let rules: Vec<Rule> = raw
-        .rule
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| rule_from_raw(r, i, f, problems))
-        .collect();
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    let name = raw.name.unwrap_or_else(|| raw.id.clone());
-    Some(ListConfig {
-        id: id?,
-        dir: f.dir().to_owned(),
-        title: raw.title.unwrap_or_else(|| name.clone()),
-        name,
-        owners,
-        subscribe: subscribe?,
-        unsubscribe: unsubscribe?,
-        terms: raw.terms,
-        include_file: raw.include_file.map(|p| f.resolve(&p)),
-        rules,
-        templates: read_templates(&f.dir().join("templates")),
-    })
-}
-
-/// The list's `id`, which must be valid and equal its folder's name.
-fn list_id(written: &str, f: &TomlFile, problems: &mut Problems) -> Option<ListId> {
-    let dir_name = f
-        .dir()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id = checked(f, problems, &["id"], ListId::parse(written));
-    if written != dir_name {
-        f.error(
-            problems,
-            &KeyPath::keys(&["id"]),
-            format!("the id `{written}` must equal the folder name `{dir_name}`"),
-        );
-    }
-    id
-}
-
-/// `owners`: at least one, each an address; a `.invalid` placeholder is kept with a
-/// warning.
-fn owners_from_raw(written: &[String], f: &TomlFile, problems: &mut Problems) -> Vec<EmailAddress> {
-    let at = KeyPath::keys(&["owners"]);
-    let mut owners = Vec::new();
-    for (i, owner) in written.iter().enumerate() {
-        match EmailAddress::parse(owner) {
-            // `.invalid` never resolves (RFC 2606): the placeholder `init` writes.
-            Ok(a) if a.domain().ends_with(".invalid") || a.domain() == "invalid" => {
-                f.warn(
-                    problems,
-                    &at.at(i),
-                    format!("{a} is a placeholder, and mail to it goes nowhere: put the owners' real addresses here"),
-                );
-                owners.push(a);
-            }
-            Ok(a) => owners.push(a),
-            Err(e) => f.error(problems, &at.at(i), e.to_string()),
-        }
-    }
-    if written.is_empty() {
-        f.error(
-            problems,
-            &at,
-            "a list needs at least one owner address (owners = [\"you@example.gov\"])",
-        );
-    }
-    owners
-}
-
-/// `subscribe`, by its word.
-fn parse_subscribe(word: &str) -> Result<SubscribePolicy, String> {
-    match word {
-        "open" => Ok(SubscribePolicy::Open),
-        "confirm" => Ok(SubscribePolicy::Confirm),
-        "moderate" => Ok(SubscribePolicy::Moderate),
-        "confirm+moderate" => Ok(SubscribePolicy::ConfirmThenModerate),
-        other => Err(format!(
-            "`{other}` is not a policy: use open, confirm, moderate or confirm+moderate"
-        )),
-    }
-}
-
-/// `unsubscribe`, by its word.
-fn parse_unsubscribe(word: &str) -> Result<UnsubscribePolicy, String> {
-    match word {
-        "open" => Ok(UnsubscribePolicy::Open),
-        "confirm" => Ok(UnsubscribePolicy::Confirm),
-        other => Err(format!("`{other}` is not a policy: use open or confirm")),
-    }
-}
-
 /// `templates/*.txt` of a list, by name (none when the folder is missing).
 fn read_templates(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -842,98 +411,6 @@ pub fn template_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn rule_from_raw(
-    raw: raw::RawRule,
-    index: usize,
-    f: &TomlFile,
-    problems: &mut Problems,
-) -> Option<Rule> {
-    let at = KeyPath::keys(&["rule"]).at(index);
-    let errors_before = problems.error_count();
-    let (domains, addresses) = rule_globs(&raw, &at, f, problems);
-    let regex = raw.regex.as_deref().and_then(|re| {
-        eligibility::compile_regex(re)
-            .map_err(|why| {
-                f.error(
-                    problems,
-                    &at.key("regex"),
-                    format!("not a valid regex: {why}"),
-                )
-            })
-            .ok()
-    });
-    if raw.domain.is_empty()
-        && raw.address.is_empty()
-        && raw.regex.is_none()
-        && raw.authenticated.is_none()
-    {
-        f.error(
-            problems,
-            &at,
-            "a rule needs at least one of domain, address, regex or authenticated",
-        );
-    }
-    let action = parse_action(&raw.action)
-        .map_err(|why| f.error(problems, &at.key("action"), why))
-        .ok();
-    if raw.reason.is_some() && action.is_some_and(|a| a != Action::Reject) {
-        f.warn(
-            problems,
-            &at.key("reason"),
-            "reason is only told on a reject rule; here it is never used",
-        );
-    }
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    Some(Rule {
-        number: index + 1,
-        line: f.line_of(&at).unwrap_or(0),
-        domains,
-        addresses,
-        regex,
-        authenticated: raw.authenticated,
-        action: action?,
-        reason: raw.reason,
-    })
-}
-
-/// A rule's `domain` and `address` globs, those that parse.
-fn rule_globs(
-    raw: &raw::RawRule,
-    at: &KeyPath,
-    f: &TomlFile,
-    problems: &mut Problems,
-) -> (Vec<DomainGlob>, Vec<AddressGlob>) {
-    let mut domains = Vec::new();
-    for (i, d) in raw.domain.iter().enumerate() {
-        match DomainGlob::parse(d) {
-            Ok(g) => domains.push(g),
-            Err(why) => f.error(problems, &at.key("domain").at(i), format!("`{d}`: {why}")),
-        }
-    }
-    let mut addresses = Vec::new();
-    for (i, a) in raw.address.iter().enumerate() {
-        match AddressGlob::parse(a) {
-            Ok(g) => addresses.push(g),
-            Err(why) => f.error(problems, &at.key("address").at(i), why),
-        }
-    }
-    (domains, addresses)
-}
-
-/// A rule's `action`, by its word.
-fn parse_action(word: &str) -> Result<Action, String> {
-    match word {
-        "allow" => Ok(Action::Allow),
-        "moderate" => Ok(Action::Moderate),
-        "reject" => Ok(Action::Reject),
-        other => Err(format!(
-            "`{other}` is not an action: use allow, moderate or reject"
-        )),
-    }
-}
-
 /// Parses a size such as `1 MiB` or `500 kB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     text.trim()
@@ -948,36 +425,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is not a duration: write it like \"7 days\" or \"36h\""))
 }
 
-fn parse_transport(text: &str, f: &TomlFile) -> Result<Transport, String> {
-    let bad = || {
-        format!("`{text}` is not a transport: use smtp://host:port, smtps://host:port or file:DIR")
-    };
-    if let Some(dir) = text.strip_prefix("file:") {
-        return if dir.is_empty() {
-            Err(bad())
-        } else {
-            Ok(Transport::File(f.resolve(dir)))
-        };
-    }
-    let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-        None => (rest, if scheme == "smtps" { 465 } else { 25 }),
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    if host.is_empty() {
-        return Err(bad());
-    }
-    match scheme {
-        "smtp" => Ok(Transport::Smtp { host, port }),
-        "smtps" => Ok(Transport::Smtps { host, port }),
-        _ => Err(bad()),
-    }
-}
+#[cfg(test)]
+use server::parse_transport;
 
 #[cfg(test)]
 mod tests;
