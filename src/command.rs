@@ -208,17 +208,7 @@ impl Reader<'_> {
         let verb = words.next()?.to_lowercase();
         let args: Vec<&str> = words.collect();
         let command = match verb.as_str() {
-            "subscribe" | "sub" | "join" => {
-                let (list, rest) = self.list_arg(&args);
-                if self.in_subject && !rest.is_empty() && !self.names_list(&args) {
-                    return None; // "Subscribe request", "Join me": not a command.
-                }
-                let name = rest.join(" ");
-                Command::Subscribe {
-                    list,
-                    name: (!name.is_empty()).then_some(name),
-                }
-            }
+            "subscribe" | "sub" | "join" => self.subscribe(&args)?,
             // `SIGNOFF *`, `QUERY *`: every list at once, which we do not do (yet).
             "unsubscribe" | "signoff" | "unsub" | "leave" | "query"
                 if args.first() == Some(&"*") =>
@@ -228,47 +218,10 @@ impl Reader<'_> {
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
             },
-            "confirm" => match args.first().map(|t| t.to_ascii_lowercase()) {
-                Some(token) if crate::token::looks_like_token(&token) => Command::Confirm { token },
-                _ if self.in_subject => Command::Confirm {
-                    token: token_in(self.subject)?,
-                },
-                Some(_) => invalid(
-                    line,
-                    "that is not a confirmation token: copy it from the confirmation mail",
-                ),
-                None => invalid(line, "confirm needs the token from the confirmation mail"),
-            },
-            "ok" if args.is_empty() => match token_in(self.subject) {
-                Some(token) => Command::Confirm { token },
-                None => invalid(
-                    line,
-                    "ok confirms only in a reply to a confirmation mail (its Subject has the token)",
-                ),
-            },
-            "approve" => match args.first().map(|t| t.to_ascii_lowercase()) {
-                Some(token) if crate::token::looks_like_token(&token) => Command::Approve { token },
-                _ if self.in_subject => Command::Approve {
-                    token: token_in(self.subject)?,
-                },
-                _ => invalid(
-                    line,
-                    "approve needs the token from the owners' notification",
-                ),
-            },
-            "reject" => match args.first().map(|t| t.to_ascii_lowercase()) {
-                Some(token) if crate::token::looks_like_token(&token) => {
-                    let reason = args[1..].join(" ");
-                    Command::Reject {
-                        token,
-                        reason: (!reason.is_empty()).then_some(reason),
-                    }
-                }
-                _ => invalid(
-                    line,
-                    "reject needs the token from the owners' notification, then the reason",
-                ),
-            },
+            "confirm" => self.confirm(line, &args)?,
+            "ok" if args.is_empty() => self.confirm_by_ok(line),
+            "approve" => self.approve(line, &args)?,
+            "reject" => reject(line, &args),
             // In the Subject, only before nothing, one of our lists or `*`.
             v if UNSUPPORTED.contains(&v) => {
                 if self.in_subject && !args.is_empty() && args[0] != "*" && !self.names_list(&args)
@@ -293,6 +246,60 @@ impl Reader<'_> {
         Some(Parsed::Command(command))
     }
 
+    /// `SUBSCRIBE [list] [name]`; `None` for a Subject such as "Join me" that only
+    /// starts with the word.
+    fn subscribe(&self, args: &[&str]) -> Option<Command> {
+        let (list, rest) = self.list_arg(args);
+        if self.in_subject && !rest.is_empty() && !self.names_list(args) {
+            return None; // "Subscribe request", "Join me": not a command.
+        }
+        let name = rest.join(" ");
+        Some(Command::Subscribe {
+            list,
+            name: (!name.is_empty()).then_some(name),
+        })
+    }
+
+    /// `CONFIRM token`; in the Subject the token may sit anywhere after the word.
+    fn confirm(&self, line: &str, args: &[&str]) -> Option<Command> {
+        Some(match token_arg(args) {
+            Some(token) if crate::token::looks_like_token(&token) => Command::Confirm { token },
+            _ if self.in_subject => Command::Confirm {
+                token: token_in(self.subject)?,
+            },
+            Some(_) => invalid(
+                line,
+                "that is not a confirmation token: copy it from the confirmation mail",
+            ),
+            None => invalid(line, "confirm needs the token from the confirmation mail"),
+        })
+    }
+
+    /// A bare `OK` confirms the token in the Subject it replies under.
+    fn confirm_by_ok(&self, line: &str) -> Command {
+        match token_in(self.subject) {
+            Some(token) => Command::Confirm { token },
+            None => invalid(
+                line,
+                "ok confirms only in a reply to a confirmation mail (its Subject has the token)",
+            ),
+        }
+    }
+
+    /// `APPROVE token`; in the Subject the token may sit anywhere after the word.
+    fn approve(&self, line: &str, args: &[&str]) -> Option<Command> {
+        Some(match token_arg(args) {
+            Some(token) if crate::token::looks_like_token(&token) => Command::Approve { token },
+            _ if self.in_subject => Command::Approve {
+                token: token_in(self.subject)?,
+            },
+            _ => invalid(
+                line,
+                "approve needs the token from the owners' notification",
+            ),
+        })
+    }
+
     /// Whether the first word is one of our list ids.
     fn names_list(&self, args: &[&str]) -> bool {
         args.first()
@@ -314,6 +321,28 @@ impl Reader<'_> {
             (None, None, None) => (Target::Missing, args),
         }
     }
+}
+
+/// `REJECT token [reason]`.
+fn reject(line: &str, args: &[&str]) -> Command {
+    match token_arg(args) {
+        Some(token) if crate::token::looks_like_token(&token) => {
+            let reason = args[1..].join(" ");
+            Command::Reject {
+                token,
+                reason: (!reason.is_empty()).then_some(reason),
+            }
+        }
+        _ => invalid(
+            line,
+            "reject needs the token from the owners' notification, then the reason",
+        ),
+    }
+}
+
+/// The first argument in lower case, where a token is written.
+fn token_arg(args: &[&str]) -> Option<String> {
+    args.first().map(|t| t.to_ascii_lowercase())
 }
 
 fn unsupported(line: &str) -> Command {

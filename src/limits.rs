@@ -121,33 +121,63 @@ impl Limiter {
         let Some(state) = guard.as_mut() else {
             return Ok(Ok(Allowed::Again));
         };
-        let key = to.key();
-        let domain = to.domain().to_owned();
+        let allowed = match self.allows(state, to, budget, now) {
+            Ok(allowed) => allowed,
+            Err(over) => return Ok(Err(over)),
+        };
+        self.count(state, to, budget, now)?;
+        Ok(Ok(allowed))
+    }
+
+    /// Whether one more reply to `to` fits the hourly total and, unless free, the
+    /// address's and the domain's budgets (stale stamps are pruned on the way).
+    fn allows(
+        &self,
+        state: &mut State,
+        to: &EmailAddress,
+        budget: Budget,
+        now: u64,
+    ) -> Result<Allowed, Over> {
         while state.total.front().is_some_and(|&t| t + HOUR <= now) {
             state.total.pop_front();
         }
         if state.total.len() >= self.limits.replies_per_hour as usize {
-            return Ok(Err(Over::Total));
+            return Err(Over::Total);
         }
-        let mut allowed = Allowed::Again;
-        if let Some((cap, over)) = self.cap(budget) {
-            let per_address = state.per_address(budget).entry(key.clone()).or_default();
-            let sent = prune(per_address, now, DAY);
-            if sent >= cap {
-                return Ok(Err(over));
-            }
-            if sent + 1 == cap {
-                allowed = Allowed::Last;
-            }
-            let in_domain = prune(
-                state.by_domain.entry(domain.clone()).or_default(),
-                now,
-                HOUR,
-            );
-            if in_domain >= self.limits.confirmations_per_domain_per_hour as usize {
-                return Ok(Err(Over::Domain));
-            }
+        let Some((cap, over)) = self.cap(budget) else {
+            return Ok(Allowed::Again);
+        };
+        let per_address = state.per_address(budget).entry(to.key()).or_default();
+        let sent = prune(per_address, now, DAY);
+        if sent >= cap {
+            return Err(over);
         }
+        let allowed = if sent + 1 == cap {
+            Allowed::Last
+        } else {
+            Allowed::Again
+        };
+        let in_domain = prune(
+            state.by_domain.entry(to.domain().to_owned()).or_default(),
+            now,
+            HOUR,
+        );
+        if in_domain >= self.limits.confirmations_per_domain_per_hour as usize {
+            return Err(Over::Domain);
+        }
+        Ok(allowed)
+    }
+
+    /// Counts one reply to `to`: a line in `limits.log`, the stamps in memory, and a
+    /// compaction once the log has grown to several times its live lines.
+    fn count(
+        &self,
+        state: &mut State,
+        to: &EmailAddress,
+        budget: Budget,
+        now: u64,
+    ) -> io::Result<()> {
+        let key = to.key();
         // Appended without an fsync of its own: a crash may forget the last seconds
         // of counts (a few extra mails at most), and no request pays for it.
         let kind = match budget {
@@ -165,7 +195,11 @@ impl Limiter {
         state.total.push_back(now);
         if budget != Budget::Free {
             state.per_address(budget).entry(key).or_default().push(now);
-            state.by_domain.entry(domain).or_default().push(now);
+            state
+                .by_domain
+                .entry(to.domain().to_owned())
+                .or_default()
+                .push(now);
         }
         state.log_lines += 1;
         // Addresses hold a few stamps each: their count stands in for the live lines
@@ -174,7 +208,7 @@ impl Limiter {
         if state.log_lines > 4 * (state.total.len() + 3 * addresses) + 1000 {
             self.compact(state, now)?;
         }
-        Ok(Ok(allowed))
+        Ok(())
     }
 
     /// The daily cap of `budget` per address and what exceeding it is called;

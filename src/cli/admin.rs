@@ -238,21 +238,7 @@ pub(super) fn explain(
             ""
         }
     );
-    let file = list.file();
-    for rule in &list.rules {
-        let verdict = if rule.matches(&address, evidence) {
-            "matches"
-        } else {
-            "does not match"
-        };
-        println!(
-            "  rule {} ({}:{}) {}: {verdict}",
-            rule.number,
-            file.display(),
-            rule.line,
-            rule.action.as_str()
-        );
-    }
+    print_rules(list, &address, evidence);
     let verdict = eligibility::decide(&list.rules, &list.terms, &address, evidence);
     if let Some(member) = roster.roster().get(&address) {
         println!("{} is a member (as {}).", address, member.address);
@@ -268,7 +254,39 @@ pub(super) fn explain(
         return Ok(());
     }
     println!("{address} is not a member.");
-    let what = match (verdict.action, list.subscribe) {
+    let by = verdict.rule.map_or("no rule matches".to_owned(), |n| {
+        format!("rule {n} decides")
+    });
+    println!(
+        "subscribe: {by}: {}",
+        subscribe_outcome(verdict, list.subscribe)
+    );
+    Ok(())
+}
+
+/// Each rule of the list, where it is written, and whether it matches the address.
+fn print_rules(list: &ListConfig, address: &EmailAddress, evidence: Evidence) {
+    let file = list.file();
+    for rule in &list.rules {
+        let verdict = if rule.matches(address, evidence) {
+            "matches"
+        } else {
+            "does not match"
+        };
+        println!(
+            "  rule {} ({}:{}) {}: {verdict}",
+            rule.number,
+            file.display(),
+            rule.line,
+            rule.action.as_str()
+        );
+    }
+}
+
+/// What a subscribe request by a non-member comes to, by the rules' verdict and the
+/// list's policy.
+fn subscribe_outcome(verdict: eligibility::Verdict, policy: SubscribePolicy) -> String {
+    match (verdict.action, policy) {
         (Ruling::Reject, _) => format!(
             "refused; the reply says: {}",
             verdict.reason.unwrap_or_default()
@@ -287,12 +305,7 @@ pub(super) fn explain(
         (Ruling::Allow, SubscribePolicy::ConfirmThenModerate) => {
             "a confirmation request is sent; once confirmed, held for the owners.".into()
         }
-    };
-    let by = verdict.rule.map_or("no rule matches".to_owned(), |n| {
-        format!("rule {n} decides")
-    });
-    println!("subscribe: {by}: {what}");
-    Ok(())
+    }
 }
 
 pub(super) fn find_list<'c>(config: &'c Config, id: &str) -> Result<&'c ListConfig> {

@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::outbox::Sent;
-use crate::pipeline::{self, Context, Delivery, Outcome};
+use crate::pipeline::{self, Context, Delivery, Outcome, Silent};
 use crate::sender::Sender;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -31,15 +31,13 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         }
     };
     let limit = config.server.inbound.max_message_size;
-    let mut raw = Vec::new();
-    if let Err(e) = std::io::stdin()
-        .lock()
-        .take(limit + 1)
-        .read_to_end(&mut raw)
-    {
-        eprintln!("listkeeper: cannot read the message: {e}");
-        return exit_code(e.severity());
-    }
+    let raw = match read_message(limit) {
+        Ok(raw) => raw,
+        Err(e) => {
+            eprintln!("listkeeper: cannot read the message: {e}");
+            return exit_code(e.severity());
+        }
+    };
     let ctx = match Context::open(config) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -56,55 +54,75 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             recipient,
             raw: &raw,
         };
-        // A bug must not turn into a bounce: a panic is a reason to retry.
-        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pipeline::handle_told(&ctx, &delivery, now)
-        }));
-        let (outcome, silent) = handled.unwrap_or_else(|_| {
-            (
-                Outcome::TryLater("internal error (a bug): please report it".into()),
-                None,
-            )
-        });
-        let code = outcome.sysexit();
-        match outcome {
-            Outcome::Done(batch) => {
-                // A person trying things out sees what happened; an MTA's pipe, nothing.
-                if std::io::stderr().is_terminal() {
-                    eprintln!(
-                        "{}",
-                        super::summary::done(recipient, batch.as_ref(), silent)
-                    );
-                }
-                batches.extend(batch);
-            }
-            Outcome::NoSuchUser => {
-                eprintln!(
-                    "listkeeper: {}: no such list address here",
-                    crate::message::redact_recipient(recipient)
-                );
-            }
-            Outcome::TooLarge => {
-                eprintln!(
-                    "listkeeper: the message is larger than max_message_size ({limit} bytes)"
-                );
-            }
-            Outcome::NotMail => {
-                eprintln!("listkeeper: this is not an email message");
-            }
-            Outcome::TryLater(why) => {
-                eprintln!(
-                    "listkeeper: {}: {why}; nothing was changed, the MTA will retry",
-                    crate::message::redact_recipient(recipient)
-                );
-            }
-        }
-        worst = worse(worst, code);
+        let (outcome, silent) = handle_guarded(&ctx, &delivery, now);
+        worst = worse(worst, outcome.sysexit());
+        batches.extend(tell(outcome, recipient, silent, limit));
     }
     if !batches.is_empty() {
         send_now(&ctx, batches, now);
     }
     worst
+}
+
+/// Standard input, at most one byte over `limit` (enough to know it is too large).
+fn read_message(limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// Handles one recipient. A bug must not turn into a bounce: a panic is a reason to
+/// retry.
+fn handle_guarded(ctx: &Context, delivery: &Delivery<'_>, now: u64) -> (Outcome, Option<Silent>) {
+    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pipeline::handle_told(ctx, delivery, now)
+    }));
+    handled.unwrap_or_else(|_| {
+        (
+            Outcome::TryLater("internal error (a bug): please report it".into()),
+            None,
+        )
+    })
+}
+
+/// Says on standard error what became of one recipient (a success only to a
+/// terminal); gives back the replies to send.
+fn tell(
+    outcome: Outcome,
+    recipient: &str,
+    silent: Option<Silent>,
+    limit: u64,
+) -> Option<crate::outbox::Batch> {
+    let redacted = || crate::message::redact_recipient(recipient);
+    match outcome {
+        Outcome::Done(batch) => {
+            // A person trying things out sees what happened; an MTA's pipe, nothing.
+            if std::io::stderr().is_terminal() {
+                eprintln!(
+                    "{}",
+                    super::summary::done(recipient, batch.as_ref(), silent)
+                );
+            }
+            return batch;
+        }
+        Outcome::NoSuchUser => {
+            eprintln!("listkeeper: {}: no such list address here", redacted());
+        }
+        Outcome::TooLarge => {
+            eprintln!("listkeeper: the message is larger than max_message_size ({limit} bytes)");
+        }
+        Outcome::NotMail => eprintln!("listkeeper: this is not an email message"),
+        Outcome::TryLater(why) => {
+            eprintln!(
+                "listkeeper: {}: {why}; nothing was changed, the MTA will retry",
+                redacted()
+            );
+        }
+    }
+    None
 }
 
 /// The request is done and its replies are queued; try to hand them over now. A

@@ -234,42 +234,8 @@ fn write(
     // Absolute paths: the daemon and the unit resolve nothing against a folder.
     let dir = std::path::absolute(dir).with_context(|| format!("{}", dir.display()))?;
     let state = std::path::absolute(state_dir).context("the state folder")?;
-    let include = state.join(format!("{list}.members"));
-    let text = |p: &Path| -> Result<String> {
-        match p.to_str() {
-            Some(s) if !s.chars().any(char::is_control) => Ok(s.to_owned()),
-            _ => bail!("{}: use a path of printable UTF-8", p.display()),
-        }
-    };
-    // `{domain}` is a normalized domain (ASCII letters, digits, `-`, `.`): safe in a
-    // TOML string and in a comment as it is.
-    let server = SERVER
-        .replace("{domain_value}", &quoted(domain))
-        .replace("{state_dir}", &quoted(&text(&state)?))
-        .replace("{secret_file}", &quoted(&text(&state.join("secret"))?))
-        .replace("{state_path}", &text(&state)?)
-        .replace("{config_dir}", &text(&dir)?)
-        .replace("{domain}", domain);
-    let list_text = LIST
-        .replace("{id_value}", &quoted(list.as_str()))
-        .replace("{name}", &quoted(&list.as_str().to_uppercase()))
-        .replace("{title}", &quoted(&format!("The {list} list")))
-        .replace(
-            "{owners_comment}",
-            if owner.is_some() {
-                ""
-            } else {
-                "# A PLACEHOLDER: put the owners' addresses here (init --owner ADDRESS does).\n"
-            },
-        )
-        .replace(
-            "{owner}",
-            &quoted(owner.as_deref().unwrap_or(OWNER_PLACEHOLDER)),
-        )
-        .replace("{include_file}", &quoted(&text(&include)?))
-        .replace("{include_path}", &text(&include)?)
-        .replace("{id}", list.as_str())
-        .replace("{domain}", domain);
+    let server = server_text(&dir, domain, &state)?;
+    let list_text = list_text(list, owner.as_deref(), domain, &state)?;
     let list_dir = dir.join("lists").join(list.as_str());
     std::fs::create_dir_all(&list_dir)
         .with_context(|| format!("cannot create {}", list_dir.display()))?;
@@ -282,6 +248,49 @@ fn write(
     }
     report(&dir, domain, &state, list, owner.is_none());
     Ok(())
+}
+
+/// `listkeeper.toml`, filled in.
+fn server_text(dir: &Path, domain: &str, state: &Path) -> Result<String> {
+    // `{domain}` is a normalized domain (ASCII letters, digits, `-`, `.`): safe in a
+    // TOML string and in a comment as it is.
+    Ok(SERVER
+        .replace("{domain_value}", &quoted(domain))
+        .replace("{state_dir}", &quoted(&printable(state)?))
+        .replace("{secret_file}", &quoted(&printable(&state.join("secret"))?))
+        .replace("{state_path}", &printable(state)?)
+        .replace("{config_dir}", &printable(dir)?)
+        .replace("{domain}", domain))
+}
+
+/// The list's `list.toml`, filled in; without `owner`, a marked placeholder.
+fn list_text(list: &ListId, owner: Option<&str>, domain: &str, state: &Path) -> Result<String> {
+    let include = state.join(format!("{list}.members"));
+    Ok(LIST
+        .replace("{id_value}", &quoted(list.as_str()))
+        .replace("{name}", &quoted(&list.as_str().to_uppercase()))
+        .replace("{title}", &quoted(&format!("The {list} list")))
+        .replace(
+            "{owners_comment}",
+            if owner.is_some() {
+                ""
+            } else {
+                "# A PLACEHOLDER: put the owners' addresses here (init --owner ADDRESS does).\n"
+            },
+        )
+        .replace("{owner}", &quoted(owner.unwrap_or(OWNER_PLACEHOLDER)))
+        .replace("{include_file}", &quoted(&printable(&include)?))
+        .replace("{include_path}", &printable(&include)?)
+        .replace("{id}", list.as_str())
+        .replace("{domain}", domain))
+}
+
+/// A path as text to write into a file: printable UTF-8 only.
+fn printable(p: &Path) -> Result<String> {
+    match p.to_str() {
+        Some(s) if !s.chars().any(char::is_control) => Ok(s.to_owned()),
+        _ => bail!("{}: use a path of printable UTF-8", p.display()),
+    }
 }
 
 /// What was written, and the operator's next steps.

@@ -12,7 +12,7 @@ use super::progress;
 use crate::audit::{AuditLog, Record, Via};
 use crate::config::{Config, ListId};
 use crate::eligibility::{self, Evidence, Ruling};
-use crate::import::{self, Draft, DraftMember, export};
+use crate::import::{self, Draft, DraftList, DraftMember, export};
 use crate::roster::{Member, Roster};
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
@@ -337,7 +337,29 @@ fn print_draft(d: &Draft, o: &ImportOptions<'_>, id: &ListId, folder: &Path, exi
         folder.display(),
         if existing { ", which exists" } else { ", new" }
     );
-    let l = &d.list;
+    print_settings(&d.list, id);
+    println!(
+        "  members: {} ({} duplicate(s) merged, {} line(s) not read)",
+        d.members.len(),
+        d.duplicates.len(),
+        d.invalid.len()
+    );
+    for (line, first, address) in &d.duplicates {
+        println!("  duplicate: line {line}: {address} (merged into line {first})");
+    }
+    for e in &d.invalid {
+        println!("  could not read: {e}");
+    }
+    for u in &d.untranslated {
+        println!("  not translated: {u}");
+    }
+    for (option, members) in d.untranslated_options() {
+        print_untranslated_option(&option, &members);
+    }
+}
+
+/// The list settings the draft carries: name, title, owners, policies and rules.
+fn print_settings(l: &DraftList, id: &ListId) {
     println!("  name: {}", l.name.as_deref().unwrap_or(id.as_str()));
     if let Some(title) = &l.title {
         println!("  title: {title}");
@@ -363,38 +385,25 @@ fn print_draft(d: &Draft, o: &ImportOptions<'_>, id: &ListId, folder: &Path, exi
             r.action
         );
     }
+}
+
+/// A member option with no listkeeper equivalent, and the first members who had it.
+fn print_untranslated_option(option: &str, members: &[&DraftMember]) {
+    let what = match option {
+        "NOMAIL" | "DIGEST" | "DIGESTS" | "INDEX" | "MIME" => {
+            "not translated yet (delivery modes): imported as plain members"
+        }
+        _ => "not translated (no listkeeper equivalent): imported as plain members",
+    };
+    let shown: Vec<String> = members
+        .iter()
+        .take(20)
+        .map(|m| format!("{} (line {})", m.address, m.line))
+        .collect();
+    let tail = more(members.len(), shown.len());
     println!(
-        "  members: {} ({} duplicate(s) merged, {} line(s) not read)",
-        d.members.len(),
-        d.duplicates.len(),
-        d.invalid.len()
+        "  option {option}, {} member(s), {what}: {}{tail}",
+        members.len(),
+        shown.join(", ")
     );
-    for (line, first, address) in &d.duplicates {
-        println!("  duplicate: line {line}: {address} (merged into line {first})");
-    }
-    for e in &d.invalid {
-        println!("  could not read: {e}");
-    }
-    for u in &d.untranslated {
-        println!("  not translated: {u}");
-    }
-    for (option, members) in d.untranslated_options() {
-        let what = match option.as_str() {
-            "NOMAIL" | "DIGEST" | "DIGESTS" | "INDEX" | "MIME" => {
-                "not translated yet (delivery modes): imported as plain members"
-            }
-            _ => "not translated (no listkeeper equivalent): imported as plain members",
-        };
-        let shown: Vec<String> = members
-            .iter()
-            .take(20)
-            .map(|m| format!("{} (line {})", m.address, m.line))
-            .collect();
-        let tail = more(members.len(), shown.len());
-        println!(
-            "  option {option}, {} member(s), {what}: {}{tail}",
-            members.len(),
-            shown.join(", ")
-        );
-    }
 }

@@ -105,55 +105,10 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
     } else {
         None
     };
-    let counts = |queue: Awaiting, id: &str| {
-        log.as_ref().map_or(0, |l| {
-            l.read(|s| s.awaiting(queue).values().filter(|p| p.list == id).count())
-                .unwrap_or(0)
-        })
-    };
-    let lists = config
-        .lists
-        .values()
-        .map(|l| {
-            let id = l.id.as_str();
-            let roster = RosterFile::open(&l.roster_path(), l.include_file.as_deref());
-            ListStatus {
-                id: id.to_owned(),
-                members: roster.as_ref().ok().map(|r| r.roster().len()),
-                pending: counts(Awaiting::Confirmation, id),
-                held: counts(Awaiting::Owners, id),
-                error: roster.err().map(|e| e.to_string()),
-            }
-        })
-        .collect();
-    let batches = log
-        .as_ref()
-        .map(|l| l.read(|s| s.outbox.values().cloned().collect::<Vec<_>>()))
-        .transpose()?
-        .unwrap_or_default();
-    let oldest = batches.iter().min_by_key(|b| b.created);
-    let failed = std::fs::read_dir(state.join("outbox/failed")).map_or(0, |d| d.count());
-    let outbox = OutboxStatus {
-        waiting: batches.len(),
-        failed,
-        oldest_waiting_seconds: oldest.map(|b| now.saturating_sub(b.created)),
-        oldest_attempts: oldest.map(|b| b.attempts),
-        oldest_last_error: oldest.and_then(|b| b.last_error.clone()),
-    };
+    let lists = list_statuses(config, log.as_ref());
+    let outbox = outbox_status(state, log.as_ref(), now)?;
     let daemon = daemon(config);
-    let mut problems = Vec::new();
-    if !daemon.answering {
-        problems.push(format!("the daemon does not answer on {}", daemon.lmtp));
-    }
-    if let Some(waited) = outbox.oldest_waiting_seconds
-        && waited > max_wait.as_secs()
-    {
-        problems.push(format!(
-            "a reply has waited {} (more than {})",
-            humantime::format_duration(Duration::from_secs(waited)),
-            humantime::format_duration(max_wait)
-        ));
-    }
+    let problems = problems(&daemon, &outbox, max_wait);
     let status = Status {
         daemon,
         lists,
@@ -178,6 +133,67 @@ pub(super) fn run(config: &Config, json: bool, max_wait: Duration) -> Result<Exi
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Each list's members (or why its roster does not load) and its pending and held
+/// requests.
+fn list_statuses(config: &Config, log: Option<&StateLog>) -> Vec<ListStatus> {
+    let counts = |queue: Awaiting, id: &str| {
+        log.map_or(0, |l| {
+            l.read(|s| s.awaiting(queue).values().filter(|p| p.list == id).count())
+                .unwrap_or(0)
+        })
+    };
+    config
+        .lists
+        .values()
+        .map(|l| {
+            let id = l.id.as_str();
+            let roster = RosterFile::open(&l.roster_path(), l.include_file.as_deref());
+            ListStatus {
+                id: id.to_owned(),
+                members: roster.as_ref().ok().map(|r| r.roster().len()),
+                pending: counts(Awaiting::Confirmation, id),
+                held: counts(Awaiting::Owners, id),
+                error: roster.err().map(|e| e.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// The replies waiting in the state log, the oldest of them, and those failed for good.
+fn outbox_status(state: &Path, log: Option<&StateLog>, now: u64) -> Result<OutboxStatus> {
+    let batches = log
+        .map(|l| l.read(|s| s.outbox.values().cloned().collect::<Vec<_>>()))
+        .transpose()?
+        .unwrap_or_default();
+    let oldest = batches.iter().min_by_key(|b| b.created);
+    let failed = std::fs::read_dir(state.join("outbox/failed")).map_or(0, |d| d.count());
+    Ok(OutboxStatus {
+        waiting: batches.len(),
+        failed,
+        oldest_waiting_seconds: oldest.map(|b| now.saturating_sub(b.created)),
+        oldest_attempts: oldest.map(|b| b.attempts),
+        oldest_last_error: oldest.and_then(|b| b.last_error.clone()),
+    })
+}
+
+/// What makes the check fail: a daemon that does not answer, a reply waiting too long.
+fn problems(daemon: &Daemon, outbox: &OutboxStatus, max_wait: Duration) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !daemon.answering {
+        problems.push(format!("the daemon does not answer on {}", daemon.lmtp));
+    }
+    if let Some(waited) = outbox.oldest_waiting_seconds
+        && waited > max_wait.as_secs()
+    {
+        problems.push(format!(
+            "a reply has waited {} (more than {})",
+            humantime::format_duration(Duration::from_secs(waited)),
+            humantime::format_duration(max_wait)
+        ));
+    }
+    problems
 }
 
 fn daemon(config: &Config) -> Daemon {
@@ -273,34 +289,7 @@ fn drops(path: &Path, now: u64) -> RateLimitDrops {
 }
 
 fn print_human(s: &Status) {
-    let d = &s.daemon;
-    match &d.record {
-        Some(r) => println!(
-            "daemon: {}, {} on {} (pid {}, ready {}, configuration loaded {}{})",
-            if d.running { "running" } else { "not running" },
-            if d.answering {
-                "answering"
-            } else {
-                "NOT answering"
-            },
-            d.lmtp,
-            r.pid,
-            r.ready,
-            r.config_loaded,
-            r.stopped
-                .as_ref()
-                .map_or(String::new(), |t| format!(", stopped {t}"))
-        ),
-        None => println!(
-            "daemon: {} on {} (no record of a serve in the state folder)",
-            if d.answering {
-                "answering"
-            } else {
-                "NOT answering"
-            },
-            d.lmtp
-        ),
-    }
+    print_daemon(&s.daemon);
     for l in &s.lists {
         match (&l.members, &l.error) {
             (Some(m), _) => println!(
@@ -341,5 +330,31 @@ fn print_human(s: &Status) {
     }
     for p in &s.problems {
         println!("PROBLEM: {p}");
+    }
+}
+
+/// The `daemon:` line, from `serve.json` when there is one.
+fn print_daemon(d: &Daemon) {
+    let answering = if d.answering {
+        "answering"
+    } else {
+        "NOT answering"
+    };
+    match &d.record {
+        Some(r) => println!(
+            "daemon: {}, {answering} on {} (pid {}, ready {}, configuration loaded {}{})",
+            if d.running { "running" } else { "not running" },
+            d.lmtp,
+            r.pid,
+            r.ready,
+            r.config_loaded,
+            r.stopped
+                .as_ref()
+                .map_or(String::new(), |t| format!(", stopped {t}"))
+        ),
+        None => println!(
+            "daemon: {answering} on {} (no record of a serve in the state folder)",
+            d.lmtp
+        ),
     }
 }

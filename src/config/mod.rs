@@ -1,20 +1,23 @@
 //! Configuration: `listkeeper.toml` and every `lists/<id>/list.toml` (docs/reference.md, section 1).
 //!
-//! Loading is two-stage. `raw` holds the files as serde reads them; this module builds
-//! checked values from them ([`ServerConfig`], [`ListConfig`], [`ListId`], compiled
-//! rules) so that nothing invalid exists past loading. Every problem, in every file,
+//! Loading is two-stage. `raw` holds the files as serde reads them; `server` (for
+//! `listkeeper.toml`) and `list` (for the lists folder) build checked values from
+//! them ([`ServerConfig`], [`ListConfig`], [`ListId`], compiled rules) so that
+//! nothing invalid exists past loading. Every problem, in every file,
 //! is collected with its file, line and key before loading gives up, so `check`
 //! reports them all at once.
 
 pub mod addresses;
 mod file;
+mod list;
 mod problem;
 mod raw;
+mod server;
 
 pub use problem::{Problem, Problems, Severity};
 
-use crate::address::{EmailAddress, normalize_domain};
-use crate::eligibility::{self, AddressGlob, DomainGlob, Rule, Ruling};
+use crate::address::EmailAddress;
+use crate::eligibility::Rule;
 use file::{KeyPath, TomlFile};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -285,8 +288,8 @@ impl Config {
         let mut problems = Problems::default();
         let server_path = dir.join("listkeeper.toml");
         let server = file::read::<raw::RawServer>(&server_path, &mut problems)
-            .and_then(|(raw, f)| server_from_raw(raw, &f, &mut problems));
-        let lists = load_lists(dir, &mut problems);
+            .and_then(|(raw, f)| server::server_from_raw(raw, &f, &mut problems));
+        let lists = list::load_lists(dir, &mut problems);
         let command = server.as_ref().and_then(|s| s.command_address.as_deref());
         refuse_collisions(command, &lists, &server_path, &mut problems);
         Partial {
@@ -339,151 +342,16 @@ impl Config {
     }
 }
 
-fn server_from_raw(
-    raw: raw::RawServer,
+/// The value of a key that parsed, or `None` with its error recorded at the key.
+fn checked<T>(
     f: &TomlFile,
     problems: &mut Problems,
-) -> Option<ServerConfig> {
-    let errors_before = problems.error_count();
-    let at = |keys: &[&str]| KeyPath::keys(keys);
-    let domain = normalize_domain(&raw.domain).unwrap_or_else(|why| {
-        f.error(
-            problems,
-            &at(&["domain"]),
-            format!("`{}` is not a usable domain: {why}", raw.domain),
-        );
-        String::new()
-    });
-    // `.invalid` never resolves (RFC 2606): it marks a placeholder, such as the one in
-    // the Debian package's starter configuration, that the operator must replace.
-    if domain == "invalid" || domain.ends_with(".invalid") {
-        f.error(
-            problems,
-            &at(&["domain"]),
-            format!(
-                "`{domain}` is a placeholder (.invalid is never a real domain): set domain to \
-                 the list domain, the host part of every list address, whose MX is this Postfix"
-            ),
-        );
-    }
-    if let Some(local) = &raw.command_address
-        && EmailAddress::parse(&format!("{local}@example.com")).is_err()
-    {
-        f.error(
-            problems,
-            &at(&["command_address"]),
-            format!(
-                "`{local}` is not a valid local part (write `listserv`, not `listserv@domain`)"
-            ),
-        );
-    }
-    let lmtp = match raw.inbound.lmtp.as_deref().unwrap_or("127.0.0.1:8024") {
-        s if s.starts_with("unix:") => Some(Listen::Unix(f.resolve(&s["unix:".len()..]))),
-        s => s
-            .parse()
-            .map(Listen::Tcp)
-            .map_err(|_| {
-                f.error(
-                    problems,
-                    &at(&["inbound", "lmtp"]),
-                    format!("`{s}` is neither `IP:PORT` (such as 127.0.0.1:8024) nor `unix:/path`"),
-                );
-            })
-            .ok(),
-    };
-    let max_message_size = parse_size(raw.inbound.max_message_size.as_deref().unwrap_or("1 MiB"))
-        .map_err(|why| f.error(problems, &at(&["inbound", "max_message_size"]), why))
-        .ok();
-    let transport = parse_transport(
-        raw.outbound
-            .transport
-            .as_deref()
-            .unwrap_or("smtp://127.0.0.1:25"),
-        f,
-    )
-    .map_err(|why| f.error(problems, &at(&["outbound", "transport"]), why))
-    .ok();
-    let default_from = format!(
-        "{}@{domain}",
-        raw.command_address.as_deref().unwrap_or("listkeeper")
-    );
-    let from_text = raw.outbound.from.unwrap_or(default_from);
-    let from = EmailAddress::parse(&from_text)
-        .map_err(|e| f.error(problems, &at(&["outbound", "from"]), e.to_string()))
-        .ok();
-    let idle_timeout = parse_duration(raw.inbound.idle_timeout.as_deref().unwrap_or("5 min"))
-        .map_err(|why| f.error(problems, &at(&["inbound", "idle_timeout"]), why))
-        .ok();
-    let give_up_after = parse_duration(raw.outbound.give_up_after.as_deref().unwrap_or("4 days"))
-        .map_err(|why| f.error(problems, &at(&["outbound", "give_up_after"]), why))
-        .ok();
-    let send_timeout = parse_duration(raw.outbound.send_timeout.as_deref().unwrap_or("30 s"))
-        .map_err(|why| f.error(problems, &at(&["outbound", "send_timeout"]), why))
+    keys: &[&str],
+    parsed: Result<T, String>,
+) -> Option<T> {
+    parsed
+        .map_err(|why| f.error(problems, &KeyPath::keys(keys), why))
         .ok()
-        .filter(|t| {
-            let ok = !t.is_zero();
-            if !ok {
-                f.error(
-                    problems,
-                    &at(&["outbound", "send_timeout"]),
-                    "must be more than 0 s",
-                );
-            }
-            ok
-        });
-    let expires = parse_duration(raw.confirm.expires.as_deref().unwrap_or("7 days"))
-        .map_err(|why| f.error(problems, &at(&["confirm", "expires"]), why))
-        .ok();
-    let state_dir = f.resolve(&raw.state_dir);
-    let secret_file = raw
-        .confirm
-        .secret_file
-        .map(|s| f.resolve(&s))
-        .unwrap_or_else(|| state_dir.join("secret"));
-    let limits = Limits {
-        confirmations_per_address_per_day: raw
-            .limits
-            .confirmations_per_address_per_day
-            .unwrap_or(3),
-        command_replies_per_address_per_day: raw
-            .limits
-            .command_replies_per_address_per_day
-            .unwrap_or(10),
-        confirmations_per_domain_per_hour: raw
-            .limits
-            .confirmations_per_domain_per_hour
-            .unwrap_or(100),
-        replies_per_hour: raw.limits.replies_per_hour.unwrap_or(5000),
-    };
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    Some(ServerConfig {
-        domain,
-        state_dir,
-        command_address: raw.command_address.map(|c| c.to_ascii_lowercase()),
-        inbound: Inbound {
-            lmtp: lmtp?,
-            maildir: raw.inbound.maildir.map(|m| f.resolve(&m)),
-            max_message_size: max_message_size?,
-            max_connections: raw.inbound.max_connections.unwrap_or(100).max(1),
-            idle_timeout: idle_timeout?,
-        },
-        outbound: Outbound {
-            transport: transport?,
-            from: from?,
-            username: raw.outbound.username,
-            password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
-            give_up_after: give_up_after?,
-            send_timeout: send_timeout?,
-        },
-        confirm: Confirm {
-            secret_file,
-            expires: expires?,
-        },
-        limits,
-        authserv_id: raw.trust.authserv_id,
-    })
 }
 
 /// Two lists that answer to one address are an error on the second list (or on
@@ -522,169 +390,6 @@ fn refuse_collisions(
     }
 }
 
-fn load_lists(dir: &Path, problems: &mut Problems) -> BTreeMap<ListId, ListConfig> {
-    let lists_dir = dir.join("lists");
-    let mut lists = BTreeMap::new();
-    let entries = match std::fs::read_dir(&lists_dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            problems.error(
-                &lists_dir,
-                None,
-                None,
-                format!("cannot read the lists folder: {e}"),
-            );
-            return lists;
-        }
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    dirs.sort();
-    for list_dir in dirs {
-        let path = list_dir.join("list.toml");
-        if !path.exists() {
-            problems.error(
-                &list_dir,
-                None,
-                None,
-                "a list folder without list.toml: add one or move the folder out of lists/",
-            );
-            continue;
-        }
-        let Some(list) = file::read::<raw::RawList>(&path, problems)
-            .and_then(|(raw, f)| list_from_raw(raw, &f, problems))
-        else {
-            continue;
-        };
-        if lists.contains_key(&list.id) {
-            problems.error(
-                &path,
-                None,
-                Some("id".into()),
-                format!(
-                    "another list folder has the id `{}` in another case",
-                    list.id
-                ),
-            );
-            continue;
-        }
-        lists.insert(list.id.clone(), list);
-    }
-    lists
-}
-
-fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Option<ListConfig> {
-    let errors_before = problems.error_count();
-    let at = |keys: &[&str]| KeyPath::keys(keys);
-    let dir_name = f
-        .dir()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id = ListId::parse(&raw.id)
-        .map_err(|why| f.error(problems, &at(&["id"]), why.to_string()))
-        .ok();
-    if raw.id != dir_name {
-        f.error(
-            problems,
-            &at(&["id"]),
-            format!(
-                "the id `{}` must equal the folder name `{dir_name}`",
-                raw.id
-            ),
-        );
-    }
-    let mut owners = Vec::new();
-    for (i, owner) in raw.owners.iter().enumerate() {
-        match EmailAddress::parse(owner) {
-            // `.invalid` never resolves (RFC 2606): the placeholder `init` writes.
-            Ok(a) if a.domain().ends_with(".invalid") || a.domain() == "invalid" => {
-                f.warn(
-                    problems,
-                    &at(&["owners"]).at(i),
-                    format!("{a} is a placeholder, and mail to it goes nowhere: put the owners' real addresses here"),
-                );
-                owners.push(a);
-            }
-            Ok(a) => owners.push(a),
-            Err(e) => f.error(problems, &at(&["owners"]).at(i), e.to_string()),
-        }
-    }
-    if raw.owners.is_empty() {
-        f.error(
-            problems,
-            &at(&["owners"]),
-            "a list needs at least one owner address (owners = [\"you@example.gov\"])",
-        );
-    }
-    let subscribe = match raw.subscribe.as_deref().unwrap_or("confirm") {
-        "open" => Some(SubscribePolicy::Open),
-        "confirm" => Some(SubscribePolicy::Confirm),
-        "moderate" => Some(SubscribePolicy::Moderate),
-        "confirm+moderate" => Some(SubscribePolicy::ConfirmThenModerate),
-        other => {
-            f.error(
-                problems,
-                &at(&["subscribe"]),
-                format!(
-                    "`{other}` is not a policy: use open, confirm, moderate or confirm+moderate"
-                ),
-            );
-            None
-        }
-    };
-    let unsubscribe = match raw.unsubscribe.as_deref().unwrap_or("confirm") {
-        "open" => Some(UnsubscribePolicy::Open),
-        "confirm" => Some(UnsubscribePolicy::Confirm),
-        other => {
-            f.error(
-                problems,
-                &at(&["unsubscribe"]),
-                format!("`{other}` is not a policy: use open or confirm"),
-            );
-            None
-        }
-    };
-    if raw.terms.trim().is_empty() {
-        f.error(
-            problems,
-            &at(&["terms"]),
-            "terms must say who may join: it is what a refused person is told",
-        );
-    }
-    let rules: Vec<Rule> = raw
-        .rule
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| rule_from_raw(r, i, f, problems))
-        .collect();
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    let name = raw.name.unwrap_or_else(|| raw.id.clone());
-    Some(ListConfig {
-        id: id?,
-        dir: f.dir().to_owned(),
-        title: raw.title.unwrap_or_else(|| name.clone()),
-        name,
-        owners,
-        subscribe: subscribe?,
-        unsubscribe: unsubscribe?,
-        terms: raw.terms,
-        include_file: raw.include_file.map(|p| f.resolve(&p)),
-        rules,
-        templates: read_templates(&f.dir().join("templates")),
-    })
-}
-
 /// `templates/*.txt` of a list, by name (none when the folder is missing).
 fn read_templates(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -711,85 +416,6 @@ pub fn template_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn rule_from_raw(
-    raw: raw::RawRule,
-    index: usize,
-    f: &TomlFile,
-    problems: &mut Problems,
-) -> Option<Rule> {
-    let at = KeyPath::keys(&["rule"]).at(index);
-    let errors_before = problems.error_count();
-    let mut domains = Vec::new();
-    for (i, d) in raw.domain.iter().enumerate() {
-        match DomainGlob::parse(d) {
-            Ok(g) => domains.push(g),
-            Err(why) => f.error(problems, &at.key("domain").at(i), format!("`{d}`: {why}")),
-        }
-    }
-    let mut addresses = Vec::new();
-    for (i, a) in raw.address.iter().enumerate() {
-        match AddressGlob::parse(a) {
-            Ok(g) => addresses.push(g),
-            Err(why) => f.error(problems, &at.key("address").at(i), why.to_string()),
-        }
-    }
-    let regex = raw.regex.as_deref().and_then(|re| {
-        eligibility::compile_regex(re)
-            .map_err(|why| {
-                f.error(
-                    problems,
-                    &at.key("regex"),
-                    format!("not a valid regex: {why}"),
-                )
-            })
-            .ok()
-    });
-    if raw.domain.is_empty()
-        && raw.address.is_empty()
-        && raw.regex.is_none()
-        && raw.authenticated.is_none()
-    {
-        f.error(
-            problems,
-            &at,
-            "a rule needs at least one of domain, address, regex or authenticated",
-        );
-    }
-    let action = match raw.action.as_str() {
-        "allow" => Some(Ruling::Allow),
-        "moderate" => Some(Ruling::Moderate),
-        "reject" => Some(Ruling::Reject),
-        other => {
-            f.error(
-                problems,
-                &at.key("action"),
-                format!("`{other}` is not an action: use allow, moderate or reject"),
-            );
-            None
-        }
-    };
-    if raw.reason.is_some() && action.is_some_and(|a| a != Ruling::Reject) {
-        f.warn(
-            problems,
-            &at.key("reason"),
-            "reason is only told on a reject rule; here it is never used",
-        );
-    }
-    if problems.error_count() > errors_before {
-        return None;
-    }
-    Some(Rule {
-        number: index + 1,
-        line: f.line_of(&at).unwrap_or(0),
-        domains,
-        addresses,
-        regex,
-        authenticated: raw.authenticated,
-        action: action?,
-        reason: raw.reason,
-    })
-}
-
 /// Parses a size such as `1 MiB` or `500 kB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     text.trim()
@@ -804,36 +430,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is not a duration: write it like \"7 days\" or \"36h\""))
 }
 
-fn parse_transport(text: &str, f: &TomlFile) -> Result<Transport, String> {
-    let bad = || {
-        format!("`{text}` is not a transport: use smtp://host:port, smtps://host:port or file:DIR")
-    };
-    if let Some(dir) = text.strip_prefix("file:") {
-        return if dir.is_empty() {
-            Err(bad())
-        } else {
-            Ok(Transport::File(f.resolve(dir)))
-        };
-    }
-    let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-        None => (rest, if scheme == "smtps" { 465 } else { 25 }),
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    if host.is_empty() {
-        return Err(bad());
-    }
-    match scheme {
-        "smtp" => Ok(Transport::Smtp { host, port }),
-        "smtps" => Ok(Transport::Smtps { host, port }),
-        _ => Err(bad()),
-    }
-}
+#[cfg(test)]
+use server::parse_transport;
 
 #[cfg(test)]
 mod tests;

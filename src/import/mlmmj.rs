@@ -77,18 +77,7 @@ fn settings(
         unsubscribe: Some("confirm"),
         ..DraftList::default()
     };
-    let owner = control.join("owner");
-    if owner.exists() {
-        for (i, line) in read_text(&owner)?.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let a = EmailAddress::parse(line)
-                .map_err(|e| ImportError::at(&owner, i + 1, e.to_string()))?;
-            list.owners.push(a.to_string());
-        }
-    }
+    list.owners = read_owners(&control.join("owner"))?;
     let moderated = has("submod");
     list.subscribe = Some(match (moderated, has("nosubconfirm")) {
         (true, true) => "moderate",
@@ -96,42 +85,73 @@ fn settings(
         (false, true) => "open",
         (false, false) => "confirm",
     });
-    if has("closedlist") || has("closedlistsub") {
-        list.rules.push(DraftRule {
-            domain: vec!["*".into()],
-            action: "reject",
-            reason: Some("Subscription to this list is closed: the owners add its members.".into()),
-        });
-    } else {
-        list.rules.push(DraftRule {
-            domain: vec!["*".into()],
-            action: "allow",
-            reason: None,
-        });
-    }
+    list.rules
+        .push(join_rule(has("closedlist") || has("closedlistsub")));
     if has("closedlist") {
         untranslated.push(format!(
             "{}: also closes unsubscribing by mail; listkeeper always lets members leave (unsubscribe = confirm)",
             control.join("closedlist").display()
         ));
     }
+    untranslated.extend(untranslated_controls(control)?);
+    Ok(list)
+}
+
+/// `control/owner`, one address a line (none when the file is missing).
+fn read_owners(owner: &Path) -> Result<Vec<String>, ImportError> {
+    let mut owners = Vec::new();
+    if owner.exists() {
+        for (i, line) in read_text(owner)?.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let a = EmailAddress::parse(line)
+                .map_err(|e| ImportError::at(owner, i + 1, e.to_string()))?;
+            owners.push(a.to_string());
+        }
+    }
+    Ok(owners)
+}
+
+/// The one rule an mlmmj list comes with: anyone may ask to join, unless it is closed.
+fn join_rule(closed: bool) -> DraftRule {
+    if closed {
+        DraftRule {
+            domain: vec!["*".into()],
+            action: "reject",
+            reason: Some("Subscription to this list is closed: the owners add its members.".into()),
+        }
+    } else {
+        DraftRule {
+            domain: vec!["*".into()],
+            action: "allow",
+            reason: None,
+        }
+    }
+}
+
+/// Every other control file, by name, with the start of its first line.
+fn untranslated_controls(control: &Path) -> Result<Vec<String>, ImportError> {
     let mut others: Vec<String> = files(control)?
         .into_iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .filter(|n| !TRANSLATED.contains(&n.as_str()))
         .collect();
     others.sort();
-    for name in others {
-        let text = std::fs::read_to_string(control.join(&name)).unwrap_or_default();
-        let first = text.lines().next().unwrap_or("").trim();
-        let value = if first.is_empty() {
-            "(set)".to_owned()
-        } else {
-            first.chars().take(60).collect()
-        };
-        untranslated.push(format!("control/{name}: {value}"));
-    }
-    Ok(list)
+    Ok(others
+        .into_iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(control.join(&name)).unwrap_or_default();
+            let first = text.lines().next().unwrap_or("").trim();
+            let value = if first.is_empty() {
+                "(set)".to_owned()
+            } else {
+                first.chars().take(60).collect()
+            };
+            format!("control/{name}: {value}")
+        })
+        .collect())
 }
 
 fn read_members(

@@ -269,7 +269,18 @@ impl<R: Recipients> Session<R> {
         State::Delivering
     }
 
+    /// Reads one command line, if one is complete, and answers it.
     fn command(&mut self, state: State, bytes: &mut std::slice::Iter<'_, u8>) -> State {
+        match self.next_command(bytes) {
+            Next::Command(cmd) => self.dispatch(cmd, state),
+            Next::Stay => state,
+            Next::Discard => State::Discard(Box::new(state)),
+        }
+    }
+
+    /// Parses the next command line; a line that is too long or does not parse is
+    /// answered here.
+    fn next_command(&mut self, bytes: &mut std::slice::Iter<'_, u8>) -> Next {
         // The parser limits only lines it has to buffer; a whole line in hand is
         // checked here.
         let avail = bytes.as_slice();
@@ -277,125 +288,136 @@ impl<R: Recipients> Session<R> {
             Some(pos) if pos >= MAX_LINE => {
                 *bytes = avail[pos + 1..].iter();
                 self.reply("500 5.5.2 line too long");
-                return state;
+                return Next::Stay;
             }
             None if avail.len() >= MAX_LINE => {
                 *bytes = [].iter();
                 self.reply("500 5.5.2 line too long");
-                return State::Discard(Box::new(state));
+                return Next::Discard;
             }
             _ => {}
         }
-        let request = match self.commands.ingest(bytes) {
-            Ok(request) => Cmd::from(request),
-            Err(ProtoError::NeedsMoreData { .. }) => return state,
+        match self.commands.ingest(bytes) {
+            Ok(request) => Next::Command(Cmd::from(request)),
+            Err(ProtoError::NeedsMoreData { .. }) => Next::Stay,
             Err(ProtoError::ResponseTooLong) => {
                 self.reply("500 5.5.2 line too long");
-                return State::Discard(Box::new(state));
+                Next::Discard
             }
-            Err(ProtoError::UnknownCommand) => {
-                self.reply("500 5.5.1 unknown command");
-                return state;
-            }
-            Err(ProtoError::InvalidSenderAddress) => {
-                self.reply("501 5.1.7 bad sender address");
-                return state;
-            }
-            Err(ProtoError::InvalidRecipientAddress) => {
-                self.reply("501 5.1.3 bad recipient address");
-                return state;
-            }
-            Err(_) => {
-                self.reply("501 5.5.4 syntax error");
-                return state;
-            }
-        };
-        match (request, state) {
-            (Cmd::Lhlo, _) => {
-                let greeting = format!(
-                    "250-{}\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE {}",
-                    self.host, self.limits.max_message_size
-                );
-                self.reply(&greeting);
-                self.rcpts.clear();
-                State::Ready
-            }
-            (Cmd::EhloHelo, state) => {
-                self.reply("500 5.5.1 this is an LMTP server: use LHLO");
-                state
-            }
-            (Cmd::Mail { from, size }, State::Ready) => {
-                if size as u64 > self.limits.max_message_size {
-                    self.reply("552 5.3.4 message too large");
-                    return State::Ready;
-                }
-                self.reply("250 2.1.0 ok");
-                State::Mail { from }
-            }
-            (Cmd::Rcpt { to: rcpt }, State::Mail { from }) => {
-                if self.rcpts.len() >= self.limits.max_recipients {
-                    self.reply("452 4.5.3 too many recipients");
-                } else if self.recipients.accepts(&rcpt) {
-                    self.reply("250 2.1.5 ok");
-                    self.rcpts.push(rcpt);
-                } else {
-                    self.reply(&format!(
-                        "550 5.1.1 <{}> no such list address",
-                        redact_recipient(&rcpt)
-                    ));
-                }
-                State::Mail { from }
-            }
-            (Cmd::Data, State::Mail { from }) if !self.rcpts.is_empty() => {
-                self.reply("354 go ahead, end with <CRLF>.<CRLF>");
-                let mut receiver = DataReceiver::new();
-                self.data.clear();
-                // Prime it with a CRLF so that "." as the very first line ends the data.
-                receiver.ingest(&mut b"\r\n".iter(), &mut self.data);
-                State::Data {
-                    from,
-                    receiver,
-                    too_large: false,
-                }
-            }
-            (Cmd::Data, state @ State::Mail { .. }) => {
-                self.reply("503 5.5.1 no valid recipients");
-                state
-            }
-            (Cmd::Rset, State::Start) => {
-                self.reply("250 2.0.0 ok");
-                State::Start
-            }
-            (Cmd::Rset, _) => {
-                self.reply("250 2.0.0 ok");
-                self.rcpts.clear();
-                State::Ready
-            }
-            (Cmd::Noop, state) => {
-                self.reply("250 2.0.0 ok");
-                state
-            }
-            (Cmd::Quit, _) => {
-                self.reply("221 2.0.0 bye");
-                State::Closed
-            }
-            (Cmd::Mail { .. } | Cmd::Rcpt { .. }, state @ State::Start) => {
-                self.reply("503 5.5.1 send LHLO first");
-                state
-            }
-            (Cmd::Mail { .. }, state) => {
-                self.reply("503 5.5.1 one MAIL at a time (RSET first)");
-                state
-            }
-            (Cmd::Rcpt { .. } | Cmd::Data, state) => {
-                self.reply("503 5.5.1 send MAIL first");
-                state
-            }
-            (_, state) => {
-                self.reply("502 5.5.1 not implemented");
-                state
+            Err(e) => {
+                self.reply(parse_error_reply(&e));
+                Next::Stay
             }
         }
+    }
+
+    /// The LMTP verbs, by the state they arrive in.
+    fn dispatch(&mut self, cmd: Cmd, state: State) -> State {
+        match (cmd, state) {
+            (Cmd::Lhlo, _) => self.lhlo(),
+            (Cmd::EhloHelo, state) => {
+                self.answer("500 5.5.1 this is an LMTP server: use LHLO", state)
+            }
+            (Cmd::Mail { from, size }, State::Ready) => self.mail(from, size),
+            (Cmd::Rcpt { to }, State::Mail { from }) => self.rcpt(to, from),
+            (Cmd::Data, State::Mail { from }) if !self.rcpts.is_empty() => self.data(from),
+            (Cmd::Data, state @ State::Mail { .. }) => {
+                self.answer("503 5.5.1 no valid recipients", state)
+            }
+            (Cmd::Rset, State::Start) => self.answer("250 2.0.0 ok", State::Start),
+            (Cmd::Rset, _) => {
+                self.rcpts.clear();
+                self.answer("250 2.0.0 ok", State::Ready)
+            }
+            (Cmd::Noop, state) => self.answer("250 2.0.0 ok", state),
+            (Cmd::Quit, _) => self.answer("221 2.0.0 bye", State::Closed),
+            (Cmd::Mail { .. } | Cmd::Rcpt { .. }, state @ State::Start) => {
+                self.answer("503 5.5.1 send LHLO first", state)
+            }
+            (Cmd::Mail { .. }, state) => {
+                self.answer("503 5.5.1 one MAIL at a time (RSET first)", state)
+            }
+            (Cmd::Rcpt { .. } | Cmd::Data, state) => {
+                self.answer("503 5.5.1 send MAIL first", state)
+            }
+            (_, state) => self.answer("502 5.5.1 not implemented", state),
+        }
+    }
+
+    /// Replies, and goes on in `next`.
+    fn answer(&mut self, text: &str, next: State) -> State {
+        self.reply(text);
+        next
+    }
+
+    /// LHLO: the extensions offered; any transaction is dropped.
+    fn lhlo(&mut self) -> State {
+        let greeting = format!(
+            "250-{}\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE {}",
+            self.host, self.limits.max_message_size
+        );
+        self.reply(&greeting);
+        self.rcpts.clear();
+        State::Ready
+    }
+
+    /// MAIL: a transaction starts unless its declared SIZE is over the limit.
+    fn mail(&mut self, from: String, size: usize) -> State {
+        if size as u64 > self.limits.max_message_size {
+            return self.answer("552 5.3.4 message too large", State::Ready);
+        }
+        self.answer("250 2.1.0 ok", State::Mail { from })
+    }
+
+    /// RCPT: a recipient is taken if there is room and it is ours.
+    fn rcpt(&mut self, rcpt: String, from: String) -> State {
+        if self.rcpts.len() >= self.limits.max_recipients {
+            self.reply("452 4.5.3 too many recipients");
+        } else if self.recipients.accepts(&rcpt) {
+            self.reply("250 2.1.5 ok");
+            self.rcpts.push(rcpt);
+        } else {
+            self.reply(&format!(
+                "550 5.1.1 <{}> no such list address",
+                redact_recipient(&rcpt)
+            ));
+        }
+        State::Mail { from }
+    }
+
+    /// DATA, with at least one recipient: the message follows.
+    fn data(&mut self, from: String) -> State {
+        self.reply("354 go ahead, end with <CRLF>.<CRLF>");
+        let mut receiver = DataReceiver::new();
+        self.data.clear();
+        // Prime it with a CRLF so that "." as the very first line ends the data.
+        receiver.ingest(&mut b"\r\n".iter(), &mut self.data);
+        State::Data {
+            from,
+            receiver,
+            too_large: false,
+        }
+    }
+}
+
+/// What the next command line asks for.
+enum Next {
+    /// A command to answer.
+    Command(Cmd),
+    /// Nothing more to do in this state for now (more input needed, or the line was
+    /// refused).
+    Stay,
+    /// The rest of an overlong line is thrown away first.
+    Discard,
+}
+
+/// The reply to a command line that does not parse.
+fn parse_error_reply(error: &ProtoError) -> &'static str {
+    match error {
+        ProtoError::UnknownCommand => "500 5.5.1 unknown command",
+        ProtoError::InvalidSenderAddress => "501 5.1.7 bad sender address",
+        ProtoError::InvalidRecipientAddress => "501 5.1.3 bad recipient address",
+        _ => "501 5.5.4 syntax error",
     }
 }
 

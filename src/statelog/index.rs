@@ -159,35 +159,14 @@ impl Index {
                 }
                 Line::RosterSaved { list, upto } => {
                     covers.max_seq = covers.max_seq.max(upto);
-                    let gone = tx
-                        .prepare_cached(
-                            "DELETE FROM rec WHERE kind = ?1 AND list = ?2 AND key <= ?3",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![Kind::Roster as i64, list, seq_key(upto)])
-                        })
-                        .map_err(err)?;
+                    let gone = forget_saved(&tx, &list, upto).map_err(err)?;
                     covers.live = covers.live.saturating_sub(gone as u64);
                     continue;
                 }
             };
             if present {
-                let updated = tx
-                    .prepare_cached(
-                        "UPDATE rec SET off = ?3, len = ?4, list = ?5 WHERE kind = ?1 AND key = ?2",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![kind as i64, key, off as i64, len as i64, list])
-                    })
-                    .map_err(err)?;
-                if updated == 0 {
-                    tx.prepare_cached(
-                        "INSERT INTO rec (kind, key, off, len, list) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![kind as i64, key, off as i64, len as i64, list])
-                    })
-                    .map_err(err)?;
+                let at = Located { off, len, list };
+                if set(&tx, kind, &key, &at).map_err(err)? {
                     covers.live += 1;
                 }
             } else {
@@ -198,19 +177,7 @@ impl Index {
                 covers.live = covers.live.saturating_sub(gone as u64);
             }
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO covers (one, ino, len, tail, lines, live, max_seq)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                covers.ino as i64,
-                covers.len as i64,
-                covers.check,
-                covers.lines as i64,
-                covers.live as i64,
-                covers.max_seq as i64
-            ],
-        )
-        .map_err(err)?;
+        write_covers(&tx, covers).map_err(err)?;
         tx.commit().map_err(err)
     }
 
@@ -240,4 +207,52 @@ impl Index {
             .map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
+}
+
+/// Where a live record's line is, and its list (roster lines only).
+struct Located {
+    off: u64,
+    len: u64,
+    list: Option<String>,
+}
+
+/// Points a record at its line; true when the record is new.
+fn set(
+    tx: &rusqlite::Transaction<'_>,
+    kind: Kind,
+    key: &str,
+    at: &Located,
+) -> rusqlite::Result<bool> {
+    let values = params![kind as i64, key, at.off as i64, at.len as i64, at.list];
+    let updated = tx
+        .prepare_cached("UPDATE rec SET off = ?3, len = ?4, list = ?5 WHERE kind = ?1 AND key = ?2")
+        .and_then(|mut s| s.execute(values))?;
+    if updated > 0 {
+        return Ok(false);
+    }
+    tx.prepare_cached("INSERT INTO rec (kind, key, off, len, list) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut s| s.execute(values))?;
+    Ok(true)
+}
+
+/// Drops a list's roster lines up to `upto`, now in its roster file; how many went.
+fn forget_saved(tx: &rusqlite::Transaction<'_>, list: &str, upto: u64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("DELETE FROM rec WHERE kind = ?1 AND list = ?2 AND key <= ?3")
+        .and_then(|mut s| s.execute(params![Kind::Roster as i64, list, seq_key(upto)]))
+}
+
+/// Records which part of which log the index now covers.
+fn write_covers(tx: &rusqlite::Transaction<'_>, covers: &Covers) -> rusqlite::Result<usize> {
+    tx.execute(
+        "INSERT OR REPLACE INTO covers (one, ino, len, tail, lines, live, max_seq)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            covers.ino as i64,
+            covers.len as i64,
+            covers.check,
+            covers.lines as i64,
+            covers.live as i64,
+            covers.max_seq as i64
+        ],
+    )
 }
