@@ -21,9 +21,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-/// How long shutdown waits for connections to finish the message in hand, and for
-/// the sender's sends in flight (dropped after it: their replies stay queued).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often expired confirmations and held requests are swept away.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How often the configuration files are looked at for changes.
@@ -223,7 +220,7 @@ fn save_logged(ctx: &Context) -> bool {
 
 /// Serves LMTP on `listener` (bound by the caller, see [`Listener::bind`]): calls
 /// `ready` with its address, and serves until `shutdown`; then finishes the messages
-/// in hand and the sends in flight (up to [`SHUTDOWN_GRACE`] in all: sends still in
+/// in hand and the sends in flight (up to `[outbound] shutdown_grace` in all: sends still in
 /// flight then are dropped, still queued).
 pub async fn run(
     daemon: Arc<Daemon>,
@@ -294,7 +291,8 @@ pub async fn run(
         });
     }
     info!("shutting down: no new connections; finishing the messages in hand");
-    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    let grace = daemon.context().config.server.outbound.shutdown_grace;
+    let deadline = tokio::time::Instant::now() + grace;
     drop(listener);
     tracker.close();
     if tokio::time::timeout_at(deadline, tracker.wait())
@@ -303,7 +301,7 @@ pub async fn run(
     {
         warn!(
             "connections still open after {}s; leaving them",
-            SHUTDOWN_GRACE.as_secs()
+            grace.as_secs()
         );
     }
     if let Some(maildir) = maildir {
@@ -317,7 +315,7 @@ pub async fn run(
     {
         warn!(
             "replies still being sent after {}s; leaving them queued for the next start",
-            SHUTDOWN_GRACE.as_secs()
+            grace.as_secs()
         );
         abandon.cancel();
         let _ = sender.await;

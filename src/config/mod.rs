@@ -108,6 +108,9 @@ pub struct Outbound {
     pub give_up_after: Duration,
     /// How long one SMTP send may take, connection included.
     pub send_timeout: Duration,
+    /// How long a stop (SIGTERM) waits for the messages in hand and the sends in
+    /// flight; sends still in flight then stay queued.
+    pub shutdown_grace: Duration,
 }
 
 /// An outbound transport.

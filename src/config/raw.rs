@@ -44,6 +44,7 @@ pub(crate) struct RawOutbound {
     pub(crate) password_file: Option<String>,
     pub(crate) give_up_after: Option<String>,
     pub(crate) send_timeout: Option<String>,
+    pub(crate) shutdown_grace: Option<String>,
 }
 
 /// `[confirm]`.

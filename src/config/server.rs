@@ -46,6 +46,7 @@ pub(super) fn server_from_raw(
             password_file: raw.outbound.password_file.map(|p| f.resolve(&p)),
             give_up_after: parsed.timeouts.give_up_after?,
             send_timeout: parsed.timeouts.send?,
+            shutdown_grace: parsed.timeouts.grace?,
         },
         confirm: Confirm {
             secret_file,
@@ -186,6 +187,7 @@ struct Timeouts {
     idle: Option<Duration>,
     give_up_after: Option<Duration>,
     send: Option<Duration>,
+    grace: Option<Duration>,
     expires: Option<Duration>,
 }
 
@@ -225,6 +227,13 @@ impl Timeouts {
             }
             ok
         });
+        let grace = duration(
+            f,
+            problems,
+            &["outbound", "shutdown_grace"],
+            outbound.shutdown_grace.as_deref(),
+            "10 s",
+        );
         let expires = duration(
             f,
             problems,
@@ -236,6 +245,7 @@ impl Timeouts {
             idle,
             give_up_after,
             send,
+            grace,
             expires,
         }
     }

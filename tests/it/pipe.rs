@@ -38,7 +38,7 @@ fn regression_21_eight_first_runs_at_once_all_succeed() {
                 (child, request(&from, &format!("r{round}-{i}@dhs.gov")))
             })
             .collect();
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(20));
         for (child, message) in &mut children {
             let mut stdin = child.stdin.take().unwrap();
             stdin.write_all(message).unwrap();
