@@ -390,6 +390,7 @@ mod tests {
             password_file: None,
             give_up_after: Duration::from_secs(4 * 86400),
             send_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         };
         let sender = Sender::new(&outbound).unwrap();
         outbox.queue(&batch("k2")).unwrap();

@@ -488,6 +488,7 @@ mod tests {
             password_file: None,
             give_up_after: Duration::from_secs(86400),
             send_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         })
         .unwrap();
         assert_eq!(sender.send(&mail()).await, Ok(()));
