@@ -446,23 +446,13 @@ impl StateLog {
     /// brought up to date, or the whole log when the index does not match it
     /// (compacted, cut back, or lost). Returns what the index covers: the whole log.
     fn index_up_to_date(&self, inner: &mut Inner) -> io::Result<index::Covers> {
-        let mut meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
-        if meta.nlink() == 0 {
-            meta = std::fs::metadata(&self.path).map_err(|e| self.gone(e))?;
-        }
+        let mut meta = self.metadata(inner)?;
         if meta.ino() != inner.ino {
             self.reopen(inner)?;
             meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
         }
         let len = meta.len();
-        let covers = self.index_of(inner)?.covers()?;
-        let matching = match covers {
-            Some(c) if c.ino == inner.ino && c.len <= len => {
-                (tail_bytes(&inner.file, c.len).map_err(fsio::at(&self.path))? == c.check)
-                    .then_some(c)
-            }
-            _ => None,
-        };
+        let matching = self.matching_covers(inner, len)?;
         let fresh = matching.is_none();
         let mut covers = matching.unwrap_or(index::Covers {
             ino: inner.ino,
@@ -471,10 +461,49 @@ impl StateLog {
         if covers.len == len && !fresh {
             return Ok(covers);
         }
+        let tail = self.complete_tail(inner, covers.len)?;
+        let (lines, skipped) = spans(&tail, covers.len);
+        covers.lines += skipped;
+        covers.len += tail.len() as u64;
+        covers.check = tail_bytes(&inner.file, covers.len).map_err(fsio::at(&self.path))?;
+        let index = inner
+            .index
+            .as_mut()
+            .ok_or_else(|| io::Error::other("state.idx is not open"))?;
+        index.apply(fresh, lines, &mut covers)?;
+        Ok(covers)
+    }
+
+    /// The log's metadata: of the open file, or (when a compaction elsewhere left it
+    /// no name) of the file at the path, which may be another one.
+    fn metadata(&self, inner: &Inner) -> io::Result<std::fs::Metadata> {
+        let meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
+        if meta.nlink() == 0 {
+            return std::fs::metadata(&self.path).map_err(|e| self.gone(e));
+        }
+        Ok(meta)
+    }
+
+    /// What the index says it covers, when that is still the start of this log (same
+    /// file, no longer than it, ending in the same bytes); `None` when the index must
+    /// be built afresh.
+    fn matching_covers(&self, inner: &Inner, len: u64) -> io::Result<Option<index::Covers>> {
+        match self.index_of(inner)?.covers()? {
+            Some(c) if c.ino == inner.ino && c.len <= len => {
+                let tail = tail_bytes(&inner.file, c.len).map_err(fsio::at(&self.path))?;
+                Ok((tail == c.check).then_some(c))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The complete lines after `from`; a line cut short by a crash after them is cut
+    /// off the file (the caller holds the writers' lock: its writer died).
+    fn complete_tail(&self, inner: &mut Inner, from: u64) -> io::Result<Vec<u8>> {
         let mut tail = Vec::new();
         inner
             .file
-            .seek(SeekFrom::Start(covers.len))
+            .seek(SeekFrom::Start(from))
             .and_then(|_| inner.file.read_to_end(&mut tail))
             .map_err(fsio::at(&self.path))?;
         let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -485,32 +514,11 @@ impl StateLog {
             );
             inner
                 .file
-                .set_len(covers.len + complete as u64)
+                .set_len(from + complete as u64)
                 .map_err(fsio::at(&self.path))?;
+            tail.truncate(complete);
         }
-        let start = covers.len;
-        let mut off = start;
-        let mut lines = Vec::new();
-        for raw in tail[..complete].split_inclusive(|b| *b == b'\n') {
-            let len = raw.len() as u64;
-            match serde_json::from_slice::<Line>(raw.trim_ascii_end()) {
-                Ok(line) => lines.push((off, len, line)),
-                Err(e) if !raw.trim_ascii().is_empty() => {
-                    covers.lines += 1;
-                    tracing::warn!(error = %e, "state.log: a line that does not parse was skipped")
-                }
-                Err(_) => {}
-            }
-            off += len;
-        }
-        covers.len = off;
-        covers.check = tail_bytes(&inner.file, off).map_err(fsio::at(&self.path))?;
-        let index = inner
-            .index
-            .as_mut()
-            .ok_or_else(|| io::Error::other("state.idx is not open"))?;
-        index.apply(fresh, lines, &mut covers)?;
-        Ok(covers)
+        Ok(tail)
     }
 
     /// Whether the last append or fsync failed (changes made since may be in memory
@@ -695,10 +703,7 @@ impl StateLog {
     fn catch_up(&self, inner: &mut Inner, locked: bool) -> io::Result<()> {
         // The open file first (no path lookup): a compaction elsewhere replaced it
         // when it has no name left.
-        let mut meta = inner.file.metadata().map_err(fsio::at(&self.path))?;
-        if meta.nlink() == 0 {
-            meta = std::fs::metadata(&self.path).map_err(|e| self.gone(e))?;
-        }
+        let meta = self.metadata(inner)?;
         if meta.ino() != inner.ino {
             self.reopen(inner)?;
             inner.offset = 0;
@@ -765,87 +770,16 @@ impl StateLog {
 /// fsync'd first, the old files removed after, so a crash in between only imports
 /// them again. A file that does not parse is left where it is, with a warning.
 fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
-    let mut lines = Vec::new();
-    let mut imported: Vec<PathBuf> = Vec::new();
-    for (folder, queue) in [
-        ("pending", Awaiting::Confirmation),
-        ("held", Awaiting::Owners),
-    ] {
-        for list_dir in entries(&state_dir.join(folder))? {
-            let Some(list) = list_dir.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            for file in entries(&list_dir)? {
-                let Some(id) = json_stem(&file) else { continue };
-                match serde_json::from_slice::<Pending>(&std::fs::read(&file)?) {
-                    Ok(record) => {
-                        let key = format!("{list}/{id}");
-                        lines.push(Line::awaiting(queue, key, Some(record)));
-                        imported.push(file);
-                    }
-                    Err(e) => {
-                        tracing::warn!(file = %file.display(), error = %e, "old state file not imported")
-                    }
-                }
-            }
-        }
-    }
-    for file in entries(&state_dir.join("outbox"))? {
-        if json_stem(&file).is_none() {
-            continue;
-        }
-        match serde_json::from_slice::<Batch>(&std::fs::read(&file)?) {
-            Ok(batch) => {
-                lines.push(Line::Batch {
-                    key: batch.key.clone(),
-                    batch: Some(Box::new(batch)),
-                });
-                imported.push(file);
-            }
-            Err(e) => {
-                tracing::warn!(file = %file.display(), error = %e, "old state file not imported")
-            }
-        }
-    }
-    let seen_log = state_dir.join("seen.log");
-    if let Ok(text) = std::fs::read_to_string(&seen_log) {
-        // Seen when the file was last written at the latest (not a clock read here).
-        let at = std::fs::metadata(&seen_log)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        lines.extend(
-            text.lines()
-                .filter(|k| !k.is_empty())
-                .map(|key| Line::Seen {
-                    key: key.to_owned(),
-                    at,
-                }),
-        );
-        imported.push(seen_log);
-    }
-    if imported.is_empty() {
+    let mut found = Legacy::default();
+    found.read_requests(state_dir)?;
+    found.read_batches(state_dir)?;
+    found.read_seen(state_dir);
+    if found.files.is_empty() {
         return Ok(());
     }
-    let bytes = encode(&lines)?;
-    fsio::append(&mut inner.file, &bytes)?;
-    inner.file.sync_data()?;
-    inner.offset += bytes.len() as u64;
-    inner.lines += lines.len();
-    let count = lines.len();
-    for line in lines {
-        inner.state.apply(line);
-    }
-    for file in &imported {
-        std::fs::remove_file(file)?;
-    }
-    for folder in ["pending", "held"] {
-        for list_dir in entries(&state_dir.join(folder))? {
-            let _ = std::fs::remove_dir(list_dir);
-        }
-    }
-    fsio::sync_dir(state_dir)?;
+    let count = found.lines.len();
+    inner.append_synced(found.lines)?;
+    remove_legacy(state_dir, &found.files)?;
     tracing::warn!(
         records = count,
         "the state of an older listkeeper was moved into state.log"
@@ -853,9 +787,129 @@ fn import_legacy(state_dir: &Path, inner: &mut Inner) -> io::Result<()> {
     Ok(())
 }
 
+/// What [`import_legacy`] found: the lines to append, and the files they came from.
+#[derive(Default)]
+struct Legacy {
+    lines: Vec<Line>,
+    files: Vec<PathBuf>,
+}
+
+impl Legacy {
+    /// `pending/LIST/ID.json` and `held/LIST/ID.json`: one request each.
+    fn read_requests(&mut self, state_dir: &Path) -> io::Result<()> {
+        for (folder, queue) in [
+            ("pending", Awaiting::Confirmation),
+            ("held", Awaiting::Owners),
+        ] {
+            for list_dir in entries(&state_dir.join(folder))? {
+                let Some(list) = list_dir.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                for file in entries(&list_dir)? {
+                    let Some(id) = json_stem(&file) else { continue };
+                    if let Some(record) = read_legacy::<Pending>(&file)? {
+                        let key = format!("{list}/{id}");
+                        self.lines.push(Line::awaiting(queue, key, Some(record)));
+                        self.files.push(file);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `outbox/*.json`: one queued batch each.
+    fn read_batches(&mut self, state_dir: &Path) -> io::Result<()> {
+        for file in entries(&state_dir.join("outbox"))? {
+            if json_stem(&file).is_none() {
+                continue;
+            }
+            if let Some(batch) = read_legacy::<Batch>(&file)? {
+                self.lines.push(Line::Batch {
+                    key: batch.key.clone(),
+                    batch: Some(Box::new(batch)),
+                });
+                self.files.push(file);
+            }
+        }
+        Ok(())
+    }
+
+    /// `seen.log`: a processed request's key a line (when it can be read at all).
+    fn read_seen(&mut self, state_dir: &Path) {
+        let seen_log = state_dir.join("seen.log");
+        let Ok(text) = std::fs::read_to_string(&seen_log) else {
+            return;
+        };
+        // Seen when the file was last written at the latest (not a clock read here).
+        let at = std::fs::metadata(&seen_log)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        self.lines.extend(
+            text.lines()
+                .filter(|k| !k.is_empty())
+                .map(|key| Line::Seen {
+                    key: key.to_owned(),
+                    at,
+                }),
+        );
+        self.files.push(seen_log);
+    }
+}
+
+/// One file of the old layout; `None`, with a warning, when it does not parse (it is
+/// left where it is).
+fn read_legacy<T: serde::de::DeserializeOwned>(file: &Path) -> io::Result<Option<T>> {
+    match serde_json::from_slice::<T>(&std::fs::read(file)?) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "old state file not imported");
+            Ok(None)
+        }
+    }
+}
+
+/// Removes the imported files (once their lines are durable in the log), then the
+/// request folders they leave empty.
+fn remove_legacy(state_dir: &Path, imported: &[PathBuf]) -> io::Result<()> {
+    for file in imported {
+        std::fs::remove_file(file)?;
+    }
+    for folder in ["pending", "held"] {
+        for list_dir in entries(&state_dir.join(folder))? {
+            let _ = std::fs::remove_dir(list_dir);
+        }
+    }
+    fsio::sync_dir(state_dir)
+}
+
 /// The highest roster sequence number used, as seen under the writers' lock.
 struct MaxSeq {
     max_seq: u64,
+}
+
+/// The lines of `tail` (complete lines, starting at offset `start` of the log) that
+/// parse, each with its offset and length, and how many others (not blank) were
+/// skipped, with a warning.
+fn spans(tail: &[u8], start: u64) -> (Vec<(u64, u64, Line)>, u64) {
+    let mut off = start;
+    let mut lines = Vec::new();
+    let mut skipped = 0;
+    for raw in tail.split_inclusive(|b| *b == b'\n') {
+        let len = raw.len() as u64;
+        match serde_json::from_slice::<Line>(raw.trim_ascii_end()) {
+            Ok(line) => lines.push((off, len, line)),
+            Err(e) if !raw.trim_ascii().is_empty() => {
+                skipped += 1;
+                tracing::warn!(error = %e, "state.log: a line that does not parse was skipped")
+            }
+            Err(_) => {}
+        }
+        off += len;
+    }
+    (lines, skipped)
 }
 
 /// The last [`index::CHECK`] bytes (or fewer) of the file before `len`.
@@ -895,6 +949,20 @@ fn json_stem(path: &Path) -> Option<&str> {
 }
 
 impl Inner {
+    /// Appends `lines` and fsyncs them, then applies them (the caller holds the
+    /// writers' lock).
+    fn append_synced(&mut self, lines: Vec<Line>) -> io::Result<()> {
+        let bytes = encode(&lines)?;
+        fsio::append(&mut self.file, &bytes)?;
+        self.file.sync_data()?;
+        self.offset += bytes.len() as u64;
+        self.lines += lines.len();
+        for line in lines {
+            self.state.apply(line);
+        }
+        Ok(())
+    }
+
     /// Applies the complete lines after `offset`. A line that does not parse is
     /// skipped with a warning (it cannot be ours, whole); an incomplete last line is
     /// left for its writer, or cut off when `locked` (its writer died).

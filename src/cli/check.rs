@@ -2,7 +2,7 @@
 
 use crate::config::{Config, ListConfig, Problems};
 use crate::eligibility::{self, Evidence, Ruling};
-use crate::roster::{RosterError, RosterFile};
+use crate::roster::{Roster, RosterError, RosterFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -69,16 +69,8 @@ fn roster_paths(dir: &Path) -> Vec<PathBuf> {
 /// Checks one roster, and its members against the list's rules when the list
 /// loaded; returns its member count.
 fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems) -> usize {
-    let file = match RosterFile::open(path, None) {
-        Ok(file) => file,
-        Err(RosterError::Parse { error, .. }) => {
-            problems.error(path, Some(error.line), None, error.message);
-            return 0;
-        }
-        Err(e) => {
-            problems.error(path, None, None, e.to_string());
-            return 0;
-        }
+    let Some(file) = open(path, problems) else {
+        return 0;
     };
     let roster = file.roster();
     for d in roster.duplicates() {
@@ -92,9 +84,30 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
             ),
         );
     }
-    let Some(list) = list else {
-        return roster.len();
-    };
+    if let Some(list) = list {
+        check_members(path, roster, list, problems);
+    }
+    roster.len()
+}
+
+/// The roster, read; `None` (an error recorded) when it cannot be.
+fn open(path: &Path, problems: &mut Problems) -> Option<RosterFile> {
+    match RosterFile::open(path, None) {
+        Ok(file) => Some(file),
+        Err(RosterError::Parse { error, .. }) => {
+            problems.error(path, Some(error.line), None, error.message);
+            None
+        }
+        Err(e) => {
+            problems.error(path, None, None, e.to_string());
+            None
+        }
+    }
+}
+
+/// Warns of the members the list's rules would refuse now: each of the first
+/// [`MAX_MEMBER_WARNINGS`], then how many more.
+fn check_members(path: &Path, roster: &Roster, list: &ListConfig, problems: &mut Problems) {
     let mut refused = 0;
     for (line, member) in roster.entries() {
         let verdict = eligibility::decide(
@@ -133,5 +146,4 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
             ),
         );
     }
-    roster.len()
 }

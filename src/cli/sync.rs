@@ -41,22 +41,71 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     let list = find_list(&config, o.list)?;
     let audit = audit_log(&config)?;
     let mut roster = open_roster(list, state_log(&config).as_ref())?;
+    let job = Job {
+        options: o,
+        list,
+        source: &source,
+        label: &label,
+        origin,
+        via,
+    };
     for _ in 0..TRIES {
+        match job.attempt(&mut roster)? {
+            Attempt::Finished => return Ok(()),
+            Attempt::Overtaken => {}
+            Attempt::Written(plan) => {
+                audit_plan(&audit, list.id.as_str(), &plan, &job.via)?;
+                if o.notify {
+                    notify(&config, list, &plan, &name)?;
+                }
+                println!(
+                    "added {}, removed {} ({})",
+                    plan.add.len(),
+                    plan.remove.len(),
+                    roster.path().display()
+                );
+                return Ok(());
+            }
+        }
+    }
+    bail!(
+        "the roster kept changing while the sync wrote it (is an editor saving it?); nothing was changed"
+    )
+}
+
+/// One sync: what was asked, of which list, from which source.
+struct Job<'a> {
+    options: &'a SyncOptions<'a>,
+    list: &'a crate::config::ListConfig,
+    source: &'a Draft,
+    /// The source as the user named it (`<stdin>` for `-`).
+    label: &'a str,
+    /// The origin the sync's members carry.
+    origin: Origin,
+    /// `origin`, as written in the roster and the audit log.
+    via: String,
+}
+
+/// What one [`Job::attempt`] came to.
+enum Attempt {
+    /// Nothing more to do: a dry run, or nothing to change.
+    Finished,
+    /// An editor saved the roster meanwhile: nothing was written; plan again.
+    Overtaken,
+    /// The plan is in the roster file.
+    Written(sync::Plan),
+}
+
+impl Job<'_> {
+    /// Under the roster's lock: plans on the roster as it is now, says what the
+    /// plan is, and writes it unless it is only to be shown, empty, or removes more
+    /// than `--max-removals` allows (an error, without `--force`).
+    fn attempt(&self, roster: &mut RosterFile) -> Result<Attempt> {
+        let o = self.options;
         let lock = roster.lock()?;
         roster.refresh()?;
-        let plan = sync::plan(roster.roster(), &source, &origin);
-        println!(
-            "sync {} from {label} ({via}): {} in the source, {} member(s) from this sync, {} in the source joined another way (kept as they are)",
-            list.id,
-            source.members.len(),
-            plan.owned,
-            plan.joined_otherwise
-        );
-        println!(
-            "  to add: {}, to remove: {}",
-            plan.add.len(),
-            plan.remove.len()
-        );
+        let plan = sync::plan(roster.roster(), self.source, &self.origin);
+        self.summarise(&plan);
         if plan.over_cap(o.max_removals) && !o.force {
             bail!(
                 "the sync would remove {} of the {} member(s) it owns, more than --max-removals {}%: does the source look right? nothing was changed (--force removes them all the same)",
@@ -67,35 +116,39 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
         }
         if o.dry_run {
             show(&plan);
-            return Ok(());
+            return Ok(Attempt::Finished);
         }
         if plan.is_empty() {
             println!("nothing to change");
-            return Ok(());
+            return Ok(Attempt::Finished);
         }
-        apply(&mut roster, &plan, &origin)?;
+        apply(roster, &plan, &self.origin)?;
         let Some(stamp) = roster.write_out(&lock)? else {
             // An editor saved the file meanwhile: plan again on what they saved.
             roster.reread()?;
-            continue;
+            return Ok(Attempt::Overtaken);
         };
         roster.written(stamp);
-        drop(lock);
-        audit_plan(&audit, list.id.as_str(), &plan, &via)?;
-        if o.notify {
-            notify(&config, list, &plan, &name)?;
-        }
-        println!(
-            "added {}, removed {} ({})",
-            plan.add.len(),
-            plan.remove.len(),
-            roster.path().display()
-        );
-        return Ok(());
+        Ok(Attempt::Written(plan))
     }
-    bail!(
-        "the roster kept changing while the sync wrote it (is an editor saving it?); nothing was changed"
-    )
+
+    /// What the source holds and what the plan changes.
+    fn summarise(&self, plan: &sync::Plan) {
+        println!(
+            "sync {} from {} ({}): {} in the source, {} member(s) from this sync, {} in the source joined another way (kept as they are)",
+            self.list.id,
+            self.label,
+            self.via,
+            self.source.members.len(),
+            plan.owned,
+            plan.joined_otherwise
+        );
+        println!(
+            "  to add: {}, to remove: {}",
+            plan.add.len(),
+            plan.remove.len()
+        );
+    }
 }
 
 /// `--notify`: a welcome to each member added and a goodbye to each removed, queued

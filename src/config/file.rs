@@ -196,6 +196,8 @@ pub(crate) fn read<T: DeserializeOwned>(
     Some((value, file))
 }
 
+/// Fills `T` from the file through serde, recording every unknown key and the
+/// first type error. `None` when `T` could not be filled.
 fn deserialize<T: DeserializeOwned>(file: &TomlFile, problems: &mut Problems) -> Option<T> {
     let de = match toml::Deserializer::parse(&file.text) {
         Ok(de) => de,
@@ -225,41 +227,44 @@ fn deserialize<T: DeserializeOwned>(file: &TomlFile, problems: &mut Problems) ->
             format!("unknown key `{name}`: remove it or check its spelling"),
         );
     }
-    match result {
-        Ok(value) => Some(value),
-        Err(e) => {
-            let path = KeyPath(
-                e.path()
-                    .iter()
-                    .filter_map(|s| match s {
-                        serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                        serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                        _ => None,
-                    })
-                    .collect(),
-            );
-            let message = e.inner().message().trim().to_owned();
-            // A missing key has no line of its own: name it, and its table's line.
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next());
-            let (line, path) = match missing {
-                Some(field) => {
-                    let line = (!path.0.is_empty()).then(|| file.line_of(&path)).flatten();
-                    (line, path.key(field))
-                }
-                None => {
-                    let line = file
-                        .line_of(&path)
-                        .or_else(|| e.inner().span().map(|s| line_at(&file.text, s.start)));
-                    (line, path)
-                }
-            };
-            let key = (!path.0.is_empty()).then(|| path.to_string());
-            problems.error(&file.path, line, key, message);
-            None
+    result.map_err(|e| type_error(file, problems, &e)).ok()
+}
+
+/// Records a value serde could not take (or a key it missed), at its key path.
+fn type_error(
+    file: &TomlFile,
+    problems: &mut Problems,
+    e: &serde_path_to_error::Error<toml::de::Error>,
+) {
+    let path = KeyPath(
+        e.path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+                _ => None,
+            })
+            .collect(),
+    );
+    let message = e.inner().message().trim().to_owned();
+    // A missing key has no line of its own: name it, and its table's line.
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let (line, path) = match missing {
+        Some(field) => {
+            let line = (!path.0.is_empty()).then(|| file.line_of(&path)).flatten();
+            (line, path.key(field))
         }
-    }
+        None => {
+            let line = file
+                .line_of(&path)
+                .or_else(|| e.inner().span().map(|s| line_at(&file.text, s.start)));
+            (line, path)
+        }
+    };
+    let key = (!path.0.is_empty()).then(|| path.to_string());
+    problems.error(&file.path, line, key, message);
 }
 
 fn ignored_path(p: &serde_ignored::Path<'_>) -> KeyPath {

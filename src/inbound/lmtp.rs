@@ -38,55 +38,116 @@ pub async fn connection<S, M>(
         max_message_size: settings.max_message_size,
         max_recipients: MAX_RECIPIENTS,
     };
-    let idle = settings.idle_timeout;
-    // A command or a message that has not completed this long after the last reply,
-    // however slowly its bytes trickle in, ends the connection.
-    let stalled = idle * 2;
-    let mut session = Session::new(&settings.host, limits, Ours(mail.clone()));
+    let session = Session::new(&settings.host, limits, Ours(mail.clone()));
     if stream.write_all(&session.greeting()).await.is_err() {
         return;
     }
+    let mut conn = Connection {
+        stream,
+        session,
+        mail,
+        idle: settings.idle_timeout,
+        progress: tokio::time::Instant::now(),
+    };
     let mut buf = vec![0u8; 64 * 1024];
-    let mut progress = tokio::time::Instant::now();
     loop {
-        while let Some(step) = session.step() {
-            progress = tokio::time::Instant::now();
+        if !conn.answer().await {
+            return;
+        }
+        if shutdown.is_cancelled() && conn.session.is_idle() {
+            return conn
+                .last_word(b"421 4.3.2 shutting down, try again later\r\n")
+                .await;
+        }
+        match conn.read(&mut buf, &shutdown).await {
+            Read::Bytes(n) => conn.session.receive(&buf[..n]),
+            Read::Stopping => {}
+            Read::Ended => return,
+            Read::TooSlow => {
+                debug!("idle or too slow");
+                return conn
+                    .last_word(b"421 4.4.2 idle or too slow, closing\r\n")
+                    .await;
+            }
+        }
+    }
+}
+
+/// One connection: the socket and the session it speaks.
+struct Connection<S, M> {
+    stream: S,
+    session: Session<Ours<M>>,
+    mail: Arc<M>,
+    /// Silence this long after a reply ends the connection.
+    idle: std::time::Duration,
+    /// When the session last took a step (a reply, a delivery).
+    progress: tokio::time::Instant,
+}
+
+/// What waiting for the client's bytes came to.
+enum Read {
+    /// This many bytes arrived.
+    Bytes(usize),
+    /// Shutdown was asked for while the session was idle.
+    Stopping,
+    /// The client closed the connection, or it failed.
+    Ended,
+    /// Nothing came for too long, or a command or message is trickling in too slowly.
+    TooSlow,
+}
+
+impl<S, M> Connection<S, M>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    M: Mailroom,
+{
+    /// Carries out every step the session has ready: replies sent, messages
+    /// delivered. `false` when the connection is over (closed, or a write failed).
+    async fn answer(&mut self) -> bool {
+        while let Some(step) = self.session.step() {
+            self.progress = tokio::time::Instant::now();
             match step {
                 Step::Send(bytes) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        return;
+                    if self.stream.write_all(&bytes).await.is_err() {
+                        return false;
                     }
                 }
                 Step::Deliver(envelope) => {
-                    let outcomes = deliver(&mail, envelope).await;
-                    session.delivered(&outcomes);
+                    let outcomes = deliver(&self.mail, envelope).await;
+                    self.session.delivered(&outcomes);
                 }
                 Step::Close => {
-                    let _ = stream.shutdown().await;
-                    return;
+                    let _ = self.stream.shutdown().await;
+                    return false;
                 }
             }
         }
-        if shutdown.is_cancelled() && session.is_idle() {
-            let _ = stream
-                .write_all(b"421 4.3.2 shutting down, try again later\r\n")
-                .await;
-            return;
-        }
+        true
+    }
+
+    /// Sends a reply the connection ends with (a failure to send it changes
+    /// nothing).
+    async fn last_word(&mut self, reply: &[u8]) {
+        let _ = self.stream.write_all(reply).await;
+    }
+
+    /// Waits for the client's next bytes into `buf`: at most the idle timeout, and
+    /// a command or a message that has not completed twice that long after the last
+    /// step ends the connection however slowly its bytes trickle in. Shutdown
+    /// interrupts the wait only between messages.
+    async fn read(&mut self, buf: &mut [u8], shutdown: &CancellationToken) -> Read {
+        let stalled = self.idle * 2;
+        let wait = self
+            .idle
+            .min(stalled.saturating_sub(self.progress.elapsed()));
         let read = tokio::select! {
-            read = tokio::time::timeout(idle.min(stalled.saturating_sub(progress.elapsed())), stream.read(&mut buf)) => read,
-            () = shutdown.cancelled(), if session.is_idle() => continue,
+            read = tokio::time::timeout(wait, self.stream.read(buf)) => read,
+            () = shutdown.cancelled(), if self.session.is_idle() => return Read::Stopping,
         };
         match read {
-            Ok(Ok(0)) | Ok(Err(_)) => return,
-            Ok(Ok(n)) => session.receive(&buf[..n]),
-            Err(_) => {
-                debug!("idle or too slow");
-                let _ = stream
-                    .write_all(b"421 4.4.2 idle or too slow, closing\r\n")
-                    .await;
-                return;
-            }
+            Ok(Ok(0)) | Ok(Err(_)) => Read::Ended,
+            Ok(Ok(n)) => Read::Bytes(n),
+            Err(_) => Read::TooSlow,
         }
     }
 }

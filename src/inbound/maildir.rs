@@ -74,71 +74,109 @@ pub fn scan<M: Mailroom>(
     mail: &M,
     attempts: &mut HashMap<String, u32>,
 ) -> io::Result<usize> {
+    let mut scan = Scan {
+        dir,
+        mail,
+        attempts,
+    };
+    let mut handled = 0;
+    for name in waiting(dir)? {
+        let raw = match std::fs::read(dir.join("new").join(&name)) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if scan.handle(&name, &raw)? {
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+/// The messages in `new/`, by name in order (a dot file is not a message).
+fn waiting(dir: &Path) -> io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("new"))?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.'))
         .collect();
     names.sort();
-    let mut handled = 0;
-    for name in names {
-        let path = dir.join("new").join(&name);
-        let raw = match std::fs::read(&path) {
-            Ok(raw) => raw,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        let limit = mail.settings().max_message_size;
+    Ok(names)
+}
+
+/// One [`scan`] of a Maildir.
+struct Scan<'a, M> {
+    dir: &'a Path,
+    mail: &'a M,
+    /// Temporary failures so far, by file name.
+    attempts: &'a mut HashMap<String, u32>,
+}
+
+impl<M: Mailroom> Scan<'_, M> {
+    /// Delivers the message `new/NAME` and moves it as its outcome says; returns
+    /// whether it was handled (`false`: deferred).
+    fn handle(&mut self, name: &str, raw: &[u8]) -> io::Result<bool> {
         let (recipient, sender) = envelope_of(&raw[..raw.len().min(64 * 1024)]);
         // Every line logged for this file carries its `msg_id` and `list`.
-        let msg_id = crate::message::message_id(&raw);
+        let msg_id = crate::message::message_id(raw);
+        let recipient = recipient.as_deref();
         let _span =
-            super::delivery_span(mail, recipient.as_deref().unwrap_or(""), msg_id.as_deref())
-                .entered();
-        let outcome = match &recipient {
+            super::delivery_span(self.mail, recipient.unwrap_or(""), msg_id.as_deref()).entered();
+        let outcome = match recipient {
             Some(rcpt) => {
                 let delivery = Delivery {
                     envelope_from: sender.as_deref(),
                     recipient: rcpt,
-                    raw: &raw,
+                    raw,
                 };
-                mail.deliver(&delivery, crate::clock::unix_now())
+                self.mail.deliver(&delivery, crate::clock::unix_now())
             }
-            None if raw.len() as u64 > limit => Outcome::TooLarge,
+            None if raw.len() as u64 > self.mail.settings().max_message_size => Outcome::TooLarge,
             None => Outcome::NoSuchUser,
         };
-        let done = |why: &str| -> io::Result<()> {
-            if !why.is_empty() {
-                record(mail, recipient.as_deref().unwrap_or(""), why)?;
-            }
-            move_to(dir, &name, "cur")
-        };
-        match outcome {
+        self.settle(name, recipient.unwrap_or(""), outcome)
+    }
+
+    /// Moves the message as `outcome` says: to `cur/` when done (audited when
+    /// refused), nowhere when deferred, unless this was its last attempt (then to
+    /// `failed/`, audited). Returns whether it was handled.
+    fn settle(&mut self, name: &str, recipient: &str, outcome: Outcome) -> io::Result<bool> {
+        let why = match outcome {
             Outcome::Done(batch) => {
                 if batch.is_some() {
-                    mail.replies_queued();
+                    self.mail.replies_queued();
                 }
-                done("")?;
+                ""
             }
-            Outcome::NoSuchUser => done("maildir:no-such-recipient")?,
-            Outcome::TooLarge => done("maildir:too-large")?,
-            Outcome::NotMail => done("maildir:not-mail")?,
+            Outcome::NoSuchUser => "maildir:no-such-recipient",
+            Outcome::TooLarge => "maildir:too-large",
+            Outcome::NotMail => "maildir:not-mail",
             Outcome::TryLater(why) => {
-                let n = attempts.entry(name.clone()).or_insert(0);
-                *n += 1;
-                warn!(file = %name, attempt = *n, %why, "Maildir message deferred");
-                if *n >= MAX_ATTEMPTS {
-                    record(mail, recipient.as_deref().unwrap_or(""), "maildir:failed")?;
-                    move_to(dir, &name, "failed")?;
-                    attempts.remove(&name);
-                }
-                continue;
+                self.defer(name, recipient, &why)?;
+                return Ok(false);
             }
+        };
+        if !why.is_empty() {
+            record(self.mail, recipient, why)?;
         }
-        attempts.remove(&name);
-        handled += 1;
+        move_to(self.dir, name, "cur")?;
+        self.attempts.remove(name);
+        Ok(true)
     }
-    Ok(handled)
+
+    /// Counts a temporary failure; the last one allowed moves the message to
+    /// `failed/`.
+    fn defer(&mut self, name: &str, recipient: &str, why: &str) -> io::Result<()> {
+        let n = self.attempts.entry(name.to_owned()).or_insert(0);
+        *n += 1;
+        warn!(file = %name, attempt = *n, %why, "Maildir message deferred");
+        if *n >= MAX_ATTEMPTS {
+            record(self.mail, recipient, "maildir:failed")?;
+            move_to(self.dir, name, "failed")?;
+            self.attempts.remove(name);
+        }
+        Ok(())
+    }
 }
 
 /// `Delivered-To` (or `X-Original-To`) and `Return-Path` from the header.

@@ -153,17 +153,7 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
     let mut line_no = 0;
     while start < text.len() {
         line_no += 1;
-        let end = text[start..]
-            .find('\n')
-            .map_or(text.len(), |i| start + i + 1);
-        let raw = &text[start..end];
-        let line = raw.strip_suffix('\n').unwrap_or(raw);
-        // CR only as part of CRLF: a lone CR (even at the very end) is not TOML.
-        let line = if raw.ends_with('\n') {
-            line.strip_suffix('\r').unwrap_or(line)
-        } else {
-            line
-        };
+        let (end, line) = line_from(text, start);
         let content = line.trim_start_matches([' ', '\t']);
         if content.is_empty() {
             // A blank line.
@@ -182,27 +172,7 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
             if !in_members {
                 return None;
             }
-            let inserted = if let Some(entry) = fast_entry(line) {
-                match EmailAddress::parse_key(entry.key) {
-                    Ok(key) => layout.insert(key, entry.key, start..end, text),
-                    Err(e) => Err(ParseError {
-                        line: line_no,
-                        message: e.to_string(),
-                    }),
-                }
-            } else {
-                match lone_entry(line)? {
-                    Ok(member) => {
-                        let written = lone_key(line).unwrap_or_default();
-                        layout.insert(member.address.key(), &written, start..end, text)
-                    }
-                    Err(message) => Err(ParseError {
-                        line: line_no,
-                        message,
-                    }),
-                }
-            };
-            if let Err(e) = inserted {
+            if let Err(e) = fast_member(&mut layout, text, line, start..end, line_no)? {
                 return Some(Err(e));
             }
             layout.insert_at = end;
@@ -210,6 +180,52 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
         start = end;
     }
     Some(Ok(layout))
+}
+
+/// The line of `text` that begins at `start`: where the next one begins, and the
+/// line without its line break. CR only as part of CRLF: a lone CR (even at the
+/// very end) stays, and is not TOML.
+#[inline]
+fn line_from(text: &str, start: usize) -> (usize, &str) {
+    let end = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
+    let raw = &text[start..end];
+    let line = match raw.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        None => raw,
+    };
+    (end, line)
+}
+
+/// Reads the member on line `line_no` under `[members]` (`line` without its line
+/// break, `span` with it) and records it. `None`: bail to the slow path (the line
+/// may be TOML the fast path cannot place).
+#[inline]
+fn fast_member(
+    layout: &mut Layout,
+    text: &str,
+    line: &str,
+    span: Range<usize>,
+    line_no: usize,
+) -> Option<Result<(), ParseError>> {
+    let error = |message| ParseError {
+        line: line_no,
+        message,
+    };
+    if let Some(entry) = fast_entry(line) {
+        return Some(match EmailAddress::parse_key(entry.key) {
+            Ok(key) => layout.insert(key, entry.key, span, text),
+            Err(e) => Err(error(e.to_string())),
+        });
+    }
+    Some(match lone_entry(line)? {
+        Ok(member) => {
+            let written = lone_key(line).unwrap_or_default();
+            layout.insert(member.address.key(), &written, span, text)
+        }
+        Err(message) => Err(error(message)),
+    })
 }
 
 /// The slow path: the whole file through `toml_edit`.
