@@ -97,19 +97,19 @@ impl Outgoing {
 /// What a pending request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum Intent {
     /// Join the list.
     Subscribe,
     /// Leave the list.
     Unsubscribe,
 }
 
-impl Action {
+impl Intent {
     /// The word used in records and texts.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Subscribe => "subscribe",
-            Action::Unsubscribe => "unsubscribe",
+            Intent::Subscribe => "subscribe",
+            Intent::Unsubscribe => "unsubscribe",
         }
     }
 }
@@ -134,7 +134,7 @@ pub struct Pending {
     /// The display name to store, for a subscribe.
     pub name: Option<String>,
     /// Subscribe or unsubscribe.
-    pub action: Action,
+    pub action: Intent,
     /// Key id of the token's key.
     pub kid: String,
     /// Random, hex.

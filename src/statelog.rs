@@ -1167,7 +1167,7 @@ mod tests {
                 list: "sm-cop".into(),
                 address: address.into(),
                 name: None,
-                action: crate::token::Action::Subscribe,
+                action: crate::token::Intent::Subscribe,
                 kid: "k1".into(),
                 nonce: "00".into(),
                 created: 1,

@@ -12,7 +12,7 @@
 //! Nothing here logs a token; the audit log never sees one.
 
 use crate::fsio;
-pub(crate) use crate::records::{Action, Awaiting, Pending};
+pub(crate) use crate::records::{Awaiting, Intent, Pending};
 use crate::statelog::{Line, StateLog};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -61,7 +61,7 @@ pub struct Request<'a> {
     /// The display name to store.
     pub name: Option<String>,
     /// Subscribe or unsubscribe.
-    pub action: Action,
+    pub action: Intent,
 }
 
 /// The token keys.
@@ -257,7 +257,7 @@ impl Keys {
 }
 
 /// The id of the pending request for (list, address, action): 80 bits of SHA-256.
-pub(crate) fn pending_id(list: &str, address_key: &str, action: Action) -> String {
+pub(crate) fn pending_id(list: &str, address_key: &str, action: Intent) -> String {
     let digest = Sha256::digest(format!("{list}\n{address_key}\n{}", action.as_str()).as_bytes());
     base32().encode(&digest[..10])[..PID_LEN].to_owned()
 }
@@ -356,7 +356,7 @@ mod tests {
             address_key: key,
             address: key,
             name: None,
-            action: Action::Subscribe,
+            action: Intent::Subscribe,
         }
     }
 
@@ -409,7 +409,7 @@ mod tests {
         assert!(k.verify(&token, &p, "jane@x.gov"));
         assert_eq!(
             pending_id_of(&token),
-            Some(pending_id("sm-cop", "jane@x.gov", Action::Subscribe).as_str())
+            Some(pending_id("sm-cop", "jane@x.gov", Intent::Subscribe).as_str())
         );
         // Bound to address, list, action, nonce and expiry.
         assert!(!k.verify(&token, &p, "john@x.gov"));
@@ -424,7 +424,7 @@ mod tests {
         assert!(!k.verify(
             &token,
             &Pending {
-                action: Action::Unsubscribe,
+                action: Intent::Unsubscribe,
                 ..p.clone()
             },
             "jane@x.gov"

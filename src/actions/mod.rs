@@ -35,7 +35,7 @@ use crate::error::{Classify, Severity};
 use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
-use crate::token::{self, Action, PendingStore, Request as TokenRequest};
+use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
 use std::io;
 use std::str::FromStr;
 pub(crate) use table::{Act, Notice};
@@ -233,7 +233,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
         Join::Add => add_member(ctx, list, &address, name, Via::Email, now)?,
-        Join::Hold => match hold(ctx, list, &address, name, Action::Subscribe, held_by, now)? {
+        Join::Hold => match hold(ctx, list, &address, name, Intent::Subscribe, held_by, now)? {
             Some(hold) => Outcome::Held(Some(hold)),
             None => Outcome::AlreadyHeld,
         },
@@ -243,7 +243,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
             } else {
                 Confirmed::Act
             };
-            pend(ctx, list, &address, name, Action::Subscribe, after, now)?
+            pend(ctx, list, &address, name, Intent::Subscribe, after, now)?
         }
     };
     audit(
@@ -277,7 +277,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
             list,
             &address,
             None,
-            Action::Unsubscribe,
+            Intent::Unsubscribe,
             Confirmed::Act,
             now,
         )?,
@@ -311,13 +311,13 @@ pub(crate) fn confirm<'a>(
             Err(bad) => return Ok(bad),
         };
     let outcome = match pending.action {
-        Action::Subscribe if pending.hold => {
+        Intent::Subscribe if pending.hold => {
             match hold(
                 ctx,
                 list,
                 &address,
                 pending.name.clone(),
-                Action::Subscribe,
+                Intent::Subscribe,
                 pending.rule,
                 now,
             )? {
@@ -326,7 +326,7 @@ pub(crate) fn confirm<'a>(
                 None => Outcome::Held(None),
             }
         }
-        Action::Subscribe => add_member(
+        Intent::Subscribe => add_member(
             ctx,
             list,
             &address,
@@ -334,7 +334,7 @@ pub(crate) fn confirm<'a>(
             source.via_token(),
             now,
         )?,
-        Action::Unsubscribe => remove_member(ctx, list, &address)?,
+        Intent::Unsubscribe => remove_member(ctx, list, &address)?,
     };
     audit(
         ctx,
@@ -386,7 +386,7 @@ pub(crate) fn held_request(
     list: &ListConfig,
     address: &EmailAddress,
 ) -> Result<Option<token::Pending>> {
-    let id = token::pending_id(list.id.as_str(), &address.key(), Action::Subscribe);
+    let id = token::pending_id(list.id.as_str(), &address.key(), Intent::Subscribe);
     Ok(ctx.held.get(list.id.as_str(), &id)?)
 }
 
@@ -496,7 +496,7 @@ pub(crate) fn bounced(
 ) -> Result<Outcome> {
     let key = address.key();
     let mut cancelled = false;
-    for action in [Action::Subscribe, Action::Unsubscribe] {
+    for action in [Intent::Subscribe, Intent::Unsubscribe] {
         let id = token::pending_id(list.id.as_str(), &key, action);
         if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
             ctx.pending.remove(list.id.as_str(), &id)?;
@@ -597,7 +597,7 @@ fn pend(
     list: &ListConfig,
     address: &EmailAddress,
     name: Option<String>,
-    action: Action,
+    action: Intent,
     then: Confirmed,
     now: u64,
 ) -> Result<Outcome> {
@@ -633,7 +633,7 @@ fn hold(
     list: &ListConfig,
     address: &EmailAddress,
     name: Option<String>,
-    action: Action,
+    action: Intent,
     rule: Option<usize>,
     now: u64,
 ) -> Result<Option<Hold>> {
@@ -661,7 +661,7 @@ fn issue(
     list: &ListConfig,
     address: &EmailAddress,
     name: Option<String>,
-    action: Action,
+    action: Intent,
     now: u64,
 ) -> Result<(token::Pending, String)> {
     let request = TokenRequest {
