@@ -228,44 +228,42 @@ pub async fn run(
     shutdown: CancellationToken,
     ready: impl FnOnce(&str),
 ) -> io::Result<()> {
-    let ctx = daemon.context();
-    let slots = Arc::new(Semaphore::new(
-        ctx.config.server.inbound.max_connections as usize,
-    ));
-    drop(ctx);
     ready(&listener.describe());
-    let tracker = TaskTracker::new();
-    let abandon = CancellationToken::new();
-    let mut sender = tokio::spawn(sender_loop(
-        daemon.clone(),
-        shutdown.clone(),
-        abandon.clone(),
-    ));
-    let saver = {
-        let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
-        std::thread::Builder::new()
-            .name("roster-saver".into())
-            .spawn(move || roster_saver(&daemon, &shutdown))?
-    };
-    tokio::spawn(watch_config(daemon.clone(), shutdown.clone()));
-    let maildir = daemon
-        .context()
-        .config
-        .server
-        .inbound
-        .maildir
-        .clone()
-        .map(|dir| {
-            tokio::spawn(crate::inbound::maildir::watch(
-                dir,
-                daemon.clone(),
-                shutdown.clone(),
-            ))
-        });
+    let tasks = Tasks::start(&daemon, &shutdown)?;
+    let connections = TaskTracker::new();
+    accept(&daemon, &listener, &shutdown, &connections).await;
+    info!("shutting down: no new connections; finishing the messages in hand");
+    let grace = daemon.context().config.server.outbound.shutdown_grace;
+    let deadline = tokio::time::Instant::now() + grace;
+    drop(listener);
+    connections.close();
+    if tokio::time::timeout_at(deadline, connections.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            "connections still open after {}s; leaving them",
+            grace.as_secs()
+        );
+    }
+    tasks.finish(&daemon, deadline, grace).await;
+    Ok(())
+}
+
+/// Accepts LMTP connections until `shutdown`, each served as a task of `connections`
+/// (at most `inbound.max_connections` at once).
+async fn accept(
+    daemon: &Arc<Daemon>,
+    listener: &Listener,
+    shutdown: &CancellationToken,
+    connections: &TaskTracker,
+) {
+    let most = daemon.context().config.server.inbound.max_connections as usize;
+    let slots = Arc::new(Semaphore::new(most));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = shutdown.cancelled() => break,
+            () = shutdown.cancelled() => return,
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -282,7 +280,7 @@ pub async fn run(
             continue;
         };
         let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
-        tracker.spawn(async move {
+        connections.spawn(async move {
             match stream {
                 Stream::Tcp(s) => lmtp::connection(s, peer, daemon, shutdown).await,
                 Stream::Unix(s) => lmtp::connection(s, peer, daemon, shutdown).await,
@@ -290,42 +288,77 @@ pub async fn run(
             drop(permit);
         });
     }
-    info!("shutting down: no new connections; finishing the messages in hand");
-    let grace = daemon.context().config.server.outbound.shutdown_grace;
-    let deadline = tokio::time::Instant::now() + grace;
-    drop(listener);
-    tracker.close();
-    if tokio::time::timeout_at(deadline, tracker.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            "connections still open after {}s; leaving them",
-            grace.as_secs()
-        );
+}
+
+/// The daemon's tasks beside the listener: the sender, the roster saver, the
+/// configuration watcher and the Maildir watcher.
+struct Tasks {
+    sender: tokio::task::JoinHandle<()>,
+    /// Cancels the sends still in flight once the grace is over.
+    abandon: CancellationToken,
+    saver: std::thread::JoinHandle<()>,
+    maildir: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Tasks {
+    fn start(daemon: &Arc<Daemon>, shutdown: &CancellationToken) -> io::Result<Tasks> {
+        let abandon = CancellationToken::new();
+        let sender = tokio::spawn(sender_loop(
+            daemon.clone(),
+            shutdown.clone(),
+            abandon.clone(),
+        ));
+        let saver = {
+            let (daemon, shutdown) = (daemon.clone(), shutdown.clone());
+            std::thread::Builder::new()
+                .name("roster-saver".into())
+                .spawn(move || roster_saver(&daemon, &shutdown))?
+        };
+        tokio::spawn(watch_config(daemon.clone(), shutdown.clone()));
+        let maildir = (daemon.context().config.server.inbound.maildir.clone()).map(|dir| {
+            let watch = crate::inbound::maildir::watch(dir, daemon.clone(), shutdown.clone());
+            tokio::spawn(watch)
+        });
+        Ok(Tasks {
+            sender,
+            abandon,
+            saver,
+            maildir,
+        })
     }
-    if let Some(maildir) = maildir {
-        let _ = maildir.await;
+
+    /// Waits for them after a shutdown (the sender no longer than `deadline`), then
+    /// saves the rosters' last changes.
+    async fn finish(
+        mut self,
+        daemon: &Arc<Daemon>,
+        deadline: tokio::time::Instant,
+        grace: Duration,
+    ) {
+        if let Some(maildir) = self.maildir {
+            let _ = maildir.await;
+        }
+        // A silent relay must not hold the exit past the grace: sends still in flight
+        // are abandoned, their replies stay queued in state.log and go out on the next
+        // start.
+        if tokio::time::timeout_at(deadline, &mut self.sender)
+            .await
+            .is_err()
+        {
+            warn!(
+                "replies still being sent after {}s; leaving them queued for the next start",
+                grace.as_secs()
+            );
+            self.abandon.cancel();
+            let _ = self.sender.await;
+        }
+        let saver = self.saver;
+        let _ = tokio::task::spawn_blocking(move || saver.join()).await;
+        // The last changes into their files (safe in state.log unless its writes
+        // fail, which the saver then says).
+        let last = daemon.clone();
+        let _ = tokio::task::spawn_blocking(move || last.save_rosters()).await;
     }
-    // A silent relay must not hold the exit past the grace: sends still in flight are
-    // abandoned, their replies stay queued in state.log and go out on the next start.
-    if tokio::time::timeout_at(deadline, &mut sender)
-        .await
-        .is_err()
-    {
-        warn!(
-            "replies still being sent after {}s; leaving them queued for the next start",
-            grace.as_secs()
-        );
-        abandon.cancel();
-        let _ = sender.await;
-    }
-    let _ = tokio::task::spawn_blocking(move || saver.join()).await;
-    // The last changes into their files (safe in state.log unless its writes fail,
-    // which the saver then says).
-    let last = daemon.clone();
-    let _ = tokio::task::spawn_blocking(move || last.save_rosters()).await;
-    Ok(())
 }
 
 /// Saves roster files with changes soon after they change, but leaves at least
@@ -481,6 +514,38 @@ async fn send_due(
 }
 
 /// One pass of [`send_due`]: (sent, tried).
+/// One of a pass's senders: takes batches off `queue` until it is empty, the daemon
+/// shuts down, or the sends still in flight are abandoned. Returns how many it sent.
+async fn send_worker(
+    ctx: Arc<Context>,
+    sender: Arc<Sender>,
+    queue: Arc<std::sync::Mutex<std::vec::IntoIter<crate::records::Batch>>>,
+    shutdown: CancellationToken,
+    abandon: CancellationToken,
+    give_up: u64,
+) -> usize {
+    let mut sent = 0;
+    loop {
+        let next = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next();
+        let Some(batch) = next else { break };
+        if shutdown.is_cancelled() {
+            break;
+        }
+        // Dropped mid-send, the batch stays as state.log has it: queued.
+        let done = tokio::select! {
+            done = send_one(&ctx, &sender, batch, give_up) => done,
+            () = abandon.cancelled() => break,
+        };
+        if done {
+            sent += 1;
+        }
+    }
+    sent
+}
+
 async fn send_pass(
     ctx: &Arc<Context>,
     sender: &Arc<Sender>,
@@ -506,28 +571,7 @@ async fn send_pass(
             shutdown.clone(),
             abandon.clone(),
         );
-        workers.spawn(async move {
-            let mut sent = 0;
-            loop {
-                let next = queue
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .next();
-                let Some(batch) = next else { break };
-                if shutdown.is_cancelled() {
-                    break;
-                }
-                // Dropped mid-send, the batch stays as state.log has it: queued.
-                let done = tokio::select! {
-                    done = send_one(&ctx, &sender, batch, give_up) => done,
-                    () = abandon.cancelled() => break,
-                };
-                if done {
-                    sent += 1;
-                }
-            }
-            sent
-        });
+        workers.spawn(send_worker(ctx, sender, queue, shutdown, abandon, give_up));
     }
     let mut sent = 0;
     while let Some(done) = workers.join_next().await {
