@@ -223,6 +223,8 @@ pub async fn run(
         ctx.config.server.inbound.max_connections as usize,
     ));
     drop(ctx);
+    // The web pages beside LMTP, when `[web]` is configured, with the same shutdown.
+    let web = crate::web::spawn(daemon.clone(), shutdown.clone()).await?;
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let abandon = CancellationToken::new();
@@ -295,6 +297,11 @@ pub async fn run(
     }
     if let Some(maildir) = maildir {
         let _ = maildir.await;
+    }
+    if let Some(web) = web
+        && tokio::time::timeout_at(deadline, web).await.is_err()
+    {
+        warn!("web requests still open after the grace; leaving them");
     }
     // A silent relay must not hold the exit past the grace: sends still in flight are
     // abandoned, their replies stay queued in state.log and go out on the next start.

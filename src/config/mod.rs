@@ -63,6 +63,22 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// `[trust]`: whose Authentication-Results to believe.
     pub authserv_id: Option<String>,
+    /// `[web]`: the list pages and forms; `None` when the section is absent.
+    pub web: Option<Web>,
+}
+
+/// `[web]`: where the pages are served and what links in mail point to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Web {
+    /// The HTTP listener (behind a TLS reverse proxy).
+    pub listen: Listen,
+    /// What links in mail start with, such as `https://lists.example.gov` (no
+    /// trailing slash).
+    pub base_url: String,
+    /// Whose `X-Forwarded-For` to believe.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Form posts one client address may make per hour.
+    pub posts_per_client_per_hour: u32,
 }
 
 /// Where mail comes in.
@@ -239,6 +255,9 @@ pub struct ListConfig {
     /// The list's own texts, `templates/<name>.txt` by name, read with the config
     /// (a changed template reloads it like a changed list.toml).
     pub templates: BTreeMap<String, String>,
+    /// The list's own web pages, `templates/<name>.html` by file name (`list.html`),
+    /// read with the config like the texts.
+    pub pages: BTreeMap<String, String>,
 }
 
 impl ListConfig {
@@ -450,6 +469,7 @@ fn server_from_raw(
             .unwrap_or(100),
         replies_per_hour: raw.limits.replies_per_hour.unwrap_or(5000),
     };
+    let web = raw.web.and_then(|w| web_from_raw(w, f, problems));
     if problems.error_count() > errors_before {
         return None;
     }
@@ -478,7 +498,82 @@ fn server_from_raw(
         },
         limits,
         authserv_id: raw.trust.authserv_id,
+        web,
     })
+}
+
+/// `[web]`, checked: a listen address, an http(s) base URL with a host and nothing
+/// after the path, and proxies that are IP addresses.
+fn web_from_raw(raw: raw::RawWeb, f: &TomlFile, problems: &mut Problems) -> Option<Web> {
+    let errors_before = problems.error_count();
+    let at = |key: &str| KeyPath::keys(&["web", key]);
+    let listen = parse_listen(raw.listen.as_deref().unwrap_or("127.0.0.1:8025"), f)
+        .map_err(|why| f.error(problems, &at("listen"), why))
+        .ok();
+    let base_url = parse_base_url(&raw.base_url)
+        .map_err(|why| f.error(problems, &at("base_url"), why))
+        .ok();
+    let mut trusted_proxies = Vec::new();
+    for (i, proxy) in raw.trusted_proxies.iter().enumerate() {
+        match proxy.trim().parse() {
+            Ok(ip) => trusted_proxies.push(ip),
+            Err(_) => f.error(
+                problems,
+                &at("trusted_proxies").at(i),
+                format!("`{proxy}` is not an IP address (such as 127.0.0.1 or ::1)"),
+            ),
+        }
+    }
+    let posts = raw.posts_per_client_per_hour.unwrap_or(20);
+    if posts == 0 {
+        f.error(
+            problems,
+            &at("posts_per_client_per_hour"),
+            "must be at least 1 (0 would refuse every form)",
+        );
+    }
+    if problems.error_count() > errors_before {
+        return None;
+    }
+    Some(Web {
+        listen: listen?,
+        base_url: base_url?,
+        trusted_proxies,
+        posts_per_client_per_hour: posts,
+    })
+}
+
+/// `IP:PORT` or `unix:/path` (relative paths against the file's folder).
+fn parse_listen(text: &str, f: &TomlFile) -> Result<Listen, String> {
+    match text.strip_prefix("unix:") {
+        Some(path) if !path.is_empty() => Ok(Listen::Unix(f.resolve(path))),
+        _ => text.parse().map(Listen::Tcp).map_err(|_| {
+            format!("`{text}` is neither `IP:PORT` (such as 127.0.0.1:8025) nor `unix:/path`")
+        }),
+    }
+}
+
+/// An `http://` or `https://` URL with a host, optionally a path, and no query,
+/// fragment or credentials; returned without its trailing slash.
+fn parse_base_url(text: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "`{text}` is not a usable base_url ({why}): write it like \"https://lists.example.gov\""
+        )
+    };
+    let trimmed = text.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| bad("it must start with https:// or http://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(bad("it has no host"));
+    }
+    if rest.contains(['?', '#', '@']) || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("no query, fragment, credentials or spaces"));
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// Two lists that answer to one address are an error on the second list (or on
@@ -676,16 +771,25 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         terms: raw.terms,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         rules,
-        templates: read_templates(&f.dir().join("templates")),
+        templates: read_templates(&f.dir().join("templates"), "txt", false),
+        pages: read_templates(&f.dir().join("templates"), "html", true),
     })
 }
 
-/// `templates/*.txt` of a list, by name (none when the folder is missing).
-fn read_templates(dir: &Path) -> BTreeMap<String, String> {
+/// `templates/*.EXT` of a list, by stem (or by whole file name, `whole`); none when
+/// the folder is missing.
+fn read_templates(dir: &Path, ext: &str, whole: bool) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for path in template_files(dir) {
+        if path.extension().is_none_or(|x| x != ext) {
+            continue;
+        }
+        let name = match whole {
+            true => path.file_name(),
+            false => path.file_stem(),
+        };
         if let (Some(name), Ok(text)) = (
-            path.file_stem().and_then(|s| s.to_str()),
+            name.and_then(|s| s.to_str()),
             std::fs::read_to_string(&path),
         ) {
             out.insert(name.to_owned(), text);
@@ -694,7 +798,7 @@ fn read_templates(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The `.txt` files in a templates folder.
+/// The `.txt` (texts) and `.html` (web pages) files in a templates folder.
 pub fn template_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -702,7 +806,7 @@ pub fn template_files(dir: &Path) -> Vec<PathBuf> {
     entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "html"))
         .collect()
 }
 
