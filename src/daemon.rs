@@ -224,7 +224,15 @@ pub async fn run(
     ));
     drop(ctx);
     // The web pages beside LMTP, when `[web]` is configured, with the same shutdown.
-    let web = crate::web::spawn(daemon.clone(), shutdown.clone()).await?;
+    // A web listener that cannot bind leaves mail served: pages are not worth losing
+    // mail for.
+    let web = match crate::web::spawn(daemon.clone(), shutdown.clone()).await {
+        Ok(web) => web,
+        Err(e) => {
+            tracing::error!(error = %e, "the web pages are not served; mail is");
+            None
+        }
+    };
     ready(&listener.describe());
     let tracker = TaskTracker::new();
     let abandon = CancellationToken::new();
