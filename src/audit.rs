@@ -21,6 +21,8 @@ pub enum Via {
     Admin,
     /// A confirmation token.
     Token,
+    /// A form on the web pages.
+    Web,
 }
 
 /// One audit record.
@@ -42,6 +44,9 @@ pub struct Record<'a> {
     pub via: Via,
     /// The request's Message-ID, when it came by mail.
     pub message_id: Option<&'a str>,
+    /// The client's IP address, when it came from a web form or page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl<'a> Record<'a> {
@@ -64,6 +69,7 @@ impl<'a> Record<'a> {
             rule: None,
             via,
             message_id: None,
+            client: None,
         }
     }
 }
@@ -206,6 +212,7 @@ mod tests {
                 rule: None,
                 via: Via::Admin,
                 message_id: None,
+                client: None,
             })
             .unwrap();
         }

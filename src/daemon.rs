@@ -228,8 +228,11 @@ pub async fn run(
     shutdown: CancellationToken,
     ready: impl FnOnce(&str),
 ) -> io::Result<()> {
+    // The web pages beside LMTP, when `[web]` is configured: bound before the daemon
+    // says it is ready, and, like LMTP, a listener that cannot bind stops the start.
+    let web = crate::web::spawn(daemon.clone(), shutdown.clone()).await?;
     ready(&listener.describe());
-    let tasks = Tasks::start(&daemon, &shutdown)?;
+    let tasks = Tasks::start(&daemon, &shutdown, web)?;
     let connections = TaskTracker::new();
     accept(&daemon, &listener, &shutdown, &connections).await;
     info!("shutting down: no new connections; finishing the messages in hand");
@@ -298,10 +301,15 @@ struct Tasks {
     abandon: CancellationToken,
     saver: std::thread::JoinHandle<()>,
     maildir: Option<tokio::task::JoinHandle<()>>,
+    web: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Tasks {
-    fn start(daemon: &Arc<Daemon>, shutdown: &CancellationToken) -> io::Result<Tasks> {
+    fn start(
+        daemon: &Arc<Daemon>,
+        shutdown: &CancellationToken,
+        web: Option<tokio::task::JoinHandle<()>>,
+    ) -> io::Result<Tasks> {
         let abandon = CancellationToken::new();
         let sender = tokio::spawn(sender_loop(
             daemon.clone(),
@@ -324,6 +332,7 @@ impl Tasks {
             abandon,
             saver,
             maildir,
+            web,
         })
     }
 
@@ -337,6 +346,11 @@ impl Tasks {
     ) {
         if let Some(maildir) = self.maildir {
             let _ = maildir.await;
+        }
+        if let Some(web) = self.web
+            && tokio::time::timeout_at(deadline, web).await.is_err()
+        {
+            warn!("web requests still open after the grace; leaving them");
         }
         // A silent relay must not hold the exit past the grace: sends still in flight
         // are abandoned, their replies stay queued in state.log and go out on the next

@@ -9,6 +9,7 @@
 //! ```text
 //! inbound      front end: LMTP and Maildir listeners → Delivery, through Mailroom
 //! cli          front end: flags and exit codes; cli::deliver is the MTA's pipe mode
+//! web          front end: list pages, forms and confirmation links over HTTP (axum)
 //! pipeline     THE MAIL PATH: handle(Delivery) → Outcome: route, parse, dedupe,
 //!              guard, commands (each an action), replies, commit
 //! route        recipient → Route (list + subscribe/unsubscribe/request/confirm/…)
@@ -71,3 +72,4 @@ mod token;
 pub mod trust;
 mod upkeep;
 mod verp;
+mod web;

@@ -171,6 +171,8 @@ pub enum Origin {
     Token,
     /// Added by an admin at the command line, or approved by the owners.
     Admin,
+    /// Joined from the web pages (after confirming by mail).
+    Web,
     /// Brought in by `listkeeper migrate` from this format.
     Import(String),
     /// Owned by the `listkeeper sync` of this name.
@@ -187,6 +189,7 @@ impl Origin {
             Origin::Email => Cow::Borrowed("email"),
             Origin::Token => Cow::Borrowed("token"),
             Origin::Admin => Cow::Borrowed("admin"),
+            Origin::Web => Cow::Borrowed("web"),
             Origin::Import(format) => Cow::Owned(format!("import:{format}")),
             Origin::Sync(name) => Cow::Owned(format!("sync:{name}")),
             Origin::Other(word) => Cow::Borrowed(word),
@@ -200,6 +203,7 @@ impl From<&str> for Origin {
             "email" => Origin::Email,
             "token" => Origin::Token,
             "admin" => Origin::Admin,
+            "web" => Origin::Web,
             _ => match word.split_once(':') {
                 Some(("import", format)) => Origin::Import(format.to_owned()),
                 Some(("sync", name)) => Origin::Sync(name.to_owned()),
@@ -236,6 +240,7 @@ impl From<crate::audit::Via> for Origin {
             crate::audit::Via::Email => Origin::Email,
             crate::audit::Via::Admin => Origin::Admin,
             crate::audit::Via::Token => Origin::Token,
+            crate::audit::Via::Web => Origin::Web,
         }
     }
 }
@@ -273,6 +278,7 @@ mod tests {
             "email",
             "token",
             "admin",
+            "web",
             "import:mlmmj",
             "sync:hr",
             "Email",

@@ -232,9 +232,12 @@ impl<'a> Texts<'a> {
         list: Option<&ListConfig>,
         extra: &[(&str, &str)],
     ) -> String {
+        // `{confirm_url}` is empty without `[web]`: the built-in text then leaves the
+        // link out rather than print an empty line.
+        let linked = (extra.iter()).any(|(k, v)| *k == "confirm_url" && !v.is_empty());
         let template = list
             .and_then(|l| l.templates.get(template.name()))
-            .map_or_else(|| builtin(template), String::as_str);
+            .map_or_else(|| builtin(template, linked), String::as_str);
         let mut vars: BTreeMap<&str, String> = BTreeMap::new();
         let domain = &self.config.server.domain;
         let server_address = match &self.config.server.command_address {
@@ -286,8 +289,22 @@ fn fill(template: &str, vars: &BTreeMap<&str, String>) -> String {
     out
 }
 
-fn builtin(template: Template) -> &'static str {
+fn builtin(template: Template, linked: bool) -> &'static str {
     match template {
+        Template::ConfirmSubscribe if linked => {
+            "Someone, probably you, asked to subscribe {address} to {list} ({title}).\n\n\
+             To confirm, open this link and press the button on the page:\n  {confirm_url}\n\
+             or reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing happens without your confirmation."
+        }
+        Template::ConfirmUnsubscribe if linked => {
+            "Someone, probably you, asked to remove {address} from {list}.\n\n\
+             To confirm, open this link and press the button on the page:\n  {confirm_url}\n\
+             or reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: you stay subscribed."
+        }
         Template::ConfirmSubscribe => {
             "Someone, probably you, asked to subscribe {address} to {list} ({title}).\n\n\
              To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
@@ -542,6 +559,13 @@ mod tests {
         ];
         for template in Template::iter() {
             let text = texts.text(template, Some(list), extras);
+            assert!(!text.contains('{'), "{template:?}: {text}");
+        }
+        // With `[web]`, the confirmation requests carry the link too.
+        let linked = [extras, &[("confirm_url", "https://x/confirm/t")]].concat();
+        for template in [Template::ConfirmSubscribe, Template::ConfirmUnsubscribe] {
+            let text = texts.text(template, Some(list), &linked);
+            assert!(text.contains("https://x/confirm/t"), "{template:?}: {text}");
             assert!(!text.contains('{'), "{template:?}: {text}");
         }
         for template in [

@@ -103,22 +103,53 @@ pub(crate) enum Source<'a> {
     /// An admin at the server: no rules, no confirmation (the rules' verdict is
     /// still reported).
     Admin,
+    /// A form on the web pages, posted from this client address. A form proves
+    /// nothing about who owns the address it names: every join and leave it asks
+    /// for goes through a confirmation mailed to that address, whatever the policy
+    /// (`open` then means only "no owner approval").
+    Web {
+        /// The client's address (the socket's, or a trusted proxy's
+        /// `X-Forwarded-For`), for the logs.
+        client: std::net::IpAddr,
+    },
 }
 
 impl Source<'_> {
-    fn message_id(&self) -> Option<&str> {
+    fn client(&self) -> Option<std::net::IpAddr> {
         match self {
-            Source::Mail { message_id, .. } => *message_id,
-            Source::Admin => None,
+            Source::Web { client } => Some(*client),
+            Source::Mail { .. } | Source::Admin => None,
         }
     }
 
-    /// How a token's result is recorded: by mail a token proves the address.
+    fn message_id(&self) -> Option<&str> {
+        match self {
+            Source::Mail { message_id, .. } => *message_id,
+            Source::Admin | Source::Web { .. } => None,
+        }
+    }
+
+    /// How a request is recorded.
+    fn via(&self) -> Via {
+        match self {
+            Source::Mail { .. } => Via::Email,
+            Source::Admin => Via::Admin,
+            Source::Web { .. } => Via::Web,
+        }
+    }
+
+    /// How a token's result is recorded: a token, by mail or on a page, proves the
+    /// address (it was mailed there).
     fn via_token(&self) -> Via {
         match self {
-            Source::Mail { .. } => Via::Token,
+            Source::Mail { .. } | Source::Web { .. } => Via::Token,
             Source::Admin => Via::Admin,
         }
+    }
+
+    /// Whether what the request asks for must first be confirmed by its address.
+    fn must_confirm(&self) -> bool {
+        matches!(self, Source::Web { .. })
     }
 }
 
@@ -229,7 +260,17 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
     let held_by = (verdict.action == eligibility::Ruling::Moderate)
         .then_some(verdict.rule)
         .flatten();
-    let outcome = match decision::join(list, is_member, &verdict) {
+    let mut join = decision::join(list, is_member, &verdict);
+    if source.must_confirm() {
+        // A form proves nothing: the address confirms first, then it goes on as the
+        // policy and rules say (added, or held for the owners).
+        join = match join {
+            Join::Add => Join::Confirm { hold: false },
+            Join::Hold => Join::Confirm { hold: true },
+            other => other,
+        };
+    }
+    let outcome = match join {
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
         Join::Add => add_member(ctx, list, &address, name, Via::Email, now)?,
@@ -253,8 +294,9 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         Act::Subscribe,
         &outcome,
         verdict.rule,
-        Via::Email,
+        source.via(),
         source.message_id(),
+        source.client(),
         now,
     )?;
     Ok(outcome)
@@ -269,7 +311,12 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
         ..
     } = request;
     let is_member = member(ctx, list, &address)?;
-    let outcome = match decision::leave(list, is_member) {
+    let leave = match decision::leave(list, is_member) {
+        // A form proves nothing: the address confirms its leaving.
+        Leave::Remove if source.must_confirm() => Leave::Confirm,
+        other => other,
+    };
+    let outcome = match leave {
         Leave::NotMember => Outcome::NotMember,
         Leave::Remove => remove_member(ctx, list, &address)?,
         Leave::Confirm => pend(
@@ -289,8 +336,9 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
         Act::Unsubscribe,
         &outcome,
         None,
-        Via::Email,
+        source.via(),
         source.message_id(),
+        source.client(),
         now,
     )?;
     Ok(outcome)
@@ -345,6 +393,7 @@ pub(crate) fn confirm<'a>(
         None,
         source.via_token(),
         source.message_id(),
+        source.client(),
         now,
     )?;
     // Single use: gone once its outcome is written.
@@ -354,6 +403,29 @@ pub(crate) fn confirm<'a>(
         address,
         outcome,
     })
+}
+
+/// What a confirmation token would do, read only: its list and request, or `None`
+/// for a token that names nothing valid now (unknown, used or lapsed). Changes
+/// nothing and records nothing: a page shows it before anyone presses the button
+/// (link scanners fetch every link in a mail).
+pub(crate) fn preview<'a>(
+    ctx: &Context,
+    token: &str,
+    lists: &[&'a ListConfig],
+    now: u64,
+) -> io::Result<Option<(&'a ListConfig, token::Pending)>> {
+    let Some(id) = token::pending_id_of(token) else {
+        return Ok(None);
+    };
+    for &list in lists {
+        if let Some(record) = ctx.pending.get(list.id.as_str(), id)? {
+            let good = EmailAddress::parse(&record.address)
+                .is_ok_and(|a| ctx.keys.verify(token, &record, &a.key()));
+            return Ok((good && record.expires >= now).then_some((list, record)));
+        }
+    }
+    Ok(None)
 }
 
 /// An owner's `approve TOKEN` (`reject` is `Some(reason)`): the held request the
@@ -423,6 +495,7 @@ pub(crate) fn decide_held(
         held.rule,
         via,
         source.message_id(),
+        source.client(),
         now,
     )?;
     ctx.held.remove(
@@ -459,6 +532,7 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outco
             verdict.rule,
             Via::Admin,
             None,
+            None,
             now,
         )?;
     }
@@ -477,6 +551,7 @@ pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> Result<Ou
             &outcome,
             None,
             Via::Admin,
+            None,
             None,
             now,
         )?;
@@ -519,6 +594,7 @@ pub(crate) fn bounced(
         None,
         Via::Email,
         source.message_id(),
+        source.client(),
         now,
     )?;
     Ok(outcome)
@@ -579,6 +655,7 @@ fn redeem<'a>(
             record.rule,
             source.via_token(),
             source.message_id(),
+            source.client(),
             now,
         )?;
         return Ok(Err(Redeemed::Bad {
@@ -723,12 +800,14 @@ fn audit(
     rule: Option<usize>,
     via: Via,
     message_id: Option<&str>,
+    client: Option<std::net::IpAddr>,
     now: u64,
 ) -> Result<()> {
     let shown = address.to_string();
     Ok(ctx.audit.write(&Record {
         rule,
         message_id,
+        client,
         ..Record::new(
             list.id.as_str(),
             &shown,

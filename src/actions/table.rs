@@ -143,6 +143,7 @@ pub(crate) fn notice(
                 reply::confirm_address(config, list, token),
             )
             .with("expires", expires)
+            .with("confirm_url", confirm_url(config, token))
         }
     };
     Some(match (act, outcome) {
@@ -181,6 +182,14 @@ pub(crate) fn notice(
         // of a non-member, says nothing.
         _ => return None,
     })
+}
+
+/// `base_url/confirm/TOKEN`: the page that shows what the token does and carries
+/// it out at the press of a button; empty without `[web]`.
+pub(crate) fn confirm_url(config: &Config, token: &str) -> String {
+    (config.server.web.as_ref())
+        .map(|web| format!("{}/confirm/{token}", web.base_url))
+        .unwrap_or_default()
 }
 
 /// What each owner is told of a newly held request.

@@ -13,6 +13,7 @@ mod list;
 mod problem;
 mod raw;
 mod server;
+mod web;
 
 pub use problem::{Problem, Problems, Severity};
 
@@ -66,6 +67,22 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// `[trust]`: whose Authentication-Results to believe.
     pub authserv_id: Option<String>,
+    /// `[web]`: the list pages and forms; `None` when the section is absent.
+    pub web: Option<Web>,
+}
+
+/// `[web]`: where the pages are served and what links in mail point to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Web {
+    /// The HTTP listener (behind a TLS reverse proxy).
+    pub listen: Listen,
+    /// What links in mail start with, such as `https://lists.example.gov` (no
+    /// trailing slash).
+    pub base_url: String,
+    /// Whose `X-Forwarded-For` to believe.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Form posts one client address may make per hour.
+    pub posts_per_client_per_hour: u32,
 }
 
 /// Where mail comes in.
@@ -250,6 +267,9 @@ pub struct ListConfig {
     /// The list's own texts, `templates/<name>.txt` by name, read with the config
     /// (a changed template reloads it like a changed list.toml).
     pub templates: BTreeMap<String, String>,
+    /// The list's own web pages, `templates/<name>.html` by file name (`list.html`),
+    /// read with the config like the texts.
+    pub pages: BTreeMap<String, String>,
 }
 
 impl ListConfig {
@@ -393,12 +413,20 @@ fn refuse_collisions(
     }
 }
 
-/// `templates/*.txt` of a list, by name (none when the folder is missing).
-fn read_templates(dir: &Path) -> BTreeMap<String, String> {
+/// `templates/*.EXT` of a list, by stem (or by whole file name, `whole`); none when
+/// the folder is missing.
+fn read_templates(dir: &Path, ext: &str, whole: bool) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for path in template_files(dir) {
+        if path.extension().is_none_or(|x| x != ext) {
+            continue;
+        }
+        let name = match whole {
+            true => path.file_name(),
+            false => path.file_stem(),
+        };
         if let (Some(name), Ok(text)) = (
-            path.file_stem().and_then(|s| s.to_str()),
+            name.and_then(|s| s.to_str()),
             std::fs::read_to_string(&path),
         ) {
             out.insert(name.to_owned(), text);
@@ -407,7 +435,7 @@ fn read_templates(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The `.txt` files in a templates folder.
+/// The `.txt` (texts) and `.html` (web pages) files in a templates folder.
 pub fn template_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -415,7 +443,7 @@ pub fn template_files(dir: &Path) -> Vec<PathBuf> {
     entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "html"))
         .collect()
 }
 

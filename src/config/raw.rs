@@ -23,6 +23,7 @@ pub(crate) struct RawServer {
     pub(crate) limits: RawLimits,
     #[serde(default)]
     pub(crate) trust: RawTrust,
+    pub(crate) web: Option<RawWeb>,
 }
 
 /// `[inbound]`.
@@ -67,6 +68,16 @@ pub(crate) struct RawLimits {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawTrust {
     pub(crate) authserv_id: Option<String>,
+}
+
+/// `[web]`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawWeb {
+    pub(crate) listen: Option<String>,
+    pub(crate) base_url: String,
+    #[serde(default)]
+    pub(crate) trusted_proxies: Vec<String>,
+    pub(crate) posts_per_client_per_hour: Option<u32>,
 }
 
 /// `lists/<id>/list.toml`.

@@ -25,6 +25,7 @@ pub(super) fn server_from_raw(
         .secret_file
         .map(|s| f.resolve(&s))
         .unwrap_or_else(|| state_dir.join("secret"));
+    let web = (raw.web).and_then(|w| super::web::web_from_raw(w, f, problems));
     if problems.error_count() > errors_before {
         return None;
     }
@@ -54,6 +55,7 @@ pub(super) fn server_from_raw(
         },
         limits: limits_from_raw(&raw.limits),
         authserv_id: raw.trust.authserv_id,
+        web,
     })
 }
 

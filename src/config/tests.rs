@@ -245,7 +245,62 @@ fn cases() -> Vec<Case> {
             Some("terms"),
             "missing field `terms`",
         ),
+        (
+            "server",
+            format!("{SERVER}\n[web]\nbase_url = \"ftp://lists.example.gov\"\n"),
+            "listkeeper.toml",
+            Some(12),
+            Some("web.base_url"),
+            "must start with https:// or http://",
+        ),
+        (
+            "server",
+            format!("{SERVER}\n[web]\nbase_url = \"https://lists.example.gov/?x=1\"\n"),
+            "listkeeper.toml",
+            Some(12),
+            Some("web.base_url"),
+            "no query",
+        ),
+        (
+            "server",
+            format!("{SERVER}\n[web]\nlisten = \"8025\"\nbase_url = \"https://l.example.gov\"\n"),
+            "listkeeper.toml",
+            Some(12),
+            Some("web.listen"),
+            "neither `IP:PORT`",
+        ),
+        (
+            "server",
+            format!(
+                "{SERVER}\n[web]\nbase_url = \"https://l.example.gov\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n"
+            ),
+            "listkeeper.toml",
+            Some(13),
+            Some("web.trusted_proxies[1]"),
+            "not an IP address",
+        ),
     ]
+}
+
+#[test]
+fn web_is_off_without_its_section_and_on_with_it() {
+    let dir = write_config(SERVER, LIST);
+    assert_eq!(Config::load(dir.path()).unwrap().server.web, None);
+    let on = format!(
+        "{SERVER}\n[web]\nbase_url = \"https://lists.example.gov/\"\ntrusted_proxies = [\"::1\"]\n"
+    );
+    let dir = write_config(&on, LIST);
+    let web = Config::load(dir.path()).unwrap().server.web.unwrap();
+    assert_eq!(
+        web.base_url, "https://lists.example.gov",
+        "no trailing slash"
+    );
+    assert_eq!(web.listen, Listen::Tcp("127.0.0.1:8025".parse().unwrap()));
+    assert_eq!(
+        web.trusted_proxies,
+        vec!["::1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(web.posts_per_client_per_hour, 20);
 }
 
 #[test]

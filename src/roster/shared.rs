@@ -279,6 +279,23 @@ impl SharedRoster {
         Ok(member(&pending, file.roster(), address))
     }
 
+    /// How many members there are as of the latest change (the web's list pages).
+    pub fn count(&self) -> Result<usize, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        let roster = file.roster();
+        let mut count = roster.len();
+        for (key, &present) in &pending.overlay {
+            let in_file = EmailAddress::parse(key).is_ok_and(|a| roster.contains(&a));
+            match (present, in_file) {
+                (true, false) => count += 1,
+                (false, true) => count = count.saturating_sub(1),
+                _ => {}
+            }
+        }
+        Ok(count)
+    }
+
     /// Makes a change: in memory, and durable in the state log once the caller syncs
     /// it. Returns whether it changed the roster.
     pub fn apply(&self, change: Change) -> Result<bool, RosterError> {

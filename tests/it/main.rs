@@ -18,3 +18,4 @@ mod postfix;
 mod seccomp;
 mod serve;
 mod status;
+mod web;

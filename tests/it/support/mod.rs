@@ -177,6 +177,15 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 pub fn copy_example(to: &Path) {
     copy_dir(&repo().join("config"), to);
     pristine_rosters(to);
+    // The web pages on a port the system picks: tests run side by side.
+    let path = to.join("listkeeper.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let web = "listen = \"127.0.0.1:8025\"";
+    assert!(
+        text.contains(web),
+        "the example config serves the web pages"
+    );
+    std::fs::write(&path, text.replace(web, "listen = \"127.0.0.1:0\"")).unwrap();
 }
 
 /// The rosters as committed: listkeeper writes the example's rosters when README's

@@ -1,0 +1,349 @@
+//! THE WEB SIDE: list pages, subscribe and unsubscribe forms, and confirmation links
+//! that only a button press carries out (`[web]` in listkeeper.toml turns it on).
+//!
+//! ```text
+//! GET  /                      every list              pages
+//! GET  /lists/ID              one list, its forms     pages
+//! POST /lists/ID/subscribe    a confirmation mail     forms → actions::subscribe
+//! POST /lists/ID/unsubscribe  a confirmation mail     forms → actions::unsubscribe
+//! GET  /confirm/TOKEN         what it would do        confirm → actions::preview (changes nothing)
+//! POST /confirm/TOKEN         carries it out          confirm → actions::confirm
+//! GET  /healthz, /style.css
+//! ```
+//!
+//! Front ends know protocols, not lists: the handlers turn HTTP into action requests
+//! and outcomes into pages and status codes. What a request changes goes through the
+//! same actions, `[limits]`, audit log and commit as mail, so a `200` for a POST means
+//! what LMTP's `250` means: the outcome is durable. Every response carries strict
+//! security headers, and the access log never shows a token.
+
+mod confirm;
+mod forms;
+mod pages;
+mod stamp;
+
+use crate::actions::{Act, Outcome, table};
+use crate::address::EmailAddress;
+use crate::config::{ListConfig, Listen};
+use crate::context::Context;
+use crate::daemon::Daemon;
+use crate::limits::ClientBudget;
+use crate::replies::Replies;
+use axum::Router;
+use axum::extract::connect_info::Connected;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::IncomingStream;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{info, warn};
+
+/// The largest request body taken (a form is well under 1 KiB).
+const BODY_LIMIT: usize = 16 * 1024;
+/// How long one request may take, body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the handlers share: the daemon (whose context in force each request reads)
+/// and the per-client form budget.
+#[derive(Clone)]
+struct Web {
+    daemon: Arc<Daemon>,
+    clients: Arc<ClientBudget>,
+}
+
+/// Binds `[web] listen` when `[web]` is configured and serves the pages until
+/// `shutdown`; the returned task ends once the requests in hand are answered.
+pub(crate) async fn spawn(
+    daemon: Arc<Daemon>,
+    shutdown: CancellationToken,
+) -> io::Result<Option<JoinHandle<()>>> {
+    let Some(web) = daemon.context().config.server.web.clone() else {
+        return Ok(None);
+    };
+    let app = router(Web {
+        daemon,
+        clients: Arc::new(ClientBudget::default()),
+    });
+    let done = shutdown.cancelled_owned();
+    let task = match &web.listen {
+        Listen::Tcp(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("web listen {addr}: {e}")))?;
+            let at = listener.local_addr()?;
+            info!(address = %at, base_url = %web.base_url, "listkeeper is serving the web pages");
+            let app = app.into_make_service_with_connect_info::<Peer>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(done)
+                    .await
+                {
+                    warn!(error = %e, "the web listener stopped");
+                }
+            })
+        }
+        Listen::Unix(path) => {
+            let listener = bind_unix(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("web listen unix:{}: {e}", path.display()))
+            })?;
+            info!(address = %format!("unix:{}", path.display()), base_url = %web.base_url, "listkeeper is serving the web pages");
+            let app = app.into_make_service_with_connect_info::<Peer>();
+            let path = path.clone();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(done)
+                    .await
+                {
+                    warn!(error = %e, "the web listener stopped");
+                }
+                let _ = std::fs::remove_file(path);
+            })
+        }
+    };
+    Ok(Some(task))
+}
+
+fn router(web: Web) -> Router {
+    let headers = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    let mut app = Router::new()
+        .route("/", get(pages::index))
+        .route("/style.css", get(pages::style))
+        .route("/healthz", get(healthz))
+        .route("/lists/{id}", get(pages::list))
+        .route(
+            "/lists/{id}/subscribe",
+            axum::routing::post(forms::subscribe),
+        )
+        .route(
+            "/lists/{id}/unsubscribe",
+            axum::routing::post(forms::unsubscribe),
+        )
+        .route(
+            "/confirm/{token}",
+            get(confirm::show).post(confirm::carry_out),
+        )
+        .fallback(pages::not_found)
+        .with_state(web)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    for (name, value) in headers {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    // Outermost, so every response is logged, with its path's token hidden.
+    app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &Request<_>| {
+                tracing::info_span!(
+                    "http",
+                    method = %request.method(),
+                    path = %redact(request.uri().path()),
+                )
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// A path as the access log shows it: a token in it is replaced by `…`.
+fn redact(path: &str) -> String {
+    match path.strip_prefix("/confirm/") {
+        Some(_) => "/confirm/…".to_owned(),
+        None => path.chars().take(200).collect(),
+    }
+}
+
+/// Runs blocking work (the stores read and write files, the commit fsyncs) off the
+/// runtime's threads.
+async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(response) => response,
+        Err(e) => {
+            warn!(error = %e, "a web request's task failed");
+            pages::try_later()
+        }
+    }
+}
+
+/// What a request's outcome tells its address (by the table) and, for a request
+/// newly held, each owner; as the mail path tells them.
+fn tell(
+    replies: &mut Replies,
+    ctx: &Context,
+    act: Act,
+    list: &ListConfig,
+    address: &EmailAddress,
+    outcome: &Outcome,
+    now: u64,
+) {
+    let config = &ctx.config;
+    let shown = address.to_string();
+    if let Some(notice) = table::notice(config, list, act, outcome, now) {
+        replies.tell(config, address, list, &shown, &notice);
+    }
+    if let Outcome::Held(Some(hold)) = outcome {
+        let notice = table::owners_notice(list, &shown, hold);
+        for owner in &list.owners {
+            let draft = replies.tell(config, owner, list, &shown, &notice);
+            draft.reply_to_request = true;
+            draft.free = true;
+        }
+    }
+}
+
+/// Renders the replies within the budgets and makes everything the request wrote
+/// durable (the commit), then wakes the sender. Only after this may a POST say 200.
+fn commit(
+    daemon: &Daemon,
+    ctx: &Context,
+    replies: Replies,
+    now: u64,
+) -> crate::actions::Result<()> {
+    let done = replies.finish(ctx, None, now)?;
+    if done.mails.is_empty() {
+        return Ok(ctx.sync()?);
+    }
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(io::Error::other)?;
+    let key: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    crate::commit::commit(ctx, format!("web-{key}"), done.list, done.mails, now)?;
+    daemon.wake_sender();
+    Ok(())
+}
+
+/// The client as the socket sees it: its IP address over TCP, none over a Unix
+/// socket (where only a local proxy can connect).
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<IpAddr>);
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
+        Peer(Some(stream.remote_addr().ip()))
+    }
+}
+
+impl Connected<IncomingStream<'_, UnixListener>> for Peer {
+    fn connect_info(_: IncomingStream<'_, UnixListener>) -> Peer {
+        Peer(None)
+    }
+}
+
+/// The client's address: the socket's, unless the socket is a trusted proxy (or a
+/// Unix socket), whose `X-Forwarded-For` is then read from the right, past every
+/// trusted proxy, to the first address that is not one.
+fn client(peer: Peer, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = match peer.0 {
+        Some(ip) if !trusted.contains(&ip) => return ip,
+        Some(ip) => ip,
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let forwarded = headers
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for hop in forwarded.into_iter().rev() {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !trusted.contains(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// Binds a Unix socket, replacing one a previous run left behind; who may connect is
+/// decided by the permissions of its folder (the proxy runs as another user).
+fn bind_unix(path: &std::path::Path) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        std::fs::remove_file(path)?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    Ok(listener)
+}
+
+/// A page's response with its status.
+fn page(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        let outsider: IpAddr = "192.0.2.5".parse().unwrap();
+        // From a client that is not a proxy: the header is its own word, ignored.
+        assert_eq!(client(Peer(Some(outsider)), &headers, &[proxy]), outsider);
+        // From the proxy: its last hop is the client.
+        assert_eq!(
+            client(Peer(Some(proxy)), &headers, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // A chain of trusted proxies is walked past.
+        let inner: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(
+            client(Peer(Some(proxy)), &headers, &[proxy, inner]),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        // Garbage stops the walk at the last address believed.
+        headers.insert("x-forwarded-for", "nonsense".parse().unwrap());
+        assert_eq!(client(Peer(Some(proxy)), &headers, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn tokens_never_reach_the_access_log() {
+        assert_eq!(
+            redact("/confirm/k1abcdefabcdefabcdabcdefabcdefabcd"),
+            "/confirm/…"
+        );
+        assert_eq!(redact("/lists/sm-cop"), "/lists/sm-cop");
+    }
+}

@@ -1,0 +1,243 @@
+//! The pages: built-in minijinja templates (auto-escaped HTML, no JavaScript), each
+//! overridable per list by `lists/<id>/templates/<name>.html`, read with the
+//! configuration like the reply texts; and the handlers of the pages that only show.
+//!
+//! A list's template that does not compile or render is logged and the built-in one
+//! is used instead: a typo in an override must not take the list's page down.
+
+use super::{Web, blocking, page, stamp};
+use crate::config::{Config, ListConfig};
+use crate::context::Context;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+use tracing::warn;
+
+/// The built-in templates, by the file name that overrides them.
+const BUILTIN: &[(&str, &str)] = &[
+    ("layout.html", include_str!("templates/layout.html")),
+    ("index.html", include_str!("templates/index.html")),
+    ("list.html", include_str!("templates/list.html")),
+    ("sent.html", include_str!("templates/sent.html")),
+    ("confirm.html", include_str!("templates/confirm.html")),
+    ("message.html", include_str!("templates/message.html")),
+];
+
+const STYLE: &str = include_str!("templates/style.css");
+
+/// What a page says of one list.
+#[derive(Debug, Serialize)]
+pub(super) struct ListFacts {
+    id: String,
+    name: String,
+    title: String,
+    terms: String,
+    subscribe_address: String,
+    leave_address: String,
+    owner_address: String,
+    /// `None` when the roster does not read (the page says so rather than fail).
+    members: Option<usize>,
+}
+
+impl ListFacts {
+    pub(super) fn of(ctx: &Context, list: &ListConfig) -> ListFacts {
+        let domain = &ctx.config.server.domain;
+        let id = list.id.as_str();
+        let members = match ctx
+            .roster(list)
+            .and_then(|r| r.count().map_err(std::io::Error::other))
+        {
+            Ok(n) => Some(n),
+            Err(e) => {
+                warn!(list = id, error = %e, "the roster does not read: its page shows no member count");
+                None
+            }
+        };
+        ListFacts {
+            id: id.to_owned(),
+            name: list.name.clone(),
+            title: list.title.clone(),
+            terms: list.terms.clone(),
+            subscribe_address: format!("{id}-subscribe-request@{domain}"),
+            leave_address: format!("{id}-leave@{domain}"),
+            owner_address: format!("{id}-owner@{domain}"),
+            members,
+        }
+    }
+
+    /// Without the member count (pages that need not read the roster).
+    pub(super) fn brief(config: &Config, list: &ListConfig) -> ListFacts {
+        let domain = &config.server.domain;
+        let id = list.id.as_str();
+        ListFacts {
+            id: id.to_owned(),
+            name: list.name.clone(),
+            title: list.title.clone(),
+            terms: list.terms.clone(),
+            subscribe_address: format!("{id}-subscribe-request@{domain}"),
+            leave_address: format!("{id}-leave@{domain}"),
+            owner_address: format!("{id}-owner@{domain}"),
+            members: None,
+        }
+    }
+}
+
+/// `GET /`: every list.
+pub(super) async fn index(State(web): State<Web>) -> Response {
+    blocking(move || {
+        let ctx = web.daemon.context();
+        let lists: Vec<ListFacts> = (ctx.config.lists.values())
+            .map(|l| ListFacts::of(&ctx, l))
+            .collect();
+        render(
+            &ctx.config,
+            None,
+            "index.html",
+            context! { lists => Value::from(minijinja::value::Serde(&lists)) },
+        )
+    })
+    .await
+}
+
+/// `GET /lists/ID`: the list, how to join and leave, and its two forms.
+pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Response {
+    blocking(move || {
+        let ctx = web.daemon.context();
+        let Some(list) = ctx.config.list(&id) else {
+            return not_found_page(&ctx.config);
+        };
+        let stamp = stamp::issue(&ctx.keys, list.id.as_str(), stamp::now_ms());
+        let facts = ListFacts::of(&ctx, list);
+        render(
+            &ctx.config,
+            Some(list),
+            "list.html",
+            context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), stamp },
+        )
+    })
+    .await
+}
+
+/// `GET /style.css`.
+pub(super) async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+/// Any other path.
+pub(super) async fn not_found(State(web): State<Web>) -> Response {
+    not_found_page(&web.daemon.context().config)
+}
+
+fn not_found_page(config: &Config) -> Response {
+    message(
+        config,
+        None,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page here. The list of every list is linked below.",
+    )
+}
+
+/// A page that says one thing under a heading (`message.html`).
+pub(super) fn message(
+    config: &Config,
+    list: Option<&ListConfig>,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Response {
+    let facts = list.map(|l| ListFacts::brief(config, l));
+    let mut response = render(
+        config,
+        list,
+        "message.html",
+        context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+/// A store that failed: the request is not done, the person should try again
+/// (what LMTP says with `451`).
+pub(super) fn try_later() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Try again later</title></head>\
+         <body><main><h1>Try again later</h1><p>Your request could not be recorded just now. \
+         Nothing has changed: please try again in a few minutes.</p></main></body></html>\n"
+            .to_owned(),
+    )
+}
+
+/// Renders template `name` (for `list`, whose overrides come first) with `vars` and
+/// the site's own (`site`, `root`); a 200 page.
+pub(super) fn render(
+    config: &Config,
+    list: Option<&ListConfig>,
+    name: &str,
+    vars: Value,
+) -> Response {
+    let site = context! {
+        site => config.server.domain.clone(),
+        root => root(config),
+    };
+    let vars = context! { ..vars, ..site };
+    if let Some(list) = list.filter(|l| !l.pages.is_empty()) {
+        match environment(Some(list)).and_then(|env| env.get_template(name)?.render(&vars)) {
+            Ok(html) => return page(StatusCode::OK, html),
+            Err(e) => warn!(
+                list = list.id.as_str(),
+                template = name,
+                error = %e,
+                "a list's page template fails: the built-in one is used"
+            ),
+        }
+    }
+    match environment(None).and_then(|env| env.get_template(name)?.render(&vars)) {
+        Ok(html) => page(StatusCode::OK, html),
+        Err(e) => {
+            warn!(template = name, error = %e, "a built-in page template fails");
+            try_later()
+        }
+    }
+}
+
+/// The built-in templates, and over them a list's own.
+fn environment(list: Option<&ListConfig>) -> Result<Environment<'_>, minijinja::Error> {
+    let mut env = Environment::new();
+    // HTML escaping for every `.html` template (the default, said out loud).
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    for (name, source) in BUILTIN {
+        env.add_template(name, source)?;
+    }
+    for (name, source) in list.map(|l| &l.pages).into_iter().flatten() {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
+/// The path part of `base_url` (`""` at a host's root): what the pages' links and
+/// forms start with, so a proxy may serve them under a folder.
+fn root(config: &Config) -> String {
+    let Some(web) = &config.server.web else {
+        return String::new();
+    };
+    let rest = web.base_url.split_once("://").map_or("", |(_, rest)| rest);
+    rest.find('/')
+        .map_or_else(String::new, |i| rest[i..].to_owned())
+}
