@@ -4,7 +4,7 @@
 //! to the commit.
 
 use crate::actions::Error;
-use crate::actions::Notice;
+use crate::actions::{Act, Notice, Outcome, table};
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
 use crate::config::{Config, ListConfig};
@@ -68,6 +68,37 @@ impl Replies {
         draft.tokens.extend(notice.token.clone());
         draft.welcome |= notice.is_welcome();
         draft
+    }
+
+    /// What an action's `outcome` tells `address` (by the table), and for a request
+    /// newly held, what each owner is told (without the command heading: the owners'
+    /// mail is not an answer to theirs).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn outcome(
+        &mut self,
+        config: &Config,
+        act: Act,
+        list: &ListConfig,
+        address: &EmailAddress,
+        outcome: &Outcome,
+        now: u64,
+    ) {
+        let shown = address.to_string();
+        if let Some(notice) = table::notice(config, list, act, outcome, now) {
+            self.tell(config, address, list, &shown, &notice);
+        }
+        if let Outcome::Held(Some(hold)) = outcome {
+            let notice = table::owners_notice(list, &shown, hold);
+            let heading = self.heading.take();
+            for owner in &list.owners {
+                let draft = self.tell(config, owner, list, &shown, &notice);
+                // One per held request; bounded by the hourly total, not by the
+                // owner's own budget, which forged requests would exhaust.
+                draft.reply_to_request = true;
+                draft.free = true;
+            }
+            self.heading = heading;
+        }
     }
 
     /// Adds a confirmation request, refusal or notice to the one reply for `to`

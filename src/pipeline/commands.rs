@@ -233,26 +233,9 @@ impl<'a> Answer<'a> {
         Ok(())
     }
 
-    /// What `address` is told of `outcome` (by the table), and for a request newly
-    /// held, what each owner is told.
+    /// What `address` is told of `outcome`, and each owner of a request newly held.
     fn tell(&mut self, act: Act, list: &'a ListConfig, address: &EmailAddress, outcome: &Outcome) {
-        let config = &self.ctx.config;
-        let shown = address.to_string();
-        if let Some(notice) = table::notice(config, list, act, outcome, self.now) {
-            self.replies.tell(config, address, list, &shown, &notice);
-        }
-        if let Outcome::Held(Some(hold)) = outcome {
-            let notice = table::owners_notice(list, &shown, hold);
-            let heading = self.replies.heading.take();
-            for owner in &list.owners {
-                let draft = self.replies.tell(config, owner, list, &shown, &notice);
-                // One per held request; bounded by the hourly total, not by the
-                // owner's own budget, which forged requests would exhaust.
-                draft.reply_to_request = true;
-                draft.free = true;
-            }
-            self.replies.heading = heading;
-        }
+        (self.replies).outcome(&self.ctx.config, act, list, address, outcome, self.now);
     }
 
     /// The list a command is about, or a reply saying what is wrong with it.

@@ -3,7 +3,7 @@
 //! every URL in a mail); POST, the button, carries it out through
 //! [`actions::confirm`] as a reply to the mail would, and shows the result.
 
-use super::{Peer, Web, blocking, client, commit, pages, tell};
+use super::{Peer, Web, blocking, client, commit, pages};
 use crate::actions::{self, Act, Outcome, Redeemed, Source};
 use crate::clock::unix_now;
 use crate::config::ListConfig;
@@ -78,7 +78,7 @@ pub(super) async fn carry_out(
         let result = redeemed.and_then(|redeemed| {
             let mut replies = Replies::default();
             if let Redeemed::Done { list, address, outcome } = &redeemed {
-                tell(&mut replies, &ctx, Act::Confirm, list, address, outcome, now);
+                replies.outcome(&ctx.config, Act::Confirm, list, address, outcome, now);
                 // What a valid token causes is free of the address and domain budgets.
                 if let Some(draft) = replies.to(address) {
                     draft.free = true;

@@ -8,7 +8,7 @@
 //! refusal mailed to the address): nothing a visitor sees tells who is a member.
 
 use super::stamp::{self, Stamp};
-use super::{Peer, Web, blocking, client, commit, pages, tell};
+use super::{Peer, Web, blocking, client, commit, pages};
 use crate::actions::{self, Act, Request, Source};
 use crate::address::EmailAddress;
 use crate::clock::unix_now;
@@ -142,7 +142,7 @@ fn act_on(
         _ => actions::unsubscribe(ctx, request, now)?,
     };
     let mut replies = Replies::default();
-    tell(&mut replies, ctx, act, list, &address, &outcome, now);
+    replies.outcome(&ctx.config, act, list, &address, &outcome, now);
     commit(&web.daemon, ctx, replies, now)?;
     Ok(outcome.word())
 }

@@ -22,9 +22,7 @@ mod forms;
 mod pages;
 mod stamp;
 
-use crate::actions::{Act, Outcome, table};
-use crate::address::EmailAddress;
-use crate::config::{ListConfig, Listen};
+use crate::config::Listen;
 use crate::context::Context;
 use crate::daemon::Daemon;
 use crate::limits::ClientBudget;
@@ -188,32 +186,6 @@ async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response 
         Err(e) => {
             warn!(error = %e, "a web request's task failed");
             pages::try_later()
-        }
-    }
-}
-
-/// What a request's outcome tells its address (by the table) and, for a request
-/// newly held, each owner; as the mail path tells them.
-fn tell(
-    replies: &mut Replies,
-    ctx: &Context,
-    act: Act,
-    list: &ListConfig,
-    address: &EmailAddress,
-    outcome: &Outcome,
-    now: u64,
-) {
-    let config = &ctx.config;
-    let shown = address.to_string();
-    if let Some(notice) = table::notice(config, list, act, outcome, now) {
-        replies.tell(config, address, list, &shown, &notice);
-    }
-    if let Outcome::Held(Some(hold)) = outcome {
-        let notice = table::owners_notice(list, &shown, hold);
-        for owner in &list.owners {
-            let draft = replies.tell(config, owner, list, &shown, &notice);
-            draft.reply_to_request = true;
-            draft.free = true;
         }
     }
 }
