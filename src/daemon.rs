@@ -118,6 +118,16 @@ impl Daemon {
 
 /// The listeners hand mail to the daemon through this, with the configuration in
 /// force at each call.
+impl crate::web::Desk for Daemon {
+    fn context(&self) -> Arc<Context> {
+        Daemon::context(self)
+    }
+
+    fn replies_queued(&self) {
+        self.wake_sender();
+    }
+}
+
 impl crate::inbound::Mailroom for Daemon {
     fn settings(&self) -> crate::inbound::Settings {
         let ctx = self.context();

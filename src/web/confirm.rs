@@ -84,7 +84,7 @@ pub(super) async fn carry_out(
                     draft.free = true;
                 }
             }
-            commit(&web.daemon, &ctx, replies, now)?;
+            commit(web.daemon.as_ref(), &ctx, replies, now)?;
             Ok(redeemed)
         });
         match result {

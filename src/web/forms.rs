@@ -143,7 +143,7 @@ fn act_on(
     };
     let mut replies = Replies::default();
     replies.outcome(&ctx.config, act, list, &address, &outcome, now);
-    commit(&web.daemon, ctx, replies, now)?;
+    commit(web.daemon.as_ref(), ctx, replies, now)?;
     Ok(outcome.word())
 }
 

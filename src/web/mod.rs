@@ -24,7 +24,6 @@ mod stamp;
 
 use crate::config::Listen;
 use crate::context::Context;
-use crate::daemon::Daemon;
 use crate::limits::ClientBudget;
 use crate::replies::Replies;
 use axum::Router;
@@ -51,18 +50,28 @@ const BODY_LIMIT: usize = 16 * 1024;
 /// How long one request may take, body included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the handlers share: the daemon (whose context in force each request reads)
-/// and the per-client form budget.
+/// What the web front end needs of the daemon (which implements it): the context in
+/// force, read afresh by each request (a reload changes it), and a nudge to the
+/// sender once replies are queued. Front ends know protocols, not the daemon.
+pub(crate) trait Desk: Send + Sync + 'static {
+    /// The configuration and stores in force.
+    fn context(&self) -> Arc<Context>;
+    /// Replies were queued: time to send.
+    fn replies_queued(&self);
+}
+
+/// What the handlers share: the daemon, through [`Desk`], and the per-client form
+/// budget.
 #[derive(Clone)]
 struct Web {
-    daemon: Arc<Daemon>,
+    daemon: Arc<dyn Desk>,
     clients: Arc<ClientBudget>,
 }
 
 /// Binds `[web] listen` when `[web]` is configured and serves the pages until
 /// `shutdown`; the returned task ends once the requests in hand are answered.
 pub(crate) async fn spawn(
-    daemon: Arc<Daemon>,
+    daemon: Arc<dyn Desk>,
     shutdown: CancellationToken,
 ) -> io::Result<Option<JoinHandle<()>>> {
     let Some(web) = daemon.context().config.server.web.clone() else {
@@ -193,7 +202,7 @@ async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response 
 /// Renders the replies within the budgets and makes everything the request wrote
 /// durable (the commit), then wakes the sender. Only after this may a POST say 200.
 fn commit(
-    daemon: &Daemon,
+    daemon: &dyn Desk,
     ctx: &Context,
     replies: Replies,
     now: u64,
@@ -206,7 +215,7 @@ fn commit(
     getrandom::fill(&mut id).map_err(io::Error::other)?;
     let key: String = id.iter().map(|b| format!("{b:02x}")).collect();
     crate::commit::commit(ctx, format!("web-{key}"), done.list, done.mails, now)?;
-    daemon.wake_sender();
+    daemon.replies_queued();
     Ok(())
 }
 
