@@ -242,34 +242,11 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         name,
         source,
     } = request;
-    let is_member = member(ctx, list, &address)?;
-    let authenticated = matches!(
-        source,
-        Source::Mail {
-            authenticated: true,
-            ..
-        }
-    );
-    let verdict = eligibility::decide(
-        &list.rules,
-        &list.terms,
-        &address,
-        Evidence { authenticated },
-    );
+    let (verdict, join) = judge_join(ctx, list, &address, &source)?;
     // The rule that holds the request, when one does (not merely the policy).
     let held_by = (verdict.action == eligibility::Ruling::Moderate)
         .then_some(verdict.rule)
         .flatten();
-    let mut join = decision::join(list, is_member, &verdict);
-    if source.must_confirm() {
-        // A form proves nothing: the address confirms first, then it goes on as the
-        // policy and rules say (added, or held for the owners).
-        join = match join {
-            Join::Add => Join::Confirm { hold: false },
-            Join::Hold => Join::Confirm { hold: true },
-            other => other,
-        };
-    }
     let outcome = match join {
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
@@ -300,6 +277,41 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         now,
     )?;
     Ok(outcome)
+}
+
+/// What the rules and the policy say to a subscribe from `source`: a form proves
+/// nothing, so a web request confirms first, then goes on as they say (added, or held
+/// for the owners).
+fn judge_join(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    source: &Source<'_>,
+) -> Result<(eligibility::Verdict, Join)> {
+    let is_member = member(ctx, list, address)?;
+    let authenticated = matches!(
+        source,
+        Source::Mail {
+            authenticated: true,
+            ..
+        }
+    );
+    let verdict = eligibility::decide(
+        &list.rules,
+        &list.terms,
+        address,
+        Evidence { authenticated },
+    );
+    let join = decision::join(list, is_member, &verdict);
+    if !source.must_confirm() {
+        return Ok((verdict, join));
+    }
+    let join = match join {
+        Join::Add => Join::Confirm { hold: false },
+        Join::Hold => Join::Confirm { hold: true },
+        other => other,
+    };
+    Ok((verdict, join))
 }
 
 /// `unsubscribe`: the policy decides; the outcome is recorded.
