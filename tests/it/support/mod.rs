@@ -8,6 +8,7 @@
     missing_docs
 )]
 
+pub mod browser;
 pub mod daemon;
 pub mod lmtp;
 pub mod smtp;
