@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 
 use crate::support::browser::{Browser, WebSite, accessible, axe, program, text_of};
@@ -35,6 +37,22 @@ async fn subscribe_in_a_browser_then_confirm_by_the_button() {
                 .await
                 .unwrap();
             list_page(&page).await;
+            let stops = keyboard_walk(&page, 6).await;
+            let expected = [
+                "Mailing lists at listserv.example.gov",
+                "sm-cop-subscribe-request@listserv.example.gov",
+                "subscribe-address",
+                "subscribe-name",
+                "Subscribe",
+                "sm-cop-leave@listserv.example.gov",
+            ];
+            for ((stop, outline), want) in stops.iter().zip(expected) {
+                assert_eq!(
+                    stop, want,
+                    "the Tab order (the honeypot is skipped): {stops:?}"
+                );
+                assert_eq!(outline, "solid", "{stop} shows where the focus is");
+            }
 
             fill(&page, "#subscribe-address", "new.person@agency.gov").await;
             fill(&page, "#subscribe-name", "New Person").await;
@@ -218,12 +236,12 @@ async fn screenshot_of_the_list_page_for_the_readme() {
         .run(async move |page| {
             page.set_window_size(800, 600).await.unwrap();
             page.goto(&site.url("/lists/sm-cop")).await.unwrap();
-            let height = page
-                .execute("return document.documentElement.scrollHeight", vec![])
-                .await
-                .unwrap();
-            let height = u32::try_from(height.as_u64().unwrap()).unwrap();
-            page.set_window_size(800, height).await.unwrap();
+            // The window is taller than what it shows: grow it by the page's overflow.
+            let measure = "return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight]";
+            let sizes = page.execute(measure, vec![]).await.unwrap();
+            let [page_height, inner, outer] =
+                [0, 1, 2].map(|i| u32::try_from(sizes[i].as_u64().unwrap()).unwrap());
+            page.set_window_size(800, page_height + outer - inner).await.unwrap();
             let png = page.screenshot().await.unwrap();
             let to = crate::support::repo().join("docs/list-page.png");
             std::fs::write(&to, png).unwrap();
@@ -246,6 +264,30 @@ async fn list_page(page: &Client) {
             .ends_with("/lists/sm-cop")
     );
     accessible(page, "the list page").await;
+}
+
+/// Presses Tab `times` from the top of the page: what each press focuses (a field's
+/// id, else its text) and the focus's outline style there.
+async fn keyboard_walk(page: &Client, times: usize) -> Vec<(String, String)> {
+    let focused = "const e = document.activeElement; \
+        return [e.id || e.textContent.trim(), getComputedStyle(e).outlineStyle]";
+    let mut stops = Vec::new();
+    for _ in 0..times {
+        let tab = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down {
+                value: Key::Tab.into(),
+            })
+            .then(KeyAction::Up {
+                value: Key::Tab.into(),
+            });
+        page.perform_actions(tab).await.unwrap();
+        let stop = page.execute(focused, vec![]).await.unwrap();
+        stops.push((
+            stop[0].as_str().unwrap().to_owned(),
+            stop[1].as_str().unwrap().to_owned(),
+        ));
+    }
+    stops
 }
 
 /// Types `text` into the field `css` selects.
