@@ -37,22 +37,7 @@ async fn subscribe_in_a_browser_then_confirm_by_the_button() {
                 .await
                 .unwrap();
             list_page(&page).await;
-            let stops = keyboard_walk(&page, 6).await;
-            let expected = [
-                "Mailing lists at listserv.example.gov",
-                "sm-cop-subscribe-request@listserv.example.gov",
-                "subscribe-address",
-                "subscribe-name",
-                "Subscribe",
-                "sm-cop-leave@listserv.example.gov",
-            ];
-            for ((stop, outline), want) in stops.iter().zip(expected) {
-                assert_eq!(
-                    stop, want,
-                    "the Tab order (the honeypot is skipped): {stops:?}"
-                );
-                assert_eq!(outline, "solid", "{stop} shows where the focus is");
-            }
+            tab_order(&page).await;
 
             fill(&page, "#subscribe-address", "new.person@agency.gov").await;
             fill(&page, "#subscribe-name", "New Person").await;
@@ -250,6 +235,32 @@ async fn screenshot_of_the_list_page_for_the_readme() {
         .await;
 }
 
+/// Every page fits a window 320 CSS pixels wide without scrolling sideways (WCAG
+/// 1.4.10, reflow, which axe does not check); the long addresses wrap.
+#[tokio::test]
+async fn the_pages_reflow_to_a_narrow_window() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let site = WebSite::start();
+    browser
+        .run(async move |page| {
+            page.set_window_size(320, 700).await.unwrap();
+            let widths = "return [document.documentElement.scrollWidth, window.innerWidth]";
+            for path in ["/", "/lists/sm-cop", "/no/such/page"] {
+                page.goto(&site.url(path)).await.unwrap();
+                let sizes = page.execute(widths, vec![]).await.unwrap();
+                let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
+                assert!(inner <= 320, "the window is narrow: {inner}");
+                assert!(
+                    scroll <= inner,
+                    "{path}: {scroll} px wide in a {inner} px window"
+                );
+            }
+        })
+        .await;
+}
+
 /// The list page, reached: its heading, its forms, and no violations.
 async fn list_page(page: &Client) {
     assert_eq!(
@@ -264,6 +275,25 @@ async fn list_page(page: &Client) {
             .ends_with("/lists/sm-cop")
     );
     accessible(page, "the list page").await;
+}
+
+/// The list page from the keyboard: Tab reaches its links, fields and buttons in
+/// reading order, each with a visible focus ring, and skips the honeypot.
+async fn tab_order(page: &Client) {
+    let stops = keyboard_walk(page, 6).await;
+    let expected = [
+        "Mailing lists at listserv.example.gov",
+        "sm-cop-subscribe-request@listserv.example.gov",
+        "subscribe-address",
+        "subscribe-name",
+        "Subscribe",
+        "sm-cop-leave@listserv.example.gov",
+    ];
+    assert_eq!(stops.len(), expected.len());
+    for ((stop, outline), want) in stops.iter().zip(expected) {
+        assert_eq!(stop, want, "the Tab order: {stops:?}");
+        assert_eq!(outline, "solid", "{stop} shows where the focus is");
+    }
 }
 
 /// Presses Tab `times` from the top of the page: what each press focuses (a field's
