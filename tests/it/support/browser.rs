@@ -20,7 +20,7 @@
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -354,10 +354,6 @@ impl WebSite {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         ok(&self.roster())
-    }
-
-    pub fn path(&self) -> &Path {
-        self.tmp.path()
     }
 }
 
