@@ -8,6 +8,10 @@
 //! POST /lists/ID/unsubscribe  a confirmation mail     forms → actions::unsubscribe
 //! GET  /confirm/TOKEN         what it would do        confirm → actions::preview (changes nothing)
 //! POST /confirm/TOKEN         carries it out          confirm → actions::confirm
+//! GET  /u/TOKEN               a member's leave link   links (changes nothing)
+//! POST /u/TOKEN               RFC 8058 one-click      links → actions::linked::leave
+//! GET  /undo/TOKEN            a goodbye's undo link   links (changes nothing)
+//! POST /undo/TOKEN            joins again             links → actions::linked::undo
 //! GET  /healthz, /style.css
 //! ```
 //!
@@ -19,6 +23,7 @@
 
 mod confirm;
 mod forms;
+mod links;
 mod pages;
 mod stamp;
 
@@ -148,6 +153,8 @@ fn router(web: Web) -> Router {
             "/confirm/{token}",
             get(confirm::show).post(confirm::carry_out),
         )
+        .route("/u/{token}", get(links::leave_page).post(links::leave))
+        .route("/undo/{token}", get(links::undo_page).post(links::undo))
         .fallback(pages::not_found)
         .with_state(web)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -181,10 +188,12 @@ async fn healthz() -> &'static str {
 
 /// A path as the access log shows it: a token in it is replaced by `…`.
 fn redact(path: &str) -> String {
-    match path.strip_prefix("/confirm/") {
-        Some(_) => "/confirm/…".to_owned(),
-        None => path.chars().take(200).collect(),
+    for prefix in ["/confirm/", "/u/", "/undo/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}…");
+        }
     }
+    path.chars().take(200).collect()
 }
 
 /// Runs blocking work (the stores read and write files, the commit fsyncs) off the
@@ -325,6 +334,8 @@ mod tests {
             redact("/confirm/k1abcdefabcdefabcdabcdefabcdefabcd"),
             "/confirm/…"
         );
+        assert_eq!(redact("/u/k1abcdefabcdefabcdmnxw2"), "/u/…");
+        assert_eq!(redact("/undo/k1abcdefabcdefabcdmnxw2"), "/undo/…");
         assert_eq!(redact("/lists/sm-cop"), "/lists/sm-cop");
     }
 }
