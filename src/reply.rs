@@ -348,8 +348,8 @@ fn builtin(template: Template, linked: bool) -> &'static str {
         }
         Template::Goodbye if linked => {
             "{address} has been removed from {list}.\n\n\
-             Removed by mistake? Within 7 days, open this link and press the button on the page\n\
-             to join again at once:\n  {undo_url}\n\n\
+             Removed by mistake? Within 7 days, open this link and press the button\n\
+             on the page to join again at once:\n  {undo_url}\n\n\
              Later, to join again, send a message to {subscribe_address}."
         }
         Template::Welcome => {

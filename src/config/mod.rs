@@ -262,6 +262,9 @@ pub struct ListConfig {
     pub terms: String,
     /// Where member addresses are published, one a line.
     pub include_file: Option<PathBuf>,
+    /// Where member addresses are published with their one-click unsubscribe URIs,
+    /// `address<TAB>uri` a line (needs `[web]`).
+    pub unsubscribe_file: Option<PathBuf>,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
     /// The list's own texts, `templates/<name>.txt` by name, read with the config

@@ -17,6 +17,7 @@ use crate::clock::unix_now;
 use crate::links::Purpose;
 use crate::replies::Replies;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -45,14 +46,16 @@ pub(super) async fn leave_page(State(web): State<Web>, Path(token): Path<String>
     .await
 }
 
-/// POST `/u/TOKEN`: the one-click unsubscribe; the same `200` for any token.
+/// POST `/u/TOKEN`: the one-click unsubscribe; the same `200` for any token (one
+/// that is not even UTF-8 included).
 pub(super) async fn leave(
     State(web): State<Web>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let token = token.map(|Path(t)| t).unwrap_or_default();
     blocking(move || {
         let ctx = web.daemon.context();
         let config = &ctx.config;

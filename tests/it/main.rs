@@ -18,4 +18,5 @@ mod postfix;
 mod seccomp;
 mod serve;
 mod status;
+mod unsubscribe;
 mod web;
