@@ -83,6 +83,8 @@ pub struct Web {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Form posts one client address may make per hour.
     pub posts_per_client_per_hour: u32,
+    /// Where `/metrics` is served instead of the main listener (to loopback there).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Where mail comes in.

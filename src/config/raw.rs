@@ -78,6 +78,7 @@ pub(crate) struct RawWeb {
     #[serde(default)]
     pub(crate) trusted_proxies: Vec<String>,
     pub(crate) posts_per_client_per_hour: Option<u32>,
+    pub(crate) metrics_listen: Option<String>,
 }
 
 /// `lists/<id>/list.toml`.

@@ -366,3 +366,79 @@ fn undo_token(secret: &str, payload: &str, made: u64) -> String {
     sig.truncate(16);
     format!("{kid}{sig}{}", b32.encode(text.as_bytes()))
 }
+
+/// The value of a series in a `/metrics` text.
+fn series(text: &str, name: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .unwrap_or_else(|| panic!("{name} in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn metrics_are_served_to_loopback_only_or_on_their_own_listener() {
+    let tmp = site();
+    let path = leave_path(&tmp.path().join("config"), "jane.doe@agency.gov");
+    let server = Server::start(tmp);
+    let (status, text) = server.raw("GET", "/metrics", &[], "");
+    assert_eq!(status, 200, "{text}");
+    let members = series(&text, "listkeeper_members{list=\"sm-cop\"}");
+    assert!(members >= 5, "{text}");
+    assert_eq!(series(&text, "listkeeper_outbox_waiting"), 0);
+    assert_eq!(
+        series(&text, "listkeeper_pending_requests{list=\"sm-cop\"}"),
+        0
+    );
+    assert_eq!(series(&text, "listkeeper_scrape_errors"), 0);
+    let ok = series(&text, "listkeeper_web_requests_total{outcome=\"ok\"}");
+    assert_eq!(server.raw("POST", &path, &[], "").0, 200);
+    assert_eq!(server.raw("GET", "/lists/nope", &[], "").0, 404);
+    let (_, text) = server.raw("GET", "/metrics", &[], "");
+    assert_eq!(
+        series(&text, "listkeeper_members{list=\"sm-cop\"}"),
+        members - 1
+    );
+    assert!(series(&text, "listkeeper_web_requests_total{outcome=\"ok\"}") >= ok + 2);
+    assert!(
+        series(
+            &text,
+            "listkeeper_web_requests_total{outcome=\"client_error\"}"
+        ) >= 1
+    );
+    // Through the (trusted, loopback) proxy from outside: refused.
+    let (status, text) = server.raw("GET", "/metrics", &["X-Forwarded-For: 203.0.113.9"], "");
+    assert_eq!(status, 403, "{text}");
+    drop(server);
+
+    // With metrics_listen, there only.
+    let tmp = site();
+    let file = tmp.path().join("config/listkeeper.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("[web]\n", "[web]\nmetrics_listen = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let server = Server::start(tmp);
+    assert!(
+        eventually(|| server.log().contains("serving /metrics address=")),
+        "{}",
+        server.log()
+    );
+    let at = server
+        .log()
+        .split("serving /metrics address=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.raw("GET", "/metrics", &[], "").0, 403);
+    let mut server = server;
+    server.at = at;
+    let (status, text) = server.raw("GET", "/metrics", &[], "");
+    assert_eq!(status, 200);
+    assert!(text.contains("# TYPE listkeeper_members gauge"), "{text}");
+}
