@@ -442,3 +442,34 @@ fn metrics_are_served_to_loopback_only_or_on_their_own_listener() {
     assert_eq!(status, 200);
     assert!(text.contains("# TYPE listkeeper_members gauge"), "{text}");
 }
+
+#[test]
+fn an_undo_still_meets_the_rules() {
+    let tmp = site();
+    let config = tmp.path().join("config");
+    // A member the rules would hold (an admin added it): its undo goes to the owners.
+    let contractor = "pat@contractor.example.com";
+    assert!(cli(&config, &["add", "sm-cop", contractor]).0);
+    let path = leave_path(&config, contractor);
+    let server = Server::start(tmp);
+    assert_eq!(server.raw("POST", &path, &[], "").0, 200);
+    assert!(eventually(|| server.mails().len() == 1), "{}", server.log());
+    let mail = server.mails().remove(0).replace("=\r\n", "");
+    let at = mail.find(&format!("{BASE}/undo/")).expect("an undo link");
+    let undo: String = mail[at + BASE.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+        .collect();
+    let (status, page) = server.raw("POST", &undo, &[], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("owners"), "{page}");
+    let held = "\"action\":\"undo\",\"outcome\":\"held\"";
+    assert!(
+        eventually(|| server.audit().contains(held)),
+        "{}",
+        server.audit()
+    );
+    assert!(!member(&server.roster(), contractor));
+    // The person's "held" mail and the owners' notice.
+    assert!(eventually(|| server.mails().len() == 3), "{}", server.log());
+}
