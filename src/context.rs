@@ -7,7 +7,7 @@ use crate::audit::AuditLog;
 use crate::config::{Config, ListConfig};
 use crate::limits::Limiter;
 use crate::outbox::Outbox;
-use crate::roster::SharedRoster;
+use crate::roster::{SharedRoster, UnsubscribeFile};
 use crate::statelog::StateLog;
 use crate::token::{Keys, PendingStore};
 use std::collections::HashMap;
@@ -55,6 +55,7 @@ impl Context {
             Some(p) => p.log.clone(),
             None => Arc::new(StateLog::open(&state)?),
         };
+        let keys = Keys::load_or_create(&config.server.confirm.secret_file)?;
         let mut rosters = HashMap::new();
         if let Some(p) = previous {
             let old = p
@@ -64,13 +65,14 @@ impl Context {
             for list in config.lists.values() {
                 if let Some(r) = old.get(list.id.as_str())
                     && r.is_for(&list.roster_path(), list.include_file.as_deref())
+                    && r.keeps(unsubscribe_file(&config, &keys, list).as_ref())
                 {
                     rosters.insert(list.id.to_string(), r.clone());
                 }
             }
         }
         Ok(Context {
-            keys: Keys::load_or_create(&config.server.confirm.secret_file)?,
+            keys,
             pending: PendingStore::new(log.clone()),
             held: PendingStore::held(log.clone()),
             outbox: Outbox::open(&state, log.clone())?,
@@ -154,7 +156,30 @@ impl Context {
             )
             .map_err(io::Error::other)?,
         );
+        let unsubscribe = unsubscribe_file(&self.config, &self.keys, list);
+        if unsubscribe.is_some() {
+            roster
+                .keep_unsubscribe_file(unsubscribe)
+                .map_err(io::Error::other)?;
+        }
         rosters.insert(list.id.to_string(), roster.clone());
         Ok(roster)
     }
+}
+
+/// The list's `unsubscribe_file`, with how its URIs are made; `None` without one,
+/// or without `[web]` (no URI to write: the file is then not written).
+fn unsubscribe_file(config: &Config, keys: &Keys, list: &ListConfig) -> Option<UnsubscribeFile> {
+    let path = list.unsubscribe_file.clone()?;
+    let web = config.server.web.as_ref()?;
+    let made_by = format!("{} {}", web.base_url, keys.current_id());
+    let (config, keys, id) = (config.clone(), keys.clone(), list.id.to_string());
+    Some(UnsubscribeFile {
+        path,
+        made_by,
+        uri: Arc::new(move |address: &str| {
+            let key = crate::address::EmailAddress::parse(address).ok()?.key();
+            crate::links::leave_url(&config, &keys, &id, &key)
+        }),
+    })
 }

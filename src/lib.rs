@@ -57,6 +57,7 @@ mod guard;
 pub mod import;
 pub mod inbound;
 mod limits;
+mod links;
 pub mod message;
 mod outbox;
 mod owner;

@@ -76,15 +76,17 @@ impl Replies {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn outcome(
         &mut self,
-        config: &Config,
+        ctx: &Context,
         act: Act,
         list: &ListConfig,
         address: &EmailAddress,
         outcome: &Outcome,
         now: u64,
     ) {
+        let config = &ctx.config;
         let shown = address.to_string();
         if let Some(notice) = table::notice(config, list, act, outcome, now) {
+            let notice = table::with_links(notice, ctx, list, address, act, now);
             self.tell(config, address, list, &shown, &notice);
         }
         if let Outcome::Held(Some(hold)) = outcome {

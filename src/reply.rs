@@ -82,7 +82,7 @@ pub(crate) fn render(
             .references(format!("<{id}>"));
     }
     if let Some(list) = list {
-        builder = list_headers(builder, config, list, reply)?;
+        builder = list_headers(builder, config, keys, list, reply)?;
     }
     let message = builder
         .header(header::MIME_VERSION_1_0)
@@ -108,6 +108,7 @@ pub(crate) fn render(
 fn list_headers(
     mut builder: MessageBuilder,
     config: &Config,
+    keys: &Keys,
     list: &ListConfig,
     reply: &Reply,
 ) -> Result<MessageBuilder, ReplyError> {
@@ -133,10 +134,32 @@ fn list_headers(
             ))
             .raw_header(raw(
                 "List-Unsubscribe",
-                format!("<mailto:{}-leave@{domain}>", list.id),
+                unsubscribe_header(config, keys, list, &reply.to),
             ));
+        // With `[web]`, the member's own one-click link (RFC 8058) comes first.
+        if config.server.web.is_some() {
+            builder = builder.raw_header(raw(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
     }
     Ok(builder)
+}
+
+/// The `List-Unsubscribe` value for `member` of `list`:
+/// `<base_url/u/TOKEN>, <mailto:L-leave@D>` with `[web]`, the mailto alone without.
+pub(crate) fn unsubscribe_header(
+    config: &Config,
+    keys: &Keys,
+    list: &ListConfig,
+    member: &EmailAddress,
+) -> String {
+    let mailto = format!("<mailto:{}-leave@{}>", list.id, config.server.domain);
+    match crate::links::leave_url(config, keys, list.id.as_str(), &member.key()) {
+        Some(url) => format!("<{url}>, {mailto}"),
+        None => mailto,
+    }
 }
 
 /// `L-confirm+TOKEN@D`.
@@ -234,7 +257,8 @@ impl<'a> Texts<'a> {
     ) -> String {
         // `{confirm_url}` is empty without `[web]`: the built-in text then leaves the
         // link out rather than print an empty line.
-        let linked = (extra.iter()).any(|(k, v)| *k == "confirm_url" && !v.is_empty());
+        // So are `{unsubscribe_url}` and `{undo_url}`.
+        let linked = (extra.iter()).any(|(k, v)| k.ends_with("_url") && !v.is_empty());
         let template = list
             .and_then(|l| l.templates.get(template.name()))
             .map_or_else(|| builtin(template, linked), String::as_str);
@@ -316,6 +340,17 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: you stay subscribed."
+        }
+        Template::Welcome if linked => {
+            "Welcome to {list}: {address} is now subscribed.\n\n{title}\n\n\
+             To leave the list, open this link and press the button on the page:\n  {unsubscribe_url}\n\
+             or send a message to {leave_address}."
+        }
+        Template::Goodbye if linked => {
+            "{address} has been removed from {list}.\n\n\
+             Removed by mistake? Within 7 days, open this link and press the button\n\
+             on the page to join again at once:\n  {undo_url}\n\n\
+             Later, to join again, send a message to {subscribe_address}."
         }
         Template::Welcome => {
             "Welcome to {list}: {address} is now subscribed.\n\n{title}\n\n\
@@ -438,6 +473,23 @@ mod tests {
             .map(|l| l[name.len() + 1..].trim())
     }
 
+    /// A header's value with its continuation lines.
+    fn unfolded(message: &str, name: &str) -> Option<String> {
+        let head = message.split("\r\n\r\n").next()?;
+        let at = head
+            .to_ascii_lowercase()
+            .find(&format!("\r\n{}:", name.to_ascii_lowercase()))?;
+        let rest = &head[at + name.len() + 3..];
+        let mut value = String::new();
+        for (i, line) in rest.split("\r\n").enumerate() {
+            if i > 0 && !line.starts_with([' ', '\t']) {
+                break;
+            }
+            value.push_str(line);
+        }
+        Some(value.trim().to_owned())
+    }
+
     #[test]
     fn every_reply_has_the_loop_headers() {
         let c = config();
@@ -493,10 +545,28 @@ mod tests {
             header(&m, "List-Id"),
             Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
         );
+        // With [web]: the member's one-click link first, then the mailto (RFC 8058).
+        let token = crate::links::leave_token(&keys(), "sm-cop", "jane.doe@agency.gov").unwrap();
+        assert_eq!(
+            unfolded(&m, "List-Unsubscribe").map(|v| v.replace([' ', '\t'], "")),
+            Some(format!(
+                "<http://127.0.0.1:8025/u/{token}>,<mailto:sm-cop-leave@listserv.example.gov>"
+            ))
+        );
+        assert_eq!(
+            header(&m, "List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let mut bare = c.clone();
+        bare.server.web = None;
+        let m = render(&bare, &keys(), &reply(true, None), None, 1)
+            .unwrap()
+            .message;
         assert_eq!(
             header(&m, "List-Unsubscribe"),
             Some("<mailto:sm-cop-leave@listserv.example.gov>")
         );
+        assert_eq!(header(&m, "List-Unsubscribe-Post"), None);
         let m = render(&c, &keys(), &reply(false, Some("k1abc")), None, 1)
             .unwrap()
             .message;

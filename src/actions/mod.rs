@@ -22,6 +22,7 @@
 //! turns every outcome into its audit words, its template and its subject, for every
 //! front end alike.
 
+pub(crate) mod linked;
 pub(crate) mod table;
 
 use crate::address::{AddressError, EmailAddress};

@@ -6,8 +6,11 @@
 //! confirmation not sent again today; an admin's own change, told only when asked).
 
 use super::{Hold, Outcome};
+use crate::address::EmailAddress;
 use crate::clock::rfc3339;
 use crate::config::{Config, ListConfig};
+use crate::context::Context;
+use crate::links;
 use crate::reply::{self, Template};
 
 /// The actions, as the audit log names them.
@@ -31,6 +34,10 @@ pub(crate) enum Act {
     Remove,
     /// A verified delivery report.
     Bounce,
+    /// A member's unsubscribe link (`/u/TOKEN`, RFC 8058 one-click).
+    OneClick,
+    /// A goodbye's undo link (`/undo/TOKEN`).
+    Undo,
 }
 
 impl Act {
@@ -46,6 +53,8 @@ impl Act {
             Act::Add => "add",
             Act::Remove => "remove",
             Act::Bounce => "bounce",
+            Act::OneClick => "one-click",
+            Act::Undo => "undo",
         }
     }
 }
@@ -154,7 +163,7 @@ pub(crate) fn notice(
         (A::Unsubscribe, O::ConfirmationSent { token }) => {
             confirm(T::ConfirmUnsubscribe, "removal from", token)
         }
-        (A::Subscribe | A::Confirm | A::Add, O::Added) => welcome(),
+        (A::Subscribe | A::Confirm | A::Add | A::Undo, O::Added) => welcome(),
         // An owner's approval welcomes, even one who joined meanwhile.
         (A::Approve, O::Added | O::AlreadyMember) => welcome(),
         (A::Subscribe | A::Confirm, O::AlreadyMember) => already(),
@@ -171,7 +180,9 @@ pub(crate) fn notice(
         (A::Confirm, O::NotMember) => {
             Notice::new(T::NotMember, format!("Your subscription to {name}"))
         }
-        (A::Remove, O::Removed) => Notice::new(T::Goodbye, format!("You have left {name}")),
+        (A::Remove | A::OneClick, O::Removed) => {
+            Notice::new(T::Goodbye, format!("You have left {name}"))
+        }
         (_, O::Rejected { reason }) => {
             Notice::new(T::Declined, join()).with("reason", reason.clone())
         }
@@ -182,6 +193,33 @@ pub(crate) fn notice(
         // of a non-member, says nothing.
         _ => return None,
     })
+}
+
+/// A notice with the member's own links: a welcome's `{unsubscribe_url}` and a
+/// goodbye's `{undo_url}` (not after an admin's `remove`: what an admin did, the
+/// member does not undo). Both are empty without `[web]`.
+pub(crate) fn with_links(
+    notice: Notice,
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    act: Act,
+    now: u64,
+) -> Notice {
+    let (config, id, key) = (&ctx.config, list.id.as_str(), address.key());
+    match notice.template {
+        Template::Welcome => {
+            let url = links::leave_url(config, &ctx.keys, id, &key);
+            notice.with("unsubscribe_url", url.unwrap_or_default())
+        }
+        Template::Goodbye => {
+            let url = (act != Act::Remove)
+                .then(|| links::undo_url(config, &ctx.keys, id, &key, now))
+                .flatten();
+            notice.with("undo_url", url.unwrap_or_default())
+        }
+        _ => notice,
+    }
 }
 
 /// `base_url/confirm/TOKEN`: the page that shows what the token does and carries
@@ -268,6 +306,8 @@ mod tests {
             Act::Add,
             Act::Remove,
             Act::Bounce,
+            Act::OneClick,
+            Act::Undo,
         ];
         let mut said = 0;
         for act in acts {

@@ -90,17 +90,29 @@ struct MemberJson {
     name: Option<String>,
     since: Option<String>,
     via: Option<String>,
+    /// The member's one-click unsubscribe URI (`base_url/u/TOKEN`); null without
+    /// `[web]`.
+    unsubscribe_url: Option<String>,
 }
 
 /// `listkeeper members LIST [--json]`.
 pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
     let list = find_list(config, list)?;
     let roster = open_roster(list, state_log(config).as_ref())?;
+    let keys = match json && config.server.web.is_some() {
+        true => Some(super::links::keys(config)?),
+        false => None,
+    };
+    let url = |a: &EmailAddress| {
+        let keys = keys.as_ref()?;
+        crate::links::leave_url(config, keys, list.id.as_str(), &a.key())
+    };
     let members: Vec<MemberJson> = roster
         .roster()
         .members()
         .into_iter()
         .map(|m| MemberJson {
+            unsubscribe_url: url(&m.address),
             address: m.address.to_string(),
             name: m.name,
             since: m.since.map(|d| d.to_string()),

@@ -7,6 +7,7 @@ mod admin;
 mod check;
 mod deliver;
 mod init;
+mod links;
 mod manual;
 mod migrate;
 mod moderate;
@@ -88,6 +89,14 @@ enum CliCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the List-Unsubscribe and List-Unsubscribe-Post headers a posting system
+    /// puts on list mail to one member (the member's one-click link, RFC 8058).
+    UnsubscribeLink {
+        /// The list id.
+        list: String,
+        /// The member's address.
+        address: String,
     },
     /// Add a member without confirmation (recorded as via=admin).
     Add {
@@ -249,6 +258,7 @@ pub fn run(args: Args) -> ExitCode {
             | CliCommand::Init { .. }
             | CliCommand::Lists { .. }
             | CliCommand::Members { .. }
+            | CliCommand::UnsubscribeLink { .. }
             | CliCommand::Pending { .. }
             | CliCommand::Explain { .. }
             | CliCommand::Export { .. }
@@ -322,6 +332,9 @@ pub fn run(args: Args) -> ExitCode {
         CliCommand::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
         CliCommand::Members { list, json } => {
             load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
+        }
+        CliCommand::UnsubscribeLink { list, address } => {
+            load(dir, Some(&list)).and_then(|c| links::unsubscribe_link(&c, &list, &address))
         }
         CliCommand::Add {
             list,

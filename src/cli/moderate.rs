@@ -117,6 +117,7 @@ fn told(
     let shown = person.to_string();
     let mut replies = Replies::default();
     if let Some(notice) = table::notice(&ctx.config, list, act, outcome, now) {
+        let notice = table::with_links(notice, ctx, list, person, act, now);
         replies.tell(&ctx.config, person, list, &shown, &notice);
     }
     let ack = table::owners_decided(list, outcome);

@@ -209,6 +209,12 @@ pub(crate) const LIST: &[Key] = &[
         "Rewritten (atomically) with every roster write: every member address, one a line, for an alias such as sm-cop: :include:PATH.",
     ),
     key(
+        "unsubscribe_file",
+        "none",
+        "unsubscribe_file = \"/var/lib/listkeeper/sm-cop.unsubscribe\"",
+        "Rewritten (atomically) with include_file: address<TAB>one-click unsubscribe URI, one member a line, for a posting system. Needs [web]; without it the file is not written.",
+    ),
+    key(
         "rule.domain",
         "none",
         "domain = [\"*.gov\", \"gov\"]",

@@ -83,6 +83,8 @@ pub struct Web {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Form posts one client address may make per hour.
     pub posts_per_client_per_hour: u32,
+    /// Where `/metrics` is served instead of the main listener (to loopback there).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Where mail comes in.
@@ -262,6 +264,9 @@ pub struct ListConfig {
     pub terms: String,
     /// Where member addresses are published, one a line.
     pub include_file: Option<PathBuf>,
+    /// Where member addresses are published with their one-click unsubscribe URIs,
+    /// `address<TAB>uri` a line (needs `[web]`).
+    pub unsubscribe_file: Option<PathBuf>,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
     /// The list's own texts, `templates/<name>.txt` by name, read with the config

@@ -78,6 +78,7 @@ pub(crate) struct RawWeb {
     #[serde(default)]
     pub(crate) trusted_proxies: Vec<String>,
     pub(crate) posts_per_client_per_hour: Option<u32>,
+    pub(crate) metrics_listen: Option<String>,
 }
 
 /// `lists/<id>/list.toml`.
@@ -92,6 +93,7 @@ pub(crate) struct RawList {
     pub(crate) unsubscribe: Option<String>,
     pub(crate) terms: String,
     pub(crate) include_file: Option<String>,
+    pub(crate) unsubscribe_file: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
 }

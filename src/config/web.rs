@@ -24,6 +24,18 @@ pub(super) fn web_from_raw(raw: raw::RawWeb, f: &TomlFile, problems: &mut Proble
             ),
         }
     }
+    let metrics_listen = match raw.metrics_listen.as_deref().map(str::parse) {
+        None => None,
+        Some(Ok(addr)) => Some(addr),
+        Some(Err(_)) => {
+            f.error(
+                problems,
+                &at("metrics_listen"),
+                "write it as `IP:PORT`, such as 127.0.0.1:9125",
+            );
+            None
+        }
+    };
     let posts = raw.posts_per_client_per_hour.unwrap_or(20);
     if posts == 0 {
         f.error(
@@ -40,6 +52,7 @@ pub(super) fn web_from_raw(raw: raw::RawWeb, f: &TomlFile, problems: &mut Proble
         base_url: base_url?,
         trusted_proxies,
         posts_per_client_per_hour: posts,
+        metrics_listen,
     })
 }
 

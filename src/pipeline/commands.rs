@@ -235,7 +235,7 @@ impl<'a> Answer<'a> {
 
     /// What `address` is told of `outcome`, and each owner of a request newly held.
     fn tell(&mut self, act: Act, list: &'a ListConfig, address: &EmailAddress, outcome: &Outcome) {
-        (self.replies).outcome(&self.ctx.config, act, list, address, outcome, self.now);
+        (self.replies).outcome(self.ctx, act, list, address, outcome, self.now);
     }
 
     /// The list a command is about, or a reply saying what is wrong with it.

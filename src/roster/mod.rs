@@ -17,7 +17,7 @@ mod store;
 
 pub use crate::records::Origin;
 pub use shared::{Change, SharedRoster};
-pub use store::{RosterError, RosterFile};
+pub use store::{MakeUri, RosterError, RosterFile, UnsubscribeFile};
 
 use crate::address::EmailAddress;
 use std::collections::HashMap;

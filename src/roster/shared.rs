@@ -331,6 +331,20 @@ impl SharedRoster {
         file.path() == path && file.include_file() == include_file
     }
 
+    /// Whether it keeps this `unsubscribe_file` (to carry it over a reload).
+    pub fn keeps(&self, unsubscribe: Option<&super::UnsubscribeFile>) -> bool {
+        read(&self.file).unsubscribe_file() == unsubscribe
+    }
+
+    /// Keeps `file` from now on, written at once and with every save.
+    pub fn keep_unsubscribe_file(
+        &self,
+        file: Option<super::UnsubscribeFile>,
+    ) -> Result<(), RosterError> {
+        let _one = lock(&self.saving);
+        write(&self.file).keep_unsubscribe_file(file)
+    }
+
     /// Writes the file (and `include_file`) with every change made so far, then
     /// marks them saved in the state log. Changes made meanwhile wait for the next.
     ///

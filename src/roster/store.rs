@@ -10,6 +10,39 @@ use super::{ParseError, Roster};
 use crate::fsio;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A list's `unsubscribe_file`: rewritten with `include_file`, the same atomic way,
+/// as `address<TAB>uri` lines, the member's one-click unsubscribe URI beside each
+/// address (for a posting system that reads a file rather than run a command).
+#[derive(Clone)]
+pub struct UnsubscribeFile {
+    /// The file.
+    pub path: PathBuf,
+    /// What the URIs depend on besides the address (base URL, key id): a reload
+    /// that changes it takes a roster with the file written anew.
+    pub made_by: String,
+    /// A member's URI, from the address as the roster writes it.
+    pub uri: MakeUri,
+}
+
+/// How a member's URI is made from the address as the roster writes it.
+pub type MakeUri = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+impl std::fmt::Debug for UnsubscribeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnsubscribeFile")
+            .field("path", &self.path)
+            .field("made_by", &self.made_by)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for UnsubscribeFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.made_by == other.made_by
+    }
+}
 
 /// Why a roster could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +103,7 @@ pub struct RosterFile {
     path: PathBuf,
     lock_path: PathBuf,
     include_file: Option<PathBuf>,
+    unsubscribe_file: Option<UnsubscribeFile>,
     roster: Roster,
     stamp: Option<fsio::Stamp>,
     /// Times the file was read (the first read included), whether it parsed or not.
@@ -86,6 +120,7 @@ impl RosterFile {
             path: path.to_owned(),
             lock_path: lock_path(path),
             include_file: include_file.map(Path::to_owned),
+            unsubscribe_file: None,
             roster: Roster::empty(),
             stamp: None,
             reads: 0,
@@ -113,6 +148,20 @@ impl RosterFile {
     /// The `include_file` it keeps, if any.
     pub fn include_file(&self) -> Option<&Path> {
         self.include_file.as_deref()
+    }
+
+    /// The `unsubscribe_file` it keeps, if any.
+    pub fn unsubscribe_file(&self) -> Option<&UnsubscribeFile> {
+        self.unsubscribe_file.as_ref()
+    }
+
+    /// Keeps `file` from now on (written with `include_file`, and at once).
+    pub fn keep_unsubscribe_file(
+        &mut self,
+        file: Option<UnsubscribeFile>,
+    ) -> Result<(), RosterError> {
+        self.unsubscribe_file = file;
+        self.publish_unsubscribe()
     }
 
     /// Applies `edit` under the lock and, if it changed anything, saves durably.
@@ -220,16 +269,40 @@ impl RosterFile {
         &mut self.roster
     }
 
-    /// Rewrites `include_file`: every member address, one a line, in roster order.
+    /// Rewrites `include_file`: every member address, one a line, in roster order;
+    /// and `unsubscribe_file`.
     pub fn publish(&self) -> Result<(), RosterError> {
         let Some(include) = &self.include_file else {
-            return Ok(());
+            return self.publish_unsubscribe();
         };
         if let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
         }
         let out = self.roster.address_lines();
-        fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))
+        fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))?;
+        self.publish_unsubscribe()
+    }
+
+    /// Rewrites `unsubscribe_file`: `address<TAB>uri` for every member, in roster
+    /// order (an address no URI can be made for is left out).
+    fn publish_unsubscribe(&self) -> Result<(), RosterError> {
+        let Some(file) = &self.unsubscribe_file else {
+            return Ok(());
+        };
+        let path = &file.path;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
+        }
+        let mut out = String::new();
+        for address in self.roster.address_lines().lines() {
+            if let Some(uri) = (file.uri)(address) {
+                out.push_str(address);
+                out.push('\t');
+                out.push_str(&uri);
+                out.push('\n');
+            }
+        }
+        fsio::write_atomic(path, out.as_bytes()).map_err(RosterError::io(path))
     }
 
     fn reload(&mut self) -> Result<(), RosterError> {

@@ -78,7 +78,7 @@ pub(super) async fn carry_out(
         let result = redeemed.and_then(|redeemed| {
             let mut replies = Replies::default();
             if let Redeemed::Done { list, address, outcome } = &redeemed {
-                replies.outcome(&ctx.config, Act::Confirm, list, address, outcome, now);
+                replies.outcome(&ctx, Act::Confirm, list, address, outcome, now);
                 // What a valid token causes is free of the address and domain budgets.
                 if let Some(draft) = replies.to(address) {
                     draft.free = true;
@@ -104,7 +104,7 @@ pub(super) async fn carry_out(
 }
 
 /// What the page says of a confirmed request's outcome.
-fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, String) {
+pub(super) fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, String) {
     let name = &list.name;
     match outcome {
         Outcome::Added => (
@@ -126,6 +126,10 @@ fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, String)
         Outcome::NotMember => (
             format!("Not subscribed to {name}"),
             format!("{address} was not subscribed to {name}: nothing changed."),
+        ),
+        Outcome::Refused { reason } => (
+            format!("Your request to join {name}"),
+            format!("{address} cannot join {name}: {reason}"),
         ),
         _ => (
             format!("Your request about {name}"),

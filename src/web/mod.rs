@@ -8,7 +8,12 @@
 //! POST /lists/ID/unsubscribe  a confirmation mail     forms → actions::unsubscribe
 //! GET  /confirm/TOKEN         what it would do        confirm → actions::preview (changes nothing)
 //! POST /confirm/TOKEN         carries it out          confirm → actions::confirm
+//! GET  /u/TOKEN               a member's leave link   links (changes nothing)
+//! POST /u/TOKEN               RFC 8058 one-click      links → actions::linked::leave
+//! GET  /undo/TOKEN            a goodbye's undo link   links (changes nothing)
+//! POST /undo/TOKEN            joins again             links → actions::linked::undo
 //! GET  /healthz, /style.css
+//! GET  /metrics               Prometheus text         metrics (loopback, or metrics_listen)
 //! ```
 //!
 //! Front ends know protocols, not lists: the handlers turn HTTP into action requests
@@ -19,6 +24,8 @@
 
 mod confirm;
 mod forms;
+mod links;
+mod metrics;
 mod pages;
 mod stamp;
 
@@ -66,6 +73,7 @@ pub(crate) trait Desk: Send + Sync + 'static {
 struct Web {
     daemon: Arc<dyn Desk>,
     clients: Arc<ClientBudget>,
+    counters: Arc<metrics::Counters>,
 }
 
 /// Binds `[web] listen` when `[web]` is configured and serves the pages until
@@ -77,10 +85,16 @@ pub(crate) async fn spawn(
     let Some(web) = daemon.context().config.server.web.clone() else {
         return Ok(None);
     };
-    let app = router(Web {
+    let state = Web {
         daemon,
         clients: Arc::new(ClientBudget::default()),
-    });
+        counters: Arc::new(metrics::Counters::default()),
+    };
+    let scrapes = match web.metrics_listen {
+        Some(addr) => Some(spawn_metrics(state.clone(), addr, shutdown.clone()).await?),
+        None => None,
+    };
+    let app = router(state);
     let done = shutdown.cancelled_owned();
     let task = match &web.listen {
         Listen::Tcp(addr) => {
@@ -117,7 +131,36 @@ pub(crate) async fn spawn(
             })
         }
     };
-    Ok(Some(task))
+    Ok(Some(match scrapes {
+        Some(scrapes) => tokio::spawn(async move {
+            let _ = task.await;
+            let _ = scrapes.await;
+        }),
+        None => task,
+    }))
+}
+
+/// Binds `metrics_listen` and serves `/metrics` alone there until `shutdown`.
+async fn spawn_metrics(
+    web: Web,
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> io::Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("web metrics_listen {addr}: {e}")))?;
+    info!(address = %listener.local_addr()?, "listkeeper is serving /metrics");
+    let app = Router::new()
+        .route("/metrics", get(metrics::listener))
+        .with_state(web);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+        {
+            warn!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 fn router(web: Web) -> Router {
@@ -148,7 +191,14 @@ fn router(web: Web) -> Router {
             "/confirm/{token}",
             get(confirm::show).post(confirm::carry_out),
         )
+        .route("/metrics", get(metrics::main))
+        .route("/u/{token}", get(links::leave_page).post(links::leave))
+        .route("/undo/{token}", get(links::undo_page).post(links::undo))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            metrics::count,
+        ))
         .with_state(web)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -181,10 +231,12 @@ async fn healthz() -> &'static str {
 
 /// A path as the access log shows it: a token in it is replaced by `…`.
 fn redact(path: &str) -> String {
-    match path.strip_prefix("/confirm/") {
-        Some(_) => "/confirm/…".to_owned(),
-        None => path.chars().take(200).collect(),
+    for prefix in ["/confirm/", "/u/", "/undo/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}…");
+        }
     }
+    path.chars().take(200).collect()
 }
 
 /// Runs blocking work (the stores read and write files, the commit fsyncs) off the
@@ -325,6 +377,8 @@ mod tests {
             redact("/confirm/k1abcdefabcdefabcdabcdefabcdefabcd"),
             "/confirm/…"
         );
+        assert_eq!(redact("/u/k1abcdefabcdefabcdmnxw2"), "/u/…");
+        assert_eq!(redact("/undo/k1abcdefabcdefabcdmnxw2"), "/undo/…");
         assert_eq!(redact("/lists/sm-cop"), "/lists/sm-cop");
     }
 }

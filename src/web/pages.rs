@@ -23,6 +23,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("sent.html", include_str!("templates/sent.html")),
     ("confirm.html", include_str!("templates/confirm.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("link.html", include_str!("templates/link.html")),
 ];
 
 const STYLE: &str = include_str!("templates/style.css");

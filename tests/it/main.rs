@@ -19,4 +19,5 @@ mod postfix;
 mod seccomp;
 mod serve;
 mod status;
+mod unsubscribe;
 mod web;

@@ -1,0 +1,78 @@
+//! `listkeeper unsubscribe-link LIST ADDR`: the two headers a posting system puts on
+//! the list mail it sends to one recipient (RFC 2369 and RFC 8058).
+
+use super::admin::find_list;
+use crate::address::EmailAddress;
+use crate::config::Config;
+use crate::token::Keys;
+use anyhow::{Context as _, Result, anyhow};
+
+/// The token keys, for the member links (created, as the daemon would, when the
+/// key file is missing).
+pub(super) fn keys(config: &Config) -> Result<Keys> {
+    let path = &config.server.confirm.secret_file;
+    Keys::load_or_create(path).with_context(|| format!("reading the token keys {}", path.display()))
+}
+
+/// The header lines for `address` on `list`: `List-Unsubscribe` with the member's
+/// one-click URI and the list's leave address, and `List-Unsubscribe-Post`; without
+/// `[web]` the mailto alone, and no `List-Unsubscribe-Post` (RFC 8058 needs an
+/// https URI).
+pub(super) fn header_lines(config: &Config, list: &str, address: &str) -> Result<Vec<String>> {
+    let list = find_list(config, list)?;
+    let address = EmailAddress::parse(address.trim())
+        .map_err(|e| anyhow!("`{address}` is not an email address: {e}"))?;
+    let keys = keys(config)?;
+    let mut lines = vec![format!(
+        "List-Unsubscribe: {}",
+        crate::reply::unsubscribe_header(config, &keys, list, &address)
+    )];
+    if config.server.web.is_some() {
+        lines.push("List-Unsubscribe-Post: List-Unsubscribe=One-Click".to_owned());
+    }
+    Ok(lines)
+}
+
+/// `listkeeper unsubscribe-link LIST ADDR`.
+pub(super) fn unsubscribe_link(config: &Config, list: &str, address: &str) -> Result<()> {
+    for line in header_lines(config, list, address)? {
+        println!("{line}");
+    }
+    if config.server.web.is_none() {
+        eprintln!("listkeeper: no [web] in listkeeper.toml: the mailto alone, and no one-click");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_headers_with_and_without_web() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config =
+            Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap();
+        config.server.confirm.secret_file = tmp.path().join("secret");
+        let lines = header_lines(&config, "sm-cop", "Pat@Agency.gov").unwrap();
+        let keys = keys(&config).unwrap();
+        let token = crate::links::leave_token(&keys, "sm-cop", "pat@agency.gov").unwrap();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "List-Unsubscribe: <http://127.0.0.1:8025/u/{token}>, <mailto:sm-cop-leave@listserv.example.gov>"
+                ),
+                "List-Unsubscribe-Post: List-Unsubscribe=One-Click".to_owned(),
+            ]
+        );
+        config.server.web = None;
+        assert_eq!(
+            header_lines(&config, "sm-cop", "pat@agency.gov").unwrap(),
+            ["List-Unsubscribe: <mailto:sm-cop-leave@listserv.example.gov>"]
+        );
+        assert!(header_lines(&config, "nope", "pat@agency.gov").is_err());
+        assert!(header_lines(&config, "sm-cop", "not an address").is_err());
+    }
+}
