@@ -31,6 +31,10 @@ pub(crate) enum Act {
     Remove,
     /// A verified delivery report.
     Bounce,
+    /// A change of delivery mode (`SET LIST NOMAIL`, `listkeeper set`).
+    Set,
+    /// A nomail whose `until` came: mail again (upkeep).
+    Resume,
 }
 
 impl Act {
@@ -46,6 +50,8 @@ impl Act {
             Act::Add => "add",
             Act::Remove => "remove",
             Act::Bounce => "bounce",
+            Act::Set => "set",
+            Act::Resume => "resume",
         }
     }
 }
@@ -69,6 +75,9 @@ impl Outcome {
             Outcome::PendingCancelled => "pending-cancelled",
             Outcome::MemberBounced => "member-bounced",
             Outcome::UnknownAddress => "unknown-address",
+            Outcome::ModeSet(_) => "mode-set",
+            Outcome::AlreadyInMode(_) => "already-in-mode",
+            Outcome::ModeConfirmationSent { .. } => "confirmation-sent",
         }
     }
 }
@@ -154,6 +163,18 @@ pub(crate) fn notice(
         (A::Unsubscribe, O::ConfirmationSent { token }) => {
             confirm(T::ConfirmUnsubscribe, "removal from", token)
         }
+        (_, O::ModeConfirmationSent { token, setting }) => {
+            with_setting(confirm(T::ConfirmSet, "delivery change on", token), setting)
+        }
+        (A::Set | A::Confirm | A::Resume, O::ModeSet(setting)) => with_setting(
+            Notice::new(T::ModeSet, format!("Your delivery from {name}")),
+            setting,
+        ),
+        (A::Set | A::Confirm, O::AlreadyInMode(setting)) => with_setting(
+            Notice::new(T::ModeUnchanged, format!("Your delivery from {name}")),
+            setting,
+        ),
+        (A::Set, O::NotMember) => Notice::new(T::NotMember, format!("Your delivery from {name}")),
         (A::Subscribe | A::Confirm | A::Add, O::Added) => welcome(),
         // An owner's approval welcomes, even one who joined meanwhile.
         (A::Approve, O::Added | O::AlreadyMember) => welcome(),
@@ -182,6 +203,17 @@ pub(crate) fn notice(
         // of a non-member, says nothing.
         _ => return None,
     })
+}
+
+/// A notice about a delivery setting: `{mode}` and `{until}` filled.
+fn with_setting(notice: Notice, setting: &crate::records::Setting) -> Notice {
+    let until = match setting.until {
+        Some(day) => day.to_string(),
+        None => "you change it".to_owned(),
+    };
+    notice
+        .with("mode", setting.mode.as_str().to_owned())
+        .with("until", until)
 }
 
 /// `base_url/confirm/TOKEN`: the page that shows what the token does and carries
