@@ -63,7 +63,7 @@ fn child(size: usize) {
     let base = rss_kb("VmRSS");
 
     let start = Instant::now();
-    let mut roster = RosterFile::open(&path, None).unwrap();
+    let mut roster = RosterFile::open(&path, &Default::default()).unwrap();
     let load = start.elapsed();
     assert_eq!(roster.roster().len(), size, "every member was read");
     let peak = rss_kb("VmHWM").saturating_sub(base);
@@ -73,7 +73,14 @@ fn child(size: usize) {
         add_one(&mut roster, &format!("bench.add{i}@agency.gov"))
     });
     let include = dir.path().join("members.txt");
-    let mut with_include = RosterFile::open(&path, Some(&include)).unwrap();
+    let mut with_include = RosterFile::open(
+        &path,
+        &listkeeper::roster::Includes {
+            mail: Some(include.clone()),
+            digest: None,
+        },
+    )
+    .unwrap();
     let add_incl = median_ms(5, |i| {
         add_one(&mut with_include, &format!("bench.incl{i}@agency.gov"))
     });
@@ -92,6 +99,7 @@ fn add_one(roster: &mut RosterFile, address: &str) {
         name: Some("Bench Person".into()),
         since: Some(toml_datetime::Datetime::from_str("2026-11-25T10:00:00Z").unwrap()),
         via: Some("admin".into()),
+        setting: Default::default(),
     };
     let added = roster.change(|r| {
         let added = r.add(&member);

@@ -11,6 +11,7 @@
 
 use crate::config::{Config, ListId};
 use crate::message::Incoming;
+use crate::records::{Day, Mode};
 use crate::route::Route;
 
 /// Body lines read for commands at most.
@@ -22,7 +23,7 @@ pub const MAX_COMMAND_LINES: usize = 20;
 /// still end the commands in silence.
 pub const UNSUPPORTED: &[&str] = &[
     "add", "change", "delete", "digest", "echo", "get", "getpost", "index", "nomail", "password",
-    "pw", "quiet", "register", "review", "scan", "search", "set", "stats", "which", "who",
+    "pw", "quiet", "register", "review", "scan", "search", "stats", "which", "who",
 ];
 
 /// Which list a command is about.
@@ -82,7 +83,16 @@ pub enum Command {
         /// What the person is told.
         reason: Option<String>,
     },
-    /// A LISTSERV or Mailman command listkeeper does not have (`SET`, `REVIEW`,
+    /// Change how the sender gets the list's mail (`SET LIST NOMAIL [until DATE]`).
+    Set {
+        /// The list.
+        list: Target,
+        /// Mail, digest or nomail.
+        mode: Mode,
+        /// For nomail: the day mail resumes.
+        until: Option<Day>,
+    },
+    /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`, `REVIEW`,
     /// `SIGNOFF *`...).
     Unsupported {
         /// The line as written.
@@ -120,6 +130,16 @@ impl Command {
             Command::Info { list: t } => format!("info{}", list(t)),
             Command::Lists => "lists".to_owned(),
             Command::Query { list: t } => format!("query{}", list(t)),
+            Command::Set {
+                list: t,
+                mode,
+                until,
+            } => format!(
+                "set{} {}{}",
+                list(t),
+                mode.as_str(),
+                until.map(|d| format!(" until {d}")).unwrap_or_default()
+            ),
             Command::Help => "help".to_owned(),
             Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
@@ -222,6 +242,7 @@ impl Reader<'_> {
             "ok" if args.is_empty() => self.confirm_by_ok(line),
             "approve" => self.approve(line, &args)?,
             "reject" => reject(line, &args),
+            "set" => self.set(line, &args)?,
             // In the Subject, only before nothing, one of our lists or `*`.
             v if UNSUPPORTED.contains(&v) => {
                 if self.in_subject && !args.is_empty() && args[0] != "*" && !self.names_list(&args)
@@ -258,6 +279,38 @@ impl Reader<'_> {
             list,
             name: (!name.is_empty()).then_some(name),
         })
+    }
+
+    /// `SET [list] NOMAIL|MAIL|DIGEST [until DATE]`. Another option (LISTSERV's
+    /// `CONCEAL`, `REPRO`...) is not supported here; in the Subject, a line that is
+    /// not such a command ("Set up a call") is no command at all.
+    fn set(&self, line: &str, args: &[&str]) -> Option<Command> {
+        let (mut list, mut rest) = self.list_arg(args);
+        // To the command address, `set nomail` names no list (not a list "nomail").
+        if let Target::Unknown(word) = &list
+            && word.parse::<Mode>().is_ok()
+        {
+            (list, rest) = (Target::Missing, args);
+        }
+        let Some(mode) = rest.first().and_then(|w| w.parse::<Mode>().ok()) else {
+            if self.in_subject && !self.names_list(args) {
+                return None;
+            }
+            return Some(unsupported(line));
+        };
+        let until = match &rest[1..] {
+            [] => None,
+            [word, date] if word.eq_ignore_ascii_case("until") => match date.parse::<Day>() {
+                Ok(day) => Some(day),
+                Err(e) => return Some(invalid(line, &e)),
+            },
+            _ if self.in_subject => return None,
+            _ => return Some(invalid(line, "write: set LIST nomail [until 2027-01-15]")),
+        };
+        if until.is_some() && mode != Mode::Nomail {
+            return Some(invalid(line, "until goes with nomail only"));
+        }
+        Some(Command::Set { list, mode, until })
     }
 
     /// `CONFIRM token`; in the Subject the token may sit anywhere after the word.
@@ -477,7 +530,7 @@ mod tests {
             &Route::Command,
             "",
             &[
-                "SET SM-COP NOMAIL",
+                "SET SM-COP CONCEAL",
                 "SUBSCRIBE SM-COP Jane",
                 "REVIEW SM-COP",
                 "SIGNOFF *",
@@ -493,7 +546,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                unsupported("SET SM-COP NOMAIL"),
+                unsupported("SET SM-COP CONCEAL"),
                 Command::Subscribe {
                     list: Target::List(sm_cop()),
                     name: Some("Jane".into())
@@ -610,5 +663,65 @@ mod tests {
                 token: "k1xyz".into()
             }]
         );
+    }
+
+    /// Issue 16: `SET LIST NOMAIL|MAIL|DIGEST [until DATE]`, LISTSERV's syntax; the
+    /// list may be left out in `L-request@` mail; other options are not ours.
+    #[test]
+    fn set_reads_the_mode_and_until() {
+        let set = |list: Target, mode, until: Option<&str>| Command::Set {
+            list,
+            mode,
+            until: until.map(|d| d.parse().unwrap()),
+        };
+        let got = read(
+            &Route::Command,
+            "",
+            &[
+                "SET SM-COP NOMAIL",
+                "set sm-cop nomail until 2027-01-15",
+                "Set sm-cop Digest",
+                "set nomail",
+                "set sm-cop conceal",
+                "set sm-cop nomail until tomorrow",
+                "set sm-cop digest until 2027-01-15",
+            ],
+        );
+        let invalid = |line: &str, why: &str| Command::Invalid {
+            line: line.into(),
+            why: why.into(),
+        };
+        assert_eq!(
+            got,
+            [
+                set(Target::List(sm_cop()), Mode::Nomail, None),
+                set(Target::List(sm_cop()), Mode::Nomail, Some("2027-01-15")),
+                set(Target::List(sm_cop()), Mode::Digest, None),
+                set(Target::Missing, Mode::Nomail, None),
+                Command::Unsupported {
+                    line: "set sm-cop conceal".into()
+                },
+                invalid(
+                    "set sm-cop nomail until tomorrow",
+                    "`tomorrow` is not a date such as 2027-01-15"
+                ),
+                invalid(
+                    "set sm-cop digest until 2027-01-15",
+                    "until goes with nomail only"
+                ),
+            ]
+        );
+        assert_eq!(got[1].describe(), "set sm-cop nomail until 2027-01-15");
+        // To L-request@: the list may be left out, in the Subject too.
+        let got = read(&Route::Request(sm_cop()), "SET NOMAIL", &["set mail"]);
+        assert_eq!(
+            got,
+            [
+                set(Target::List(sm_cop()), Mode::Nomail, None),
+                set(Target::List(sm_cop()), Mode::Mail, None),
+            ]
+        );
+        // A Subject that only starts with the word is no command.
+        assert_eq!(read(&Route::Request(sm_cop()), "Set up a call", &[]), []);
     }
 }

@@ -64,7 +64,7 @@ impl Context {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             for list in config.lists.values() {
                 if let Some(r) = old.get(list.id.as_str())
-                    && r.is_for(&list.roster_path(), list.include_file.as_deref())
+                    && r.is_for(&list.roster_path(), &list.includes())
                     && r.keeps(unsubscribe_file(&config, &keys, list).as_ref())
                 {
                     rosters.insert(list.id.to_string(), r.clone());
@@ -151,7 +151,7 @@ impl Context {
             SharedRoster::open(
                 list.id.as_str(),
                 &list.roster_path(),
-                list.include_file.as_deref(),
+                &list.includes(),
                 self.log.clone(),
             )
             .map_err(io::Error::other)?,

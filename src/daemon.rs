@@ -498,7 +498,12 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken, abandon: 
             last_sweep = std::time::Instant::now();
             let swept = ctx.clone();
             match tokio::task::spawn_blocking(move || {
-                crate::pipeline::sweep_expired(&swept, unix_now())
+                let now = unix_now();
+                let resumed = crate::upkeep::resume_lapsed(&swept, now)?;
+                if resumed > 0 {
+                    info!(resumed, "nomail members whose until came get mail again");
+                }
+                crate::pipeline::sweep_expired(&swept, now)
             })
             .await
             {

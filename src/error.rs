@@ -57,7 +57,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("roster.toml");
         std::fs::write(&path, "[members]\n\"a@x.gov\" = {\n").unwrap();
-        let e = crate::roster::RosterFile::open(&path, None).unwrap_err();
+        let e = crate::roster::RosterFile::open(&path, &Default::default()).unwrap_err();
         assert!(matches!(e, crate::roster::RosterError::Parse { .. }), "{e}");
         assert_eq!(e.severity(), Severity::Temporary);
     }

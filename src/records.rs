@@ -102,6 +102,10 @@ pub enum Intent {
     Subscribe,
     /// Leave the list.
     Unsubscribe,
+    /// Change how the member gets the list's mail (`SET LIST NOMAIL|MAIL|DIGEST`);
+    /// the record's `setting` says to what.
+    #[serde(rename = "set")]
+    SetMode,
 }
 
 impl Intent {
@@ -110,6 +114,7 @@ impl Intent {
         match self {
             Intent::Subscribe => "subscribe",
             Intent::Unsubscribe => "unsubscribe",
+            Intent::SetMode => "set",
         }
     }
 }
@@ -153,6 +158,196 @@ pub struct Pending {
     /// The rule that held it, by number, for the owners to see.
     #[serde(default)]
     pub rule: Option<usize>,
+    /// For [`Intent::SetMode`]: the delivery setting asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+}
+
+/// How a member gets the list's mail: a roster line's `mode` (absent: mail).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
+pub enum Mode {
+    /// Each post, as it is sent (in `include_file`).
+    #[default]
+    Mail,
+    /// Digests only (in `digest_include_file`).
+    Digest,
+    /// No mail for now; still a member.
+    Nomail,
+}
+
+impl Mode {
+    /// The word in rosters, commands and texts.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Who set a member's mode: a roster line's `why`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Why {
+    /// The member, by mail (`SET`) or on the web.
+    Member,
+    /// An owner or admin (`listkeeper set`).
+    Owner,
+    /// listkeeper, because the member's mail bounced.
+    Bounces,
+}
+
+impl Why {
+    /// The word in rosters.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A member's delivery setting: mode, when a nomail ends by itself, and who set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Setting {
+    /// Mail, digest or nomail.
+    pub mode: Mode,
+    /// The day mail resumes (at 00:00 UTC), for a nomail that ends by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Day>,
+    /// Who set the mode (none for plain mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Why>,
+}
+
+impl Setting {
+    /// Plain mail: what a line without `mode` means.
+    pub fn mail() -> Setting {
+        Setting::default()
+    }
+
+    /// Whether the setting has lapsed at `now`: a nomail whose `until` has come.
+    pub fn lapsed(&self, now: u64) -> bool {
+        self.mode != Mode::Mail && self.until.is_some_and(|d| d.start() <= now)
+    }
+}
+
+/// A calendar day (UTC), written `YYYY-MM-DD`, as TOML writes a local date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Day {
+    /// Year, 1970–9999.
+    pub year: u16,
+    /// Month, 1–12.
+    pub month: u8,
+    /// Day of the month.
+    pub day: u8,
+}
+
+impl Day {
+    /// A valid day, or `None`.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Day> {
+        let leap =
+            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1..=12 => 31,
+            _ => return None,
+        };
+        ((1970..=9999).contains(&year) && (1..=days).contains(&day)).then_some(Day {
+            year,
+            month,
+            day,
+        })
+    }
+
+    /// Unix seconds at 00:00 UTC of the day.
+    pub fn start(self) -> u64 {
+        // Howard Hinnant's days_from_civil, for years from 1970 on.
+        let (m, d) = (u64::from(self.month), u64::from(self.day));
+        let y = u64::from(self.year) - u64::from(m <= 2);
+        let era = y / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400
+    }
+
+    /// The day `unix` seconds fall on (UTC).
+    pub fn of(unix: u64) -> Day {
+        let z = unix / 86_400 + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + u64::from(month <= 2)) as u16;
+        Day { year, month, day }
+    }
+}
+
+impl std::str::FromStr for Day {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Day, String> {
+        let bad = || format!("`{s}` is not a date such as 2027-01-15");
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(bad());
+        }
+        let (y, m, d) = (&s[..4], &s[5..7], &s[8..]);
+        if !(y.bytes().chain(m.bytes()).chain(d.bytes())).all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let num = |t: &str| t.parse::<u16>().map_err(|_| bad());
+        let (y, m, d) = (num(y)?, num(m)?, num(d)?);
+        Day::new(y, m as u8, d as u8).ok_or_else(bad)
+    }
+}
+
+impl TryFrom<String> for Day {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Day, String> {
+        s.parse()
+    }
+}
+
+impl From<Day> for String {
+    fn from(day: Day) -> String {
+        day.to_string()
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
 }
 
 /// How a member came onto a roster: a roster line's and a roster change's `via`.
@@ -247,24 +442,58 @@ impl From<crate::audit::Via> for Origin {
 
 /// Whether a roster change adds or removes (in `state.log`, `"add": true` or
 /// `false`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "bool", into = "bool")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edit {
     /// The address joins.
     Add,
     /// The address leaves.
     Remove,
+    /// The member's delivery setting changes (`"add": "mode"`, with the setting
+    /// beside it; a build that predates modes skips such a line with a warning,
+    /// rather than read it as an add or a removal).
+    Mode,
 }
 
-impl From<bool> for Edit {
-    fn from(add: bool) -> Edit {
-        if add { Edit::Add } else { Edit::Remove }
+/// `"add"` as it is on disk: a flag, or the word `mode`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum EditWire {
+    Flag(bool),
+    Word(String),
+}
+
+impl TryFrom<EditWire> for Edit {
+    type Error = String;
+
+    fn try_from(wire: EditWire) -> Result<Edit, String> {
+        match wire {
+            EditWire::Flag(true) => Ok(Edit::Add),
+            EditWire::Flag(false) => Ok(Edit::Remove),
+            EditWire::Word(w) if w == "mode" => Ok(Edit::Mode),
+            EditWire::Word(w) => Err(format!("unknown roster edit `{w}`")),
+        }
     }
 }
 
-impl From<Edit> for bool {
-    fn from(edit: Edit) -> bool {
-        edit == Edit::Add
+impl From<Edit> for EditWire {
+    fn from(edit: Edit) -> EditWire {
+        match edit {
+            Edit::Add => EditWire::Flag(true),
+            Edit::Remove => EditWire::Flag(false),
+            Edit::Mode => EditWire::Word("mode".into()),
+        }
+    }
+}
+
+impl Serialize for Edit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EditWire::from(*self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Edit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Edit, D::Error> {
+        Edit::try_from(EditWire::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -299,5 +528,56 @@ mod tests {
         assert_eq!(serde_json::to_string(&Edit::Add).unwrap(), "true");
         assert_eq!(serde_json::to_string(&Edit::Remove).unwrap(), "false");
         assert_eq!(serde_json::from_str::<Edit>("false").unwrap(), Edit::Remove);
+        assert_eq!(serde_json::to_string(&Edit::Mode).unwrap(), "\"mode\"");
+        assert_eq!(
+            serde_json::from_str::<Edit>("\"mode\"").unwrap(),
+            Edit::Mode
+        );
+        assert!(serde_json::from_str::<Edit>("\"other\"").is_err());
+    }
+
+    #[test]
+    fn a_day_reads_writes_and_knows_its_midnight() {
+        let day: Day = "2027-01-15".parse().unwrap();
+        assert_eq!(day.to_string(), "2027-01-15");
+        assert_eq!(day.start(), 1_799_971_200);
+        assert_eq!(Day::of(1_799_971_200 + 86_399), day);
+        assert_eq!(Day::of(0), Day::new(1970, 1, 1).unwrap());
+        assert_eq!(
+            "2028-02-29".parse::<Day>().unwrap().start() + 86_400,
+            "2028-03-01".parse::<Day>().unwrap().start()
+        );
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "27-01-15",
+            "2027-1-15",
+            "2027-01-15T00:00:00Z",
+            "1969-12-31",
+        ] {
+            assert!(bad.parse::<Day>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_nomail_with_until_lapses_at_midnight_utc() {
+        let until = Some("2027-01-15".parse().unwrap());
+        let setting = Setting {
+            mode: Mode::Nomail,
+            until,
+            why: Some(Why::Member),
+        };
+        assert!(!setting.lapsed(1_799_971_199));
+        assert!(setting.lapsed(1_799_971_200));
+        assert!(
+            !Setting {
+                mode: Mode::Nomail,
+                until: None,
+                why: None
+            }
+            .lapsed(u64::MAX)
+        );
+        assert_eq!("NoMail".parse::<Mode>().unwrap(), Mode::Nomail);
+        assert_eq!(Mode::Digest.as_str(), "digest");
     }
 }

@@ -216,6 +216,9 @@ pub(crate) enum Template {
     LastConfirmation,
     LastCommandReply,
     Help,
+    ConfirmSet,
+    ModeSet,
+    ModeUnchanged,
 }
 
 impl Template {
@@ -283,6 +286,7 @@ impl<'a> Texts<'a> {
             vars.insert("leave_address", format!("{}-leave@{domain}", l.id));
             vars.insert("request_address", format!("{}-request@{domain}", l.id));
             vars.insert("owner_address", format!("{}-owner@{domain}", l.id));
+            vars.insert("list_id", l.id.to_string());
         }
         for (k, v) in extra {
             vars.insert(k, (*v).to_owned());
@@ -328,6 +332,26 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              or reply to this message, or send any message to\n  {confirm_address}\n\
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: you stay subscribed."
+        }
+        Template::ConfirmSet if linked => {
+            "Someone, probably you, asked that {address} get {list} as: {mode} (until {until}).\n\n\
+             To confirm, open this link and press the button on the page:\n  {confirm_url}\n\
+             or reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing changes."
+        }
+        Template::ConfirmSet => {
+            "Someone, probably you, asked that {address} get {list} as: {mode} (until {until}).\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing changes."
+        }
+        Template::ModeSet => {
+            "{address} now gets {list} as: {mode} (until {until}).\n\n\
+             To change it, send \"set {list_id} mail\" (or digest, or nomail) to {request_address}."
+        }
+        Template::ModeUnchanged => {
+            "{address} gets {list} as: {mode} (until {until}) already. Nothing has changed."
         }
         Template::ConfirmSubscribe => {
             "Someone, probably you, asked to subscribe {address} to {list} ({title}).\n\n\
@@ -430,6 +454,8 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 info LIST                    what the list is and who may join\n\
              \x20 lists                        the lists on this server\n\
              \x20 query LIST                   whether you are subscribed\n\
+             \x20 set LIST nomail [until DATE] no mail for now (DATE: 2027-01-15)\n\
+             \x20 set LIST mail | digest       each message again, or digests\n\
              \x20 help                         this text\n\
              \x20 end                          stop reading commands\n\n\
              Or write to LIST-subscribe-request or LIST-unsubscribe-request: any message will do."
@@ -626,6 +652,8 @@ mod tests {
             ("example", "x"),
             ("word", "x"),
             ("line", "x"),
+            ("mode", "x"),
+            ("until", "x"),
         ];
         for template in Template::iter() {
             let text = texts.text(template, Some(list), extras);
@@ -633,7 +661,11 @@ mod tests {
         }
         // With `[web]`, the confirmation requests carry the link too.
         let linked = [extras, &[("confirm_url", "https://x/confirm/t")]].concat();
-        for template in [Template::ConfirmSubscribe, Template::ConfirmUnsubscribe] {
+        for template in [
+            Template::ConfirmSubscribe,
+            Template::ConfirmUnsubscribe,
+            Template::ConfirmSet,
+        ] {
             let text = texts.text(template, Some(list), &linked);
             assert!(text.contains("https://x/confirm/t"), "{template:?}: {text}");
             assert!(!text.contains('{'), "{template:?}: {text}");

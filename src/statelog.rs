@@ -28,7 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::records::{Awaiting, Batch, Edit, Origin, Pending};
+use crate::records::{Awaiting, Batch, Edit, Origin, Pending, Setting};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -95,6 +95,9 @@ pub struct RosterEntry {
     /// How, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Origin>,
+    /// The new delivery setting, for a mode change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
 }
 
 impl Line {
@@ -1067,6 +1070,7 @@ mod tests {
             name: None,
             since: None,
             via: None,
+            setting: None,
         };
         let one = a.append_roster(entry("l1", "Ann@x.gov")).unwrap();
         let two = a.append_roster(entry("l2", "bob@x.gov")).unwrap();
@@ -1175,6 +1179,7 @@ mod tests {
                 hold: false,
                 sends: Vec::new(),
                 rule: None,
+                setting: None,
             }),
         }
     }
@@ -1225,6 +1230,7 @@ mod tests {
             name: None,
             since: None,
             via: None,
+            setting: None,
         };
         let one = daemon.append_roster(entry.clone()).unwrap();
         let two = pipe.append_roster(entry.clone()).unwrap();

@@ -205,6 +205,7 @@ impl Keys {
             hold: false,
             sends: Vec::new(),
             rule: None,
+            setting: None,
         };
         let token = self
             .token_for(&pending, address_key)

@@ -1,6 +1,6 @@
 //! Upkeep that no request asks for: requests whose time ran out leave the state,
-//! each with an audit line. The daemon runs it every few minutes, `pending` before it
-//! lists.
+//! and members whose nomail `until` came get mail again, each with an audit line.
+//! The daemon runs it every few minutes, `pending` before it lists.
 
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
@@ -42,4 +42,24 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
     }
     ctx.sync()?;
     Ok(removed)
+}
+
+/// Turns every member whose nomail `until` has come (at 00:00 UTC of that day) back
+/// to mail: a roster change through the state log and an audit line each, made
+/// durable here. A list whose roster cannot be read is skipped with a warning (the
+/// next run tries again). Returns how many members resumed.
+pub(crate) fn resume_lapsed(ctx: &Context, now: u64) -> io::Result<usize> {
+    let mut resumed = 0;
+    for list in ctx.config.lists.values() {
+        match crate::actions::resume_lapsed(ctx, list, now) {
+            Ok(n) => resumed += n,
+            Err(e) => {
+                tracing::warn!(list = %list.id, error = %e, "cannot resume lapsed nomail members")
+            }
+        }
+    }
+    if resumed > 0 {
+        ctx.sync()?;
+    }
+    Ok(resumed)
 }

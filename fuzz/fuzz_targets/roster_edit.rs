@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         name: Some("Fuzz \"Q\" Member".into()),
         since: None,
         via: Some("admin".into()),
+        setting: Default::default(),
     };
     assert!(roster.add(&member));
     let again = Roster::parse(roster.text().to_owned()).expect("an edited roster still parses");

@@ -4,9 +4,7 @@
 //! for a confirmation. An undo still meets the list's rules and policy, as a
 //! confirmed subscribe would (refused, or held for the owners).
 
-use super::{
-    Act, Confirmed, Outcome, Result, Source, add_member, audit, hold, member, remove_member,
-};
+use super::{Act, Outcome, Result, Source, add_member, audit, hold, member, remove_member};
 use crate::address::EmailAddress;
 use crate::audit::Via;
 use crate::config::ListConfig;
@@ -78,17 +76,14 @@ pub(crate) fn undo<'a>(
     let held_by = (verdict.action == eligibility::Ruling::Moderate)
         .then_some(verdict.rule)
         .flatten();
-    let then = match decision::join(list, is_member, &verdict) {
-        Join::AlreadyMember => Err(Outcome::AlreadyMember),
-        Join::Refused(reason) => Err(Outcome::Refused { reason }),
-        Join::Add | Join::Confirm { hold: false } => Ok(Confirmed::Act),
-        Join::Hold | Join::Confirm { hold: true } => Ok(Confirmed::Hold(held_by)),
-    };
-    let outcome = match then {
-        Err(outcome) => outcome,
-        Ok(Confirmed::Act) => add_member(ctx, list, &address, None, Via::Token, now)?,
-        Ok(Confirmed::Hold(rule)) => {
-            match hold(ctx, list, &address, None, Intent::Subscribe, rule, now)? {
+    let outcome = match decision::join(list, is_member, &verdict) {
+        Join::AlreadyMember => Outcome::AlreadyMember,
+        Join::Refused(reason) => Outcome::Refused { reason },
+        Join::Add | Join::Confirm { hold: false } => {
+            add_member(ctx, list, &address, None, Via::Token, now)?
+        }
+        Join::Hold | Join::Confirm { hold: true } => {
+            match hold(ctx, list, &address, None, Intent::Subscribe, held_by, now)? {
                 Some(hold) => Outcome::Held(Some(hold)),
                 None => Outcome::AlreadyHeld,
             }

@@ -13,6 +13,7 @@
 //! decide_held  a held request → Added | AlreadyMember | Rejected
 //! add, remove  an admin's act → Added | AlreadyMember, Removed | NotMember
 //! bounced      a verified bounce → PendingCancelled | MemberBounced | UnknownAddress
+//! set_mode     delivery mode  → ModeSet | AlreadyInMode | NotMember | ModeConfirmationSent | NotResent
 //! ```
 //!
 //! The decisions are the pure steps' (`eligibility`, `decision`, `token`); an action
@@ -23,6 +24,7 @@
 //! front end alike.
 
 pub(crate) mod linked;
+mod modes;
 pub(crate) mod table;
 
 use crate::address::{AddressError, EmailAddress};
@@ -37,6 +39,7 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
+pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;
 use std::str::FromStr;
 pub(crate) use table::{Act, Notice};
@@ -198,6 +201,17 @@ pub(crate) enum Outcome {
     MemberBounced,
     /// A bounce for an address neither pending nor a member.
     UnknownAddress,
+    /// The member's delivery setting is now this.
+    ModeSet(crate::records::Setting),
+    /// The member's delivery setting was this already: nothing changed.
+    AlreadyInMode(crate::records::Setting),
+    /// A confirmation of a mode change is to be sent with this token.
+    ModeConfirmationSent {
+        /// The token the reply carries.
+        token: String,
+        /// The setting asked for.
+        setting: crate::records::Setting,
+    },
 }
 
 /// A request newly held for the owners: what their notice says.
@@ -396,6 +410,10 @@ pub(crate) fn confirm<'a>(
             now,
         )?,
         Intent::Unsubscribe => remove_member(ctx, list, &address)?,
+        Intent::SetMode => {
+            let setting = pending.setting.unwrap_or_default();
+            modes::change(ctx, list, &address, setting)?
+        }
     };
     audit(
         ctx,
@@ -621,6 +639,8 @@ enum Confirmed {
     /// Goes to the owners (held by this `moderate` rule, when a rule rather than the
     /// policy sends it there).
     Hold(Option<usize>),
+    /// A mode change to this setting (kept in the pending record).
+    Set(crate::records::Setting),
 }
 
 /// The record a token stands for in `store`, on one of `lists`, checked (MAC,
@@ -681,7 +701,9 @@ fn redeem<'a>(
 
 /// Records (or finds) the pending request and returns its token. A second request
 /// while one is pending is merged into it: the same token is sent again, but not
-/// more often a day than `confirmations_per_address_per_day`.
+/// more often a day than `confirmations_per_address_per_day`. A mode change to
+/// another setting than the one pending is a new request under the same budget: a
+/// fresh token, so the mail that named the old setting no longer confirms anything.
 fn pend(
     ctx: &Context,
     list: &ListConfig,
@@ -693,6 +715,15 @@ fn pend(
 ) -> Result<Outcome> {
     let key = address.key();
     let id = token::pending_id(list.id.as_str(), &key, action);
+    let setting = match then {
+        Confirmed::Set(setting) => Some(setting),
+        Confirmed::Act | Confirmed::Hold(_) => None,
+    };
+    let sent = |token| match setting {
+        Some(setting) => Outcome::ModeConfirmationSent { token, setting },
+        None => Outcome::ConfirmationSent { token },
+    };
+    let mut sends = Vec::new();
     if let Some(mut existing) = ctx.pending.get(list.id.as_str(), &id)?
         && existing.expires > now
         && let Some(token) = ctx.keys.token_for(&existing, &key)
@@ -704,17 +735,21 @@ fn pend(
             return Ok(Outcome::NotResent);
         }
         existing.sends.push(now);
-        ctx.pending.put(&existing, &key)?;
-        return Ok(Outcome::ConfirmationSent { token });
+        if existing.setting == setting {
+            ctx.pending.put(&existing, &key)?;
+            return Ok(sent(token));
+        }
+        sends = existing.sends;
     }
     let (mut pending, token) = issue(ctx, list, address, name, action, now)?;
     if let Confirmed::Hold(rule) = then {
         pending.hold = true;
         pending.rule = rule;
     }
-    pending.sends = vec![now];
+    pending.setting = setting;
+    pending.sends = if sends.is_empty() { vec![now] } else { sends };
     ctx.pending.put(&pending, &key)?;
-    Ok(Outcome::ConfirmationSent { token })
+    Ok(sent(token))
 }
 
 /// Holds a request for the owners; `None` when it is held already.
@@ -783,6 +818,7 @@ fn add_member(
         name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
         since: toml_datetime::Datetime::from_str(&rfc3339(now)).ok(),
         via: Some(via.into()),
+        setting: Default::default(),
     };
     let added = ctx.roster(list)?.apply(Change::Add(member))?;
     Ok(if added {

@@ -38,6 +38,10 @@ pub(crate) enum Act {
     OneClick,
     /// A goodbye's undo link (`/undo/TOKEN`).
     Undo,
+    /// A change of delivery mode (`SET LIST NOMAIL`, `listkeeper set`).
+    Set,
+    /// A nomail whose `until` came: mail again (upkeep).
+    Resume,
 }
 
 impl Act {
@@ -55,6 +59,8 @@ impl Act {
             Act::Bounce => "bounce",
             Act::OneClick => "one-click",
             Act::Undo => "undo",
+            Act::Set => "set",
+            Act::Resume => "resume",
         }
     }
 }
@@ -78,6 +84,9 @@ impl Outcome {
             Outcome::PendingCancelled => "pending-cancelled",
             Outcome::MemberBounced => "member-bounced",
             Outcome::UnknownAddress => "unknown-address",
+            Outcome::ModeSet(_) => "mode-set",
+            Outcome::AlreadyInMode(_) => "already-in-mode",
+            Outcome::ModeConfirmationSent { .. } => "confirmation-sent",
         }
     }
 }
@@ -163,6 +172,18 @@ pub(crate) fn notice(
         (A::Unsubscribe, O::ConfirmationSent { token }) => {
             confirm(T::ConfirmUnsubscribe, "removal from", token)
         }
+        (_, O::ModeConfirmationSent { token, setting }) => {
+            with_setting(confirm(T::ConfirmSet, "delivery change on", token), setting)
+        }
+        (A::Set | A::Confirm | A::Resume, O::ModeSet(setting)) => with_setting(
+            Notice::new(T::ModeSet, format!("Your delivery from {name}")),
+            setting,
+        ),
+        (A::Set | A::Confirm, O::AlreadyInMode(setting)) => with_setting(
+            Notice::new(T::ModeUnchanged, format!("Your delivery from {name}")),
+            setting,
+        ),
+        (A::Set, O::NotMember) => Notice::new(T::NotMember, format!("Your delivery from {name}")),
         (A::Subscribe | A::Confirm | A::Add | A::Undo, O::Added) => welcome(),
         // An owner's approval welcomes, even one who joined meanwhile.
         (A::Approve, O::Added | O::AlreadyMember) => welcome(),
@@ -220,6 +241,17 @@ pub(crate) fn with_links(
         }
         _ => notice,
     }
+}
+
+/// A notice about a delivery setting: `{mode}` and `{until}` filled.
+fn with_setting(notice: Notice, setting: &crate::records::Setting) -> Notice {
+    let until = match setting.until {
+        Some(day) => day.to_string(),
+        None => "you change it".to_owned(),
+    };
+    notice
+        .with("mode", setting.mode.as_str().to_owned())
+        .with("until", until)
 }
 
 /// `base_url/confirm/TOKEN`: the page that shows what the token does and carries

@@ -6,7 +6,7 @@ use crate::audit::AuditLog;
 use crate::config::{Config, ListConfig, SubscribePolicy, UnsubscribePolicy};
 use crate::context::Context;
 use crate::eligibility::{self, Evidence, Ruling};
-use crate::roster::{RosterFile, SharedRoster};
+use crate::roster::{Day, Mode, RosterFile, SharedRoster, Why};
 use crate::statelog::StateLog;
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
@@ -93,6 +93,11 @@ struct MemberJson {
     /// The member's one-click unsubscribe URI (`base_url/u/TOKEN`); null without
     /// `[web]`.
     unsubscribe_url: Option<String>,
+    mode: Mode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<Why>,
 }
 
 /// `listkeeper members LIST [--json]`.
@@ -117,6 +122,9 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
             name: m.name,
             since: m.since.map(|d| d.to_string()),
             via: m.via.map(String::from),
+            mode: m.setting.mode,
+            until: m.setting.until.map(|d| d.to_string()),
+            why: m.setting.why,
         })
         .collect();
     if json {
@@ -127,9 +135,14 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
         eprintln!("{} has no members", list.id);
     }
     for m in &members {
+        let mode = match (m.mode, &m.until) {
+            (Mode::Mail, _) => String::new(),
+            (mode, None) => format!("  [{}]", mode.as_str()),
+            (mode, Some(until)) => format!("  [{} until {until}]", mode.as_str()),
+        };
         match &m.name {
-            Some(name) => println!("{}  {name}", m.address),
-            None => println!("{}", m.address),
+            Some(name) => println!("{}  {name}{mode}", m.address),
+            None => println!("{}{mode}", m.address),
         }
     }
     Ok(())
@@ -212,6 +225,54 @@ pub(super) fn remove(config: &Config, list: &str, address: &str) -> Result<()> {
         list.id,
         list.roster_path().display()
     );
+    Ok(())
+}
+
+/// `listkeeper set LIST ADDR MODE [--until DATE]`: through the same action as a
+/// member's `SET` by mail, made at once (an admin needs no confirmation).
+pub(super) fn set(
+    config: &Config,
+    list: &str,
+    address: &str,
+    mode: &str,
+    until: Option<&str>,
+) -> Result<()> {
+    let mode: Mode = mode
+        .parse()
+        .map_err(|_| anyhow!("unknown mode `{mode}`: use mail, digest or nomail"))?;
+    let until: Option<Day> = until
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--until: {e}"))?;
+    if until.is_some() && mode != Mode::Nomail {
+        bail!("--until goes with nomail only");
+    }
+    let ctx = Context::open(config.clone()).context("opening the state folder")?;
+    let list = find_list(&ctx.config, list)?;
+    let address = parse_address(address)?;
+    let request = Request {
+        list,
+        address: address.clone(),
+        name: None,
+        source: Source::Admin,
+    };
+    let outcome = actions::set_mode(&ctx, request, mode, until, crate::clock::unix_now())
+        .with_context(|| format!("could not set the mode of {address} on {}", list.id))?;
+    match outcome {
+        Outcome::NotMember => bail!(
+            "{address} is not a member of {}; nothing was changed",
+            list.id
+        ),
+        Outcome::AlreadyInMode(_) => bail!(
+            "{address} is in mode {} on {} already; nothing was changed",
+            mode.as_str(),
+            list.id
+        ),
+        _ => {}
+    }
+    saved(&ctx, list)?;
+    let until = until.map(|d| format!(" until {d}")).unwrap_or_default();
+    println!("{address} on {}: mode {}{until}", list.id, mode.as_str());
     Ok(())
 }
 
@@ -355,22 +416,16 @@ pub(super) fn open_roster(list: &ListConfig, log: Option<&Arc<StateLog>>) -> Res
     if let Some(log) = log {
         let id = list.id.as_str();
         if log.read(|s| s.roster.values().any(|e| e.list == id))? {
-            SharedRoster::open(
-                id,
-                &list.roster_path(),
-                list.include_file.as_deref(),
-                log.clone(),
-            )
-            .with_context(|| {
-                format!("could not save the changes state.log holds for {id} into its roster first")
-            })?;
+            SharedRoster::open(id, &list.roster_path(), &list.includes(), log.clone())
+                .with_context(|| {
+                    format!(
+                        "could not save the changes state.log holds for {id} into its roster first"
+                    )
+                })?;
             log.sync()?;
         }
     }
-    Ok(RosterFile::open(
-        &list.roster_path(),
-        list.include_file.as_deref(),
-    )?)
+    Ok(RosterFile::open(&list.roster_path(), &list.includes())?)
 }
 
 pub(super) fn audit_log(config: &Config) -> Result<AuditLog> {

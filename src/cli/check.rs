@@ -84,6 +84,9 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
             ),
         );
     }
+    for (line, message) in roster.setting_problems() {
+        problems.error(path, Some(line), None, message);
+    }
     if let Some(list) = list {
         check_members(path, roster, list, problems);
     }
@@ -92,7 +95,7 @@ fn check_roster(path: &Path, list: Option<&ListConfig>, problems: &mut Problems)
 
 /// The roster, read; `None` (an error recorded) when it cannot be.
 fn open(path: &Path, problems: &mut Problems) -> Option<RosterFile> {
-    match RosterFile::open(path, None) {
+    match RosterFile::open(path, &Default::default()) {
         Ok(file) => Some(file),
         Err(RosterError::Parse { error, .. }) => {
             problems.error(path, Some(error.line), None, error.message);

@@ -189,6 +189,7 @@ fn member(m: &DraftMember, via: &str) -> Member {
         name: m.name.clone(),
         since: m.since,
         via: Some(via.into()),
+        setting: Default::default(),
     }
 }
 

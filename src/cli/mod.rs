@@ -115,6 +115,19 @@ enum CliCommand {
         /// The address to remove.
         address: String,
     },
+    /// Set how a member gets the list's mail: mail, digest or nomail (recorded as
+    /// why=owner; no confirmation).
+    Set {
+        /// The list id.
+        list: String,
+        /// The member's address.
+        address: String,
+        /// mail, digest or nomail.
+        mode: String,
+        /// For nomail: the day mail resumes by itself (YYYY-MM-DD, at 00:00 UTC).
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// The daemon: LMTP, and the outbox sender. Stops on SIGTERM, reloads on SIGHUP.
     Serve {
         /// How log lines are written to standard error.
@@ -341,6 +354,13 @@ pub fn run(args: Args) -> ExitCode {
             address,
             name,
         } => load(dir, Some(&list)).and_then(|c| admin::add(&c, &list, &address, name.as_deref())),
+        CliCommand::Set {
+            list,
+            address,
+            mode,
+            until,
+        } => load(dir, Some(&list))
+            .and_then(|c| admin::set(&c, &list, &address, &mode, until.as_deref())),
         CliCommand::Remove { list, address } => {
             load(dir, Some(&list)).and_then(|c| admin::remove(&c, &list, &address))
         }

@@ -206,7 +206,13 @@ pub(crate) const LIST: &[Key] = &[
         "include_file",
         "none",
         "include_file = \"/var/lib/listkeeper/sm-cop.members\"",
-        "Rewritten (atomically) with every roster write: every member address, one a line, for an alias such as sm-cop: :include:PATH.",
+        "Rewritten (atomically) with every roster write: the address of every member who gets each post (mode mail), one a line, for an alias such as sm-cop: :include:PATH. Digest and nomail members are left out.",
+    ),
+    key(
+        "digest_include_file",
+        "none",
+        "digest_include_file = \"/var/lib/listkeeper/sm-cop.digest\"",
+        "Rewritten with include_file: the address of every digest member (mode digest), one a line, for the posting system's digest alias.",
     ),
     key(
         "unsubscribe_file",

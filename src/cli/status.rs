@@ -149,7 +149,7 @@ fn list_statuses(config: &Config, log: Option<&StateLog>) -> Vec<ListStatus> {
         .values()
         .map(|l| {
             let id = l.id.as_str();
-            let roster = RosterFile::open(&l.roster_path(), l.include_file.as_deref());
+            let roster = RosterFile::open(&l.roster_path(), &l.includes());
             ListStatus {
                 id: id.to_owned(),
                 members: roster.as_ref().ok().map(|r| r.roster().len()),

@@ -115,6 +115,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         terms: raw.terms,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         unsubscribe_file: raw.unsubscribe_file.map(|p| f.resolve(&p)),
+        digest_include_file: raw.digest_include_file.map(|p| f.resolve(&p)),
         rules,
         templates: read_templates(&f.dir().join("templates"), "txt", false),
         pages: read_templates(&f.dir().join("templates"), "html", true),

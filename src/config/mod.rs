@@ -262,11 +262,13 @@ pub struct ListConfig {
     pub unsubscribe: UnsubscribePolicy,
     /// Who may join, in words; told to those refused.
     pub terms: String,
-    /// Where member addresses are published, one a line.
+    /// Where the addresses of members who get each post are published, one a line.
     pub include_file: Option<PathBuf>,
     /// Where member addresses are published with their one-click unsubscribe URIs,
     /// `address<TAB>uri` a line (needs `[web]`).
     pub unsubscribe_file: Option<PathBuf>,
+    /// Where the addresses of digest members are published, one a line.
+    pub digest_include_file: Option<PathBuf>,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
     /// The list's own texts, `templates/<name>.txt` by name, read with the config
@@ -281,6 +283,14 @@ impl ListConfig {
     /// `lists/<id>/roster.toml`.
     pub fn roster_path(&self) -> PathBuf {
         self.dir.join("roster.toml")
+    }
+
+    /// The files its roster is published to (`include_file`, `digest_include_file`).
+    pub fn includes(&self) -> crate::roster::Includes {
+        crate::roster::Includes {
+            mail: self.include_file.clone(),
+            digest: self.digest_include_file.clone(),
+        }
     }
 
     /// The `list.toml` file.

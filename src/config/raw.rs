@@ -94,6 +94,7 @@ pub(crate) struct RawList {
     pub(crate) terms: String,
     pub(crate) include_file: Option<String>,
     pub(crate) unsubscribe_file: Option<String>,
+    pub(crate) digest_include_file: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
 }

@@ -48,6 +48,7 @@ impl<'a> Answer<'a> {
                 Ok(())
             }
             Command::Query { list } => self.query(&list),
+            Command::Set { list, mode, until } => self.set_mode(&list, mode, until),
             Command::Help => {
                 self.help();
                 Ok(())
@@ -78,6 +79,20 @@ impl<'a> Answer<'a> {
         if let Some(list) = self.list(list, "unsubscribe LIST") {
             let outcome = actions::unsubscribe(self.ctx, self.request(list, None), self.now)?;
             self.tell(Act::Unsubscribe, list, self.sender, &outcome);
+        }
+        Ok(())
+    }
+
+    fn set_mode(
+        &mut self,
+        list: &Target,
+        mode: crate::records::Mode,
+        until: Option<crate::records::Day>,
+    ) -> Result<(), Error> {
+        if let Some(list) = self.list(list, "set LIST nomail") {
+            let request = self.request(list, None);
+            let outcome = actions::set_mode(self.ctx, request, mode, until, self.now)?;
+            self.tell(Act::Set, list, self.sender, &outcome);
         }
         Ok(())
     }

@@ -15,9 +15,9 @@ mod parse;
 mod shared;
 mod store;
 
-pub use crate::records::Origin;
+pub use crate::records::{Day, Mode, Origin, Setting, Why};
 pub use shared::{Change, SharedRoster};
-pub use store::{MakeUri, RosterError, RosterFile, UnsubscribeFile};
+pub use store::{Includes, MakeUri, RosterError, RosterFile, UnsubscribeFile};
 
 use crate::address::EmailAddress;
 use std::collections::HashMap;
@@ -39,6 +39,8 @@ pub struct Member {
     pub since: Option<Datetime>,
     /// How the member came: `email`, `token`, `admin`, `import:…`, `sync:…`.
     pub via: Option<Origin>,
+    /// How the member gets mail (`mode`, `until`, `why`; absent: plain mail).
+    pub setting: Setting,
 }
 
 /// A roster that does not parse: where and why.
@@ -148,11 +150,32 @@ impl Roster {
             .collect()
     }
 
-    /// Every member's address, one a line, in file order: what `include_file` holds.
+    /// The address of every member who gets each post, one a line, in file order:
+    /// what `include_file` holds.
     pub fn address_lines(&self) -> String {
+        self.lines_of(Mode::Mail)
+    }
+
+    /// The address of every digest member, one a line: what `digest_include_file` holds.
+    pub fn digest_lines(&self) -> String {
+        self.lines_of(Mode::Digest)
+    }
+
+    /// The addresses of the members in `mode`, one a line, in file order.
+    fn lines_of(&self, mode: Mode) -> String {
         let mut out = String::with_capacity(self.index.len() * 32);
         for span in self.sorted_spans() {
-            let line = &self.text[span];
+            let line = &self.text[span.clone()];
+            // Most lines have no `mode` at all: plain mail, without reading the line.
+            let in_mode = if line.contains("mode") {
+                self.member_at(span.clone())
+                    .is_some_and(|m| m.setting.mode == mode)
+            } else {
+                mode == Mode::Mail
+            };
+            if !in_mode {
+                continue;
+            }
             // listkeeper's own lines start with the plain quoted address: take it as
             // it stands rather than parse the whole line.
             let plain = line
@@ -172,6 +195,71 @@ impl Roster {
             }
         }
         out
+    }
+
+    /// Members whose setting lapsed at `now` (a nomail whose `until` has come).
+    /// Reads only the lines that carry an `until`.
+    pub fn lapsed(&self, now: u64) -> Vec<Member> {
+        self.sorted_spans()
+            .into_iter()
+            .filter(|s| self.text[s.clone()].contains("until"))
+            .filter_map(|s| self.member_at(s))
+            .filter(|m| m.setting.lapsed(now))
+            .collect()
+    }
+
+    /// What is wrong with members' delivery settings (`check` reports them; the
+    /// members are kept, an unknown mode read as mail): the 1-based line and why.
+    pub fn setting_problems(&self) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for span in self.sorted_spans() {
+            let line = &self.text[span.clone()];
+            if !["mode", "until", "why"].iter().any(|f| line.contains(f)) {
+                continue;
+            }
+            if let Ok((_, problems)) = parse::checked_member(line) {
+                let at = self.line_of(span.start);
+                out.extend(problems.into_iter().map(|p| (at, p)));
+            }
+        }
+        out
+    }
+
+    /// Changes a member's delivery setting, keeping the rest of the line (fields,
+    /// comment) as written; `false` if not a member or already so.
+    pub fn set(&mut self, address: &EmailAddress, setting: &Setting) -> bool {
+        let key = address.key();
+        let Some(span) = self.index.get(key.as_str()).cloned() else {
+            return false;
+        };
+        let Some(mut member) = self.member_at(span.clone()) else {
+            return false;
+        };
+        if member.setting == *setting {
+            return false;
+        }
+        let snippet = &self.text[span.clone()];
+        let mut line = match parse::with_setting(snippet, setting) {
+            Some(line) => line,
+            None => {
+                member.setting = *setting;
+                parse::member_line(&member)
+            }
+        };
+        if self.crlf && !line.ends_with("\r\n") {
+            line.insert(line.len() - 1, '\r');
+        }
+        let (start, end) = (span.start, span.end);
+        let was_last = self.insert_at == end;
+        self.text.replace_range(span, &line);
+        self.index
+            .insert(key.into_boxed_str(), start..start + line.len());
+        // Spans after this one move; the line's own start stays.
+        self.shift(end, line.len() as isize - (end - start) as isize);
+        if was_last {
+            self.insert_at = start + line.len();
+        }
+        true
     }
 
     fn sorted_spans(&self) -> Vec<Range<usize>> {
@@ -337,5 +425,7 @@ impl Roster {
     }
 }
 
+#[cfg(test)]
+mod setting_tests;
 #[cfg(test)]
 mod tests;

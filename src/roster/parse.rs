@@ -10,6 +10,7 @@
 
 use super::{Index, Member, Origin, ParseError, Roster};
 use crate::address::EmailAddress;
+use crate::records::{Day, Mode, Setting, Why};
 use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::str::FromStr;
@@ -36,6 +37,7 @@ pub(super) fn member_line(member: &Member) -> String {
     if let Some(via) = &member.via {
         table.insert("via", via.word().as_ref().into());
     }
+    put_setting(&mut table, &member.setting);
     let mut doc = toml_edit::DocumentMut::new();
     doc.insert(
         &member.address.to_string(),
@@ -49,8 +51,66 @@ pub(super) fn member_line(member: &Member) -> String {
     }
 }
 
+/// Sets (or, for plain mail, removes) `mode`, `until` and `why` in a member's table,
+/// leaving its other fields and their layout as they are.
+fn put_setting(table: &mut InlineTable, setting: &Setting) {
+    for key in ["mode", "until", "why"] {
+        table.remove(key);
+    }
+    if setting.mode == Mode::Mail {
+        return;
+    }
+    table.insert("mode", setting.mode.as_str().into());
+    if let Some(day) = setting.until {
+        let date = toml_datetime::Date {
+            year: day.year,
+            month: day.month,
+            day: day.day,
+        };
+        let until = Datetime {
+            date: Some(date),
+            time: None,
+            offset: None,
+        };
+        table.insert("until", until.into());
+    }
+    if let Some(why) = setting.why {
+        table.insert("why", why.as_str().into());
+    }
+}
+
+/// A member's span of lines with its setting changed: the same text (comments, other
+/// fields, their order) but for `mode`, `until` and `why`. `None` if the snippet is not
+/// one entry `toml_edit` can edit on its own.
+pub(super) fn with_setting(snippet: &str, setting: &Setting) -> Option<String> {
+    let mut doc = toml_edit::DocumentMut::from_str(snippet).ok()?;
+    let root = doc.as_table_mut();
+    if root.len() != 1 {
+        return None;
+    }
+    let (_, item) = root.iter_mut().next()?;
+    let table = item.as_value_mut()?.as_inline_table_mut()?;
+    put_setting(table, setting);
+    // The table's own spacing as listkeeper writes it (a removed last field would
+    // leave `{ name = "A"}`); the line's comment is outside it and stays.
+    table.fmt();
+    let text = doc.to_string();
+    Some(if text.ends_with('\n') {
+        text
+    } else {
+        text + "\n"
+    })
+}
+
 /// Reads the member on a span of lines (as found by [`parse`]).
 pub(super) fn member_from_span(snippet: &str) -> Result<Member, String> {
+    checked_member(snippet).map(|(member, _)| member)
+}
+
+/// Reads the member on a span of lines, with what is wrong with its delivery
+/// setting (an unknown mode, an `until` that is not a date): the member is kept, as
+/// plain mail, and `check` reports the problem.
+pub(super) fn checked_member(snippet: &str) -> Result<(Member, Vec<String>), String> {
     let line = snippet.trim_end_matches(['\n', '\r']);
     if let Some(entry) = fast_entry(line) {
         return entry.into_member();
@@ -59,6 +119,58 @@ pub(super) fn member_from_span(snippet: &str) -> Result<Member, String> {
         Some(result) => result,
         None => Err("not a member line".into()),
     }
+}
+
+/// A setting field as written: its text when it is a string (or, for `until`, a
+/// date), else what it is instead.
+enum Field<'a> {
+    Text(&'a str),
+    Date(Datetime),
+    Other,
+}
+
+/// The delivery setting from the fields as written, and what is wrong with them.
+fn setting_of(
+    key: &str,
+    mode: Option<Field<'_>>,
+    until: Option<Field<'_>>,
+    why: Option<Field<'_>>,
+) -> (Setting, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut setting = Setting::mail();
+    match mode {
+        None => {}
+        Some(Field::Text(word)) => match word.parse::<Mode>() {
+            Ok(m) => setting.mode = m,
+            Err(_) => problems.push(format!(
+                "unknown mode `{word}` for `{key}` (mail, digest or nomail): read as mail"
+            )),
+        },
+        Some(_) => problems.push(format!(
+            "`mode` of `{key}` must be \"mail\", \"digest\" or \"nomail\": read as mail"
+        )),
+    }
+    match until {
+        None => {}
+        Some(Field::Date(Datetime {
+            date: Some(d),
+            time: None,
+            offset: None,
+        })) if Day::new(d.year, d.month, d.day).is_some() => {
+            setting.until = Day::new(d.year, d.month, d.day);
+        }
+        Some(_) => problems.push(format!(
+            "`until` of `{key}` must be a date such as 2027-01-15 (no time, no quotes): ignored"
+        )),
+    }
+    match why {
+        None => {}
+        Some(Field::Text(word)) if word.parse::<Why>().is_ok() => setting.why = word.parse().ok(),
+        Some(_) => problems.push(format!(
+            "`why` of `{key}` must be \"member\", \"owner\" or \"bounces\": ignored"
+        )),
+    }
+    (setting, problems)
 }
 
 /// What a parse found, before it is joined with the text.
@@ -220,7 +332,7 @@ fn fast_member(
         });
     }
     Some(match lone_entry(line)? {
-        Ok(member) => {
+        Ok((member, _)) => {
             let written = lone_key(line).unwrap_or_default();
             layout.insert(member.address.key(), &written, span, text)
         }
@@ -281,7 +393,7 @@ fn slow(text: &str) -> Result<Layout, ParseError> {
         };
         let value_end = item.span().map_or(key_span.end, |s| s.end);
         let span = line_start(text, key_span.start)..line_end(text, value_end);
-        let member = member_from_table(key, table).map_err(err)?;
+        let (member, _) = member_from_table(key, table).map_err(err)?;
         layout.insert(member.address.key(), key, span.clone(), text)?;
         layout.insert_at = layout.insert_at.max(span.end);
     }
@@ -295,11 +407,26 @@ struct FastEntry<'a> {
     /// Checked to be a valid datetime; parsed only when asked for.
     since: Option<&'a str>,
     via: Option<&'a str>,
+    mode: Option<&'a str>,
+    /// Checked to be a valid datetime, like `since`.
+    until: Option<&'a str>,
+    why: Option<&'a str>,
 }
 
 impl FastEntry<'_> {
-    fn into_member(self) -> Result<Member, String> {
-        Ok(Member {
+    fn into_member(self) -> Result<(Member, Vec<String>), String> {
+        let until = self
+            .until
+            .map(Datetime::from_str)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let (setting, problems) = setting_of(
+            self.key,
+            self.mode.map(Field::Text),
+            until.map(Field::Date),
+            self.why.map(Field::Text),
+        );
+        let member = Member {
             address: EmailAddress::parse(self.key).map_err(|e| e.to_string())?,
             name: self.name.map(str::to_owned),
             since: self
@@ -308,7 +435,9 @@ impl FastEntry<'_> {
                 .transpose()
                 .map_err(|e| e.to_string())?,
             via: self.via.map(Origin::from),
-        })
+            setting,
+        };
+        Ok((member, problems))
     }
 }
 
@@ -328,6 +457,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
         name: None,
         since: None,
         via: None,
+        mode: None,
+        until: None,
+        why: None,
     };
     if c.eat(b'}').is_none() {
         loop {
@@ -340,6 +472,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
                 "name" if entry.name.is_none() => entry.name = Some(c.string()?),
                 "via" if entry.via.is_none() => entry.via = Some(c.string()?),
                 "since" if entry.since.is_none() => entry.since = Some(c.datetime()?),
+                "mode" if entry.mode.is_none() => entry.mode = Some(c.string()?),
+                "why" if entry.why.is_none() => entry.why = Some(c.string()?),
+                "until" if entry.until.is_none() => entry.until = Some(c.datetime()?),
                 _ => return None,
             }
             c.ws();
@@ -460,7 +595,7 @@ pub(super) fn canonical_datetime_for_tests(text: &str) -> bool {
 
 /// One self-contained `key = { … }` snippet through `toml_edit`.
 /// `None` when the snippet is not one such entry on its own.
-fn lone_entry(snippet: &str) -> Option<Result<Member, String>> {
+fn lone_entry(snippet: &str) -> Option<Result<(Member, Vec<String>), String>> {
     let doc = toml_edit::Document::parse(snippet).ok()?;
     let root = doc.as_table();
     let mut iter = root.iter();
@@ -479,17 +614,29 @@ fn lone_key(snippet: &str) -> Option<String> {
     doc.as_table().iter().next().map(|(k, _)| k.to_owned())
 }
 
-/// Builds a member from its inline table, refusing unknown fields and wrong types.
-fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
+/// Builds a member from its inline table, refusing unknown fields and wrong types
+/// (but for the delivery setting's, which `check` reports: see [`checked_member`]).
+fn member_from_table(key: &str, table: &InlineTable) -> Result<(Member, Vec<String>), String> {
     let address = EmailAddress::parse(key).map_err(|e| e.to_string())?;
     let mut member = Member {
         address,
         name: None,
         since: None,
         via: None,
+        setting: Setting::mail(),
     };
+    let field = |name: &str| {
+        table.get(name).map(|v| match v {
+            Value::String(s) => Field::Text(s.value()),
+            Value::Datetime(d) => Field::Date(*d.value()),
+            _ => Field::Other,
+        })
+    };
+    let (setting, problems) = setting_of(key, field("mode"), field("until"), field("why"));
+    member.setting = setting;
     for (field, value) in table.iter() {
         match (field, value) {
+            ("mode" | "until" | "why", _) => {}
             ("name", Value::String(s)) => member.name = Some(s.value().clone()),
             ("via", Value::String(s)) => member.via = Some(Origin::from(s.value().as_str())),
             ("since", Value::Datetime(d)) => member.since = Some(*d.value()),
@@ -503,12 +650,12 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown field `{field}` for `{key}`: a member may have name, since and via"
+                    "unknown field `{field}` for `{key}`: a member may have name, since, via, mode, until and why"
                 ));
             }
         }
     }
-    Ok(member)
+    Ok((member, problems))
 }
 
 /// `[members]`, with optional spaces and a trailing comment.

@@ -20,7 +20,7 @@
 //! holds and what the log calls saved agree for every other writer.
 
 use super::store::{MAX_RETRIES, kept_changing};
-use super::{Member, Roster, RosterError, RosterFile};
+use super::{Includes, Member, Roster, RosterError, RosterFile, Setting};
 use crate::address::EmailAddress;
 use crate::records::Edit;
 use crate::statelog::{Line, RosterEntry, StateLog};
@@ -35,6 +35,8 @@ pub enum Change {
     Add(Member),
     /// Remove this address (false if not a member).
     Remove(EmailAddress),
+    /// Give this member this delivery setting (false if not a member, or so already).
+    Set(EmailAddress, Setting),
 }
 
 impl Change {
@@ -43,7 +45,29 @@ impl Change {
         match self {
             Change::Add(member) => roster.add(member),
             Change::Remove(address) => roster.remove(address),
+            Change::Set(address, setting) => roster.set(address, setting),
         };
+    }
+
+    fn address(&self) -> &EmailAddress {
+        match self {
+            Change::Add(m) => &m.address,
+            Change::Remove(a) | Change::Set(a, _) => a,
+        }
+    }
+
+    /// The member after the change, given the member before it (`None`: not one).
+    /// `None` for the pair when the change changes nothing.
+    fn after(&self, before: Option<Member>) -> Option<Option<Member>> {
+        match (self, before) {
+            (Change::Add(m), None) => Some(Some(m.clone())),
+            (Change::Remove(_), Some(_)) => Some(None),
+            (Change::Set(_, setting), Some(mut m)) if m.setting != *setting => {
+                m.setting = *setting;
+                Some(Some(m))
+            }
+            _ => None,
+        }
     }
 
     fn entry(&self, list: &str) -> RosterEntry {
@@ -55,6 +79,7 @@ impl Change {
                 name: m.name.clone(),
                 since: m.since.as_ref().map(ToString::to_string),
                 via: m.via.clone(),
+                setting: (m.setting != Setting::mail()).then_some(m.setting),
             },
             Change::Remove(address) => RosterEntry {
                 list: list.to_owned(),
@@ -63,6 +88,16 @@ impl Change {
                 name: None,
                 since: None,
                 via: None,
+                setting: None,
+            },
+            Change::Set(address, setting) => RosterEntry {
+                list: list.to_owned(),
+                address: address.to_string(),
+                edit: Edit::Mode,
+                name: None,
+                since: None,
+                via: None,
+                setting: Some(*setting),
             },
         }
     }
@@ -73,15 +108,16 @@ impl Change {
             tracing::warn!(list = %e.list, address = %crate::message::clean(&e.address), "state.log: a roster change with an unusable address was skipped");
             return None;
         };
-        Some(if e.edit == Edit::Add {
-            Change::Add(Member {
+        Some(match e.edit {
+            Edit::Add => Change::Add(Member {
                 address,
                 name: e.name.clone(),
                 since: e.since.as_deref().and_then(|s| s.parse().ok()),
                 via: e.via.clone(),
-            })
-        } else {
-            Change::Remove(address)
+                setting: e.setting.unwrap_or_default(),
+            }),
+            Edit::Remove => Change::Remove(address),
+            Edit::Mode => Change::Set(address, e.setting.unwrap_or_default()),
         })
     }
 }
@@ -109,8 +145,8 @@ struct Backlog {
     unsaved: Vec<(u64, Change)>,
     /// The tail of `unsaved` not yet made to the text in memory.
     to_apply: Vec<Change>,
-    /// Membership after `to_apply`, by member key.
-    overlay: HashMap<String, bool>,
+    /// The member (or, `None`, no member) after `to_apply`, by member key.
+    overlay: HashMap<String, Option<Member>>,
     /// Changes in the log that cannot be made (an unusable address in a hand-edited
     /// log), by sequence number: not unsaved changes, and warned about once.
     unusable: HashSet<u64>,
@@ -143,10 +179,10 @@ impl SharedRoster {
     pub fn open(
         list: &str,
         path: &Path,
-        include_file: Option<&Path>,
+        includes: &Includes,
         journal: Arc<StateLog>,
     ) -> Result<SharedRoster, RosterError> {
-        let mut file = RosterFile::open(path, include_file)?;
+        let mut file = RosterFile::open(path, includes)?;
         let logged: Vec<(u64, RosterEntry)> = journal
             .roster_changes()
             .map(|changes| {
@@ -276,7 +312,36 @@ impl SharedRoster {
     pub fn contains(&self, address: &EmailAddress) -> Result<bool, RosterError> {
         let file = self.current()?;
         let pending = lock(&self.pending);
+        Ok(member(&pending, file.roster(), address).is_some())
+    }
+
+    /// The member with this address as of the latest change, if one.
+    pub fn get(&self, address: &EmailAddress) -> Result<Option<Member>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
         Ok(member(&pending, file.roster(), address))
+    }
+
+    /// Members whose delivery setting lapsed at `now` (upkeep turns them back to
+    /// mail), as of the latest change.
+    pub fn lapsed(&self, now: u64) -> Result<Vec<Member>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        let mut out: Vec<Member> = file
+            .roster()
+            .lapsed(now)
+            .into_iter()
+            .filter(|m| !pending.overlay.contains_key(&m.address.key()))
+            .collect();
+        out.extend(
+            pending
+                .overlay
+                .values()
+                .flatten()
+                .filter(|m| m.setting.lapsed(now))
+                .cloned(),
+        );
+        Ok(out)
     }
 
     /// How many members there are as of the latest change (the web's list pages).
@@ -285,9 +350,9 @@ impl SharedRoster {
         let pending = lock(&self.pending);
         let roster = file.roster();
         let mut count = roster.len();
-        for (key, &present) in &pending.overlay {
+        for (key, now) in &pending.overlay {
             let in_file = EmailAddress::parse(key).is_ok_and(|a| roster.contains(&a));
-            match (present, in_file) {
+            match (now.is_some(), in_file) {
                 (true, false) => count += 1,
                 (false, true) => count = count.saturating_sub(1),
                 _ => {}
@@ -301,18 +366,15 @@ impl SharedRoster {
     pub fn apply(&self, change: Change) -> Result<bool, RosterError> {
         let file = self.current()?;
         let mut pending = lock(&self.pending);
-        let (address, joins) = match &change {
-            Change::Add(m) => (&m.address, true),
-            Change::Remove(a) => (a, false),
-        };
-        if member(&pending, file.roster(), address) == joins {
+        let address = change.address();
+        let Some(after) = change.after(member(&pending, file.roster(), address)) else {
             return Ok(false);
-        }
+        };
         let seq = self
             .journal
             .append_roster(change.entry(&self.list))
             .map_err(RosterError::State)?;
-        pending.overlay.insert(address.key(), joins);
+        pending.overlay.insert(address.key(), after);
         pending.to_apply.push(change.clone());
         pending.unsaved.push((seq, change));
         pending.changes += 1;
@@ -326,9 +388,9 @@ impl SharedRoster {
 
     /// Whether this is the roster of `path` keeping `include_file` (to carry it over
     /// a reload that left both alone).
-    pub fn is_for(&self, path: &Path, include_file: Option<&Path>) -> bool {
+    pub fn is_for(&self, path: &Path, includes: &Includes) -> bool {
         let file = read(&self.file);
-        file.path() == path && file.include_file() == include_file
+        file.path() == path && file.includes() == includes
     }
 
     /// Whether it keeps this `unsubscribe_file` (to carry it over a reload).
@@ -409,11 +471,11 @@ impl SharedRoster {
     }
 }
 
-/// Membership as of the latest change: the overlay first, then the text.
-fn member(pending: &Backlog, roster: &Roster, address: &EmailAddress) -> bool {
+/// The member as of the latest change: the overlay first, then the text.
+fn member(pending: &Backlog, roster: &Roster, address: &EmailAddress) -> Option<Member> {
     match pending.overlay.get(&address.key()) {
-        Some(&present) => present,
-        None => roster.contains(address),
+        Some(now) => now.clone(),
+        None => roster.get(address),
     }
 }
 
@@ -441,12 +503,13 @@ mod tests {
             name: Some("A Person".into()),
             since: Some("2026-11-25T10:00:00Z".parse().unwrap()),
             via: Some("token".into()),
+            setting: Default::default(),
         }
     }
 
     fn open(dir: &Path, path: &Path) -> SharedRoster {
         let journal = Arc::new(StateLog::open(&dir.join("state")).unwrap());
-        SharedRoster::open("sm-cop", path, None, journal).unwrap()
+        SharedRoster::open("sm-cop", path, &Includes::default(), journal).unwrap()
     }
 
     #[test]
@@ -626,7 +689,7 @@ mod tests {
         {
             let cli = open(dir.path(), &path);
             assert!(!cli.dirty(), "the CLI saved the logged change");
-            let mut file = RosterFile::open(&path, None).unwrap();
+            let mut file = RosterFile::open(&path, &Includes::default()).unwrap();
             let removed = file
                 .change(|r| {
                     let removed = r.remove(&EmailAddress::parse("joined@x.gov").unwrap());
@@ -698,6 +761,42 @@ mod tests {
         assert!(
             text.contains("admin.added@x.gov") && text.contains("b@x.gov"),
             "{text}"
+        );
+    }
+
+    /// Issue 16: a mode change is a logged change like a join: made again after a
+    /// crash, and seen by reads before the file has it.
+    #[test]
+    fn a_mode_change_is_logged_seen_and_made_again_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "[members]\n\"a@x.gov\" = { name = \"A\" } # kept\n").unwrap();
+        let shared = open(dir.path(), &path);
+        let a = EmailAddress::parse("a@x.gov").unwrap();
+        let nomail = Setting {
+            mode: crate::records::Mode::Nomail,
+            until: "2027-01-15".parse().ok(),
+            why: Some(crate::records::Why::Member),
+        };
+        assert!(shared.apply(Change::Set(a.clone(), nomail)).unwrap());
+        assert!(
+            !shared.apply(Change::Set(a.clone(), nomail)).unwrap(),
+            "so already"
+        );
+        assert_eq!(shared.get(&a).unwrap().unwrap().setting, nomail);
+        assert_eq!(shared.lapsed(1_799_971_200).unwrap().len(), 1);
+        assert!(
+            !shared
+                .apply(Change::Set(EmailAddress::parse("b@x.gov").unwrap(), nomail))
+                .unwrap(),
+            "not a member"
+        );
+        shared.journal.sync().unwrap();
+        drop(shared);
+        let _again = open(dir.path(), &path);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[members]\n\"a@x.gov\" = { name = \"A\", mode = \"nomail\", until = 2027-01-15, why = \"member\" } # kept\n"
         );
     }
 }

@@ -6,7 +6,7 @@
 //! wrote after it read. Only a hand editor, which takes no lock, can change the
 //! file under a writer: the change is then made again on the editor's file.
 
-use super::{ParseError, Roster};
+use super::{Mode, ParseError, Roster};
 use crate::fsio;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -97,13 +97,23 @@ pub(super) const MAX_RETRIES: usize = 5;
 /// a million-member roster takes a quarter of a second, so this is a stuck process.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The files a roster is published to, for posting systems (`include_file`,
+/// `digest_include_file` in list.toml).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Includes {
+    /// Every member who gets each post (mode mail), one address a line.
+    pub mail: Option<PathBuf>,
+    /// Every digest member, one address a line.
+    pub digest: Option<PathBuf>,
+}
+
 /// One list's roster file, with what was last read from it.
 #[derive(Debug)]
 pub struct RosterFile {
     path: PathBuf,
     lock_path: PathBuf,
-    include_file: Option<PathBuf>,
     unsubscribe_file: Option<UnsubscribeFile>,
+    includes: Includes,
     roster: Roster,
     stamp: Option<fsio::Stamp>,
     /// Times the file was read (the first read included), whether it parsed or not.
@@ -113,14 +123,14 @@ pub struct RosterFile {
 }
 
 impl RosterFile {
-    /// Reads `path` (a missing file is an empty roster). `include_file` is rewritten
-    /// after every change when set.
-    pub fn open(path: &Path, include_file: Option<&Path>) -> Result<RosterFile, RosterError> {
+    /// Reads `path` (a missing file is an empty roster). The include files are
+    /// rewritten after every change, those that are set.
+    pub fn open(path: &Path, includes: &Includes) -> Result<RosterFile, RosterError> {
         let mut file = RosterFile {
             path: path.to_owned(),
             lock_path: lock_path(path),
-            include_file: include_file.map(Path::to_owned),
             unsubscribe_file: None,
+            includes: includes.clone(),
             roster: Roster::empty(),
             stamp: None,
             reads: 0,
@@ -145,9 +155,9 @@ impl RosterFile {
         self.reads
     }
 
-    /// The `include_file` it keeps, if any.
-    pub fn include_file(&self) -> Option<&Path> {
-        self.include_file.as_deref()
+    /// The include files it keeps.
+    pub fn includes(&self) -> &Includes {
+        &self.includes
     }
 
     /// The `unsubscribe_file` it keeps, if any.
@@ -269,22 +279,33 @@ impl RosterFile {
         &mut self.roster
     }
 
-    /// Rewrites `include_file`: every member address, one a line, in roster order;
-    /// and `unsubscribe_file`.
+    /// Rewrites the include files: `include_file` with the address of every member
+    /// who gets each post, `digest_include_file` with the digest members', one a
+    /// line, in roster order (nomail members are in neither).
     pub fn publish(&self) -> Result<(), RosterError> {
-        let Some(include) = &self.include_file else {
-            return self.publish_unsubscribe();
-        };
-        if let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
+        let files = [
+            (&self.includes.mail, Mode::Mail),
+            (&self.includes.digest, Mode::Digest),
+        ];
+        for (file, mode) in files {
+            let Some(include) = file else {
+                continue;
+            };
+            if let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
+            }
+            let out = match mode {
+                Mode::Digest => self.roster.digest_lines(),
+                Mode::Mail | Mode::Nomail => self.roster.address_lines(),
+            };
+            fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))?;
         }
-        let out = self.roster.address_lines();
-        fsio::write_atomic(include, out.as_bytes()).map_err(RosterError::io(include))?;
         self.publish_unsubscribe()
     }
 
-    /// Rewrites `unsubscribe_file`: `address<TAB>uri` for every member, in roster
-    /// order (an address no URI can be made for is left out).
+    /// Rewrites `unsubscribe_file`: `address<TAB>uri` for every member who gets mail
+    /// or digests (mail members first, each group in roster order; nomail members
+    /// and an address no URI can be made for are left out).
     fn publish_unsubscribe(&self) -> Result<(), RosterError> {
         let Some(file) = &self.unsubscribe_file else {
             return Ok(());
@@ -294,7 +315,8 @@ impl RosterFile {
             std::fs::create_dir_all(dir).map_err(RosterError::io(dir))?;
         }
         let mut out = String::new();
-        for address in self.roster.address_lines().lines() {
+        let receiving = self.roster.address_lines() + &self.roster.digest_lines();
+        for address in receiving.lines() {
             if let Some(uri) = (file.uri)(address) {
                 out.push_str(address);
                 out.push('\t');

@@ -14,6 +14,7 @@ fn member(address: &str, name: Option<&str>) -> Member {
         name: name.map(str::to_owned),
         since: Some(Datetime::from_str("2026-01-05T10:00:00Z").unwrap()),
         via: Some("admin".into()),
+        setting: Default::default(),
     }
 }
 
@@ -243,7 +244,14 @@ fn store_rereads_after_an_outside_edit_and_publishes() {
     let path = dir.path().join("roster.toml");
     let include = dir.path().join("pub/members.txt");
     std::fs::write(&path, "[members]\n\"a@x.gov\" = {}\n").unwrap();
-    let mut file = RosterFile::open(&path, Some(&include)).unwrap();
+    let mut file = RosterFile::open(
+        &path,
+        &Includes {
+            mail: Some(include.clone()),
+            digest: None,
+        },
+    )
+    .unwrap();
     // An admin's editor adds a member behind our back.
     std::fs::write(
         &path,
@@ -271,7 +279,7 @@ fn store_never_overwrites_a_file_that_does_not_parse() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roster.toml");
     std::fs::write(&path, "[members]\n\"a@x.gov\" = {}\n").unwrap();
-    let mut file = RosterFile::open(&path, None).unwrap();
+    let mut file = RosterFile::open(&path, &Includes::default()).unwrap();
     let broken = "[members]\n\"a@x.gov\" = {}\n\"b@x.gov\" = { oops\n";
     std::fs::write(&path, broken).unwrap();
     let err = file
@@ -300,7 +308,7 @@ fn store_failed_write_leaves_memory_as_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roster.toml");
     std::fs::write(&path, "[members]\n\"a@x.gov\" = {}\n").unwrap();
-    let mut file = RosterFile::open(&path, None).unwrap();
+    let mut file = RosterFile::open(&path, &Includes::default()).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
     let result = file.change(|r| {
         let added = r.add(&member("c@x.gov", None));
@@ -476,7 +484,7 @@ fn an_editor_saving_mid_change_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roster.toml");
     std::fs::write(&path, "[members]\n\"a@x.gov\" = {}\n").unwrap();
-    let mut file = RosterFile::open(&path, None).unwrap();
+    let mut file = RosterFile::open(&path, &Includes::default()).unwrap();
     let mut calls = 0;
     file.change(|r| {
         calls += 1;

@@ -49,6 +49,15 @@ pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>) -> R
                 format!("Confirm that {} leaves {}.", pending.address, list.name),
                 "Confirm: leave the list",
             ),
+            Intent::SetMode => {
+                let setting = pending.setting.unwrap_or_default();
+                let until = setting.until.map(|d| format!(" until {d}")).unwrap_or_default();
+                (
+                    format!("Delivery from {}", list.name),
+                    format!("Confirm that {} gets {} as: {}{until}.", pending.address, list.name, setting.mode.as_str()),
+                    "Confirm: change delivery",
+                )
+            }
         };
         let facts = pages::ListFacts::brief(config, list);
         pages::render(config, Some(list), "confirm.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, button, token })

@@ -1000,7 +1000,7 @@ fn a_reply_mixing_results_and_notices_counts_against_the_confirmation_budget() {
     assert!(query.contains("is not subscribed to SM-COP."), "{query}");
 }
 
-/// Issue 12.11: `SET SM-COP NOMAIL` ended the commands, so the `SUBSCRIBE` after it
+/// Issue 12.11: `SET SM-COP NOMAIL` (now a command; `CONCEAL` is not) ended the commands, so the `SUBSCRIBE` after it
 /// was dropped without a word; `REVIEW` was answered as `INFO`; `SIGNOFF *` was told
 /// there is no list `*`.
 #[test]
@@ -1012,13 +1012,13 @@ fn regression_12_11_unsupported_listserv_commands_are_answered_and_reading_goes_
         &ctx,
         "listserv",
         "Jane Roe <jane.roe@agency.gov>",
-        "SET SM-COP NOMAIL\r\nSUBSCRIBE SM-COP Jane",
+        "SET SM-COP CONCEAL\r\nSUBSCRIBE SM-COP Jane",
         "u1@x",
         t0,
     )
     .unwrap();
     assert!(
-        reply.contains("not supported here: SET SM-COP NOMAIL"),
+        reply.contains("not supported here: SET SM-COP CONCEAL"),
         "{reply}"
     );
     assert!(
