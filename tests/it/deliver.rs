@@ -112,9 +112,16 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
         header(welcome, "List-Id").as_deref(),
         Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
     );
+    // The welcome carries the member's own one-click link (RFC 8058) before the mailto.
+    let leave = header(welcome, "List-Unsubscribe").unwrap_or_default();
+    assert!(
+        leave.starts_with("<http://127.0.0.1:8025/u/")
+            && leave.ends_with(">, <mailto:sm-cop-leave@listserv.example.gov>"),
+        "{leave}"
+    );
     assert_eq!(
-        header(welcome, "List-Unsubscribe").as_deref(),
-        Some("<mailto:sm-cop-leave@listserv.example.gov>")
+        header(welcome, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
     );
     for mail in &got {
         assert_eq!(header(&mail.data, "MIME-Version").as_deref(), Some("1.0"));

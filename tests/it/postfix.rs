@@ -566,9 +566,16 @@ fn the_whole_path_through_postfix_over_lmtp_tcp() {
     );
     confirm_by_reply(&pf, ALICE, &confirmation, "j2");
     let welcome = pf.wait_for("alice", "Welcome to SM-COP");
+    // The welcome carries the member's own one-click link (RFC 8058) before the mailto.
+    let leave = header(&welcome, "List-Unsubscribe").unwrap_or_default();
+    assert!(
+        leave.starts_with("<http://127.0.0.1:8025/u/")
+            && leave.ends_with(">, <mailto:sm-cop-leave@listserv.example.gov>"),
+        "{leave}"
+    );
     assert_eq!(
-        header(&welcome, "List-Unsubscribe").as_deref(),
-        Some("<mailto:sm-cop-leave@listserv.example.gov>")
+        header(&welcome, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
     );
     // The daemon writes the files moments after the 250 (durable in state.log first).
     assert!(support::eventually(|| lk
