@@ -58,6 +58,7 @@ pub mod import;
 pub mod inbound;
 mod limits;
 pub mod message;
+mod notify;
 mod outbox;
 mod owner;
 pub mod pipeline;

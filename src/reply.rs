@@ -179,6 +179,11 @@ pub(crate) enum Template {
     Declined,
     ApprovedOwner,
     RejectedOwner,
+    JoinedOwner,
+    LeftOwner,
+    LapsedOwner,
+    SummaryOwner,
+    WaitingOwner,
     AlreadyHeld,
     Held,
     BadToken,
@@ -346,6 +351,18 @@ fn builtin(template: Template, linked: bool) -> &'static str {
         Template::ApprovedOwner => "{address} is now a member of {list}; they have been welcomed.",
         Template::RejectedOwner => {
             "The request of {address} to join {list} was rejected; they have been told."
+        }
+        Template::JoinedOwner => "{address} has joined {list}: {how}.",
+        Template::LeftOwner => "{address} has left {list}: {how}.",
+        Template::LapsedOwner => "The request of {address} to {what} {list} lapsed: {how}.",
+        Template::SummaryOwner => {
+            "What happened on {list} from {from} to {to}:\n\n{events}\n\n\
+             This summary comes once a day when there is something to tell."
+        }
+        Template::WaitingOwner => {
+            "These requests to join {list} still wait for you:\n\n{waiting}\n\n\
+             To approve one, send \"approve TOKEN\" to {request_address} (or reply to this\n\
+             message with it in the Subject); to reject, \"reject TOKEN your reason\"."
         }
         Template::AlreadyHeld => {
             "The request for {address} to join {list} is already with the owners."
@@ -556,6 +573,12 @@ mod tests {
             ("example", "x"),
             ("word", "x"),
             ("line", "x"),
+            ("how", "x"),
+            ("what", "x"),
+            ("from", "x"),
+            ("to", "x"),
+            ("events", "x"),
+            ("waiting", "x"),
         ];
         for template in Template::iter() {
             let text = texts.text(template, Some(list), extras);

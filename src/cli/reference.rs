@@ -209,6 +209,18 @@ pub(crate) const LIST: &[Key] = &[
         "Rewritten (atomically) with every roster write: every member address, one a line, for an alias such as sm-cop: :include:PATH.",
     ),
     key(
+        "notify",
+        "daily",
+        "notify = \"each\"",
+        "What the owners hear of joins, leaves and lapses: each (a mail per event, with the member's reply), daily (one summary a day, also naming bounces, replies held back by the limits and requests waiting; none when nothing happened) or none. Held requests are mailed to the owners at once whatever this says.",
+    ),
+    key(
+        "remind_after",
+        "2 days",
+        "remind_after = \"1 day\"",
+        "A held request not decided this long after the owners were last told of it is named again in their next mail (the daily summary, or under each a reminder).",
+    ),
+    key(
         "rule.domain",
         "none",
         "domain = [\"*.gov\", \"gov\"]",

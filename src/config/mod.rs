@@ -241,6 +241,18 @@ pub enum UnsubscribePolicy {
     Confirm,
 }
 
+/// What the owners are told of joins, leaves and lapses (`notify` in list.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// One mail per join, leave and lapse, with the member's reply.
+    Each,
+    /// One summary a day, none when nothing happened.
+    Daily,
+    /// Nothing but the held requests they are to decide.
+    None,
+}
+
 /// One list, checked.
 #[derive(Debug, Clone)]
 pub struct ListConfig {
@@ -260,6 +272,10 @@ pub struct ListConfig {
     pub unsubscribe: UnsubscribePolicy,
     /// Who may join, in words; told to those refused.
     pub terms: String,
+    /// What the owners are told of joins, leaves and lapses.
+    pub notify: Notify,
+    /// How long a held request waits before the owners are told of it again.
+    pub remind_after: Duration,
     /// Where member addresses are published, one a line.
     pub include_file: Option<PathBuf>,
     /// Eligibility rules, in order.

@@ -92,6 +92,8 @@ pub(crate) struct RawList {
     pub(crate) unsubscribe: Option<String>,
     pub(crate) terms: String,
     pub(crate) include_file: Option<String>,
+    pub(crate) notify: Option<String>,
+    pub(crate) remind_after: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
 }

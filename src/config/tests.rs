@@ -156,6 +156,22 @@ fn cases() -> Vec<Case> {
         ),
         (
             "list",
+            l("subscribe =", "notify = \"weekly\"\nsubscribe ="),
+            "list.toml",
+            Some(4),
+            Some("notify"),
+            "use each, daily or none",
+        ),
+        (
+            "list",
+            l("subscribe =", "remind_after = \"soon\"\nsubscribe ="),
+            "list.toml",
+            Some(4),
+            Some("remind_after"),
+            "not a duration",
+        ),
+        (
+            "list",
             l("\"sm-cop\"", "\"other\""),
             "list.toml",
             Some(1),
