@@ -102,6 +102,12 @@ pub enum Intent {
     Subscribe,
     /// Leave the list.
     Unsubscribe,
+    /// An owner's `ADD` by mail, waiting for the owner's `OK`: the address joins.
+    #[serde(rename = "owner-add")]
+    OwnerAdd,
+    /// An owner's `DELETE` by mail, waiting for the owner's `OK`: the address leaves.
+    #[serde(rename = "owner-delete")]
+    OwnerDelete,
 }
 
 impl Intent {
@@ -110,6 +116,8 @@ impl Intent {
         match self {
             Intent::Subscribe => "subscribe",
             Intent::Unsubscribe => "unsubscribe",
+            Intent::OwnerAdd => "owner-add",
+            Intent::OwnerDelete => "owner-delete",
         }
     }
 }
@@ -153,6 +161,12 @@ pub struct Pending {
     /// The rule that held it, by number, for the owners to see.
     #[serde(default)]
     pub rule: Option<usize>,
+    /// For an owner's command: the owner who gave it (the token went there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// For an owner's command: `QUIET`, no welcome or goodbye to the member.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quiet: bool,
 }
 
 /// How a member came onto a roster: a roster line's and a roster change's `via`.

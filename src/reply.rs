@@ -184,6 +184,10 @@ pub(crate) enum Template {
     LapsedOwner,
     SummaryOwner,
     WaitingOwner,
+    OwnerOk,
+    OwnerDone,
+    OwnersOnly,
+    Review,
     AlreadyHeld,
     Held,
     BadToken,
@@ -364,6 +368,20 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              To approve one, send \"approve TOKEN\" to {request_address} (or reply to this\n\
              message with it in the Subject); to reject, \"reject TOKEN your reason\"."
         }
+        Template::OwnerOk => {
+            "Someone, probably you, sent this command for {list} from {address}:\n\n\
+             \x20 {command}\n\n\
+             A From line proves nothing, so nothing has been done yet. To carry it out, reply\n\
+             to this message with OK, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not send it, ignore this message: nothing happens without your OK."
+        }
+        Template::OwnerDone => "{command}: {result}",
+        Template::OwnersOnly => {
+            "Only the {who} of {list} may {command}; {address} is not one of them.\n\
+             Nothing has changed."
+        }
+        Template::Review => "The members of {list} ({count}):\n\n{members}",
         Template::AlreadyHeld => {
             "The request for {address} to join {list} is already with the owners."
         }
@@ -412,8 +430,13 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 info LIST                    what the list is and who may join\n\
              \x20 lists                        the lists on this server\n\
              \x20 query LIST                   whether you are subscribed\n\
+             \x20 review LIST                  the members (to the owners, unless the list says more)\n\
              \x20 help                         this text\n\
              \x20 end                          stop reading commands\n\n\
+             Owners also have (QUIET first: no welcome or goodbye; carried out after the\n\
+             OK of a mail sent back to the owner's address):\n\
+             \x20 add LIST address [Full Name] add a member\n\
+             \x20 delete LIST address          remove a member\n\n\
              Or write to LIST-subscribe-request or LIST-unsubscribe-request: any message will do."
         }
     }
@@ -579,6 +602,11 @@ mod tests {
             ("to", "x"),
             ("events", "x"),
             ("waiting", "x"),
+            ("command", "x"),
+            ("result", "x"),
+            ("who", "x"),
+            ("count", "x"),
+            ("members", "x"),
         ];
         for template in Template::iter() {
             let text = texts.text(template, Some(list), extras);

@@ -1175,6 +1175,8 @@ mod tests {
                 hold: false,
                 sends: Vec::new(),
                 rule: None,
+                by: None,
+                quiet: false,
             }),
         }
     }

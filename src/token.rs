@@ -205,6 +205,8 @@ impl Keys {
             hold: false,
             sends: Vec::new(),
             rule: None,
+            by: None,
+            quiet: false,
         };
         let token = self
             .token_for(&pending, address_key)

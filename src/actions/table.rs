@@ -233,10 +233,10 @@ pub(crate) fn owners_event(
     let (template, how) = match (act, outcome) {
         (A::Subscribe, O::Added) => (Template::JoinedOwner, "asked to join an open list"),
         (A::Confirm, O::Added) => (Template::JoinedOwner, "confirmed their request"),
-        (A::Add, O::Added) => (Template::JoinedOwner, "added by an admin"),
+        (A::Add, O::Added) => (Template::JoinedOwner, "added by an owner or an admin"),
         (A::Unsubscribe, O::Removed) => (Template::LeftOwner, "asked to leave"),
         (A::Confirm, O::Removed) => (Template::LeftOwner, "confirmed leaving"),
-        (A::Remove, O::Removed) => (Template::LeftOwner, "removed by an admin"),
+        (A::Remove, O::Removed) => (Template::LeftOwner, "removed by an owner or an admin"),
         (A::Confirm, O::ExpiredToken) => (Template::LapsedOwner, "the confirmation came too late"),
         (A::Moderate, O::ExpiredToken) => {
             (Template::LapsedOwner, "it was decided after it had lapsed")

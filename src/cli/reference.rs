@@ -221,6 +221,12 @@ pub(crate) const LIST: &[Key] = &[
         "A held request not decided this long after the owners were last told of it is named again in their next mail (the daily summary, or under each a reminder).",
     ),
     key(
+        "review",
+        "owners",
+        "review = \"members\"",
+        "Who gets the roster by mailing REVIEW LIST: owners, members (and owners) or public (anyone). The roster goes to the From address, so a forged From sends it only to that address's real owner.",
+    ),
+    key(
         "rule.domain",
         "none",
         "domain = [\"*.gov\", \"gov\"]",

@@ -4,7 +4,7 @@
 
 use super::file::{self, KeyPath, TomlFile};
 use super::{
-    ListConfig, ListId, Notify, Problems, SubscribePolicy, UnsubscribePolicy, checked,
+    ListConfig, ListId, Notify, Problems, Review, SubscribePolicy, UnsubscribePolicy, checked,
     parse_duration, raw, read_templates,
 };
 use crate::address::EmailAddress;
@@ -100,6 +100,19 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         &["remind_after"],
         parse_duration(raw.remind_after.as_deref().unwrap_or("2 days")),
     );
+    let review = checked(
+        f,
+        problems,
+        &["review"],
+        match raw.review.as_deref().unwrap_or("owners") {
+            "owners" => Ok(Review::Owners),
+            "members" => Ok(Review::Members),
+            "public" => Ok(Review::Public),
+            other => Err(format!(
+                "`{other}` is not who may review: use owners, members or public"
+            )),
+        },
+    );
     if raw.terms.trim().is_empty() {
         f.error(
             problems,
@@ -128,6 +141,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         terms: raw.terms,
         notify: notify?,
         remind_after: remind_after?,
+        review: review?,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         rules,
         templates: read_templates(&f.dir().join("templates"), "txt", false),

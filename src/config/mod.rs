@@ -253,6 +253,18 @@ pub enum Notify {
     None,
 }
 
+/// Who may have the roster by `REVIEW` (`review` in list.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    /// The owners only.
+    Owners,
+    /// The owners and the members.
+    Members,
+    /// Anyone.
+    Public,
+}
+
 /// One list, checked.
 #[derive(Debug, Clone)]
 pub struct ListConfig {
@@ -276,6 +288,8 @@ pub struct ListConfig {
     pub notify: Notify,
     /// How long a held request waits before the owners are told of it again.
     pub remind_after: Duration,
+    /// Who may have the roster by `REVIEW`.
+    pub review: Review,
     /// Where member addresses are published, one a line.
     pub include_file: Option<PathBuf>,
     /// Eligibility rules, in order.
@@ -289,6 +303,11 @@ pub struct ListConfig {
 }
 
 impl ListConfig {
+    /// Whether `address` is one of the list's owners.
+    pub fn is_owner(&self, address: &crate::address::EmailAddress) -> bool {
+        self.owners.iter().any(|o| o.key() == address.key())
+    }
+
     /// `lists/<id>/roster.toml`.
     pub fn roster_path(&self) -> PathBuf {
         self.dir.join("roster.toml")

@@ -94,6 +94,7 @@ pub(crate) struct RawList {
     pub(crate) include_file: Option<String>,
     pub(crate) notify: Option<String>,
     pub(crate) remind_after: Option<String>,
+    pub(crate) review: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
 }

@@ -164,6 +164,14 @@ fn cases() -> Vec<Case> {
         ),
         (
             "list",
+            l("subscribe =", "review = \"everyone\"\nsubscribe ="),
+            "list.toml",
+            Some(4),
+            Some("review"),
+            "use owners, members or public",
+        ),
+        (
+            "list",
             l("subscribe =", "remind_after = \"soon\"\nsubscribe ="),
             "list.toml",
             Some(4),

@@ -19,6 +19,7 @@
 mod bounces;
 mod commands;
 mod forward;
+mod owners;
 
 use crate::actions::Error;
 use crate::address::EmailAddress;

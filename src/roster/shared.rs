@@ -279,6 +279,27 @@ impl SharedRoster {
         Ok(member(&pending, file.roster(), address))
     }
 
+    /// Every member's address as of the latest change: the file's in its order, then
+    /// those added since (`REVIEW`).
+    pub fn addresses(&self) -> Result<Vec<String>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        let roster = file.roster();
+        let mut out: Vec<String> = (roster.members().into_iter())
+            .filter(|m| pending.overlay.get(&m.address.key()) != Some(&false))
+            .map(|m| m.address.to_string())
+            .collect();
+        let mut added: Vec<&String> = (pending.overlay.iter())
+            .filter(|(key, present)| {
+                **present && EmailAddress::parse(key).is_ok_and(|a| !roster.contains(&a))
+            })
+            .map(|(key, _)| key)
+            .collect();
+        added.sort();
+        out.extend(added.into_iter().cloned());
+        Ok(out)
+    }
+
     /// How many members there are as of the latest change (the web's list pages).
     pub fn count(&self) -> Result<usize, RosterError> {
         let file = self.current()?;

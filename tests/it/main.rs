@@ -12,6 +12,7 @@ mod deliver;
 mod deliver_terminal;
 mod faults;
 mod import;
+mod owner_commands;
 mod owners;
 mod pipe;
 mod pipeline;
