@@ -258,6 +258,9 @@ struct Event {
     address: String,
     action: String,
     outcome: String,
+    /// The owner whose command by mail it was.
+    #[serde(default)]
+    by: Option<String>,
 }
 
 /// The audit lines about `list` from `from` up to (not including) `upto`, in the log
@@ -303,7 +306,11 @@ fn events_text(events: &[Event]) -> Vec<String> {
         if e.action == "reply" && e.outcome.starts_with("rate-limit") {
             *limited.entry((&e.address, &e.outcome)).or_default() += 1;
         } else if let Some((section, how)) = kind(&e.action, &e.outcome) {
-            sections[section].push(format!("  {}  {}  {how}", e.address, e.time));
+            let by =
+                e.by.as_deref()
+                    .map(|by| format!(" ({by})"))
+                    .unwrap_or_default();
+            sections[section].push(format!("  {}  {}  {how}{by}", e.address, e.time));
         }
     }
     sections[5] = (limited.into_iter())
@@ -322,11 +329,11 @@ fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str)> {
         ("subscribe", "added") => (0, "joined (open list)"),
         ("confirm", "added") => (0, "confirmed their request"),
         ("approve", "added") => (0, "approved by an owner"),
-        ("add", "added") => (0, "added by an admin"),
+        ("add", "added") => (0, "added by an owner or an admin"),
         (_, "added") => (0, "added"),
         ("unsubscribe", "removed") => (1, "left (open unsubscribe)"),
         ("confirm", "removed") => (1, "confirmed leaving"),
-        ("remove", "removed") => (1, "removed by an admin"),
+        ("remove", "removed") => (1, "removed by an owner or an admin"),
         (_, "removed") => (1, "removed"),
         ("confirm", "expired") => (2, "never confirmed"),
         ("moderate", "expired") => (2, "held, and nobody decided in time"),
@@ -348,6 +355,7 @@ mod tests {
             address: address.into(),
             action: action.into(),
             outcome: outcome.into(),
+            by: None,
         }
     }
 

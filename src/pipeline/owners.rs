@@ -112,6 +112,16 @@ impl<'a> Answer<'a> {
             (_, Outcome::Removed) => format!("{member} is no longer a member of {}", list.name),
             _ => format!("{member} was not a member: nothing changed"),
         };
+        let verdict =
+            crate::eligibility::decide(&list.rules, &list.terms, member, Default::default());
+        let refused = if act == Act::Add
+            && *outcome == Outcome::Added
+            && verdict.action == crate::eligibility::Ruling::Reject
+        {
+            " Note: the list's rules would refuse this address; it was added as you asked."
+        } else {
+            ""
+        };
         let told = match outcome {
             Outcome::Added | Outcome::Removed if quiet => " (QUIET: they were not told)",
             Outcome::Added => " (they have been welcomed)",
@@ -129,7 +139,7 @@ impl<'a> Answer<'a> {
             Some(list),
             &[
                 ("command", &command),
-                ("result", &format!("{result}{told}")),
+                ("result", &format!("{result}{told}.{refused}")),
             ],
         );
         let subject = format!("Your command to {}", list.name);

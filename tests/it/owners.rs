@@ -205,7 +205,7 @@ fn notify_owners_sends_the_summary_through_the_binary() {
     let text = &files[0];
     assert_eq!(to(text), OWNER);
     assert!(text.contains("added@agency.gov"), "{text}");
-    assert!(text.contains("added by an admin"), "{text}");
+    assert!(text.contains("added by an owner or an admin"), "{text}");
     // Asked again at once: nothing new, nothing sent.
     let out = site.run(&["notify-owners", "--now"]);
     assert!(stdout(&out).contains("0 summary(ies)"), "{}", stdout(&out));
