@@ -47,6 +47,9 @@ pub struct Record<'a> {
     /// The client's IP address, when it came from a web form or page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<std::net::IpAddr>,
+    /// The owner whose command by mail it was (`ADD`, `DELETE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'a str>,
 }
 
 impl<'a> Record<'a> {
@@ -70,6 +73,7 @@ impl<'a> Record<'a> {
             via,
             message_id: None,
             client: None,
+            by: None,
         }
     }
 }
@@ -210,6 +214,7 @@ mod tests {
                 action: "add",
                 outcome: "added",
                 rule: None,
+                by: None,
                 via: Via::Admin,
                 message_id: None,
                 client: None,

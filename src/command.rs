@@ -22,8 +22,8 @@ pub const MAX_COMMAND_LINES: usize = 20;
 /// A fixed list, not a guess from the line's shape: "Thanks!" or "Regards" must
 /// still end the commands in silence.
 pub const UNSUPPORTED: &[&str] = &[
-    "add", "change", "delete", "digest", "echo", "get", "getpost", "index", "nomail", "password",
-    "pw", "quiet", "register", "review", "scan", "search", "stats", "which", "who",
+    "change", "digest", "echo", "get", "getpost", "index", "nomail", "password", "pw", "register",
+    "scan", "search", "stats", "which", "who",
 ];
 
 /// Which list a command is about.
@@ -92,7 +92,32 @@ pub enum Command {
         /// For nomail: the day mail resumes.
         until: Option<Day>,
     },
-    /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`, `REVIEW`,
+    /// An owner adds an address (`[QUIET] ADD LIST addr [Full Name]`).
+    Add {
+        /// The list.
+        list: Target,
+        /// The address, as written.
+        address: String,
+        /// The display name given, if any.
+        name: Option<String>,
+        /// `QUIET`: no welcome.
+        quiet: bool,
+    },
+    /// An owner removes an address (`[QUIET] DELETE LIST addr`).
+    Delete {
+        /// The list.
+        list: Target,
+        /// The address, as written.
+        address: String,
+        /// `QUIET`: no goodbye.
+        quiet: bool,
+    },
+    /// The roster (`REVIEW LIST`), to those the list's `review` allows.
+    Review {
+        /// The list.
+        list: Target,
+    },
+    /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`,
     /// `SIGNOFF *`...).
     Unsupported {
         /// The line as written.
@@ -141,6 +166,27 @@ impl Command {
                 until.map(|d| format!(" until {d}")).unwrap_or_default()
             ),
             Command::Help => "help".to_owned(),
+            Command::Add {
+                list: t,
+                address,
+                name,
+                quiet,
+            } => format!(
+                "{}add{} {address}{}",
+                if *quiet { "quiet " } else { "" },
+                list(t),
+                name.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+            ),
+            Command::Delete {
+                list: t,
+                address,
+                quiet,
+            } => format!(
+                "{}delete{} {address}",
+                if *quiet { "quiet " } else { "" },
+                list(t)
+            ),
+            Command::Review { list: t } => format!("review{}", list(t)),
             Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
     }
@@ -243,6 +289,21 @@ impl Reader<'_> {
             "approve" => self.approve(line, &args)?,
             "reject" => reject(line, &args),
             "set" => self.set(line, &args)?,
+            "add" | "delete" => self.owner(line, &verb, &args, false)?,
+            "quiet"
+                if matches!(
+                    args.first().map(|w| w.to_lowercase()).as_deref(),
+                    Some("add" | "delete")
+                ) =>
+            {
+                self.owner(line, &args[0].to_lowercase(), &args[1..], true)?
+            }
+            "quiet" if !self.in_subject => unsupported(line),
+            "review" if !self.in_subject || args.is_empty() || self.names_list(&args) => {
+                Command::Review {
+                    list: self.list_arg(&args).0,
+                }
+            }
             // In the Subject, only before nothing, one of our lists or `*`.
             v if UNSUPPORTED.contains(&v) => {
                 if self.in_subject && !args.is_empty() && args[0] != "*" && !self.names_list(&args)
@@ -350,6 +411,37 @@ impl Reader<'_> {
                 line,
                 "approve needs the token from the owners' notification",
             ),
+        })
+    }
+
+    /// `ADD [LIST] addr [Full Name]`, `DELETE [LIST] addr` (`quiet`: after `QUIET`);
+    /// `None` for a Subject such as "Add me" that only starts with the word.
+    fn owner(&self, line: &str, verb: &str, args: &[&str], quiet: bool) -> Option<Command> {
+        let (list, rest) = self.list_arg(args);
+        let Some(address) = rest.first().filter(|a| a.contains('@')) else {
+            if self.in_subject {
+                return None;
+            }
+            return Some(invalid(
+                line,
+                &format!("{verb} needs the list and an address: {verb} LIST someone@example.gov"),
+            ));
+        };
+        let address = (*address).trim_matches(['<', '>']).to_owned();
+        Some(if verb == "add" {
+            let name = rest[1..].join(" ");
+            Command::Add {
+                list,
+                address,
+                name: (!name.is_empty()).then_some(name),
+                quiet,
+            }
+        } else {
+            Command::Delete {
+                list,
+                address,
+                quiet,
+            }
         })
     }
 
@@ -522,7 +614,8 @@ mod tests {
     }
 
     /// Issue 12.11: a LISTSERV or Mailman command we do not have is answered and the
-    /// commands after it still count; REVIEW is not INFO; `SIGNOFF *` is no list `*`.
+    /// commands after it still count; REVIEW is not INFO (issue 17: it is its own
+    /// command now); `SIGNOFF *` is no list `*`.
     #[test]
     fn regression_12_11_unsupported_commands_do_not_end_the_commands() {
         let unsupported = |line: &str| Command::Unsupported { line: line.into() };
@@ -551,7 +644,9 @@ mod tests {
                     list: Target::List(sm_cop()),
                     name: Some("Jane".into())
                 },
-                unsupported("REVIEW SM-COP"),
+                Command::Review {
+                    list: Target::List(sm_cop())
+                },
                 unsupported("SIGNOFF *"),
                 unsupported("QUERY *"),
                 unsupported("who"),
@@ -566,14 +661,68 @@ mod tests {
             [Command::Help]
         );
         assert_eq!(
-            read(&Route::Request(sm_cop()), "Re: review sm-cop", &[]),
-            [unsupported("review sm-cop")]
+            read(&Route::Request(sm_cop()), "Re: set sm-cop nomail", &[]),
+            [unsupported("set sm-cop nomail")]
         );
         // Prose and signatures still end the commands without a word.
         assert_eq!(
             read(&Route::Command, "", &["Regards,", "SET SM-COP NOMAIL"]),
             []
         );
+    }
+
+    /// Issue 17: the owners' `[QUIET] ADD`, `[QUIET] DELETE` and `REVIEW`, in
+    /// LISTSERV's words, the list optional in `L-request@` mail.
+    #[test]
+    fn owner_commands_read_as_listserv_writes_them() {
+        let list = || Target::List(sm_cop());
+        let got = read(
+            &Route::Request(sm_cop()),
+            "Add me to the call",
+            &[
+                "ADD SM-COP jane@agency.gov Jane Q. Public",
+                "add <bob@army.mil>",
+                "QUIET DELETE sm-cop old@agency.gov",
+                "quiet add new@agency.gov",
+                "DELETE",
+                "review",
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                Command::Add {
+                    list: list(),
+                    address: "jane@agency.gov".into(),
+                    name: Some("Jane Q. Public".into()),
+                    quiet: false
+                },
+                Command::Add {
+                    list: list(),
+                    address: "bob@army.mil".into(),
+                    name: None,
+                    quiet: false
+                },
+                Command::Delete {
+                    list: list(),
+                    address: "old@agency.gov".into(),
+                    quiet: true
+                },
+                Command::Add {
+                    list: list(),
+                    address: "new@agency.gov".into(),
+                    name: None,
+                    quiet: true
+                },
+                Command::Invalid {
+                    line: "DELETE".into(),
+                    why: "delete needs the list and an address: delete LIST someone@example.gov"
+                        .into()
+                },
+                Command::Review { list: list() },
+            ]
+        );
+        assert_eq!(got[2].describe(), "quiet delete sm-cop old@agency.gov");
     }
 
     #[test]

@@ -497,23 +497,10 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken, abandon: 
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = std::time::Instant::now();
             let swept = ctx.clone();
-            match tokio::task::spawn_blocking(move || {
-                let now = unix_now();
-                let resumed = crate::upkeep::resume_lapsed(&swept, now)?;
-                if resumed > 0 {
-                    info!(resumed, "nomail members whose until came get mail again");
-                }
-                crate::pipeline::sweep_expired(&swept, now)
-            })
-            .await
-            {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => info!(
-                    expired = n,
-                    "expired confirmations and held requests removed"
-                ),
-                Ok(Err(e)) => warn!(error = %e, "sweeping expired requests failed"),
-                Err(e) => warn!(error = %e, "sweep task failed"),
+            match tokio::task::spawn_blocking(move || upkeep(&swept, unix_now())).await {
+                Ok(true) => daemon.wake.notify_one(),
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "upkeep task failed"),
             }
         }
         drop(ctx);
@@ -523,6 +510,41 @@ async fn sender_loop(daemon: Arc<Daemon>, shutdown: CancellationToken, abandon: 
             () = shutdown.cancelled() => return,
         }
     }
+}
+
+/// The upkeep: expired requests swept, the owners' summaries and reminders that are
+/// due queued. Whether it queued mail (for the sender to wake).
+fn upkeep(ctx: &Context, now: u64) -> bool {
+    let mut queued = false;
+    match crate::upkeep::resume_lapsed(ctx, now) {
+        Ok(0) => {}
+        Ok(resumed) => info!(resumed, "nomail members whose until came get mail again"),
+        Err(e) => warn!(error = %e, "resuming lapsed nomail members failed"),
+    }
+    match crate::pipeline::sweep_expired(ctx, now) {
+        Ok(0) => {}
+        Ok(n) => {
+            queued = true;
+            info!(
+                expired = n,
+                "expired confirmations and held requests removed"
+            );
+        }
+        Err(e) => warn!(error = %e, "sweeping expired requests failed"),
+    }
+    match crate::pipeline::notify_owners(ctx, now, false) {
+        Ok(q) if q.batches.is_empty() => {}
+        Ok(q) => {
+            queued = true;
+            info!(
+                summaries = q.summaries,
+                reminders = q.reminders,
+                "owners' summaries and reminders queued"
+            );
+        }
+        Err(e) => warn!(error = %e, "notifying the owners failed"),
+    }
+    queued
 }
 
 /// Sends every due batch, [`crate::sender::CONNECTIONS`] at a time and at most

@@ -59,6 +59,7 @@ pub mod inbound;
 mod limits;
 mod links;
 pub mod message;
+mod notify;
 mod outbox;
 mod owner;
 pub mod pipeline;

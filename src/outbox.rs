@@ -86,6 +86,26 @@ impl Outbox {
             .map(|_| ())
     }
 
+    /// When the key `key` was last marked seen ([`Outbox::mark_seen`]), if it is
+    /// remembered: the owners' summaries keep their "last sent" mark so.
+    pub fn seen_at(&self, key: &str) -> io::Result<Option<u64>> {
+        self.log.read(|s| s.seen.get(key).copied())
+    }
+
+    /// Queues a batch and marks `mark` seen at `at` in one write of the log, so a
+    /// crash keeps both or neither (durable after [`Outbox::sync`]).
+    pub fn queue_marked(&self, batch: &Batch, mark: &str, at: u64) -> io::Result<()> {
+        self.log
+            .append(vec![
+                Line::Batch {
+                    key: batch.key.clone(),
+                    batch: Some(Box::new(batch.clone())),
+                },
+                seen(mark, at),
+            ])
+            .map(|_| ())
+    }
+
     /// Makes every change so far durable.
     pub fn sync(&self) -> io::Result<()> {
         self.log.sync()

@@ -106,6 +106,12 @@ pub enum Intent {
     /// the record's `setting` says to what.
     #[serde(rename = "set")]
     SetMode,
+    /// An owner's `ADD` by mail, waiting for the owner's `OK`: the address joins.
+    #[serde(rename = "owner-add")]
+    OwnerAdd,
+    /// An owner's `DELETE` by mail, waiting for the owner's `OK`: the address leaves.
+    #[serde(rename = "owner-delete")]
+    OwnerDelete,
 }
 
 impl Intent {
@@ -115,6 +121,8 @@ impl Intent {
             Intent::Subscribe => "subscribe",
             Intent::Unsubscribe => "unsubscribe",
             Intent::SetMode => "set",
+            Intent::OwnerAdd => "owner-add",
+            Intent::OwnerDelete => "owner-delete",
         }
     }
 }
@@ -161,6 +169,12 @@ pub struct Pending {
     /// For [`Intent::SetMode`]: the delivery setting asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setting: Option<Setting>,
+    /// For an owner's command: the owner who gave it (the token went there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// For an owner's command: `QUIET`, no welcome or goodbye to the member.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quiet: bool,
 }
 
 /// How a member gets the list's mail: a roster line's `mode` (absent: mail).

@@ -7,7 +7,7 @@ use crate::actions::Error;
 use crate::actions::{Act, Notice, Outcome, table};
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
-use crate::config::{Config, ListConfig};
+use crate::config::{Config, ListConfig, Notify};
 use crate::context::Context;
 use crate::limits::{Allowed, Budget};
 use crate::records::Outgoing;
@@ -91,16 +91,35 @@ impl Replies {
         }
         if let Outcome::Held(Some(hold)) = outcome {
             let notice = table::owners_notice(list, &shown, hold);
-            let heading = self.heading.take();
-            for owner in &list.owners {
-                let draft = self.tell(config, owner, list, &shown, &notice);
-                // One per held request; bounded by the hourly total, not by the
-                // owner's own budget, which forged requests would exhaust.
-                draft.reply_to_request = true;
-                draft.free = true;
-            }
-            self.heading = heading;
+            self.tell_owners(config, list, &shown, &notice, true);
         }
+        if list.notify == Notify::Each
+            && let Some(notice) = table::owners_event(list, act, outcome, &shown)
+        {
+            self.tell_owners(config, list, &shown, &notice, false);
+        }
+    }
+
+    /// What each owner of `list` is told about `about` (without the command heading:
+    /// the owners' mail is not an answer to theirs). `reply_to_request`: replying to
+    /// it goes to `L-request@` (it asks for a decision).
+    pub(crate) fn tell_owners(
+        &mut self,
+        config: &Config,
+        list: &ListConfig,
+        about: &str,
+        notice: &Notice,
+        reply_to_request: bool,
+    ) {
+        let heading = self.heading.take();
+        for owner in &list.owners {
+            let draft = self.tell(config, owner, list, about, notice);
+            // Bounded by the hourly total, not by the owner's own budget, which
+            // forged requests would exhaust.
+            draft.reply_to_request |= reply_to_request;
+            draft.free = true;
+        }
+        self.heading = heading;
     }
 
     /// Adds a confirmation request, refusal or notice to the one reply for `to`

@@ -202,6 +202,15 @@ pub(crate) enum Template {
     Declined,
     ApprovedOwner,
     RejectedOwner,
+    JoinedOwner,
+    LeftOwner,
+    LapsedOwner,
+    SummaryOwner,
+    WaitingOwner,
+    OwnerOk,
+    OwnerDone,
+    OwnersOnly,
+    Review,
     AlreadyHeld,
     Held,
     BadToken,
@@ -406,6 +415,32 @@ fn builtin(template: Template, linked: bool) -> &'static str {
         Template::RejectedOwner => {
             "The request of {address} to join {list} was rejected; they have been told."
         }
+        Template::JoinedOwner => "{address} has joined {list}: {how}.",
+        Template::LeftOwner => "{address} has left {list}: {how}.",
+        Template::LapsedOwner => "The request of {address} to {what} {list} lapsed: {how}.",
+        Template::SummaryOwner => {
+            "What happened on {list} from {from} to {to}:\n\n{events}\n\n\
+             This summary comes once a day when there is something to tell."
+        }
+        Template::WaitingOwner => {
+            "These requests to join {list} still wait for you:\n\n{waiting}\n\n\
+             To approve one, send \"approve TOKEN\" to {request_address} (or reply to this\n\
+             message with it in the Subject); to reject, \"reject TOKEN your reason\"."
+        }
+        Template::OwnerOk => {
+            "Someone, probably you, sent this command for {list} from {address}:\n\n\
+             \x20 {command}\n\n\
+             A From line proves nothing, so nothing has been done yet. To carry it out, reply\n\
+             to this message with OK, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not send it, ignore this message: nothing happens without your OK."
+        }
+        Template::OwnerDone => "{command}: {result}",
+        Template::OwnersOnly => {
+            "Only the {who} of {list} may {command}; {address} is not one of them.\n\
+             Nothing has changed."
+        }
+        Template::Review => "The members of {list} ({count}):\n\n{members}",
         Template::AlreadyHeld => {
             "The request for {address} to join {list} is already with the owners."
         }
@@ -456,8 +491,13 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 query LIST                   whether you are subscribed\n\
              \x20 set LIST nomail [until DATE] no mail for now (DATE: 2027-01-15)\n\
              \x20 set LIST mail | digest       each message again, or digests\n\
+             \x20 review LIST                  the members (to the owners, unless the list says more)\n\
              \x20 help                         this text\n\
              \x20 end                          stop reading commands\n\n\
+             Owners also have (QUIET first: no welcome or goodbye; carried out after the\n\
+             OK of a mail sent back to the owner's address):\n\
+             \x20 add LIST address [Full Name] add a member\n\
+             \x20 delete LIST address          remove a member\n\n\
              Or write to LIST-subscribe-request or LIST-unsubscribe-request: any message will do."
         }
     }
@@ -654,6 +694,17 @@ mod tests {
             ("line", "x"),
             ("mode", "x"),
             ("until", "x"),
+            ("how", "x"),
+            ("what", "x"),
+            ("from", "x"),
+            ("to", "x"),
+            ("events", "x"),
+            ("waiting", "x"),
+            ("command", "x"),
+            ("result", "x"),
+            ("who", "x"),
+            ("count", "x"),
+            ("members", "x"),
         ];
         for template in Template::iter() {
             let text = texts.text(template, Some(list), extras);

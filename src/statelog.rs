@@ -1180,6 +1180,8 @@ mod tests {
                 sends: Vec::new(),
                 rule: None,
                 setting: None,
+                by: None,
+                quiet: false,
             }),
         }
     }

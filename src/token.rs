@@ -206,6 +206,8 @@ impl Keys {
             sends: Vec::new(),
             rule: None,
             setting: None,
+            by: None,
+            quiet: false,
         };
         let token = self
             .token_for(&pending, address_key)

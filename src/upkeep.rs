@@ -1,6 +1,8 @@
 //! Upkeep that no request asks for: requests whose time ran out leave the state,
+//! each with an audit line (and, on a `notify = "each"` list, a mail to the owners),
 //! and members whose nomail `until` came get mail again, each with an audit line.
-//! The daemon runs it every few minutes, `pending` before it lists.
+//! The daemon runs it every few minutes, with the owners' summaries
+//! ([`crate::notify`]); `pending` runs it before it lists.
 
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
@@ -12,6 +14,7 @@ use std::io;
 /// Returns how many were removed.
 pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
     let mut removed = 0;
+    let mut lapsed = Vec::new();
     for list in ctx.config.lists.values() {
         for (store, action) in [(&ctx.pending, "confirm"), (&ctx.held, "moderate")] {
             for record in store.all(list.id.as_str())? {
@@ -37,9 +40,11 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
                     )
                 })?;
                 removed += 1;
+                lapsed.push((list, record.address, action == "moderate"));
             }
         }
     }
+    crate::notify::lapsed(ctx, &lapsed, now)?;
     ctx.sync()?;
     Ok(removed)
 }

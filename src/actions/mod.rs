@@ -25,6 +25,7 @@
 
 pub(crate) mod linked;
 mod modes;
+pub(crate) mod owner;
 pub(crate) mod table;
 
 use crate::address::{AddressError, EmailAddress};
@@ -240,6 +241,19 @@ pub(crate) enum Redeemed<'a> {
         /// What happened.
         outcome: Outcome,
     },
+    /// An owner's command, carried out by the owner's `OK`.
+    Owner {
+        /// The list.
+        list: &'a ListConfig,
+        /// The address added or removed.
+        address: EmailAddress,
+        /// `Add` or `Remove`.
+        act: Act,
+        /// `QUIET`: the member is not told.
+        quiet: bool,
+        /// What happened.
+        outcome: Outcome,
+    },
     /// The token is unknown, used or expired (`outcome` says which).
     Bad {
         /// The list its record was on, when there was one.
@@ -385,6 +399,9 @@ pub(crate) fn confirm<'a>(
             Ok(found) => found,
             Err(bad) => return Ok(bad),
         };
+    if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
+        return confirm_owner(ctx, list, &pending, address, &id, source, now);
+    }
     let outcome = match pending.action {
         Intent::Subscribe if pending.hold => {
             match hold(
@@ -409,7 +426,9 @@ pub(crate) fn confirm<'a>(
             source.via_token(),
             now,
         )?,
-        Intent::Unsubscribe => remove_member(ctx, list, &address)?,
+        Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => {
+            remove_member(ctx, list, &address)?
+        }
         Intent::SetMode => {
             let setting = pending.setting.unwrap_or_default();
             modes::change(ctx, list, &address, setting)?
@@ -436,6 +455,45 @@ pub(crate) fn confirm<'a>(
     })
 }
 
+/// An owner's `OK`: the command its token stands for is carried out (by mail only:
+/// a web page's visitor gets "unknown", as the owner's mail has no link).
+fn confirm_owner<'a>(
+    ctx: &Context,
+    list: &'a ListConfig,
+    pending: &token::Pending,
+    address: EmailAddress,
+    id: &str,
+    source: Source<'_>,
+    now: u64,
+) -> Result<Redeemed<'a>> {
+    if matches!(source, Source::Web { .. }) {
+        return Ok(Redeemed::Bad {
+            list: Some(list),
+            outcome: Outcome::UnknownToken,
+        });
+    }
+    let by = pending.by.as_deref().unwrap_or("an owner");
+    let outcome = owner::carry_out(
+        ctx,
+        list,
+        &address,
+        pending.name.clone(),
+        pending.action,
+        by,
+        source.via_token(),
+        source.message_id(),
+        now,
+    )?;
+    ctx.pending.remove(list.id.as_str(), id)?;
+    Ok(Redeemed::Owner {
+        list,
+        address,
+        act: owner::act_of(pending.action),
+        quiet: pending.quiet,
+        outcome,
+    })
+}
+
 /// What a confirmation token would do, read only: its list and request, or `None`
 /// for a token that names nothing valid now (unknown, used or lapsed). Changes
 /// nothing and records nothing: a page shows it before anyone presses the button
@@ -452,7 +510,8 @@ pub(crate) fn preview<'a>(
     for &list in lists {
         if let Some(record) = ctx.pending.get(list.id.as_str(), id)? {
             let good = EmailAddress::parse(&record.address)
-                .is_ok_and(|a| ctx.keys.verify(token, &record, &a.key()));
+                .is_ok_and(|a| ctx.keys.verify(token, &record, &a.key()))
+                && matches!(record.action, Intent::Subscribe | Intent::Unsubscribe);
             return Ok((good && record.expires >= now).then_some((list, record)));
         }
     }

@@ -106,7 +106,8 @@ pub(crate) struct Notice {
 }
 
 impl Notice {
-    fn new(template: Template, subject: String) -> Notice {
+    /// A notice that says `template` under `subject`.
+    pub(crate) fn new(template: Template, subject: String) -> Notice {
         Notice {
             template,
             subject,
@@ -115,7 +116,8 @@ impl Notice {
         }
     }
 
-    fn with(mut self, name: &'static str, value: String) -> Notice {
+    /// The notice with the placeholder `name` filled by `value`.
+    pub(crate) fn with(mut self, name: &'static str, value: String) -> Notice {
         self.vars.push((name, value));
         self
     }
@@ -284,6 +286,63 @@ pub(crate) fn owners_notice(list: &ListConfig, address: &str, hold: &Hold) -> No
     .with("token", hold.token.clone())
     .with("list_id", list.id.to_string())
     .with("expires", rfc3339(hold.expires))
+}
+
+/// What each owner of a `notify = "each"` list is told of an outcome: a join, a
+/// leave, a lapse. An approval is not among them: the owners are told of it as the
+/// decision's acknowledgement ([`owners_decided`]).
+pub(crate) fn owners_event(
+    list: &ListConfig,
+    act: Act,
+    outcome: &Outcome,
+    address: &str,
+) -> Option<Notice> {
+    use Act as A;
+    use Outcome as O;
+    let name = &list.name;
+    let (template, how) = match (act, outcome) {
+        (A::Subscribe, O::Added) => (Template::JoinedOwner, "asked to join an open list"),
+        (A::Confirm, O::Added) => (Template::JoinedOwner, "confirmed their request"),
+        (A::Add, O::Added) => (Template::JoinedOwner, "added by an owner or an admin"),
+        (A::Unsubscribe, O::Removed) => (Template::LeftOwner, "asked to leave"),
+        (A::Confirm, O::Removed) => (Template::LeftOwner, "confirmed leaving"),
+        (A::Remove, O::Removed) => (Template::LeftOwner, "removed by an owner or an admin"),
+        (A::Confirm, O::ExpiredToken) => (Template::LapsedOwner, "the confirmation came too late"),
+        (A::Moderate, O::ExpiredToken) => {
+            (Template::LapsedOwner, "it was decided after it had lapsed")
+        }
+        _ => return None,
+    };
+    let what = match act {
+        A::Moderate => "join",
+        _ => "join or leave",
+    };
+    let subject = match template {
+        Template::JoinedOwner => format!("{address} joined {name}"),
+        Template::LeftOwner => format!("{address} left {name}"),
+        _ => format!("The request of {address} lapsed ({name})"),
+    };
+    Some(
+        Notice::new(template, subject)
+            .with("how", how.to_owned())
+            .with("what", what.to_owned()),
+    )
+}
+
+/// What each owner of a `notify = "each"` list is told of a request the upkeep found
+/// lapsed: a confirmation never given, or (`held`) a held request nobody decided.
+pub(crate) fn owners_lapsed(list: &ListConfig, address: &str, held: bool) -> Notice {
+    let (what, how) = if held {
+        ("join", "none of the owners decided it in time")
+    } else {
+        ("join or leave", "it was never confirmed")
+    };
+    Notice::new(
+        Template::LapsedOwner,
+        format!("The request of {address} lapsed ({})", list.name),
+    )
+    .with("how", how.to_owned())
+    .with("what", what.to_owned())
 }
 
 /// What the owner who decided a held request (or, decided at the server, every

@@ -190,6 +190,14 @@ enum CliCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Queue the owners' daily summaries that are due (a day after each list's last)
+    /// and the reminders of held requests, and try to send them; the daemon does this
+    /// by itself every ten minutes.
+    NotifyOwners {
+        /// Every `notify = "daily"` list's summary now, due or not (none when empty).
+        #[arg(long)]
+        now: bool,
+    },
     /// Say which rule matches an address and what a request from it would do.
     Explain {
         /// The list id.
@@ -301,6 +309,9 @@ pub fn run(args: Args) -> ExitCode {
                     ExitCode::from(1)
                 }
             };
+        }
+        CliCommand::NotifyOwners { now } => {
+            load(dir, None).and_then(|c| moderate::notify_owners(c, now))
         }
         CliCommand::Pending { list } => {
             load(dir, Some(&list)).and_then(|c| moderate::pending(c, &list))

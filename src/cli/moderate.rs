@@ -1,5 +1,5 @@
-//! `listkeeper pending LIST`, `approve LIST ADDR`, `reject LIST ADDR [--reason R]`:
-//! the owners' side at the command line.
+//! `listkeeper pending LIST`, `approve LIST ADDR`, `reject LIST ADDR [--reason R]`,
+//! `notify-owners [--now]`: the owners' side at the command line.
 //!
 //! A decision made here is told to the person, and to every owner (as an owner's
 //! `approve` by mail is acknowledged), so no owner goes on to decide it again.
@@ -50,6 +50,22 @@ pub(super) fn pending(config: Config, list: &str) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `notify-owners [--now]`: queues the summaries and reminders that are due (all
+/// daily summaries with `force`) and tries to send them.
+pub(super) fn notify_owners(config: Config, force: bool) -> Result<()> {
+    let ctx = Context::open(config).context("opening the state folder")?;
+    let now = crate::clock::unix_now();
+    crate::upkeep::sweep_expired(&ctx, now).context("removing expired requests")?;
+    let queued =
+        crate::notify::notify_owners(&ctx, now, force).context("queueing the owners' summaries")?;
+    println!(
+        "{} summary(ies) and {} reminder(s) queued for the owners",
+        queued.summaries, queued.reminders
+    );
+    super::deliver::send_now(&ctx, queued.batches, now);
     Ok(())
 }
 

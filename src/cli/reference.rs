@@ -221,6 +221,24 @@ pub(crate) const LIST: &[Key] = &[
         "Rewritten (atomically) with include_file: address<TAB>one-click unsubscribe URI, one member a line, for a posting system. Needs [web]; without it the file is not written.",
     ),
     key(
+        "notify",
+        "daily",
+        "notify = \"each\"",
+        "What the owners hear of joins, leaves and lapses: each (a mail per event, with the member's reply), daily (one summary a day, also naming bounces, replies held back by the limits and requests waiting; none when nothing happened) or none. Held requests are mailed to the owners at once whatever this says.",
+    ),
+    key(
+        "remind_after",
+        "2 days",
+        "remind_after = \"1 day\"",
+        "A held request not decided this long after the owners were last told of it is named again in their next mail (the daily summary, or under each a reminder).",
+    ),
+    key(
+        "review",
+        "owners",
+        "review = \"members\"",
+        "Who gets the roster by mailing REVIEW LIST: owners, members (and owners) or public (anyone). The roster goes to the From address, so a forged From sends it only to that address's real owner.",
+    ),
+    key(
         "rule.domain",
         "none",
         "domain = [\"*.gov\", \"gov\"]",

@@ -4,7 +4,8 @@
 
 use super::file::{self, KeyPath, TomlFile};
 use super::{
-    ListConfig, ListId, Problems, SubscribePolicy, UnsubscribePolicy, checked, raw, read_templates,
+    ListConfig, ListId, Notify, Problems, Review, SubscribePolicy, UnsubscribePolicy, checked,
+    parse_duration, raw, read_templates,
 };
 use crate::address::EmailAddress;
 use crate::eligibility::{self, AddressGlob, DomainGlob, Rule, Ruling};
@@ -87,6 +88,31 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         &["unsubscribe"],
         parse_unsubscribe(raw.unsubscribe.as_deref().unwrap_or("confirm")),
     );
+    let notify = checked(
+        f,
+        problems,
+        &["notify"],
+        parse_notify(raw.notify.as_deref().unwrap_or("daily")),
+    );
+    let remind_after = checked(
+        f,
+        problems,
+        &["remind_after"],
+        parse_duration(raw.remind_after.as_deref().unwrap_or("2 days")),
+    );
+    let review = checked(
+        f,
+        problems,
+        &["review"],
+        match raw.review.as_deref().unwrap_or("owners") {
+            "owners" => Ok(Review::Owners),
+            "members" => Ok(Review::Members),
+            "public" => Ok(Review::Public),
+            other => Err(format!(
+                "`{other}` is not who may review: use owners, members or public"
+            )),
+        },
+    );
     if raw.terms.trim().is_empty() {
         f.error(
             problems,
@@ -113,6 +139,9 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         subscribe: subscribe?,
         unsubscribe: unsubscribe?,
         terms: raw.terms,
+        notify: notify?,
+        remind_after: remind_after?,
+        review: review?,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         unsubscribe_file: raw.unsubscribe_file.map(|p| f.resolve(&p)),
         digest_include_file: raw.digest_include_file.map(|p| f.resolve(&p)),
@@ -184,6 +213,18 @@ fn parse_subscribe(word: &str) -> Result<SubscribePolicy, String> {
         "confirm+moderate" => Ok(SubscribePolicy::ConfirmThenModerate),
         other => Err(format!(
             "`{other}` is not a policy: use open, confirm, moderate or confirm+moderate"
+        )),
+    }
+}
+
+/// `notify`, by its word.
+fn parse_notify(word: &str) -> Result<Notify, String> {
+    match word {
+        "each" => Ok(Notify::Each),
+        "daily" => Ok(Notify::Daily),
+        "none" => Ok(Notify::None),
+        other => Err(format!(
+            "`{other}` is not a way to notify: use each, daily or none"
         )),
     }
 }

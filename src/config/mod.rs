@@ -243,6 +243,30 @@ pub enum UnsubscribePolicy {
     Confirm,
 }
 
+/// What the owners are told of joins, leaves and lapses (`notify` in list.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// One mail per join, leave and lapse, with the member's reply.
+    Each,
+    /// One summary a day, none when nothing happened.
+    Daily,
+    /// Nothing but the held requests they are to decide.
+    None,
+}
+
+/// Who may have the roster by `REVIEW` (`review` in list.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    /// The owners only.
+    Owners,
+    /// The owners and the members.
+    Members,
+    /// Anyone.
+    Public,
+}
+
 /// One list, checked.
 #[derive(Debug, Clone)]
 pub struct ListConfig {
@@ -262,6 +286,12 @@ pub struct ListConfig {
     pub unsubscribe: UnsubscribePolicy,
     /// Who may join, in words; told to those refused.
     pub terms: String,
+    /// What the owners are told of joins, leaves and lapses.
+    pub notify: Notify,
+    /// How long a held request waits before the owners are told of it again.
+    pub remind_after: Duration,
+    /// Who may have the roster by `REVIEW`.
+    pub review: Review,
     /// Where the addresses of members who get each post are published, one a line.
     pub include_file: Option<PathBuf>,
     /// Where member addresses are published with their one-click unsubscribe URIs,
@@ -280,6 +310,11 @@ pub struct ListConfig {
 }
 
 impl ListConfig {
+    /// Whether `address` is one of the list's owners.
+    pub fn is_owner(&self, address: &crate::address::EmailAddress) -> bool {
+        self.owners.iter().any(|o| o.key() == address.key())
+    }
+
     /// `lists/<id>/roster.toml`.
     pub fn roster_path(&self) -> PathBuf {
         self.dir.join("roster.toml")

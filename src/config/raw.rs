@@ -95,6 +95,9 @@ pub(crate) struct RawList {
     pub(crate) include_file: Option<String>,
     pub(crate) unsubscribe_file: Option<String>,
     pub(crate) digest_include_file: Option<String>,
+    pub(crate) notify: Option<String>,
+    pub(crate) remind_after: Option<String>,
+    pub(crate) review: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
 }

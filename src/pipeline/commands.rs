@@ -13,6 +13,7 @@ use crate::message::{self, Incoming};
 use crate::replies::Replies;
 use crate::reply::{Template, Texts};
 use crate::route::Route;
+use crate::token::Intent;
 
 /// The answer to one message: its sender, and the replies its commands build up.
 pub(super) struct Answer<'a> {
@@ -24,7 +25,7 @@ pub(super) struct Answer<'a> {
     pub(super) replies: Replies,
 }
 
-const TO_LISTKEEPER: &str = "Your message to listkeeper";
+pub(super) const TO_LISTKEEPER: &str = "Your message to listkeeper";
 
 impl<'a> Answer<'a> {
     /// Runs one command: an action, or a question answered from the configuration
@@ -58,6 +59,18 @@ impl<'a> Answer<'a> {
                 self.replies.answer(self.sender, None, TO_LISTKEEPER, why);
                 Ok(())
             }
+            Command::Add {
+                list,
+                address,
+                name,
+                quiet,
+            } => self.owner_command(&list, Intent::OwnerAdd, &address, name, quiet),
+            Command::Delete {
+                list,
+                address,
+                quiet,
+            } => self.owner_command(&list, Intent::OwnerDelete, &address, None, quiet),
+            Command::Review { list } => self.review(&list),
             Command::Unsupported { line } => {
                 self.unsupported(&line);
                 Ok(())
@@ -211,6 +224,23 @@ impl<'a> Answer<'a> {
                 done(self, list, &address, &outcome);
                 Ok(())
             }
+            Redeemed::Owner {
+                list,
+                address,
+                act,
+                quiet,
+                outcome,
+            } => {
+                self.owner_done(list, &address, act, quiet, &outcome);
+                // The token was mailed to the owner: free of the budgets, as a
+                // confirmation's results are.
+                for to in [self.sender, &address] {
+                    if let Some(draft) = self.replies.to(to) {
+                        draft.free = true;
+                    }
+                }
+                Ok(())
+            }
             Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),
         }
     }
@@ -249,12 +279,18 @@ impl<'a> Answer<'a> {
     }
 
     /// What `address` is told of `outcome`, and each owner of a request newly held.
-    fn tell(&mut self, act: Act, list: &'a ListConfig, address: &EmailAddress, outcome: &Outcome) {
+    pub(super) fn tell(
+        &mut self,
+        act: Act,
+        list: &'a ListConfig,
+        address: &EmailAddress,
+        outcome: &Outcome,
+    ) {
         (self.replies).outcome(self.ctx, act, list, address, outcome, self.now);
     }
 
     /// The list a command is about, or a reply saying what is wrong with it.
-    fn list(&mut self, target: &Target, example: &str) -> Option<&'a ListConfig> {
+    pub(super) fn list(&mut self, target: &Target, example: &str) -> Option<&'a ListConfig> {
         let ctx: &'a Context = self.ctx;
         let texts = self.texts();
         let text = match target {
@@ -293,7 +329,7 @@ impl<'a> Answer<'a> {
         }
     }
 
-    fn source(&self) -> Source<'a> {
+    pub(super) fn source(&self) -> Source<'a> {
         let incoming: &'a Incoming = self.incoming;
         Source::Mail {
             message_id: incoming.message_id.as_deref(),
@@ -305,7 +341,7 @@ impl<'a> Answer<'a> {
         }
     }
 
-    fn texts(&self) -> Texts<'a> {
+    pub(super) fn texts(&self) -> Texts<'a> {
         Texts::to(&self.ctx.config, self.sender)
     }
 }

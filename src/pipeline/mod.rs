@@ -19,6 +19,7 @@
 mod bounces;
 mod commands;
 mod forward;
+mod owners;
 
 use crate::actions::Error;
 use crate::address::EmailAddress;
@@ -29,6 +30,7 @@ pub use crate::context::Context;
 use crate::guard;
 pub use crate::inbound::{Delivery, Outcome};
 use crate::message::{self, Incoming, MessageError};
+pub use crate::notify::{Queued, notify_owners};
 use crate::outbox::Batch;
 use crate::records::Outgoing;
 use crate::replies::Replies;

@@ -344,6 +344,25 @@ impl SharedRoster {
         Ok(out)
     }
 
+    /// Every member's address as of the latest change: the file's in its order, then
+    /// those added since (`REVIEW`).
+    pub fn addresses(&self) -> Result<Vec<String>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        let roster = file.roster();
+        let mut out: Vec<String> = (roster.members().into_iter())
+            .filter(|m| !matches!(pending.overlay.get(&m.address.key()), Some(None)))
+            .map(|m| m.address.to_string())
+            .collect();
+        let mut added: Vec<String> = (pending.overlay.values().flatten())
+            .filter(|m| !roster.contains(&m.address))
+            .map(|m| m.address.to_string())
+            .collect();
+        added.sort();
+        out.extend(added);
+        Ok(out)
+    }
+
     /// How many members there are as of the latest change (the web's list pages).
     pub fn count(&self) -> Result<usize, RosterError> {
         let file = self.current()?;

@@ -44,7 +44,7 @@ pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>) -> R
                     if pending.hold { " The list's owners then decide on the request." } else { "" }),
                 "Confirm: join the list",
             ),
-            Intent::Unsubscribe => (
+            Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => (
                 format!("Leave {}", list.name),
                 format!("Confirm that {} leaves {}.", pending.address, list.name),
                 "Confirm: leave the list",
@@ -103,6 +103,7 @@ pub(super) async fn carry_out(
                 pages::message(config, Some(list), StatusCode::OK, &heading, &text)
             }
             Ok(Redeemed::Bad { list, .. }) => pages::message(config, list, StatusCode::NOT_FOUND, BAD_LINK, BAD_TEXT),
+            Ok(Redeemed::Owner { list, .. }) => pages::message(config, Some(list), StatusCode::NOT_FOUND, BAD_LINK, BAD_TEXT),
             Err(e) => {
                 warn!(error = %e, "a web confirmation is not recorded");
                 pages::try_later()

@@ -14,6 +14,8 @@ mod deliver_terminal;
 mod faults;
 mod import;
 mod modes;
+mod owner_commands;
+mod owners;
 mod pipe;
 mod pipeline;
 mod postfix;
