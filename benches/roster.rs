@@ -92,6 +92,9 @@ fn add_one(roster: &mut RosterFile, address: &str) {
         name: Some("Bench Person".into()),
         since: Some(toml_datetime::Datetime::from_str("2026-11-25T10:00:00Z").unwrap()),
         via: Some("admin".into()),
+        request: None,
+        terms: None,
+        lang: None,
     };
     let added = roster.change(|r| {
         let added = r.add(&member);

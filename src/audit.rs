@@ -47,6 +47,9 @@ pub struct Record<'a> {
     /// The client's IP address, when it came from a web form or page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<std::net::IpAddr>,
+    /// For an add: the SHA-256 of the list's terms the member agreed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
 }
 
 impl<'a> Record<'a> {
@@ -70,6 +73,7 @@ impl<'a> Record<'a> {
             via,
             message_id: None,
             client: None,
+            terms: None,
         }
     }
 }
@@ -213,6 +217,7 @@ mod tests {
                 via: Via::Admin,
                 message_id: None,
                 client: None,
+                terms: None,
             })
             .unwrap();
         }

@@ -47,6 +47,7 @@ mod clock;
 pub mod command;
 mod commit;
 pub mod config;
+mod consent;
 pub mod context;
 pub mod daemon;
 mod decision;

@@ -153,6 +153,13 @@ pub struct Pending {
     /// The rule that held it, by number, for the owners to see.
     #[serde(default)]
     pub rule: Option<usize>,
+    /// The request the person agreed in (`<message-id>`, `web:CLIENT`), kept while
+    /// the owners decide: their member line names it, not the owner's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The language the request asked in, for the member line and the replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// How a member came onto a roster: a roster line's and a roster change's `via`.

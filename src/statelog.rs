@@ -95,6 +95,15 @@ pub struct RosterEntry {
     /// How, for an add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Origin>,
+    /// The request the member agreed in, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The short hash of the terms agreed to, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+    /// The member's language, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl Line {
@@ -1067,6 +1076,9 @@ mod tests {
             name: None,
             since: None,
             via: None,
+            request: None,
+            terms: None,
+            lang: None,
         };
         let one = a.append_roster(entry("l1", "Ann@x.gov")).unwrap();
         let two = a.append_roster(entry("l2", "bob@x.gov")).unwrap();
@@ -1175,6 +1187,8 @@ mod tests {
                 hold: false,
                 sends: Vec::new(),
                 rule: None,
+                request: None,
+                lang: None,
             }),
         }
     }
@@ -1225,6 +1239,9 @@ mod tests {
             name: None,
             since: None,
             via: None,
+            request: None,
+            terms: None,
+            lang: None,
         };
         let one = daemon.append_roster(entry.clone()).unwrap();
         let two = pipe.append_roster(entry.clone()).unwrap();

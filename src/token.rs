@@ -205,6 +205,8 @@ impl Keys {
             hold: false,
             sends: Vec::new(),
             rule: None,
+            request: None,
+            lang: None,
         };
         let token = self
             .token_for(&pending, address_key)

@@ -28,6 +28,7 @@ use crate::address::{AddressError, EmailAddress};
 use crate::audit::{Record, Via};
 use crate::clock::rfc3339;
 use crate::config::ListConfig;
+use crate::consent;
 use crate::context::Context;
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
@@ -129,6 +130,16 @@ impl Source<'_> {
         }
     }
 
+    /// What a member line names as the request agreed in: the mail's
+    /// `<message-id>`, `web:CLIENT`, or `admin` (never a token).
+    fn request(&self) -> Option<String> {
+        match self {
+            Source::Mail { message_id, .. } => message_id.map(|id| format!("<{id}>")),
+            Source::Web { client } => Some(format!("web:{client}")),
+            Source::Admin => Some("admin".to_owned()),
+        }
+    }
+
     /// How a request is recorded.
     fn via(&self) -> Via {
         match self {
@@ -212,6 +223,30 @@ pub(crate) struct Hold {
     pub(crate) expires: u64,
 }
 
+/// Who joins: what a member line records of them besides the address, carried
+/// through a pending or held request to the add.
+#[derive(Debug, Clone, Default)]
+struct Joiner {
+    /// The display name given.
+    name: Option<String>,
+    /// The request they agreed in ([`Source::request`]).
+    request: Option<String>,
+    /// Their language, when the request says.
+    lang: Option<String>,
+}
+
+impl Joiner {
+    /// The person a stored request stands for, agreeing in `request` when the
+    /// record names none (a record from before consent records).
+    fn of(record: &token::Pending, request: Option<String>) -> Joiner {
+        Joiner {
+            name: record.name.clone(),
+            request: record.request.clone().or(request),
+            lang: record.lang.clone(),
+        }
+    }
+}
+
 /// What a token came to: the request's list and address, and its outcome; or, for a
 /// token that names nothing valid, the list its record is on (when one is).
 #[derive(Debug)]
@@ -242,6 +277,11 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         name,
         source,
     } = request;
+    let who = Joiner {
+        name,
+        request: source.request(),
+        lang: None,
+    };
     let is_member = member(ctx, list, &address)?;
     let authenticated = matches!(
         source,
@@ -273,8 +313,8 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
     let outcome = match join {
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
-        Join::Add => add_member(ctx, list, &address, name, Via::Email, now)?,
-        Join::Hold => match hold(ctx, list, &address, name, Intent::Subscribe, held_by, now)? {
+        Join::Add => add_member(ctx, list, &address, who, Via::Email, now)?,
+        Join::Hold => match hold(ctx, list, &address, who, Intent::Subscribe, held_by, now)? {
             Some(hold) => Outcome::Held(Some(hold)),
             None => Outcome::AlreadyHeld,
         },
@@ -284,7 +324,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
             } else {
                 Confirmed::Act
             };
-            pend(ctx, list, &address, name, Intent::Subscribe, after, now)?
+            pend(ctx, list, &address, who, Intent::Subscribe, after, now)?
         }
     };
     audit(
@@ -323,7 +363,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
             ctx,
             list,
             &address,
-            None,
+            Joiner::default(),
             Intent::Unsubscribe,
             Confirmed::Act,
             now,
@@ -358,13 +398,18 @@ pub(crate) fn confirm<'a>(
             Ok(found) => found,
             Err(bad) => return Ok(bad),
         };
+    // They agree in the confirmation, not in the request anyone could forge.
+    let who = Joiner {
+        request: source.request(),
+        ..Joiner::of(&pending, None)
+    };
     let outcome = match pending.action {
         Intent::Subscribe if pending.hold => {
             match hold(
                 ctx,
                 list,
                 &address,
-                pending.name.clone(),
+                who,
                 Intent::Subscribe,
                 pending.rule,
                 now,
@@ -374,14 +419,7 @@ pub(crate) fn confirm<'a>(
                 None => Outcome::Held(None),
             }
         }
-        Intent::Subscribe => add_member(
-            ctx,
-            list,
-            &address,
-            pending.name.clone(),
-            source.via_token(),
-            now,
-        )?,
+        Intent::Subscribe => add_member(ctx, list, &address, who, source.via_token(), now)?,
         Intent::Unsubscribe => remove_member(ctx, list, &address)?,
     };
     audit(
@@ -477,7 +515,7 @@ pub(crate) fn decide_held(
     let (act, outcome) = match reject {
         None => (
             Act::Approve,
-            add_member(ctx, list, &address, held.name.clone(), via, now)?,
+            add_member(ctx, list, &address, Joiner::of(held, None), via, now)?,
         ),
         Some(reason) => (
             Act::Reject,
@@ -518,7 +556,11 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outco
         ctx,
         request.list,
         &request.address,
-        request.name.map(|n| n.trim().to_owned()),
+        Joiner {
+            name: request.name.map(|n| n.trim().to_owned()),
+            request: request.source.request(),
+            lang: None,
+        },
         Via::Admin,
         now,
     )?;
@@ -673,7 +715,7 @@ fn pend(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     then: Confirmed,
     now: u64,
@@ -694,7 +736,9 @@ fn pend(
         ctx.pending.put(&existing, &key)?;
         return Ok(Outcome::ConfirmationSent { token });
     }
-    let (mut pending, token) = issue(ctx, list, address, name, action, now)?;
+    let (mut pending, token) = issue(ctx, list, address, who, action, now)?;
+    // Only the confirmation is agreement: its request is recorded then.
+    pending.request = None;
     if let Confirmed::Hold(rule) = then {
         pending.hold = true;
         pending.rule = rule;
@@ -709,7 +753,7 @@ fn hold(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     rule: Option<usize>,
     now: u64,
@@ -721,7 +765,7 @@ fn hold(
     {
         return Ok(None);
     }
-    let (mut held, token) = issue(ctx, list, address, name, action, now)?;
+    let (mut held, token) = issue(ctx, list, address, who, action, now)?;
     held.rule = rule;
     ctx.held.put(&held, &key)?;
     Ok(Some(Hold {
@@ -737,7 +781,7 @@ fn issue(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     now: u64,
 ) -> Result<(token::Pending, String)> {
@@ -745,11 +789,14 @@ fn issue(
         list: list.id.as_str(),
         address_key: &address.key(),
         address: &address.to_string(),
-        name,
+        name: who.name,
         action,
     };
     let lasts = ctx.config.server.confirm.expires.as_secs();
-    Ok(ctx.keys.issue(request, now, lasts)?)
+    let (mut pending, token) = ctx.keys.issue(request, now, lasts)?;
+    pending.request = who.request;
+    pending.lang = who.lang;
+    Ok((pending, token))
 }
 
 fn member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> Result<bool> {
@@ -761,15 +808,18 @@ fn add_member(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     via: Via,
     now: u64,
 ) -> Result<Outcome> {
     let member = Member {
         address: address.clone(),
-        name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
+        name: (who.name.map(|n| message::clean(&n))).filter(|n| !n.is_empty()),
         since: toml_datetime::Datetime::from_str(&rfc3339(now)).ok(),
         via: Some(via.into()),
+        request: who.request.map(|r| message::clean(&r)),
+        terms: Some(consent::short(&list.terms)),
+        lang: who.lang,
     };
     let added = ctx.roster(list)?.apply(Change::Add(member))?;
     Ok(if added {
@@ -808,6 +858,8 @@ fn audit(
         rule,
         message_id,
         client,
+        // The whole hash of the terms a new member agreed to.
+        terms: (*outcome == Outcome::Added).then(|| consent::full(&list.terms)),
         ..Record::new(
             list.id.as_str(),
             &shown,

@@ -90,21 +90,30 @@ struct MemberJson {
     name: Option<String>,
     since: Option<String>,
     via: Option<String>,
+    request: Option<String>,
+    terms: Option<String>,
+    lang: Option<String>,
 }
 
-/// `listkeeper members LIST [--json]`.
-pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
+/// `listkeeper members LIST [--json] [--older-terms]`: with `older_terms`, only the
+/// members whose line records terms other than the list's current ones.
+pub(super) fn members(config: &Config, list: &str, json: bool, older_terms: bool) -> Result<()> {
     let list = find_list(config, list)?;
     let roster = open_roster(list, state_log(config).as_ref())?;
+    let current = crate::consent::short(&list.terms);
     let members: Vec<MemberJson> = roster
         .roster()
         .members()
         .into_iter()
+        .filter(|m| !older_terms || m.terms.as_ref().is_some_and(|t| *t != current))
         .map(|m| MemberJson {
             address: m.address.to_string(),
             name: m.name,
             since: m.since.map(|d| d.to_string()),
             via: m.via.map(String::from),
+            request: m.request,
+            terms: m.terms,
+            lang: m.lang,
         })
         .collect();
     if json {
@@ -112,12 +121,16 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     if members.is_empty() {
-        eprintln!("{} has no members", list.id);
+        match older_terms {
+            true => eprintln!("no member of {} joined under other terms", list.id),
+            false => eprintln!("{} has no members", list.id),
+        }
     }
     for m in &members {
-        match &m.name {
-            Some(name) => println!("{}  {name}", m.address),
-            None => println!("{}", m.address),
+        match (&m.name, older_terms) {
+            (_, true) => println!("{}  terms {}", m.address, m.terms.as_deref().unwrap_or("")),
+            (Some(name), false) => println!("{}  {name}", m.address),
+            (None, false) => println!("{}", m.address),
         }
     }
     Ok(())

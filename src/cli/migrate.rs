@@ -189,6 +189,9 @@ fn member(m: &DraftMember, via: &str) -> Member {
         name: m.name.clone(),
         since: m.since,
         via: Some(via.into()),
+        request: None,
+        terms: None,
+        lang: None,
     }
 }
 

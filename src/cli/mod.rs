@@ -88,6 +88,9 @@ enum CliCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only the members who agreed to terms other than the list's current ones.
+        #[arg(long)]
+        older_terms: bool,
     },
     /// Add a member without confirmation (recorded as via=admin).
     Add {
@@ -320,9 +323,11 @@ pub fn run(args: Args) -> ExitCode {
             },
         ),
         CliCommand::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
-        CliCommand::Members { list, json } => {
-            load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
-        }
+        CliCommand::Members {
+            list,
+            json,
+            older_terms,
+        } => load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json, older_terms)),
         CliCommand::Add {
             list,
             address,

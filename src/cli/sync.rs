@@ -228,6 +228,9 @@ fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &Origin) -> Result<()>
             name: m.name.clone(),
             since: m.since.or(since),
             via: Some(via.clone()),
+            request: None,
+            terms: None,
+            lang: None,
         });
         if (i as u64).is_multiple_of(super::progress::STEP) {
             bar.set_position(i as u64);

@@ -36,6 +36,15 @@ pub(super) fn member_line(member: &Member) -> String {
     if let Some(via) = &member.via {
         table.insert("via", via.word().as_ref().into());
     }
+    for (key, value) in [
+        ("request", &member.request),
+        ("terms", &member.terms),
+        ("lang", &member.lang),
+    ] {
+        if let Some(value) = value {
+            table.insert(key, value.as_str().into());
+        }
+    }
     let mut doc = toml_edit::DocumentMut::new();
     doc.insert(
         &member.address.to_string(),
@@ -295,6 +304,9 @@ struct FastEntry<'a> {
     /// Checked to be a valid datetime; parsed only when asked for.
     since: Option<&'a str>,
     via: Option<&'a str>,
+    request: Option<&'a str>,
+    terms: Option<&'a str>,
+    lang: Option<&'a str>,
 }
 
 impl FastEntry<'_> {
@@ -308,6 +320,9 @@ impl FastEntry<'_> {
                 .transpose()
                 .map_err(|e| e.to_string())?,
             via: self.via.map(Origin::from),
+            request: self.request.map(str::to_owned),
+            terms: self.terms.map(str::to_owned),
+            lang: self.lang.map(str::to_owned),
         })
     }
 }
@@ -328,6 +343,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
         name: None,
         since: None,
         via: None,
+        request: None,
+        terms: None,
+        lang: None,
     };
     if c.eat(b'}').is_none() {
         loop {
@@ -339,6 +357,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
             match field {
                 "name" if entry.name.is_none() => entry.name = Some(c.string()?),
                 "via" if entry.via.is_none() => entry.via = Some(c.string()?),
+                "request" if entry.request.is_none() => entry.request = Some(c.string()?),
+                "terms" if entry.terms.is_none() => entry.terms = Some(c.string()?),
+                "lang" if entry.lang.is_none() => entry.lang = Some(c.string()?),
                 "since" if entry.since.is_none() => entry.since = Some(c.datetime()?),
                 _ => return None,
             }
@@ -487,13 +508,19 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
         name: None,
         since: None,
         via: None,
+        request: None,
+        terms: None,
+        lang: None,
     };
     for (field, value) in table.iter() {
         match (field, value) {
             ("name", Value::String(s)) => member.name = Some(s.value().clone()),
             ("via", Value::String(s)) => member.via = Some(Origin::from(s.value().as_str())),
             ("since", Value::Datetime(d)) => member.since = Some(*d.value()),
-            ("name" | "via", _) => {
+            ("request", Value::String(s)) => member.request = Some(s.value().clone()),
+            ("terms", Value::String(s)) => member.terms = Some(s.value().clone()),
+            ("lang", Value::String(s)) => member.lang = Some(s.value().clone()),
+            ("name" | "via" | "request" | "terms" | "lang", _) => {
                 return Err(format!("`{field}` of `{key}` must be a string in quotes"));
             }
             ("since", _) => {
@@ -503,7 +530,7 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<Member, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown field `{field}` for `{key}`: a member may have name, since and via"
+                    "unknown field `{field}` for `{key}`: a member may have name, since, via, request, terms and lang"
                 ));
             }
         }

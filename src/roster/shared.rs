@@ -55,6 +55,9 @@ impl Change {
                 name: m.name.clone(),
                 since: m.since.as_ref().map(ToString::to_string),
                 via: m.via.clone(),
+                request: m.request.clone(),
+                terms: m.terms.clone(),
+                lang: m.lang.clone(),
             },
             Change::Remove(address) => RosterEntry {
                 list: list.to_owned(),
@@ -63,6 +66,9 @@ impl Change {
                 name: None,
                 since: None,
                 via: None,
+                request: None,
+                terms: None,
+                lang: None,
             },
         }
     }
@@ -79,6 +85,9 @@ impl Change {
                 name: e.name.clone(),
                 since: e.since.as_deref().and_then(|s| s.parse().ok()),
                 via: e.via.clone(),
+                request: e.request.clone(),
+                terms: e.terms.clone(),
+                lang: e.lang.clone(),
             })
         } else {
             Change::Remove(address)
@@ -427,6 +436,9 @@ mod tests {
             name: Some("A Person".into()),
             since: Some("2026-11-25T10:00:00Z".parse().unwrap()),
             via: Some("token".into()),
+            request: None,
+            terms: None,
+            lang: None,
         }
     }
 

@@ -14,6 +14,9 @@ fn member(address: &str, name: Option<&str>) -> Member {
         name: name.map(str::to_owned),
         since: Some(Datetime::from_str("2026-01-05T10:00:00Z").unwrap()),
         via: Some("admin".into()),
+        request: None,
+        terms: None,
+        lang: None,
     }
 }
 

@@ -7,6 +7,7 @@
 mod support;
 
 mod cli;
+mod consent;
 mod deb;
 mod deliver;
 mod deliver_terminal;
