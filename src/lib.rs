@@ -57,6 +57,7 @@ mod fsio;
 mod guard;
 pub mod import;
 pub mod inbound;
+mod lang;
 mod limits;
 pub mod message;
 mod outbox;

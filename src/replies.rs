@@ -76,15 +76,17 @@ impl Replies {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn outcome(
         &mut self,
-        config: &Config,
+        ctx: &Context,
         act: Act,
         list: &ListConfig,
         address: &EmailAddress,
         outcome: &Outcome,
         now: u64,
     ) {
+        let config = &ctx.config;
         let shown = address.to_string();
-        if let Some(notice) = table::notice(config, list, act, outcome, now) {
+        let lang = member_lang(ctx, list, address);
+        if let Some(notice) = table::notice(config, list, act, outcome, lang.as_deref(), now) {
             self.tell(config, address, list, &shown, &notice);
         }
         if let Outcome::Held(Some(hold)) = outcome {
@@ -249,4 +251,13 @@ impl Draft {
             now,
         )?)
     }
+}
+/// The `lang` of `address` on `list`'s roster, if it is a member whose line says.
+/// A roster that cannot be read says nothing: the list's language is used.
+pub(crate) fn member_lang(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+) -> Option<String> {
+    ctx.roster(list).ok()?.lang(address).ok().flatten()
 }

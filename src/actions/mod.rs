@@ -819,7 +819,8 @@ fn add_member(
         via: Some(via.into()),
         request: who.request.map(|r| message::clean(&r)),
         terms: Some(consent::short(&list.terms)),
-        lang: who.lang,
+        // The language they asked in, else the list's when they joined.
+        lang: who.lang.or_else(|| Some(list.language.clone())),
     };
     let added = ctx.roster(list)?.apply(Change::Add(member))?;
     Ok(if added {

@@ -94,6 +94,12 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
             "terms must say who may join: it is what a refused person is told",
         );
     }
+    let language = checked(
+        f,
+        problems,
+        &["language"],
+        crate::lang::check(raw.language.as_deref().unwrap_or("en")),
+    );
     let rules: Vec<Rule> = raw
         .rule
         .into_iter()
@@ -113,6 +119,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         subscribe: subscribe?,
         unsubscribe: unsubscribe?,
         terms: raw.terms,
+        language: language?,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         rules,
         templates: read_templates(&f.dir().join("templates"), "txt", false),

@@ -91,6 +91,7 @@ pub(crate) struct RawList {
     pub(crate) subscribe: Option<String>,
     pub(crate) unsubscribe: Option<String>,
     pub(crate) terms: String,
+    pub(crate) language: Option<String>,
     pub(crate) include_file: Option<String>,
     #[serde(default)]
     pub(crate) rule: Vec<RawRule>,

@@ -288,6 +288,17 @@ impl SharedRoster {
         Ok(member(&pending, file.roster(), address))
     }
 
+    /// A member's `lang`, as the roster file says it (a member whose line is not
+    /// written yet has none here: the list's language then speaks for them).
+    pub fn lang(&self, address: &EmailAddress) -> Result<Option<String>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        if !member(&pending, file.roster(), address) {
+            return Ok(None);
+        }
+        Ok(file.roster().get(address).and_then(|m| m.lang))
+    }
+
     /// How many members there are as of the latest change (the web's list pages).
     pub fn count(&self) -> Result<usize, RosterError> {
         let file = self.current()?;

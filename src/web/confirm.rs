@@ -78,7 +78,7 @@ pub(super) async fn carry_out(
         let result = redeemed.and_then(|redeemed| {
             let mut replies = Replies::default();
             if let Redeemed::Done { list, address, outcome } = &redeemed {
-                replies.outcome(&ctx.config, Act::Confirm, list, address, outcome, now);
+                replies.outcome(&ctx, Act::Confirm, list, address, outcome, now);
                 // What a valid token causes is free of the address and domain budgets.
                 if let Some(draft) = replies.to(address) {
                     draft.free = true;

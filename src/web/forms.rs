@@ -142,7 +142,7 @@ fn act_on(
         _ => actions::unsubscribe(ctx, request, now)?,
     };
     let mut replies = Replies::default();
-    replies.outcome(&ctx.config, act, list, &address, &outcome, now);
+    replies.outcome(ctx, act, list, &address, &outcome, now);
     commit(web.daemon.as_ref(), ctx, replies, now)?;
     Ok(outcome.word())
 }

@@ -99,7 +99,9 @@ fn add_and_remove_edit_one_line_and_are_audited() {
         added[0]
     );
     assert!(
-        added[0].ends_with("via = \"admin\", request = \"admin\", terms = \"51a63148e5d3\" }"),
+        added[0].ends_with(
+            "via = \"admin\", request = \"admin\", terms = \"51a63148e5d3\", lang = \"en\" }"
+        ),
         "{}",
         added[0]
     );

@@ -53,7 +53,9 @@ fn every_member_line_says_what_they_agreed_to() {
 
     // The agreement is the confirmation, not the request anyone could forge.
     let short = &sha256(TERMS)[..12];
-    let line = format!("via = \"token\", request = \"<c2@navy.mil>\", terms = \"{short}\" }}");
+    let line = format!(
+        "via = \"token\", request = \"<c2@navy.mil>\", terms = \"{short}\", lang = \"en\" }}"
+    );
     assert!(site.roster_text().contains(&line), "{}", site.roster_text());
     let all = members(&site, &[]);
     let ann = find(&all, "ann.lee@navy.mil");

@@ -13,6 +13,7 @@ mod deliver;
 mod deliver_terminal;
 mod faults;
 mod import;
+mod lang;
 mod pipe;
 mod pipeline;
 mod postfix;
