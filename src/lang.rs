@@ -24,6 +24,28 @@ impl Lang {
         }
     }
 
+    /// Its tag, as in `<html lang="…">`.
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    /// `en` in English, `es` in Spanish.
+    pub(crate) fn say<'s>(self, en: &'s str, es: &'s str) -> &'s str {
+        match self {
+            Lang::En => en,
+            Lang::Es => es,
+        }
+    }
+
+    /// The language of `list`'s pages and notices to its owners: the list's
+    /// language, else English.
+    pub(crate) fn of_list(list: Option<&crate::config::ListConfig>) -> Lang {
+        list.map_or(Lang::En, |l| Lang::pick(&chain(None, &l.language)))
+    }
+
     /// The first built-in language on `chain` (English at the latest).
     pub(crate) fn pick(chain: &[String]) -> Lang {
         chain.iter().find_map(|t| Lang::of(t)).unwrap_or(Lang::En)
