@@ -116,7 +116,8 @@ fn told(
 ) -> Result<Vec<Outgoing>> {
     let shown = person.to_string();
     let mut replies = Replies::default();
-    if let Some(notice) = table::notice(&ctx.config, list, act, outcome, None, now) {
+    let lang = crate::replies::member_lang(ctx, list, person);
+    if let Some(notice) = table::notice(&ctx.config, list, act, outcome, lang.as_deref(), now) {
         replies.tell(&ctx.config, person, list, &shown, &notice);
     }
     let ack = table::owners_decided(list, outcome);
