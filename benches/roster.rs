@@ -100,6 +100,9 @@ fn add_one(roster: &mut RosterFile, address: &str) {
         since: Some(toml_datetime::Datetime::from_str("2026-11-25T10:00:00Z").unwrap()),
         via: Some("admin".into()),
         setting: Default::default(),
+        request: None,
+        terms: None,
+        lang: None,
     };
     let added = roster.change(|r| {
         let added = r.add(&member);

@@ -50,6 +50,9 @@ pub struct Record<'a> {
     /// The owner whose command by mail it was (`ADD`, `DELETE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<&'a str>,
+    /// For an add: the SHA-256 of the list's terms the member agreed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
 }
 
 impl<'a> Record<'a> {
@@ -74,6 +77,7 @@ impl<'a> Record<'a> {
             message_id: None,
             client: None,
             by: None,
+            terms: None,
         }
     }
 }
@@ -218,6 +222,7 @@ mod tests {
                 via: Via::Admin,
                 message_id: None,
                 client: None,
+                terms: None,
             })
             .unwrap();
         }

@@ -273,7 +273,7 @@ impl Reader<'_> {
         let mut words = line.split_whitespace();
         let verb = words.next()?.to_lowercase();
         let args: Vec<&str> = words.collect();
-        let command = match verb.as_str() {
+        let command = match spanish_alias(&verb) {
             "subscribe" | "sub" | "join" => self.subscribe(&args)?,
             // `SIGNOFF *`, `QUERY *`: every list at once, which we do not do (yet).
             "unsubscribe" | "signoff" | "unsub" | "leave" | "query"
@@ -526,6 +526,18 @@ pub fn token_in(subject: &str) -> Option<String> {
         .find(|w| crate::token::looks_like_token(w))
 }
 
+/// The command word a Spanish alias stands for (`suscribir`, `alta` → `subscribe`;
+/// `baja` → `unsubscribe`; `confirmar`; `ayuda` → `help`); any other word as it is.
+fn spanish_alias(verb: &str) -> &str {
+    match verb {
+        "suscribir" | "alta" => "subscribe",
+        "baja" => "unsubscribe",
+        "confirmar" => "confirm",
+        "ayuda" => "help",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,6 +559,32 @@ mod tests {
             ..Incoming::default()
         };
         commands(&config(), route, &incoming)
+    }
+
+    #[test]
+    fn spanish_command_words_are_read() {
+        let got = read(
+            &Route::Request(sm_cop()),
+            "",
+            &["suscribir", "BAJA", "ayuda", "alta sm-cop Ana Ruiz"],
+        );
+        assert_eq!(
+            got,
+            [
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: None
+                },
+                Command::Unsubscribe {
+                    list: Target::List(sm_cop())
+                },
+                Command::Help,
+                Command::Subscribe {
+                    list: Target::List(sm_cop()),
+                    name: Some("Ana Ruiz".into())
+                },
+            ]
+        );
     }
 
     #[test]

@@ -175,6 +175,13 @@ pub struct Pending {
     /// For an owner's command: `QUIET`, no welcome or goodbye to the member.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub quiet: bool,
+    /// The request the person agreed in (`<message-id>`, `web:CLIENT`), kept while
+    /// the owners decide: their member line names it, not the owner's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The language the request asked in, for the member line and the replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// How a member gets the list's mail: a roster line's `mode` (absent: mail).

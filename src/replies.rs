@@ -85,7 +85,8 @@ impl Replies {
     ) {
         let config = &ctx.config;
         let shown = address.to_string();
-        if let Some(notice) = table::notice(config, list, act, outcome, now) {
+        let lang = member_lang(ctx, list, address);
+        if let Some(notice) = table::notice(config, list, act, outcome, lang.as_deref(), now) {
             let notice = table::with_links(notice, ctx, list, address, act, now);
             self.tell(config, address, list, &shown, &notice);
         }
@@ -270,4 +271,13 @@ impl Draft {
             now,
         )?)
     }
+}
+/// The `lang` of `address` on `list`'s roster, if it is a member whose line says.
+/// A roster that cannot be read says nothing: the list's language is used.
+pub(crate) fn member_lang(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+) -> Option<String> {
+    ctx.roster(list).ok()?.lang(address).ok().flatten()
 }

@@ -9,8 +9,11 @@
 
 use crate::address::EmailAddress;
 use crate::config::{Config, ListConfig};
+use crate::lang;
 use crate::message::{LOOP_HEADER, clean};
 pub(crate) use crate::records::Outgoing;
+
+mod es;
 use crate::token::Keys;
 use crate::verp;
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
@@ -237,10 +240,13 @@ impl Template {
     }
 }
 
-/// Reply texts: built in, or `lists/<id>/templates/<name>.txt` when the list has one.
+/// Reply texts: built in, or `lists/<id>/templates/[LANG/]<name>.txt` when the list
+/// has one, in the first language of the chain (the member's, the list's, English)
+/// that has the text.
 pub(crate) struct Texts<'a> {
     config: &'a Config,
     address: Option<String>,
+    lang: Option<String>,
 }
 
 impl<'a> Texts<'a> {
@@ -249,6 +255,7 @@ impl<'a> Texts<'a> {
         Texts {
             config,
             address: None,
+            lang: None,
         }
     }
 
@@ -257,7 +264,22 @@ impl<'a> Texts<'a> {
         Texts {
             config,
             address: Some(address.to_string()),
+            lang: None,
         }
+    }
+
+    /// In the language `lang` (a member's `lang`) when given and a text has it.
+    pub(crate) fn lang(self, lang: Option<&str>) -> Texts<'a> {
+        Texts {
+            lang: lang.map(str::to_owned),
+            ..self
+        }
+    }
+
+    /// The chain of languages a text about `list` is looked up by.
+    pub(crate) fn chain(&self, list: Option<&ListConfig>) -> Vec<String> {
+        let language = list.map_or("en", |l| l.language.as_str());
+        lang::chain(self.lang.as_deref(), language)
     }
 
     /// The text `template`, for `list` when given, with `{placeholders}` filled in.
@@ -271,9 +293,7 @@ impl<'a> Texts<'a> {
         // link out rather than print an empty line.
         // So are `{unsubscribe_url}` and `{undo_url}`.
         let linked = (extra.iter()).any(|(k, v)| k.ends_with("_url") && !v.is_empty());
-        let template = list
-            .and_then(|l| l.templates.get(template.name()))
-            .map_or_else(|| builtin(template, linked), String::as_str);
+        let template = pick(template, list, &self.chain(list), linked);
         let mut vars: BTreeMap<&str, String> = BTreeMap::new();
         let domain = &self.config.server.domain;
         let server_address = match &self.config.server.command_address {
@@ -302,6 +322,34 @@ impl<'a> Texts<'a> {
         }
         fill(template.trim_end(), &vars)
     }
+}
+
+/// The text of `template` in the first language of `chain` that has it: the list's
+/// `templates/LANG/NAME.txt` (or, in the list's own language, `templates/NAME.txt`),
+/// else the built-in text in that language.
+fn pick<'t>(
+    template: Template,
+    list: Option<&'t ListConfig>,
+    chain: &[String],
+    linked: bool,
+) -> &'t str {
+    for tag in chain {
+        if let Some(list) = list {
+            let own = list.templates.get(&format!("{tag}/{}", template.name()));
+            let plain = (*tag == list.language)
+                .then(|| list.templates.get(template.name()))
+                .flatten();
+            if let Some(text) = own.or(plain) {
+                return text;
+            }
+        }
+        match tag.as_str() {
+            "es" => return es::builtin(template, linked),
+            "en" => return builtin(template, linked),
+            _ => {}
+        }
+    }
+    builtin(template, linked)
 }
 
 /// Replaces `{name}` by its value; unknown names stay as written.
@@ -673,6 +721,76 @@ mod tests {
         );
     }
 
+    /// Every text has a Spanish built-in, other than the English one and with the
+    /// same placeholders (issue 17, part 6).
+    #[test]
+    fn every_template_has_a_spanish_builtin() {
+        let placeholders = |t: &str| {
+            let mut names: Vec<String> = t
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_owned()))
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        for template in Template::iter() {
+            for linked in [false, true] {
+                let (en, es) = (builtin(template, linked), es::builtin(template, linked));
+                assert_ne!(en, es, "{template:?}");
+                assert_eq!(placeholders(en), placeholders(es), "{template:?}");
+            }
+        }
+    }
+
+    /// A list's `templates/LANG/NAME.txt` wins over the built-in of that language;
+    /// `templates/NAME.txt` is the list's own language; then the built-ins.
+    #[test]
+    fn the_language_chain_picks_overrides_then_builtins() {
+        let c = config();
+        let mut list = c.list("sm-cop").unwrap().clone();
+        let texts = |lang: Option<&str>| Texts::new(&c).lang(lang);
+        let a = [("address", "a@b.gov")];
+        let es = texts(Some("es-MX")).text(Template::AlreadyMember, Some(&list), &a);
+        assert!(
+            es.starts_with("La dirección a@b.gov ya está suscrita"),
+            "{es}"
+        );
+        list.templates
+            .insert("welcome".into(), "Hi {address}!".into());
+        list.templates
+            .insert("es-mx/welcome".into(), "¡Hola, {address}!".into());
+        list.templates
+            .insert("es/goodbye".into(), "Adiós, {address}.".into());
+        let text = |list: &ListConfig, lang, t| texts(lang).text(t, Some(list), &a);
+        assert_eq!(
+            text(&list, Some("es-MX"), Template::Welcome),
+            "¡Hola, a@b.gov!"
+        );
+        assert_eq!(
+            text(&list, Some("es-MX"), Template::Goodbye),
+            "Adiós, a@b.gov."
+        );
+        // An English list's own welcome is English: a Spanish member gets Spanish.
+        assert!(text(&list, Some("es"), Template::Welcome).starts_with("Le damos la bienvenida"));
+        assert_eq!(text(&list, None, Template::Welcome), "Hi a@b.gov!");
+        assert_eq!(text(&list, Some("fr"), Template::Welcome), "Hi a@b.gov!");
+        // A Spanish list: its plain templates are Spanish, its members default to it.
+        list.language = "es".into();
+        list.templates
+            .insert("welcome".into(), "Bienvenida propia, {address}.".into());
+        assert_eq!(
+            text(&list, None, Template::Welcome),
+            "Bienvenida propia, a@b.gov."
+        );
+        assert_eq!(
+            text(&list, Some("en"), Template::Welcome),
+            "Welcome to SM-COP: a@b.gov is now subscribed.\n\nSocialGov Community of Practice\n\nTo leave the list, send a message to sm-cop-leave@listserv.example.gov."
+        );
+        assert!(text(&list, None, Template::Info).contains("Quién puede suscribirse"));
+    }
+
     /// Every built-in text, with a list and the values its callers pass, leaves no
     /// `{placeholder}` behind (issue 12, item 3).
     #[test]
@@ -681,6 +799,7 @@ mod tests {
         let list = c.list("sm-cop").unwrap();
         let jane = EmailAddress::parse("jane@agency.gov").unwrap();
         let texts = Texts::to(&c, &jane);
+        let texts_in = |lang| Texts::to(&c, &jane).lang(lang);
         let extras: &[(&str, &str)] = &[
             ("confirm_address", "x"),
             ("expires", "x"),
@@ -707,8 +826,10 @@ mod tests {
             ("members", "x"),
         ];
         for template in Template::iter() {
-            let text = texts.text(template, Some(list), extras);
-            assert!(!text.contains('{'), "{template:?}: {text}");
+            for lang in [None, Some("es")] {
+                let text = texts_in(lang).text(template, Some(list), extras);
+                assert!(!text.contains('{'), "{template:?} {lang:?}: {text}");
+            }
         }
         // With `[web]`, the confirmation requests carry the link too.
         let linked = [extras, &[("confirm_url", "https://x/confirm/t")]].concat();

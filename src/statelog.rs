@@ -98,6 +98,15 @@ pub struct RosterEntry {
     /// The new delivery setting, for a mode change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setting: Option<Setting>,
+    /// The request the member agreed in, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The short hash of the terms agreed to, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+    /// The member's language, for an add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl Line {
@@ -1071,6 +1080,9 @@ mod tests {
             since: None,
             via: None,
             setting: None,
+            request: None,
+            terms: None,
+            lang: None,
         };
         let one = a.append_roster(entry("l1", "Ann@x.gov")).unwrap();
         let two = a.append_roster(entry("l2", "bob@x.gov")).unwrap();
@@ -1182,6 +1194,8 @@ mod tests {
                 setting: None,
                 by: None,
                 quiet: false,
+                request: None,
+                lang: None,
             }),
         }
     }
@@ -1233,6 +1247,9 @@ mod tests {
             since: None,
             via: None,
             setting: None,
+            request: None,
+            terms: None,
+            lang: None,
         };
         let one = daemon.append_roster(entry.clone()).unwrap();
         let two = pipe.append_roster(entry.clone()).unwrap();

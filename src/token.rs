@@ -208,6 +208,8 @@ impl Keys {
             setting: None,
             by: None,
             quiet: false,
+            request: None,
+            lang: None,
         };
         let token = self
             .token_for(&pending, address_key)

@@ -4,7 +4,7 @@
 //! for a confirmation. An undo still meets the list's rules and policy, as a
 //! confirmed subscribe would (refused, or held for the owners).
 
-use super::{Act, Outcome, Result, Source, add_member, audit, hold, member, remove_member};
+use super::{Act, Joiner, Outcome, Result, Source, add_member, audit, hold, member, remove_member};
 use crate::address::EmailAddress;
 use crate::audit::Via;
 use crate::config::ListConfig;
@@ -80,10 +80,18 @@ pub(crate) fn undo<'a>(
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
         Join::Add | Join::Confirm { hold: false } => {
-            add_member(ctx, list, &address, None, Via::Token, now)?
+            add_member(ctx, list, &address, joiner(&source), Via::Token, now)?
         }
         Join::Hold | Join::Confirm { hold: true } => {
-            match hold(ctx, list, &address, None, Intent::Subscribe, held_by, now)? {
+            match hold(
+                ctx,
+                list,
+                &address,
+                joiner(&source),
+                Intent::Subscribe,
+                held_by,
+                now,
+            )? {
                 Some(hold) => Outcome::Held(Some(hold)),
                 None => Outcome::AlreadyHeld,
             }
@@ -102,4 +110,13 @@ pub(crate) fn undo<'a>(
         now,
     )?;
     Ok(Some((list, address, outcome)))
+}
+
+/// Who an undo brings back: no name (the roster line is gone), the request their
+/// undo came in.
+fn joiner(source: &Source<'_>) -> Joiner {
+    Joiner {
+        request: source.request(),
+        ..Joiner::default()
+    }
 }

@@ -32,6 +32,7 @@ use crate::address::{AddressError, EmailAddress};
 use crate::audit::{Record, Via};
 use crate::clock::rfc3339;
 use crate::config::ListConfig;
+use crate::consent;
 use crate::context::Context;
 use crate::decision::{self, Join, Leave};
 use crate::eligibility::{self, Evidence};
@@ -134,6 +135,16 @@ impl Source<'_> {
         }
     }
 
+    /// What a member line names as the request agreed in: the mail's
+    /// `<message-id>`, `web:CLIENT`, or `admin` (never a token).
+    fn request(&self) -> Option<String> {
+        match self {
+            Source::Mail { message_id, .. } => message_id.map(|id| format!("<{id}>")),
+            Source::Web { client } => Some(format!("web:{client}")),
+            Source::Admin => Some("admin".to_owned()),
+        }
+    }
+
     /// How a request is recorded.
     fn via(&self) -> Via {
         match self {
@@ -228,6 +239,30 @@ pub(crate) struct Hold {
     pub(crate) expires: u64,
 }
 
+/// Who joins: what a member line records of them besides the address, carried
+/// through a pending or held request to the add.
+#[derive(Debug, Clone, Default)]
+struct Joiner {
+    /// The display name given.
+    name: Option<String>,
+    /// The request they agreed in ([`Source::request`]).
+    request: Option<String>,
+    /// Their language, when the request says.
+    lang: Option<String>,
+}
+
+impl Joiner {
+    /// The person a stored request stands for, agreeing in `request` when the
+    /// record names none (a record from before consent records).
+    fn of(record: &token::Pending, request: Option<String>) -> Joiner {
+        Joiner {
+            name: record.name.clone(),
+            request: record.request.clone().or(request),
+            lang: record.lang.clone(),
+        }
+    }
+}
+
 /// What a token came to: the request's list and address, and its outcome; or, for a
 /// token that names nothing valid, the list its record is on (when one is).
 #[derive(Debug)]
@@ -271,6 +306,11 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         name,
         source,
     } = request;
+    let who = Joiner {
+        name,
+        request: source.request(),
+        lang: None,
+    };
     let (verdict, join) = judge_join(ctx, list, &address, &source)?;
     // The rule that holds the request, when one does (not merely the policy).
     let held_by = (verdict.action == eligibility::Ruling::Moderate)
@@ -279,8 +319,8 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
     let outcome = match join {
         Join::AlreadyMember => Outcome::AlreadyMember,
         Join::Refused(reason) => Outcome::Refused { reason },
-        Join::Add => add_member(ctx, list, &address, name, Via::Email, now)?,
-        Join::Hold => match hold(ctx, list, &address, name, Intent::Subscribe, held_by, now)? {
+        Join::Add => add_member(ctx, list, &address, who, Via::Email, now)?,
+        Join::Hold => match hold(ctx, list, &address, who, Intent::Subscribe, held_by, now)? {
             Some(hold) => Outcome::Held(Some(hold)),
             None => Outcome::AlreadyHeld,
         },
@@ -290,7 +330,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
             } else {
                 Confirmed::Act
             };
-            pend(ctx, list, &address, name, Intent::Subscribe, after, now)?
+            pend(ctx, list, &address, who, Intent::Subscribe, after, now)?
         }
     };
     audit(
@@ -364,7 +404,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
             ctx,
             list,
             &address,
-            None,
+            Joiner::default(),
             Intent::Unsubscribe,
             Confirmed::Act,
             now,
@@ -402,13 +442,18 @@ pub(crate) fn confirm<'a>(
     if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
         return confirm_owner(ctx, list, &pending, address, &id, source, now);
     }
+    // They agree in the confirmation, not in the request anyone could forge.
+    let who = Joiner {
+        request: source.request(),
+        ..Joiner::of(&pending, None)
+    };
     let outcome = match pending.action {
         Intent::Subscribe if pending.hold => {
             match hold(
                 ctx,
                 list,
                 &address,
-                pending.name.clone(),
+                who,
                 Intent::Subscribe,
                 pending.rule,
                 now,
@@ -418,14 +463,7 @@ pub(crate) fn confirm<'a>(
                 None => Outcome::Held(None),
             }
         }
-        Intent::Subscribe => add_member(
-            ctx,
-            list,
-            &address,
-            pending.name.clone(),
-            source.via_token(),
-            now,
-        )?,
+        Intent::Subscribe => add_member(ctx, list, &address, who, source.via_token(), now)?,
         Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => {
             remove_member(ctx, list, &address)?
         }
@@ -567,7 +605,7 @@ pub(crate) fn decide_held(
     let (act, outcome) = match reject {
         None => (
             Act::Approve,
-            add_member(ctx, list, &address, held.name.clone(), via, now)?,
+            add_member(ctx, list, &address, Joiner::of(held, None), via, now)?,
         ),
         Some(reason) => (
             Act::Reject,
@@ -608,7 +646,11 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outco
         ctx,
         request.list,
         &request.address,
-        request.name.map(|n| n.trim().to_owned()),
+        Joiner {
+            name: request.name.map(|n| n.trim().to_owned()),
+            request: request.source.request(),
+            lang: None,
+        },
         Via::Admin,
         now,
     )?;
@@ -767,7 +809,7 @@ fn pend(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     then: Confirmed,
     now: u64,
@@ -800,7 +842,9 @@ fn pend(
         }
         sends = existing.sends;
     }
-    let (mut pending, token) = issue(ctx, list, address, name, action, now)?;
+    let (mut pending, token) = issue(ctx, list, address, who, action, now)?;
+    // Only the confirmation is agreement: its request is recorded then.
+    pending.request = None;
     if let Confirmed::Hold(rule) = then {
         pending.hold = true;
         pending.rule = rule;
@@ -816,7 +860,7 @@ fn hold(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     rule: Option<usize>,
     now: u64,
@@ -828,7 +872,7 @@ fn hold(
     {
         return Ok(None);
     }
-    let (mut held, token) = issue(ctx, list, address, name, action, now)?;
+    let (mut held, token) = issue(ctx, list, address, who, action, now)?;
     held.rule = rule;
     ctx.held.put(&held, &key)?;
     Ok(Some(Hold {
@@ -844,7 +888,7 @@ fn issue(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     action: Intent,
     now: u64,
 ) -> Result<(token::Pending, String)> {
@@ -852,11 +896,14 @@ fn issue(
         list: list.id.as_str(),
         address_key: &address.key(),
         address: &address.to_string(),
-        name,
+        name: who.name,
         action,
     };
     let lasts = ctx.config.server.confirm.expires.as_secs();
-    Ok(ctx.keys.issue(request, now, lasts)?)
+    let (mut pending, token) = ctx.keys.issue(request, now, lasts)?;
+    pending.request = who.request;
+    pending.lang = who.lang;
+    Ok((pending, token))
 }
 
 fn member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> Result<bool> {
@@ -868,16 +915,20 @@ fn add_member(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
-    name: Option<String>,
+    who: Joiner,
     via: Via,
     now: u64,
 ) -> Result<Outcome> {
     let member = Member {
         address: address.clone(),
-        name: name.map(|n| message::clean(&n)).filter(|n| !n.is_empty()),
+        name: (who.name.map(|n| message::clean(&n))).filter(|n| !n.is_empty()),
         since: toml_datetime::Datetime::from_str(&rfc3339(now)).ok(),
         via: Some(via.into()),
         setting: Default::default(),
+        request: who.request.map(|r| message::clean(&r)),
+        terms: Some(consent::short(&list.terms)),
+        // The language they asked in, else the list's when they joined.
+        lang: who.lang.or_else(|| Some(list.language.clone())),
     };
     let added = ctx.roster(list)?.apply(Change::Add(member))?;
     Ok(if added {
@@ -916,6 +967,8 @@ fn audit(
         rule,
         message_id,
         client,
+        // The whole hash of the terms a new member agreed to.
+        terms: (*outcome == Outcome::Added).then(|| consent::full(&list.terms)),
         ..Record::new(
             list.id.as_str(),
             &shown,

@@ -6,7 +6,7 @@
 //! Authentication-Results proves the sender; an admin's is made at once. Only members
 //! have a mode: a non-member is told so (only ever the address itself).
 
-use super::{Act, Confirmed, Outcome, Request, Result, Source, audit, pend};
+use super::{Act, Confirmed, Joiner, Outcome, Request, Result, Source, audit, pend};
 use crate::address::EmailAddress;
 use crate::config::ListConfig;
 use crate::context::Context;
@@ -50,7 +50,7 @@ pub(crate) fn set_mode(
             ctx,
             list,
             &address,
-            None,
+            Joiner::default(),
             Intent::SetMode,
             Confirmed::Set(setting),
             now,

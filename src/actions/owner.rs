@@ -8,7 +8,7 @@
 //! mailed to the owner's address, and only that token's `OK` carries it out
 //! ([`super::confirm`]). Either way the audit line names the owner (`by`).
 
-use super::{Act, Outcome, Result, Source, add_member, issue, remove_member};
+use super::{Act, Joiner, Outcome, Result, Source, add_member, issue, remove_member};
 use crate::address::EmailAddress;
 use crate::audit::{Record, Via};
 use crate::config::ListConfig;
@@ -86,7 +86,10 @@ pub(crate) fn command(
         ctx,
         cmd.list,
         &cmd.address,
-        cmd.name.clone(),
+        Joiner {
+            name: cmd.name.clone(),
+            ..Joiner::default()
+        },
         cmd.intent,
         now,
     )?;
@@ -128,7 +131,15 @@ pub(crate) fn carry_out(
     let act = act_of(intent);
     let outcome = match act {
         Act::Remove => remove_member(ctx, list, address)?,
-        _ => add_member(ctx, list, address, name, Via::Admin, now)?,
+        _ => {
+            // What the member's line names: the owner's mail that made the change.
+            let who = Joiner {
+                name,
+                request: message_id.map(|id| format!("<{id}>")),
+                lang: None,
+            };
+            add_member(ctx, list, address, who, Via::Admin, now)?
+        }
     };
     ctx.audit.write(&Record {
         by: Some(by),

@@ -103,6 +103,8 @@ pub(crate) struct Notice {
     pub(crate) vars: Vec<(&'static str, String)>,
     /// The confirmation token the reply carries (its `confirm+TOKEN` Reply-To).
     pub(crate) token: Option<String>,
+    /// The language of the person told (their `lang`), when known.
+    pub(crate) lang: Option<String>,
 }
 
 impl Notice {
@@ -113,6 +115,7 @@ impl Notice {
             subject,
             vars: Vec::new(),
             token: None,
+            lang: None,
         }
     }
 
@@ -131,61 +134,124 @@ impl Notice {
     pub(crate) fn text(&self, config: &Config, list: &ListConfig, address: &str) -> String {
         let mut vars: Vec<(&str, &str)> = vec![("address", address)];
         vars.extend(self.vars.iter().map(|(k, v)| (*k, v.as_str())));
-        reply::Texts::new(config).text(self.template, Some(list), &vars)
+        (reply::Texts::new(config).lang(self.lang.as_deref())).text(
+            self.template,
+            Some(list),
+            &vars,
+        )
     }
 }
 
-/// THE TABLE: what the person an outcome is about is told, if anything.
+/// THE TABLE: what the person an outcome is about is told, if anything, in their
+/// language `lang` (their `lang`, else the list's).
 pub(crate) fn notice(
     config: &Config,
     list: &ListConfig,
     act: Act,
     outcome: &Outcome,
+    lang: Option<&str>,
+    now: u64,
+) -> Option<Notice> {
+    let subjects = Subjects::new(list, lang);
+    let mut notice = row(config, list, act, outcome, &subjects, now)?;
+    notice.lang = lang.map(str::to_owned);
+    Some(notice)
+}
+
+/// The subjects of the table's replies, in one language.
+struct Subjects<'l> {
+    name: &'l str,
+    es: bool,
+}
+
+impl<'l> Subjects<'l> {
+    fn new(list: &'l ListConfig, lang: Option<&str>) -> Subjects<'l> {
+        let chain = crate::lang::chain(lang, &list.language);
+        Subjects {
+            name: &list.name,
+            es: crate::lang::Lang::pick(&chain) == crate::lang::Lang::Es,
+        }
+    }
+
+    /// `en` or `es`, each with `{}` for the list's name.
+    fn say(&self, en: &str, es: &str) -> String {
+        (if self.es { es } else { en }).replace("{}", self.name)
+    }
+}
+
+fn row(
+    config: &Config,
+    list: &ListConfig,
+    act: Act,
+    outcome: &Outcome,
+    s: &Subjects<'_>,
     now: u64,
 ) -> Option<Notice> {
     use Act as A;
     use Outcome as O;
     use Template as T;
-    let name = &list.name;
-    let join = || format!("Your request to join {name}");
-    let welcome = || Notice::new(T::Welcome, format!("Welcome to {name}"));
-    let already = || Notice::new(T::AlreadyMember, format!("Already subscribed to {name}"));
-    let confirm = |template, what: &str, token: &String| {
+    let join = || {
+        s.say(
+            "Your request to join {}",
+            "Su solicitud de suscripción a {}",
+        )
+    };
+    let welcome = || {
+        Notice::new(
+            T::Welcome,
+            s.say("Welcome to {}", "Le damos la bienvenida a {}"),
+        )
+    };
+    let already = || {
+        let subject = s.say(
+            "Already subscribed to {}",
+            "Su dirección ya está suscrita a {}",
+        );
+        Notice::new(T::AlreadyMember, subject)
+    };
+    let yours = || s.say("Your subscription to {}", "Su suscripción a {}");
+    let left = || s.say("You have left {}", "Se ha dado de baja de {}");
+    let delivery = || s.say("Your delivery from {}", "Su recepción de {}");
+    let confirm = |template, subject: String, token: &String| {
         let expires = rfc3339(now + config.server.confirm.expires.as_secs());
         Notice {
             token: Some(token.clone()),
-            ..Notice::new(
-                template,
-                format!("Confirm your {what} {name} (confirm {token})"),
-            )
-            .with(
-                "confirm_address",
-                reply::confirm_address(config, list, token),
-            )
-            .with("expires", expires)
-            .with("confirm_url", confirm_url(config, token))
+            ..Notice::new(template, format!("{subject} (confirm {token})"))
+                .with(
+                    "confirm_address",
+                    reply::confirm_address(config, list, token),
+                )
+                .with("expires", expires)
+                .with("confirm_url", confirm_url(config, token))
         }
     };
     Some(match (act, outcome) {
         (_, O::NotResent) => return None,
         (A::Subscribe, O::ConfirmationSent { token }) => {
-            confirm(T::ConfirmSubscribe, "subscription to", token)
+            let subject = s.say(
+                "Confirm your subscription to {}",
+                "Confirme su suscripción a {}",
+            );
+            confirm(T::ConfirmSubscribe, subject, token)
         }
         (A::Unsubscribe, O::ConfirmationSent { token }) => {
-            confirm(T::ConfirmUnsubscribe, "removal from", token)
+            let subject = s.say("Confirm your removal from {}", "Confirme su baja de {}");
+            confirm(T::ConfirmUnsubscribe, subject, token)
         }
         (_, O::ModeConfirmationSent { token, setting }) => {
-            with_setting(confirm(T::ConfirmSet, "delivery change on", token), setting)
+            let subject = s.say(
+                "Confirm your delivery change on {}",
+                "Confirme el cambio de recepción de {}",
+            );
+            with_setting(confirm(T::ConfirmSet, subject, token), setting)
         }
-        (A::Set | A::Confirm | A::Resume, O::ModeSet(setting)) => with_setting(
-            Notice::new(T::ModeSet, format!("Your delivery from {name}")),
-            setting,
-        ),
-        (A::Set | A::Confirm, O::AlreadyInMode(setting)) => with_setting(
-            Notice::new(T::ModeUnchanged, format!("Your delivery from {name}")),
-            setting,
-        ),
-        (A::Set, O::NotMember) => Notice::new(T::NotMember, format!("Your delivery from {name}")),
+        (A::Set | A::Confirm | A::Resume, O::ModeSet(setting)) => {
+            with_setting(Notice::new(T::ModeSet, delivery()), setting)
+        }
+        (A::Set | A::Confirm, O::AlreadyInMode(setting)) => {
+            with_setting(Notice::new(T::ModeUnchanged, delivery()), setting)
+        }
+        (A::Set, O::NotMember) => Notice::new(T::NotMember, delivery()),
         (A::Subscribe | A::Confirm | A::Add | A::Undo, O::Added) => welcome(),
         // An owner's approval welcomes, even one who joined meanwhile.
         (A::Approve, O::Added | O::AlreadyMember) => welcome(),
@@ -195,22 +261,18 @@ pub(crate) fn notice(
         }
         (_, O::Held(_)) => Notice::new(T::Held, join()),
         (_, O::AlreadyHeld) => Notice::new(T::AlreadyHeld, join()),
-        (A::Unsubscribe, O::Removed) => Notice::new(T::Goodbye, format!("You have left {name}")),
-        (A::Unsubscribe, O::NotMember) => {
-            Notice::new(T::NotMember, format!("Your request to leave {name}"))
-        }
-        (A::Confirm, O::Removed) => Notice::new(T::Goodbye, format!("Your subscription to {name}")),
-        (A::Confirm, O::NotMember) => {
-            Notice::new(T::NotMember, format!("Your subscription to {name}"))
-        }
-        (A::Remove | A::OneClick, O::Removed) => {
-            Notice::new(T::Goodbye, format!("You have left {name}"))
-        }
+        (A::Unsubscribe | A::Remove | A::OneClick, O::Removed) => Notice::new(T::Goodbye, left()),
+        (A::Unsubscribe, O::NotMember) => Notice::new(
+            T::NotMember,
+            s.say("Your request to leave {}", "Su solicitud de baja de {}"),
+        ),
+        (A::Confirm, O::Removed) => Notice::new(T::Goodbye, yours()),
+        (A::Confirm, O::NotMember) => Notice::new(T::NotMember, yours()),
         (_, O::Rejected { reason }) => {
             Notice::new(T::Declined, join()).with("reason", reason.clone())
         }
         (_, O::UnknownToken | O::ExpiredToken) => {
-            Notice::new(T::BadToken, "Your confirmation".to_owned())
+            Notice::new(T::BadToken, s.say("Your confirmation", "Su confirmación"))
         }
         // Bounces are never answered; an admin's own `add` of a member, or `remove`
         // of a non-member, says nothing.
@@ -266,20 +328,22 @@ pub(crate) fn confirm_url(config: &Config, token: &str) -> String {
 
 /// What each owner is told of a newly held request.
 pub(crate) fn owners_notice(list: &ListConfig, address: &str, hold: &Hold) -> Notice {
+    let s = Subjects::new(list, None);
     let why = match hold.rule {
-        Some(n) => format!("rule {n} of the list's rules holds it for you"),
-        None => "the list's policy has the owners decide".to_owned(),
+        Some(n) => s.say(
+            &format!("rule {n} of the list's rules holds it for you"),
+            &format!("la regla {n} de la lista la deja a su decisión"),
+        ),
+        None => s.say(
+            "the list's policy has the owners decide",
+            "según la política de la lista, la decisión corresponde a los administradores",
+        ),
     };
-    let name = hold
-        .name
-        .clone()
-        .unwrap_or_else(|| "no name given".to_owned());
+    let name = (hold.name.clone()).unwrap_or_else(|| s.say("no name given", "sin nombre"));
+    let asks = s.say("asks to join {}", "solicita suscribirse a {}");
     Notice::new(
         Template::HeldOwner,
-        format!(
-            "approve {}: {address} asks to join {}",
-            hold.token, list.name
-        ),
+        format!("approve {}: {address} {asks}", hold.token),
     )
     .with("name", name)
     .with("why", why)
@@ -352,7 +416,11 @@ pub(crate) fn owners_decided(list: &ListConfig, outcome: &Outcome) -> Notice {
         Outcome::Rejected { .. } => Template::RejectedOwner,
         _ => Template::ApprovedOwner,
     };
-    Notice::new(template, format!("Held request for {}", list.name))
+    let s = Subjects::new(list, None);
+    Notice::new(
+        template,
+        s.say("Held request for {}", "Solicitud pendiente en {}"),
+    )
 }
 
 #[cfg(test)]
@@ -401,9 +469,9 @@ mod tests {
             Act::Undo,
         ];
         let mut said = 0;
-        for act in acts {
+        for (act, lang) in acts.into_iter().flat_map(|a| [(a, None), (a, Some("es"))]) {
             for outcome in &outcomes {
-                if let Some(n) = notice(&c, list, act, outcome, 0) {
+                if let Some(n) = notice(&c, list, act, outcome, lang, 0) {
                     let text = n.text(&c, list, "jane@agency.gov");
                     assert!(!text.contains('{'), "{act:?} {outcome:?}: {text}");
                     assert!(!n.subject.is_empty());
@@ -413,7 +481,7 @@ mod tests {
         }
         assert!(said > 15, "{said}");
         assert_eq!(
-            notice(&c, list, Act::Subscribe, &Outcome::NotResent, 0),
+            notice(&c, list, Act::Subscribe, &Outcome::NotResent, None, 0),
             None
         );
     }
@@ -424,8 +492,8 @@ mod tests {
     fn removal_subjects_follow_the_action() {
         let c = config();
         let list = c.list("sm-cop").unwrap();
-        let open = notice(&c, list, Act::Unsubscribe, &Outcome::Removed, 0).unwrap();
-        let confirmed = notice(&c, list, Act::Confirm, &Outcome::Removed, 0).unwrap();
+        let open = notice(&c, list, Act::Unsubscribe, &Outcome::Removed, None, 0).unwrap();
+        let confirmed = notice(&c, list, Act::Confirm, &Outcome::Removed, None, 0).unwrap();
         assert_eq!(open.subject, format!("You have left {}", list.name));
         assert_eq!(
             confirmed.subject,
@@ -439,6 +507,7 @@ mod tests {
             &Outcome::ConfirmationSent {
                 token: "ABC".into(),
             },
+            None,
             0,
         )
         .unwrap();

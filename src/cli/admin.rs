@@ -98,10 +98,14 @@ struct MemberJson {
     until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     why: Option<Why>,
+    request: Option<String>,
+    terms: Option<String>,
+    lang: Option<String>,
 }
 
-/// `listkeeper members LIST [--json]`.
-pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
+/// `listkeeper members LIST [--json] [--older-terms]`: with `older_terms`, only the
+/// members whose line records terms other than the list's current ones.
+pub(super) fn members(config: &Config, list: &str, json: bool, older_terms: bool) -> Result<()> {
     let list = find_list(config, list)?;
     let roster = open_roster(list, state_log(config).as_ref())?;
     let keys = match json && config.server.web.is_some() {
@@ -112,10 +116,12 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
         let keys = keys.as_ref()?;
         crate::links::leave_url(config, keys, list.id.as_str(), &a.key())
     };
+    let current = crate::consent::short(&list.terms);
     let members: Vec<MemberJson> = roster
         .roster()
         .members()
         .into_iter()
+        .filter(|m| !older_terms || m.terms.as_ref().is_some_and(|t| *t != current))
         .map(|m| MemberJson {
             unsubscribe_url: url(&m.address),
             address: m.address.to_string(),
@@ -125,6 +131,9 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
             mode: m.setting.mode,
             until: m.setting.until.map(|d| d.to_string()),
             why: m.setting.why,
+            request: m.request,
+            terms: m.terms,
+            lang: m.lang,
         })
         .collect();
     if json {
@@ -132,7 +141,10 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     if members.is_empty() {
-        eprintln!("{} has no members", list.id);
+        match older_terms {
+            true => eprintln!("no member of {} joined under other terms", list.id),
+            false => eprintln!("{} has no members", list.id),
+        }
     }
     for m in &members {
         let mode = match (m.mode, &m.until) {
@@ -140,9 +152,10 @@ pub(super) fn members(config: &Config, list: &str, json: bool) -> Result<()> {
             (mode, None) => format!("  [{}]", mode.as_str()),
             (mode, Some(until)) => format!("  [{} until {until}]", mode.as_str()),
         };
-        match &m.name {
-            Some(name) => println!("{}  {name}{mode}", m.address),
-            None => println!("{}{mode}", m.address),
+        match (&m.name, older_terms) {
+            (_, true) => println!("{}  terms {}", m.address, m.terms.as_deref().unwrap_or("")),
+            (Some(name), false) => println!("{}  {name}{mode}", m.address),
+            (None, false) => println!("{}{mode}", m.address),
         }
     }
     Ok(())

@@ -112,7 +112,10 @@ fn open(path: &Path, problems: &mut Problems) -> Option<RosterFile> {
 /// [`MAX_MEMBER_WARNINGS`], then how many more.
 fn check_members(path: &Path, roster: &Roster, list: &ListConfig, problems: &mut Problems) {
     let mut refused = 0;
+    let current = crate::consent::short(&list.terms);
+    let mut older = 0;
     for (line, member) in roster.entries() {
+        older += usize::from(member.terms.as_ref().is_some_and(|t| *t != current));
         let verdict = eligibility::decide(
             &list.rules,
             &list.terms,
@@ -145,6 +148,17 @@ fn check_members(path: &Path, roster: &Roster, list: &ListConfig, problems: &mut
             format!(
                 "{} more members the rules would no longer admit (`listkeeper explain {} ADDR` tells why for one)",
                 refused - MAX_MEMBER_WARNINGS,
+                list.id
+            ),
+        );
+    }
+    if older > 0 {
+        problems.warn(
+            path,
+            None,
+            None,
+            format!(
+                "{older} member(s) joined under earlier terms than the list's current ones (`listkeeper members {} --older-terms` lists them)",
                 list.id
             ),
         );

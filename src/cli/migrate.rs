@@ -190,6 +190,9 @@ fn member(m: &DraftMember, via: &str) -> Member {
         since: m.since,
         via: Some(via.into()),
         setting: Default::default(),
+        request: None,
+        terms: None,
+        lang: None,
     }
 }
 

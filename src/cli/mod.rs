@@ -89,6 +89,9 @@ enum CliCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only the members who agreed to terms other than the list's current ones.
+        #[arg(long)]
+        older_terms: bool,
     },
     /// Print the List-Unsubscribe and List-Unsubscribe-Post headers a posting system
     /// puts on list mail to one member (the member's one-click link, RFC 8058).
@@ -354,9 +357,11 @@ pub fn run(args: Args) -> ExitCode {
             },
         ),
         CliCommand::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
-        CliCommand::Members { list, json } => {
-            load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json))
-        }
+        CliCommand::Members {
+            list,
+            json,
+            older_terms,
+        } => load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json, older_terms)),
         CliCommand::UnsubscribeLink { list, address } => {
             load(dir, Some(&list)).and_then(|c| links::unsubscribe_link(&c, &list, &address))
         }

@@ -132,7 +132,8 @@ fn told(
 ) -> Result<Vec<Outgoing>> {
     let shown = person.to_string();
     let mut replies = Replies::default();
-    if let Some(notice) = table::notice(&ctx.config, list, act, outcome, now) {
+    let lang = crate::replies::member_lang(ctx, list, person);
+    if let Some(notice) = table::notice(&ctx.config, list, act, outcome, lang.as_deref(), now) {
         let notice = table::with_links(notice, ctx, list, person, act, now);
         replies.tell(&ctx.config, person, list, &shown, &notice);
     }

@@ -203,6 +203,12 @@ pub(crate) const LIST: &[Key] = &[
         "Told to anyone the rules refuse, and shown by lists.",
     ),
     key(
+        "language",
+        "en",
+        "language = \"es\"",
+        "The list's language (BCP 47: es, es-MX, …): its replies, subjects, help and web pages, and the lang recorded for new members. English and Spanish ship; templates/LANG/NAME.txt adds others.",
+    ),
+    key(
         "include_file",
         "none",
         "include_file = \"/var/lib/listkeeper/sm-cop.members\"",

@@ -164,7 +164,7 @@ fn notify(
     // What an admin's `add` and `remove` tell the person, by the actions' table.
     let mut replies = crate::replies::Replies::default();
     let mut tell = |to: &crate::address::EmailAddress, act, outcome| {
-        if let Some(notice) = table::notice(&ctx.config, list, act, &outcome, now) {
+        if let Some(notice) = table::notice(&ctx.config, list, act, &outcome, None, now) {
             replies.tell(&ctx.config, to, list, &to.to_string(), &notice);
         }
     };
@@ -229,6 +229,9 @@ fn apply(roster: &mut RosterFile, plan: &sync::Plan, via: &Origin) -> Result<()>
             since: m.since.or(since),
             via: Some(via.clone()),
             setting: Default::default(),
+            request: None,
+            terms: None,
+            lang: None,
         });
         if (i as u64).is_multiple_of(super::progress::STEP) {
             bar.set_position(i as u64);

@@ -120,6 +120,12 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
             "terms must say who may join: it is what a refused person is told",
         );
     }
+    let language = checked(
+        f,
+        problems,
+        &["language"],
+        crate::lang::check(raw.language.as_deref().unwrap_or("en")),
+    );
     let rules: Vec<Rule> = raw
         .rule
         .into_iter()
@@ -142,6 +148,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         notify: notify?,
         remind_after: remind_after?,
         review: review?,
+        language: language?,
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         unsubscribe_file: raw.unsubscribe_file.map(|p| f.resolve(&p)),
         digest_include_file: raw.digest_include_file.map(|p| f.resolve(&p)),

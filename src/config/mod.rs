@@ -292,6 +292,9 @@ pub struct ListConfig {
     pub remind_after: Duration,
     /// Who may have the roster by `REVIEW`.
     pub review: Review,
+    /// The list's language (a BCP 47 tag, lower case; `en` unless set): its replies'
+    /// and pages' unless a member's `lang` says otherwise.
+    pub language: String,
     /// Where the addresses of members who get each post are published, one a line.
     pub include_file: Option<PathBuf>,
     /// Where member addresses are published with their one-click unsubscribe URIs,
@@ -301,11 +304,13 @@ pub struct ListConfig {
     pub digest_include_file: Option<PathBuf>,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
-    /// The list's own texts, `templates/<name>.txt` by name, read with the config
-    /// (a changed template reloads it like a changed list.toml).
+    /// The list's own texts, `templates/<name>.txt` by name and
+    /// `templates/<lang>/<name>.txt` by `<lang>/<name>`, read with the config (a
+    /// changed template reloads it like a changed list.toml).
     pub templates: BTreeMap<String, String>,
     /// The list's own web pages, `templates/<name>.html` by file name (`list.html`),
-    /// read with the config like the texts.
+    /// and `templates/<lang>/<name>.html` by `<lang>/<name>.html`, read with the
+    /// config like the texts.
     pub pages: BTreeMap<String, String>,
 }
 
@@ -463,8 +468,9 @@ fn refuse_collisions(
     }
 }
 
-/// `templates/*.EXT` of a list, by stem (or by whole file name, `whole`); none when
-/// the folder is missing.
+/// `templates/*.EXT` of a list, by stem (or by whole file name, `whole`), and
+/// `templates/LANG/*.EXT` by `lang/stem` (the folder's name in lower case); none
+/// when the folder is missing.
 fn read_templates(dir: &Path, ext: &str, whole: bool) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for path in template_files(dir) {
@@ -475,26 +481,50 @@ fn read_templates(dir: &Path, ext: &str, whole: bool) -> BTreeMap<String, String
             true => path.file_name(),
             false => path.file_stem(),
         };
-        if let (Some(name), Ok(text)) = (
-            name.and_then(|s| s.to_str()),
-            std::fs::read_to_string(&path),
-        ) {
-            out.insert(name.to_owned(), text);
+        let folder = path
+            .parent()
+            .filter(|p| *p != dir)
+            .and_then(|p| p.file_name());
+        let Some(name) = name.and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let key = match folder.map(|f| f.to_str().map(str::to_ascii_lowercase)) {
+            None => name.to_owned(),
+            Some(Some(lang)) => format!("{lang}/{name}"),
+            Some(None) => continue,
+        };
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            out.insert(key, text);
         }
     }
     out
 }
 
-/// The `.txt` (texts) and `.html` (web pages) files in a templates folder.
+/// The `.txt` (texts) and `.html` (web pages) files in a templates folder and in
+/// its language folders (`templates/es/`).
 pub fn template_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "html"))
-        .collect()
+    let mut out = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.is_dir() {
+            let inner = std::fs::read_dir(&path).into_iter().flatten();
+            out.extend(
+                inner
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| is_template(p)),
+            );
+        } else if is_template(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn is_template(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "txt" || x == "html")
 }
 
 /// Parses a size such as `1 MiB` or `500 kB`.

@@ -92,6 +92,7 @@ pub(crate) struct RawList {
     pub(crate) subscribe: Option<String>,
     pub(crate) unsubscribe: Option<String>,
     pub(crate) terms: String,
+    pub(crate) language: Option<String>,
     pub(crate) include_file: Option<String>,
     pub(crate) unsubscribe_file: Option<String>,
     pub(crate) digest_include_file: Option<String>,

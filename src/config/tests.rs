@@ -180,6 +180,14 @@ fn cases() -> Vec<Case> {
         ),
         (
             "list",
+            l("subscribe =", "language = \"Spanish\"\nsubscribe ="),
+            "list.toml",
+            Some(4),
+            Some("language"),
+            "BCP 47",
+        ),
+        (
+            "list",
             l("\"sm-cop\"", "\"other\""),
             "list.toml",
             Some(1),

@@ -9,8 +9,9 @@ use crate::audit::{Record, Via};
 use crate::command::{Command, Target};
 use crate::config::ListConfig;
 use crate::context::Context;
+use crate::lang::Lang;
 use crate::message::{self, Incoming};
-use crate::replies::Replies;
+use crate::replies::{Replies, member_lang};
 use crate::reply::{Template, Texts};
 use crate::route::Route;
 use crate::token::Intent;
@@ -25,7 +26,8 @@ pub(super) struct Answer<'a> {
     pub(super) replies: Replies,
 }
 
-pub(super) const TO_LISTKEEPER: &str = "Your message to listkeeper";
+pub(super) const TO_LISTKEEPER: (&str, &str) =
+    ("Your message to listkeeper", "Su mensaje a listkeeper");
 
 impl<'a> Answer<'a> {
     /// Runs one command: an action, or a question answered from the configuration
@@ -37,7 +39,13 @@ impl<'a> Answer<'a> {
             Command::Confirm { token } => self.confirm(&token),
             Command::Approve { token } => self.moderate(&token, None),
             Command::Reject { token, reason } => {
-                let reason = reason.unwrap_or_else(|| "The owners gave no reason.".to_owned());
+                let reason = reason.unwrap_or_else(|| {
+                    let (en, es) = (
+                        "The owners gave no reason.",
+                        "Los administradores no indicaron el motivo.",
+                    );
+                    self.say(self.route_list(), en, es)
+                });
                 self.moderate(&token, Some(&reason))
             }
             Command::Info { list } => {
@@ -56,7 +64,8 @@ impl<'a> Answer<'a> {
             }
             Command::Invalid { line, why } => {
                 self.replies.heading = Some(format!("> {}", message::clean(&line)));
-                self.replies.answer(self.sender, None, TO_LISTKEEPER, why);
+                self.replies
+                    .answer(self.sender, None, &self.to_listkeeper(), why);
                 Ok(())
             }
             Command::Add {
@@ -124,7 +133,7 @@ impl<'a> Answer<'a> {
     fn info(&mut self, list: &Target) {
         if let Some(list) = self.list(list, "info LIST") {
             let text = self.texts().text(Template::Info, Some(list), &[]);
-            let subject = format!("About {}", list.name);
+            let subject = self.say(Some(list), "About {}", "Información sobre {}");
             self.replies.answer(self.sender, Some(list), &subject, text);
         }
     }
@@ -135,7 +144,12 @@ impl<'a> Answer<'a> {
             .map(|l| texts.text(Template::Info, Some(l), &[]))
             .collect();
         let text = all.join("\n\n----\n\n");
-        (self.replies).answer(self.sender, None, "The lists on this server", text);
+        let subject = self.say(
+            self.route_list(),
+            "The lists on this server",
+            "Las listas de este servidor",
+        );
+        (self.replies).answer(self.sender, None, &subject, text);
     }
 
     fn query(&mut self, list: &Target) -> Result<(), Error> {
@@ -147,7 +161,7 @@ impl<'a> Answer<'a> {
                 Template::QueryNotMember
             };
             let text = self.texts().text(template, Some(list), &[]);
-            let subject = format!("Your subscription to {}", list.name);
+            let subject = self.say(Some(list), "Your subscription to {}", "Su suscripción a {}");
             self.replies.answer(self.sender, Some(list), &subject, text);
         }
         Ok(())
@@ -156,15 +170,16 @@ impl<'a> Answer<'a> {
     fn help(&mut self) {
         let list = self.route_list();
         let text = self.texts().text(Template::Help, list, &[]);
-        self.replies
-            .answer(self.sender, list, "listkeeper help", text);
+        let subject = self.say(list, "listkeeper help", "Ayuda de listkeeper");
+        self.replies.answer(self.sender, list, &subject, text);
     }
 
     fn unsupported(&mut self, line: &str) {
         let line = message::clean(line);
         self.replies.heading = Some(format!("> {line}"));
         let text = (self.texts()).text(Template::NotSupported, None, &[("line", &line)]);
-        self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
+        self.replies
+            .answer(self.sender, None, &self.to_listkeeper(), text);
     }
 
     /// A message with no command in it: said so, with the help text.
@@ -175,7 +190,8 @@ impl<'a> Answer<'a> {
             texts.text(Template::NoCommand, list, &[]),
             texts.text(Template::Help, list, &[]),
         );
-        self.replies.answer(self.sender, list, TO_LISTKEEPER, none);
+        self.replies
+            .answer(self.sender, list, &self.to_listkeeper(), none);
         self.replies.answer(self.sender, list, "", help);
     }
 
@@ -263,7 +279,14 @@ impl<'a> Answer<'a> {
         match list.and_then(|l| {
             Some((
                 l,
-                table::notice(&self.ctx.config, l, Act::Confirm, outcome, self.now)?,
+                table::notice(
+                    &self.ctx.config,
+                    l,
+                    Act::Confirm,
+                    outcome,
+                    self.lang(Some(l)).as_deref(),
+                    self.now,
+                )?,
             ))
         }) {
             Some((list, notice)) => {
@@ -272,7 +295,8 @@ impl<'a> Answer<'a> {
             }
             None => {
                 let text = self.texts().text(Template::BadTokenServer, None, &[]);
-                self.replies.say(sender, None, "Your confirmation", text);
+                let subject = self.say(None, "Your confirmation", "Su confirmación");
+                self.replies.say(sender, None, &subject, text);
             }
         }
         Ok(())
@@ -301,7 +325,8 @@ impl<'a> Answer<'a> {
                 texts.text(Template::UnknownList, None, &[("word", &word)])
             }
         };
-        self.replies.answer(self.sender, None, TO_LISTKEEPER, text);
+        self.replies
+            .answer(self.sender, None, &self.to_listkeeper(), text);
         None
     }
 
@@ -341,7 +366,29 @@ impl<'a> Answer<'a> {
         }
     }
 
+    /// The texts for the sender, in their language on the list the mail is for.
     pub(super) fn texts(&self) -> Texts<'a> {
-        Texts::to(&self.ctx.config, self.sender)
+        Texts::to(&self.ctx.config, self.sender).lang(self.lang(self.route_list()).as_deref())
+    }
+
+    pub(super) fn to_listkeeper(&self) -> String {
+        self.say(self.route_list(), TO_LISTKEEPER.0, TO_LISTKEEPER.1)
+    }
+
+    /// The sender's language about `list`: their `lang` on it, else its language;
+    /// none (English) without a list.
+    fn lang(&self, list: Option<&ListConfig>) -> Option<String> {
+        let list = list?;
+        member_lang(self.ctx, list, self.sender).or_else(|| Some(list.language.clone()))
+    }
+
+    /// `en` or `es` (with `{}` for the list's name), as the sender reads about `list`.
+    fn say(&self, list: Option<&ListConfig>, en: &str, es: &str) -> String {
+        let chain = crate::lang::chain(self.lang(list).as_deref(), "en");
+        let text = match Lang::pick(&chain) {
+            Lang::Es => es,
+            Lang::En => en,
+        };
+        text.replace("{}", list.map_or("", |l| l.name.as_str()))
     }
 }

@@ -7,7 +7,7 @@
 //! roster to someone the list's `review` setting allows to have it.
 
 use super::audit_line;
-use super::commands::{Answer, TO_LISTKEEPER};
+use super::commands::Answer;
 use crate::actions::owner::{self, OwnerCommand, OwnerOutcome};
 use crate::actions::{Act, Error, Notice, Outcome, table};
 use crate::address::EmailAddress;
@@ -57,8 +57,8 @@ impl<'a> Answer<'a> {
         let Ok(member) = EmailAddress::parse(address) else {
             let text =
                 format!("{command}: `{address}` is not an email address. Nothing has changed.");
-            self.replies
-                .answer(self.sender, Some(list), TO_LISTKEEPER, text);
+            let subject = self.to_listkeeper();
+            self.replies.answer(self.sender, Some(list), &subject, text);
             return Ok(());
         };
         let cmd = OwnerCommand {
@@ -212,8 +212,8 @@ impl<'a> Answer<'a> {
             Some(list),
             &[("who", who), ("command", command)],
         );
-        self.replies
-            .answer(self.sender, Some(list), TO_LISTKEEPER, text);
+        let subject = self.to_listkeeper();
+        self.replies.answer(self.sender, Some(list), &subject, text);
         Ok(())
     }
 }

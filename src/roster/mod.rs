@@ -41,6 +41,13 @@ pub struct Member {
     pub via: Option<Origin>,
     /// How the member gets mail (`mode`, `until`, `why`; absent: plain mail).
     pub setting: Setting,
+    /// What the member's agreement came in: `<message-id>` of the mail,
+    /// `web:CLIENT` for a page, `admin` for an admin's act.
+    pub request: Option<String>,
+    /// The list's terms they agreed to: the first 12 hex digits of their SHA-256.
+    pub terms: Option<String>,
+    /// The member's language (BCP 47), for the texts they are sent.
+    pub lang: Option<String>,
 }
 
 /// A roster that does not parse: where and why.

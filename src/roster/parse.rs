@@ -38,6 +38,15 @@ pub(super) fn member_line(member: &Member) -> String {
         table.insert("via", via.word().as_ref().into());
     }
     put_setting(&mut table, &member.setting);
+    for (key, value) in [
+        ("request", &member.request),
+        ("terms", &member.terms),
+        ("lang", &member.lang),
+    ] {
+        if let Some(value) = value {
+            table.insert(key, value.as_str().into());
+        }
+    }
     let mut doc = toml_edit::DocumentMut::new();
     doc.insert(
         &member.address.to_string(),
@@ -411,6 +420,9 @@ struct FastEntry<'a> {
     /// Checked to be a valid datetime, like `since`.
     until: Option<&'a str>,
     why: Option<&'a str>,
+    request: Option<&'a str>,
+    terms: Option<&'a str>,
+    lang: Option<&'a str>,
 }
 
 impl FastEntry<'_> {
@@ -436,6 +448,9 @@ impl FastEntry<'_> {
                 .map_err(|e| e.to_string())?,
             via: self.via.map(Origin::from),
             setting,
+            request: self.request.map(str::to_owned),
+            terms: self.terms.map(str::to_owned),
+            lang: self.lang.map(str::to_owned),
         };
         Ok((member, problems))
     }
@@ -460,6 +475,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
         mode: None,
         until: None,
         why: None,
+        request: None,
+        terms: None,
+        lang: None,
     };
     if c.eat(b'}').is_none() {
         loop {
@@ -471,6 +489,9 @@ fn fast_entry(line: &str) -> Option<FastEntry<'_>> {
             match field {
                 "name" if entry.name.is_none() => entry.name = Some(c.string()?),
                 "via" if entry.via.is_none() => entry.via = Some(c.string()?),
+                "request" if entry.request.is_none() => entry.request = Some(c.string()?),
+                "terms" if entry.terms.is_none() => entry.terms = Some(c.string()?),
+                "lang" if entry.lang.is_none() => entry.lang = Some(c.string()?),
                 "since" if entry.since.is_none() => entry.since = Some(c.datetime()?),
                 "mode" if entry.mode.is_none() => entry.mode = Some(c.string()?),
                 "why" if entry.why.is_none() => entry.why = Some(c.string()?),
@@ -624,6 +645,9 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<(Member, Vec<Stri
         since: None,
         via: None,
         setting: Setting::mail(),
+        request: None,
+        terms: None,
+        lang: None,
     };
     let field = |name: &str| {
         table.get(name).map(|v| match v {
@@ -640,7 +664,10 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<(Member, Vec<Stri
             ("name", Value::String(s)) => member.name = Some(s.value().clone()),
             ("via", Value::String(s)) => member.via = Some(Origin::from(s.value().as_str())),
             ("since", Value::Datetime(d)) => member.since = Some(*d.value()),
-            ("name" | "via", _) => {
+            ("request", Value::String(s)) => member.request = Some(s.value().clone()),
+            ("terms", Value::String(s)) => member.terms = Some(s.value().clone()),
+            ("lang", Value::String(s)) => member.lang = Some(s.value().clone()),
+            ("name" | "via" | "request" | "terms" | "lang", _) => {
                 return Err(format!("`{field}` of `{key}` must be a string in quotes"));
             }
             ("since", _) => {
@@ -650,7 +677,7 @@ fn member_from_table(key: &str, table: &InlineTable) -> Result<(Member, Vec<Stri
             }
             _ => {
                 return Err(format!(
-                    "unknown field `{field}` for `{key}`: a member may have name, since, via, mode, until and why"
+                    "unknown field `{field}` for `{key}`: a member may have name, since, via, mode, until, why, request, terms and lang"
                 ));
             }
         }

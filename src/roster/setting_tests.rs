@@ -128,6 +128,9 @@ fn a_set_rewrites_only_the_setting_and_keeps_comment_and_fields() {
         since: None,
         via: None,
         setting: nomail(None, Why::Member),
+        request: None,
+        terms: None,
+        lang: None,
     };
     assert!(roster.add(&new));
     assert!(roster.text().ends_with(

@@ -80,6 +80,9 @@ impl Change {
                 since: m.since.as_ref().map(ToString::to_string),
                 via: m.via.clone(),
                 setting: (m.setting != Setting::mail()).then_some(m.setting),
+                request: m.request.clone(),
+                terms: m.terms.clone(),
+                lang: m.lang.clone(),
             },
             Change::Remove(address) => RosterEntry {
                 list: list.to_owned(),
@@ -89,6 +92,9 @@ impl Change {
                 since: None,
                 via: None,
                 setting: None,
+                request: None,
+                terms: None,
+                lang: None,
             },
             Change::Set(address, setting) => RosterEntry {
                 list: list.to_owned(),
@@ -98,6 +104,9 @@ impl Change {
                 since: None,
                 via: None,
                 setting: Some(*setting),
+                request: None,
+                terms: None,
+                lang: None,
             },
         }
     }
@@ -115,6 +124,9 @@ impl Change {
                 since: e.since.as_deref().and_then(|s| s.parse().ok()),
                 via: e.via.clone(),
                 setting: e.setting.unwrap_or_default(),
+                request: e.request.clone(),
+                terms: e.terms.clone(),
+                lang: e.lang.clone(),
             }),
             Edit::Remove => Change::Remove(address),
             Edit::Mode => Change::Set(address, e.setting.unwrap_or_default()),
@@ -363,6 +375,14 @@ impl SharedRoster {
         Ok(out)
     }
 
+    /// A member's `lang`, as the roster file says it (a member whose line is not
+    /// written yet has none here: the list's language then speaks for them).
+    pub fn lang(&self, address: &EmailAddress) -> Result<Option<String>, RosterError> {
+        let file = self.current()?;
+        let pending = lock(&self.pending);
+        Ok(member(&pending, file.roster(), address).and_then(|m| m.lang))
+    }
+
     /// How many members there are as of the latest change (the web's list pages).
     pub fn count(&self) -> Result<usize, RosterError> {
         let file = self.current()?;
@@ -523,6 +543,9 @@ mod tests {
             since: Some("2026-11-25T10:00:00Z".parse().unwrap()),
             via: Some("token".into()),
             setting: Default::default(),
+            request: None,
+            terms: None,
+            lang: None,
         }
     }
 

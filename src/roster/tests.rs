@@ -15,6 +15,9 @@ fn member(address: &str, name: Option<&str>) -> Member {
         since: Some(Datetime::from_str("2026-01-05T10:00:00Z").unwrap()),
         via: Some("admin".into()),
         setting: Default::default(),
+        request: None,
+        terms: None,
+        lang: None,
     }
 }
 

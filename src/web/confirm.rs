@@ -7,6 +7,7 @@ use super::{Peer, Web, blocking, client, commit, pages};
 use crate::actions::{self, Act, Outcome, Redeemed, Source};
 use crate::clock::unix_now;
 use crate::config::ListConfig;
+use crate::lang::Lang;
 use crate::records::Intent;
 use crate::replies::Replies;
 use crate::token::looks_like_token;
@@ -16,8 +17,26 @@ use axum::response::Response;
 use minijinja::context;
 use tracing::{info, warn};
 
-const BAD_LINK: &str = "This link is not valid (any more)";
-const BAD_TEXT: &str = "It may have been used already, or it has lapsed. To try again, ask anew from the list's page or by mail.";
+const BAD_LINK: (&str, &str) = (
+    "This link is not valid (any more)",
+    "Este enlace ya no es válido",
+);
+const BAD_TEXT: (&str, &str) = (
+    "It may have been used already, or it has lapsed. To try again, ask anew from the list's page or by mail.",
+    "Es posible que ya se haya usado o que haya vencido. Para intentarlo de nuevo, haga una nueva solicitud desde la página de la lista o por correo electrónico.",
+);
+
+/// The page for a link that names nothing valid, in `list`'s language.
+fn bad_link(config: &crate::config::Config, list: Option<&ListConfig>) -> Response {
+    let say = |(en, es)| pages::say(list, en, es);
+    pages::message(
+        config,
+        list,
+        StatusCode::NOT_FOUND,
+        say(BAD_LINK),
+        say(BAD_TEXT),
+    )
+}
 
 /// GET: what the token would do, and the button. Reads only.
 pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>) -> Response {
@@ -31,34 +50,13 @@ pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>) -> R
         };
         let (list, pending) = match found {
             Ok(Some(found)) => found,
-            Ok(None) => return pages::message(config, None, StatusCode::NOT_FOUND, BAD_LINK, BAD_TEXT),
+            Ok(None) => return bad_link(config, None),
             Err(e) => {
                 warn!(error = %e, "cannot read the pending requests");
                 return pages::try_later();
             }
         };
-        let (heading, text, button) = match pending.action {
-            Intent::Subscribe => (
-                format!("Join {}", list.name),
-                format!("Confirm that {} joins {} ({}).{}", pending.address, list.name, list.title,
-                    if pending.hold { " The list's owners then decide on the request." } else { "" }),
-                "Confirm: join the list",
-            ),
-            Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => (
-                format!("Leave {}", list.name),
-                format!("Confirm that {} leaves {}.", pending.address, list.name),
-                "Confirm: leave the list",
-            ),
-            Intent::SetMode => {
-                let setting = pending.setting.unwrap_or_default();
-                let until = setting.until.map(|d| format!(" until {d}")).unwrap_or_default();
-                (
-                    format!("Delivery from {}", list.name),
-                    format!("Confirm that {} gets {} as: {}{until}.", pending.address, list.name, setting.mode.as_str()),
-                    "Confirm: change delivery",
-                )
-            }
-        };
+        let (heading, text, button) = asks(list, &pending);
         let facts = pages::ListFacts::brief(config, list);
         pages::render(config, Some(list), "confirm.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, button, token })
     })
@@ -102,8 +100,8 @@ pub(super) async fn carry_out(
                 let (heading, text) = said(list, &address.to_string(), &outcome);
                 pages::message(config, Some(list), StatusCode::OK, &heading, &text)
             }
-            Ok(Redeemed::Bad { list, .. }) => pages::message(config, list, StatusCode::NOT_FOUND, BAD_LINK, BAD_TEXT),
-            Ok(Redeemed::Owner { list, .. }) => pages::message(config, Some(list), StatusCode::NOT_FOUND, BAD_LINK, BAD_TEXT),
+            Ok(Redeemed::Bad { list, .. }) => bad_link(config, list),
+            Ok(Redeemed::Owner { list, .. }) => bad_link(config, Some(list)),
             Err(e) => {
                 warn!(error = %e, "a web confirmation is not recorded");
                 pages::try_later()
@@ -113,8 +111,83 @@ pub(super) async fn carry_out(
     .await
 }
 
-/// What the page says of a confirmed request's outcome.
+/// What the confirmation page asks: its heading, text and button.
+fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String, &'static str) {
+    let (name, address) = (&list.name, &pending.address);
+    let es = Lang::of_list(Some(list)) == Lang::Es;
+    match (pending.action, es) {
+        (Intent::Subscribe, false) => (
+            format!("Join {name}"),
+            format!(
+                "Confirm that {address} joins {name} ({}).{}",
+                list.title,
+                if pending.hold {
+                    " The list's owners then decide on the request."
+                } else {
+                    ""
+                }
+            ),
+            "Confirm: join the list",
+        ),
+        (Intent::Subscribe, true) => (
+            format!("Suscribirse a {name}"),
+            format!(
+                "Confirme que desea suscribir la dirección {address} a {name} ({}).{}",
+                list.title,
+                if pending.hold {
+                    " Después, los administradores de la lista decidirán sobre la solicitud."
+                } else {
+                    ""
+                }
+            ),
+            "Confirmar la suscripción",
+        ),
+        (Intent::Unsubscribe, false) => (
+            format!("Leave {name}"),
+            format!("Confirm that {address} leaves {name}."),
+            "Confirm: leave the list",
+        ),
+        (Intent::Unsubscribe, true) => (
+            format!("Darse de baja de {name}"),
+            format!("Confirme que desea dar de baja la dirección {address} de {name}."),
+            "Confirmar la baja",
+        ),
+        // An owner's command is carried out by mail only: its token never gets here.
+        (Intent::OwnerAdd | Intent::OwnerDelete, _) => (
+            name.to_string(),
+            "An owner's command is carried out by replying OK to its mail.".to_owned(),
+            "Confirm",
+        ),
+        (Intent::SetMode, es) => {
+            let setting = pending.setting.unwrap_or_default();
+            let mode = setting.mode.as_str();
+            match (es, setting.until) {
+                (false, until) => (
+                    format!("Delivery from {name}"),
+                    format!(
+                        "Confirm that {address} gets {name} as: {mode}{}.",
+                        until.map(|d| format!(" until {d}")).unwrap_or_default()
+                    ),
+                    "Confirm: change delivery",
+                ),
+                (true, until) => (
+                    format!("Entrega de {name}"),
+                    format!(
+                        "Confirme que la dirección {address} recibirá {name} así: {mode}{}.",
+                        until.map(|d| format!(" hasta el {d}")).unwrap_or_default()
+                    ),
+                    "Confirmar el cambio",
+                ),
+            }
+        }
+    }
+}
+
+/// What the page says of a confirmed request's outcome, in the list's language.
 pub(super) fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, String) {
+    if Lang::of_list(Some(list)) == Lang::Es {
+        return said_es(list, address, outcome);
+    }
     let name = &list.name;
     match outcome {
         Outcome::Added => (
@@ -144,6 +217,36 @@ pub(super) fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (Stri
         _ => (
             format!("Your request about {name}"),
             "Your request was carried out.".to_owned(),
+        ),
+    }
+}
+/// [`said`] in Spanish.
+fn said_es(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, String) {
+    let name = &list.name;
+    match outcome {
+        Outcome::Added => (
+            format!("Le damos la bienvenida a {name}"),
+            format!("La dirección {address} ya está suscrita a {name}. Le hemos enviado un mensaje de bienvenida."),
+        ),
+        Outcome::AlreadyMember => (
+            format!("Su dirección ya está suscrita a {name}"),
+            format!("La dirección {address} ya estaba suscrita a {name}: no se ha hecho ningún cambio."),
+        ),
+        Outcome::Held(_) | Outcome::AlreadyHeld => (
+            format!("Su solicitud de suscripción a {name}"),
+            "Gracias. Su solicitud está en manos de los administradores de la lista, que decidirán sobre ella. Recibirá su respuesta por correo electrónico.".to_owned(),
+        ),
+        Outcome::Removed => (
+            format!("Se ha dado de baja de {name}"),
+            format!("Se ha dado de baja la dirección {address} de {name}."),
+        ),
+        Outcome::NotMember => (
+            format!("Su dirección no está suscrita a {name}"),
+            format!("La dirección {address} no estaba suscrita a {name}: no se ha hecho ningún cambio."),
+        ),
+        _ => (
+            format!("Su solicitud sobre {name}"),
+            "Se ha atendido su solicitud.".to_owned(),
         ),
     }
 }

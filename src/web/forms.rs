@@ -76,33 +76,46 @@ async fn post(
         };
         let client = client(peer, &headers, &settings.trusted_proxies);
         let now = unix_now();
-        let refuse = |status, heading: &str, text: &str| {
-            info!(list = list.id.as_str(), %client, %heading, "web form refused");
-            pages::message(config, Some(list), status, heading, text)
+        // Each refusal in English and Spanish, said in the list's language.
+        let refuse = |status, heading: (&str, &str), text: (&str, &str)| {
+            info!(list = list.id.as_str(), %client, heading = heading.0, "web form refused");
+            let say = |(en, es)| pages::say(Some(list), en, es);
+            pages::message(config, Some(list), status, say(heading), say(text))
         };
         if !web.clients.take(client, settings.posts_per_client_per_hour, now) {
             let mut response = refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests",
-                "Too many forms were sent from your network in the last hour. Please try again later, or write to the address shown on the list's page.",
+                ("Too many requests", "Demasiadas solicitudes"),
+                ("Too many forms were sent from your network in the last hour. Please try again later, or write to the address shown on the list's page.",
+                 "Desde su red se enviaron demasiados formularios en la última hora. Inténtelo de nuevo más tarde o escriba a la dirección que aparece en la página de la lista."),
             );
             response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("3600"));
             return response;
         }
         let Ok(Form(fields)) = form else {
-            return refuse(StatusCode::BAD_REQUEST, "Form not understood", "Please go back to the list's page and fill in the form again.");
+            return refuse(StatusCode::BAD_REQUEST, ("Form not understood", "No se entendió el formulario"),
+                ("Please go back to the list's page and fill in the form again.", "Vuelva a la página de la lista y llene el formulario de nuevo."));
         };
         if !fields.website.is_empty() {
-            return refuse(StatusCode::BAD_REQUEST, "Form refused", "A field meant to stay empty was filled in, as programs that send forms do. If you are a person, go back, leave the last field empty, and send the form again.");
+            return refuse(StatusCode::BAD_REQUEST, ("Form refused", "Formulario rechazado"),
+                ("A field meant to stay empty was filled in, as programs that send forms do. If you are a person, go back, leave the last field empty, and send the form again.",
+                 "Se llenó un campo que debía quedar vacío, como hacen los programas que envían formularios automáticamente. Si usted es una persona, vuelva atrás, deje vacío el último campo y envíe el formulario de nuevo."));
         }
         match stamp::check(&ctx.keys, list.id.as_str(), &fields.stamp, stamp::now_ms()) {
             Stamp::Fresh => {}
-            Stamp::TooFast => return refuse(StatusCode::BAD_REQUEST, "Too fast", "This form was sent back quicker than a person can fill it in. Go back, wait a moment, and send it again."),
-            Stamp::TooOld => return refuse(StatusCode::BAD_REQUEST, "Form too old", "This form is more than a day old. Load the list's page again and fill in the new form."),
-            Stamp::Forged => return refuse(StatusCode::BAD_REQUEST, "Form not recognised", "This form did not come from this server's page. Load the list's page again and fill in its form."),
+            Stamp::TooFast => return refuse(StatusCode::BAD_REQUEST, ("Too fast", "Demasiado rápido"),
+                ("This form was sent back quicker than a person can fill it in. Go back, wait a moment, and send it again.",
+                 "Este formulario se envió más rápido de lo que una persona puede llenarlo. Vuelva atrás, espere un momento y envíelo de nuevo.")),
+            Stamp::TooOld => return refuse(StatusCode::BAD_REQUEST, ("Form too old", "Formulario vencido"),
+                ("This form is more than a day old. Load the list's page again and fill in the new form.",
+                 "Este formulario tiene más de un día. Vuelva a cargar la página de la lista y llene el formulario nuevo.")),
+            Stamp::Forged => return refuse(StatusCode::BAD_REQUEST, ("Form not recognised", "Formulario no reconocido"),
+                ("This form did not come from this server's page. Load the list's page again and fill in its form.",
+                 "Este formulario no proviene de la página de este servidor. Vuelva a cargar la página de la lista y llene su formulario.")),
         }
         let Ok(address) = EmailAddress::parse(fields.address.trim()) else {
-            return refuse(StatusCode::BAD_REQUEST, "Not an email address", "What you gave is not an email address. Go back and check it.");
+            return refuse(StatusCode::BAD_REQUEST, ("Not an email address", "No es una dirección de correo electrónico"),
+                ("What you gave is not an email address. Go back and check it.", "Lo que escribió no es una dirección de correo electrónico. Vuelva atrás y revísela."));
         };
         let name = Some(fields.name.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
         match act_on(&web, &ctx, list, address, name, act, client, now) {
@@ -150,8 +163,8 @@ fn act_on(
 /// The page after a good post: the same for every address.
 fn sent(config: &Config, list: &crate::config::ListConfig, act: Act) -> Response {
     let what = match act {
-        Act::Subscribe => "join",
-        _ => "leave",
+        Act::Subscribe => pages::say(Some(list), "join", "suscribirse a"),
+        _ => pages::say(Some(list), "leave", "darse de baja de"),
     };
     let facts = pages::ListFacts::brief(config, list);
     let response = pages::render(

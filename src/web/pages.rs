@@ -8,6 +8,7 @@
 use super::{Web, blocking, page, stamp};
 use crate::config::{Config, ListConfig};
 use crate::context::Context;
+use crate::lang::Lang;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,17 @@ const BUILTIN: &[(&str, &str)] = &[
     ("confirm.html", include_str!("templates/confirm.html")),
     ("message.html", include_str!("templates/message.html")),
     ("link.html", include_str!("templates/link.html")),
+];
+
+/// The built-in templates in Spanish (`<html lang="es">`), for a list whose
+/// language is Spanish.
+const BUILTIN_ES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("templates/es/layout.html")),
+    ("index.html", include_str!("templates/es/index.html")),
+    ("list.html", include_str!("templates/es/list.html")),
+    ("sent.html", include_str!("templates/es/sent.html")),
+    ("confirm.html", include_str!("templates/es/confirm.html")),
+    ("message.html", include_str!("templates/es/message.html")),
 ];
 
 const STYLE: &str = include_str!("templates/style.css");
@@ -148,6 +160,11 @@ fn not_found_page(config: &Config) -> Response {
     )
 }
 
+/// `en` or `es`, in the language of `list`'s pages.
+pub(super) fn say<'s>(list: Option<&ListConfig>, en: &'s str, es: &'s str) -> &'s str {
+    Lang::of_list(list).say(en, es)
+}
+
 /// A page that says one thing under a heading (`message.html`).
 pub(super) fn message(
     config: &Config,
@@ -187,13 +204,15 @@ pub(super) fn render(
     name: &str,
     vars: Value,
 ) -> Response {
+    let lang = Lang::of_list(list);
     let site = context! {
         site => config.server.domain.clone(),
         root => root(config),
+        lang => lang.tag(),
     };
     let vars = context! { ..vars, ..site };
     if let Some(list) = list.filter(|l| !l.pages.is_empty()) {
-        match environment(Some(list)).and_then(|env| env.get_template(name)?.render(&vars)) {
+        match environment(Some(list), lang).and_then(|env| env.get_template(name)?.render(&vars)) {
             Ok(html) => return page(StatusCode::OK, html),
             Err(e) => warn!(
                 list = list.id.as_str(),
@@ -203,7 +222,7 @@ pub(super) fn render(
             ),
         }
     }
-    match environment(None).and_then(|env| env.get_template(name)?.render(&vars)) {
+    match environment(None, lang).and_then(|env| env.get_template(name)?.render(&vars)) {
         Ok(html) => page(StatusCode::OK, html),
         Err(e) => {
             warn!(template = name, error = %e, "a built-in page template fails");
@@ -212,8 +231,9 @@ pub(super) fn render(
     }
 }
 
-/// The built-in templates, and over them a list's own.
-fn environment(list: Option<&ListConfig>) -> Result<Environment<'_>, minijinja::Error> {
+/// The built-in templates in `lang`, and over them a list's own: those of its
+/// language's folders (`templates/es/`, then `templates/es-mx/`), then its plain ones.
+fn environment(list: Option<&ListConfig>, lang: Lang) -> Result<Environment<'_>, minijinja::Error> {
     let mut env = Environment::new();
     // HTML escaping for every `.html` template (the default, said out loud).
     env.set_auto_escape_callback(|name| {
@@ -223,11 +243,32 @@ fn environment(list: Option<&ListConfig>) -> Result<Environment<'_>, minijinja::
             minijinja::AutoEscape::None
         }
     });
-    for (name, source) in BUILTIN {
+    let builtin = match lang {
+        Lang::En => BUILTIN,
+        Lang::Es => BUILTIN_ES,
+    };
+    for (name, source) in builtin {
         env.add_template(name, source)?;
     }
-    for (name, source) in list.map(|l| &l.pages).into_iter().flatten() {
-        env.add_template(name, source)?;
+    let Some(list) = list else {
+        return Ok(env);
+    };
+    // The list's language down to the built-in one: `es-mx`, `es`.
+    let chain = crate::lang::chain(None, &list.language);
+    let upto = chain
+        .iter()
+        .position(|t| t == lang.tag())
+        .map_or(0, |i| i + 1);
+    for tag in chain[..upto].iter().rev() {
+        let prefix = format!("{tag}/");
+        for (name, source) in &list.pages {
+            if let Some(name) = name.strip_prefix(&prefix) {
+                env.add_template(name, source.as_str())?;
+            }
+        }
+    }
+    for (name, source) in list.pages.iter().filter(|(n, _)| !n.contains('/')) {
+        env.add_template(name.as_str(), source.as_str())?;
     }
     Ok(env)
 }

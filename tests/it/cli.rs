@@ -98,7 +98,13 @@ fn add_and_remove_edit_one_line_and_are_audited() {
         "{}",
         added[0]
     );
-    assert!(added[0].ends_with("via = \"admin\" }"), "{}", added[0]);
+    assert!(
+        added[0].ends_with(
+            "via = \"admin\", request = \"admin\", terms = \"51a63148e5d3\", lang = \"en\" }"
+        ),
+        "{}",
+        added[0]
+    );
     assert!(
         after.starts_with(before.trim_end()),
         "every earlier byte is kept"

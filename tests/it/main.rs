@@ -8,11 +8,13 @@ mod support;
 
 mod browser;
 mod cli;
+mod consent;
 mod deb;
 mod deliver;
 mod deliver_terminal;
 mod faults;
 mod import;
+mod lang;
 mod modes;
 mod owner_commands;
 mod owners;

@@ -21,8 +21,17 @@ struct Server {
 impl Server {
     /// Starts `serve` with `[web]` on a free port; `edit` may change listkeeper.toml.
     fn start(edit: impl FnOnce(String) -> String) -> Server {
+        Server::start_with(edit, |_| {})
+    }
+
+    /// As `start`, with `prepare` given the config folder first.
+    fn start_with(
+        edit: impl FnOnce(String) -> String,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         copy_example(&tmp.path().join("config"));
+        prepare(&tmp.path().join("config"));
         let file = tmp.path().join("config/listkeeper.toml");
         let text = std::fs::read_to_string(&file)
             .unwrap()
@@ -470,4 +479,95 @@ fn an_open_list_still_confirms_a_form() {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(!server.roster().contains("open.door@agency.gov"));
+}
+
+/// A Spanish list's pages are in Spanish, `<html lang="es">`, with its
+/// `templates/es/` page overriding the built-in one; the mail and the member line
+/// follow (issue 17, part 6).
+#[test]
+fn a_spanish_list_has_spanish_pages() {
+    let server = Server::start_with(
+        |t| t,
+        |config| {
+            let list = config.join("lists/sm-cop/list.toml");
+            let text = std::fs::read_to_string(&list).unwrap();
+            std::fs::write(
+                &list,
+                text.replace("id = \"sm-cop\"", "id = \"sm-cop\"\nlanguage = \"es\""),
+            )
+            .unwrap();
+            let es = config.join("lists/sm-cop/templates/es");
+            std::fs::create_dir_all(&es).unwrap();
+            std::fs::write(
+                es.join("sent.html"),
+                "{% extends \"layout.html\" %}{% block main %}<p>Propia: revise su correo, {{ list.name }}.</p>{% endblock %}",
+            )
+            .unwrap();
+        },
+    );
+    let page = server.get("/lists/sm-cop");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<html lang=\"es\">"), "{}", page.body);
+    assert!(
+        page.body.contains("<h2>Suscribirse a SM-COP</h2>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<button type=\"submit\">Darse de baja</button>")
+    );
+    let stamp = server.aged_stamp();
+    let sent = server.post(
+        "/lists/sm-cop/subscribe",
+        &[
+            ("address", "ana@agency.gov"),
+            ("name", ""),
+            ("website", ""),
+            ("stamp", &stamp),
+        ],
+        None,
+    );
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(
+        sent.body.contains("Propia: revise su correo, SM-COP."),
+        "{}",
+        sent.body
+    );
+    assert!(
+        sent.body.contains("<html lang=\"es\">"),
+        "the built-in Spanish layout"
+    );
+    assert!(eventually(|| server.mails().len() == 1), "{}", server.log());
+    let mail = server.mails().remove(0);
+    assert!(mail.contains("Subject: Confirme su "), "{mail}");
+    let (path, _) = link_of(&mail, BASE);
+    let shown = server.get(&path);
+    assert!(
+        shown.body.contains("Confirmar la suscripción"),
+        "{}",
+        shown.body
+    );
+    let done = agent()
+        .post(format!("{}{path}", server.base))
+        .send_empty()
+        .map(answer)
+        .unwrap();
+    assert!(
+        done.body.contains("Le damos la bienvenida a SM-COP"),
+        "{}",
+        done.body
+    );
+    assert!(
+        eventually(|| server.roster().contains("request = \"web:127.0.0.1\"")),
+        "{}",
+        server.roster()
+    );
+    assert!(
+        server.roster().contains("lang = \"es\""),
+        "{}",
+        server.roster()
+    );
+    // A page about no list stays English.
+    assert!(server.get("/nowhere").body.contains("<html lang=\"en\">"));
 }

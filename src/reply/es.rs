@@ -1,0 +1,129 @@
+//! The built-in texts in Spanish: the same texts and placeholders as the English
+//! ones, written for readers of public administration's Spanish (usted, plain and
+//! polite). Command words stay as listkeeper reads them (`subscribe`, `confirm`…).
+
+use super::Template;
+
+/// The Spanish text of `template` (`linked`: the confirmation requests with the
+/// `{confirm_url}` link of `[web]`).
+pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
+    match template {
+        Template::ConfirmSubscribe if linked => {
+            "Alguien, probablemente usted, pidió suscribir la dirección {address} a la lista {list} ({title}).\n\n\
+             Para confirmar, abra este enlace y haga clic en el botón de la página:\n  {confirm_url}\n\
+             o responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio sin su confirmación."
+        }
+        Template::ConfirmUnsubscribe if linked => {
+            "Alguien, probablemente usted, pidió dar de baja la dirección {address} de la lista {list}.\n\n\
+             Para confirmar, abra este enlace y haga clic en el botón de la página:\n  {confirm_url}\n\
+             o responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue vigente."
+        }
+        Template::ConfirmSubscribe => {
+            "Alguien, probablemente usted, pidió suscribir la dirección {address} a la lista {list} ({title}).\n\n\
+             Para confirmar, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio sin su confirmación."
+        }
+        Template::ConfirmUnsubscribe => {
+            "Alguien, probablemente usted, pidió dar de baja la dirección {address} de la lista {list}.\n\n\
+             Para confirmar, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue vigente."
+        }
+        Template::Welcome => {
+            "Le damos la bienvenida a {list}: la dirección {address} ya está suscrita.\n\n{title}\n\n\
+             Para darse de baja de la lista, envíe un mensaje a {leave_address}."
+        }
+        Template::Goodbye => {
+            "Se ha dado de baja la dirección {address} de la lista {list}.\n\n\
+             Para volver a suscribirse, envíe un mensaje a {subscribe_address}."
+        }
+        Template::Refused => {
+            "La dirección {address} no puede suscribirse a la lista {list}:\n\n  {reason}"
+        }
+        Template::AlreadyMember => {
+            "La dirección {address} ya está suscrita a la lista {list}. No se ha hecho ningún cambio."
+        }
+        Template::NotMember => {
+            "La dirección {address} no está suscrita a la lista {list}. No se ha hecho ningún cambio."
+        }
+        Template::HeldOwner => {
+            "{address} ({name}) solicita suscribirse a la lista {list}; {why}.\n\n\
+             Para aprobar la solicitud, responda a este mensaje: la respuesta llega a {request_address} con\n\
+             \x20 approve {token}\n\
+             en el asunto. Para rechazarla, envíe en su lugar\n\
+             \x20 reject {token} el motivo\n\
+             a {request_address}. O bien, en el servidor:\n\
+             \x20 listkeeper approve {list_id} {address}\n\
+             \x20 listkeeper reject {list_id} {address} --reason \"...\"\n\n\
+             Si nadie decide, la solicitud vence el {expires}."
+        }
+        Template::Declined => {
+            "Los administradores de la lista {list} no aceptaron la solicitud de suscripción de {address}:\n\n  {reason}"
+        }
+        Template::ApprovedOwner => {
+            "{address} ya es miembro de la lista {list}; se le ha enviado el mensaje de bienvenida."
+        }
+        Template::RejectedOwner => {
+            "Se rechazó la solicitud de {address} para suscribirse a la lista {list}; se le ha informado."
+        }
+        Template::AlreadyHeld => {
+            "La solicitud de suscripción de {address} a la lista {list} ya está en manos de los administradores."
+        }
+        Template::Held => {
+            "Su solicitud de suscripción a la lista {list} se ha remitido a los administradores de la lista, que decidirán sobre ella.\n\
+             Le avisaremos cuando hayan tomado una decisión."
+        }
+        Template::BadToken => {
+            "Esa confirmación no existe, ya se usó o ha vencido. No se ha hecho ningún cambio.\n\n\
+             Para empezar de nuevo, envíe un mensaje a {subscribe_address} (o a {leave_address} para darse de baja)."
+        }
+        Template::BadTokenServer => {
+            "Esa confirmación no existe, ya se usó o ha vencido. No se ha hecho ningún cambio.\n\n\
+             Para empezar de nuevo, envíe \"lists\" a {server_address} y recibirá las listas de este servidor."
+        }
+        Template::Info => {
+            "{list}: {title}\n\nQuién puede suscribirse: {terms}\n\n\
+             Para suscribirse, envíe un mensaje a {subscribe_address}.\n\
+             Para darse de baja, envíe un mensaje a {leave_address}.\n\
+             Para ver los comandos, envíe \"help\" a {request_address}."
+        }
+        Template::QueryMember => "La dirección {address} está suscrita a la lista {list}.",
+        Template::QueryNotMember => "La dirección {address} no está suscrita a la lista {list}.",
+        Template::NoCommand => "No se encontró ningún comando en su mensaje.",
+        Template::UnknownList => {
+            "Aquí no hay ninguna lista llamada \"{word}\". Envíe \"lists\" para ver las listas de este servidor."
+        }
+        Template::MissingList => "Indique el nombre de la lista, por ejemplo: {example}",
+        Template::NotSupported => {
+            "comando no admitido aquí: {line}\nEnvíe \"help\" para ver los comandos que reconoce listkeeper."
+        }
+        Template::LastConfirmation => {
+            "Esta es la última confirmación o aviso que listkeeper enviará hoy a {address};\n\
+             hasta mañana no se responderá a más solicitudes de suscripción, baja o confirmación."
+        }
+        Template::LastCommandReply => {
+            "Esta es la última respuesta a comandos que listkeeper enviará hoy a {address};\n\
+             hasta mañana no se responderá a más mensajes con comandos."
+        }
+        Template::Help => {
+            "Comandos (uno por línea, en el asunto o en el cuerpo del mensaje; en los mensajes a\n\
+             LISTA-request se puede omitir el nombre de la lista):\n\n\
+             \x20 subscribe LISTA [Nombre y apellido]   suscribirse a una lista (también: sub, join, suscribir, alta)\n\
+             \x20 unsubscribe LISTA                     darse de baja de una lista (también: signoff, unsub, leave, baja)\n\
+             \x20 confirm CÓDIGO                        confirmar una solicitud (también: confirmar)\n\
+             \x20 info LISTA                            qué es la lista y quién puede suscribirse\n\
+             \x20 lists                                 las listas de este servidor\n\
+             \x20 query LISTA                           si su dirección está suscrita\n\
+             \x20 help                                  este texto (también: ayuda)\n\
+             \x20 end                                   dejar de leer comandos\n\n\
+             También puede escribir a LISTA-subscribe-request o a LISTA-unsubscribe-request: cualquier mensaje sirve."
+        }
+        // Not yet written in Spanish: the English text (see the test below).
+        _ => super::builtin(template, linked),
+    }
+}

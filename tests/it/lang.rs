@@ -1,0 +1,154 @@
+//! Languages through the pipeline (issue 17, part 6): a Spanish list answers in
+//! Spanish, a list's `templates/LANG/NAME.txt` wins, a member's `lang` is kept.
+
+use crate::support::Site;
+use listkeeper::config::Config;
+use listkeeper::pipeline::{self, Context, Delivery, Outcome};
+
+const D: &str = "listserv.example.gov";
+const T0: u64 = 1_800_000_000;
+
+fn spanish_site() -> Site {
+    let site = Site::new();
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "id = \"sm-cop\"",
+        "id = \"sm-cop\"\nlanguage = \"es\"",
+    );
+    site
+}
+
+/// The mail from `from` to `to@D` with `subject`, handled: the replies' texts
+/// (decoded) and subjects.
+fn send(ctx: &Context, to: &str, from: &str, subject: &str, id: &str) -> Vec<(String, String)> {
+    let raw = format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n\r\n");
+    let to = format!("{to}@{D}");
+    let delivery = Delivery {
+        envelope_from: Some(from),
+        recipient: &to,
+        raw: raw.as_bytes(),
+    };
+    let Outcome::Done(Some(batch)) = pipeline::handle(ctx, &delivery, T0) else {
+        panic!("no reply to {subject}");
+    };
+    batch
+        .mails
+        .iter()
+        .map(|m| {
+            let message = mail_parser::MessageParser::default()
+                .parse(m.mail.message.as_bytes())
+                .unwrap();
+            let body = message.body_text(0).unwrap().into_owned();
+            let subject = message.subject().unwrap_or_default().to_owned();
+            (subject, body)
+        })
+        .collect()
+}
+
+#[test]
+fn a_spanish_list_answers_in_spanish() {
+    let site = spanish_site();
+    let ctx = Context::open(Config::load(&site.config()).unwrap()).unwrap();
+    let ask = send(&ctx, "sm-cop-join", "ana@agency.gov", "join", "s1@x");
+    let (subject, body) = &ask[0];
+    assert!(
+        subject.starts_with("Confirme su suscripción a SM-COP (confirm "),
+        "{subject}"
+    );
+    assert!(
+        body.starts_with("Alguien, probablemente usted, pidió suscribir"),
+        "{body}"
+    );
+    let token = subject
+        .split("(confirm ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+
+    let welcome = send(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "ana@agency.gov",
+        "ok",
+        "s2@x",
+    );
+    let (subject, body) = &welcome[0];
+    assert_eq!(subject, "Le damos la bienvenida a SM-COP");
+    assert!(
+        body.contains("la dirección ana@agency.gov ya está suscrita"),
+        "{body}"
+    );
+
+    let help = send(&ctx, "sm-cop-request", "ana@agency.gov", "help", "s3@x");
+    let (subject, body) = &help[0];
+    assert_eq!(subject, "Ayuda de listkeeper");
+    assert!(
+        body.contains("subscribe LISTA [Nombre y apellido]   suscribirse a una lista"),
+        "{body}"
+    );
+
+    // A Spanish command word, and the English list next door still speaks English.
+    let leave = send(&ctx, "sm-cop-request", "ana@agency.gov", "baja", "s4@x");
+    assert!(
+        leave[0].0.starts_with("Confirme su baja de SM-COP"),
+        "{:?}",
+        leave[0]
+    );
+    drop(ctx);
+    // The member line keeps the language they joined in.
+    let out = site.run(&["members", "sm-cop", "--json"]);
+    let members: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ana = members
+        .iter()
+        .find(|m| m["address"] == "ana@agency.gov")
+        .unwrap();
+    assert_eq!(ana["lang"], "es");
+}
+
+#[test]
+fn a_member_in_spanish_on_an_english_list_and_an_override_per_language() {
+    let site = Site::new();
+    // An admin wrote lang = "es-MX" on a member line; the list's own Spanish help.
+    site.edit(
+        "lists/sm-cop/roster.toml",
+        "\"john.roe@army.mil\" = {}",
+        "\"john.roe@army.mil\" = { lang = \"es-MX\" }",
+    );
+    let es = site.config().join("lists/sm-cop/templates/es");
+    std::fs::create_dir_all(&es).unwrap();
+    std::fs::write(
+        es.join("query_member.txt"),
+        "Sí, {address} está en {list}.\n",
+    )
+    .unwrap();
+    let ctx = Context::open(Config::load(&site.config()).unwrap()).unwrap();
+    let query = send(&ctx, "sm-cop-request", "john.roe@army.mil", "query", "q1@x");
+    assert_eq!(query[0].0, "Su suscripción a SM-COP");
+    assert!(
+        query[0].1.contains("Sí, john.roe@army.mil está en SM-COP."),
+        "{}",
+        query[0].1
+    );
+    let help = send(&ctx, "sm-cop-request", "john.roe@army.mil", "help", "q2@x");
+    assert!(
+        help[0].1.contains("darse de baja de una lista"),
+        "{}",
+        help[0].1
+    );
+    // Everyone else on the English list: English.
+    let query = send(
+        &ctx,
+        "sm-cop-request",
+        "jane.doe@agency.gov",
+        "query",
+        "q3@x",
+    );
+    assert_eq!(query[0].0, "Your subscription to SM-COP");
+    assert!(
+        query[0]
+            .1
+            .contains("jane.doe@agency.gov is subscribed to SM-COP."),
+        "{}",
+        query[0].1
+    );
+}
