@@ -4,8 +4,9 @@
 
 use super::Template;
 
-/// The Spanish text of `template` (`linked`: the confirmation requests with the
-/// `{confirm_url}` link of `[web]`).
+/// The Spanish text of `template` (`linked`: with the links of `[web]`, the
+/// confirmation requests' `{confirm_url}`, a welcome's `{unsubscribe_url}` and a
+/// goodbye's `{undo_url}`).
 pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
     match template {
         Template::ConfirmSubscribe if linked => {
@@ -22,6 +23,26 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Esta solicitud es válida hasta el {expires}.\n\n\
              Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue vigente."
         }
+        Template::ConfirmSet if linked => {
+            "Alguien, probablemente usted, pidió que la dirección {address} reciba de la lista {list}: {mode}, hasta {until}.\n\n\
+             Para confirmar, abra este enlace y haga clic en el botón de la página:\n  {confirm_url}\n\
+             o responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio."
+        }
+        Template::ConfirmSet => {
+            "Alguien, probablemente usted, pidió que la dirección {address} reciba de la lista {list}: {mode}, hasta {until}.\n\n\
+             Para confirmar, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio."
+        }
+        Template::ModeSet => {
+            "A partir de ahora, la dirección {address} recibe de la lista {list}: {mode}, hasta {until}.\n\n\
+             Para cambiarlo, envíe \"set {list_id} mail\" (o digest, o nomail) a {request_address}."
+        }
+        Template::ModeUnchanged => {
+            "La dirección {address} ya recibe de la lista {list}: {mode}, hasta {until}. No se ha hecho ningún cambio."
+        }
         Template::ConfirmSubscribe => {
             "Alguien, probablemente usted, pidió suscribir la dirección {address} a la lista {list} ({title}).\n\n\
              Para confirmar, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\
@@ -33,6 +54,17 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Para confirmar, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\
              Esta solicitud es válida hasta el {expires}.\n\n\
              Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue vigente."
+        }
+        Template::Welcome if linked => {
+            "Le damos la bienvenida a {list}: la dirección {address} ya está suscrita.\n\n{title}\n\n\
+             Para darse de baja de la lista, abra este enlace y haga clic en el botón de la página:\n  {unsubscribe_url}\n\
+             o envíe un mensaje a {leave_address}."
+        }
+        Template::Goodbye if linked => {
+            "Se ha dado de baja la dirección {address} de la lista {list}.\n\n\
+             ¿Ha sido un error? Durante los próximos 7 días, abra este enlace y haga clic en el botón\n\
+             de la página para volver a suscribirse en el acto:\n  {undo_url}\n\n\
+             Pasado ese plazo, para volver a suscribirse, envíe un mensaje a {subscribe_address}."
         }
         Template::Welcome => {
             "Le damos la bienvenida a {list}: la dirección {address} ya está suscrita.\n\n{title}\n\n\
@@ -71,6 +103,34 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
         Template::RejectedOwner => {
             "Se rechazó la solicitud de {address} para suscribirse a la lista {list}; se le ha informado."
         }
+        Template::JoinedOwner => "Nueva suscripción a la lista {list}: {address} ({how}).",
+        Template::LeftOwner => "Baja en la lista {list}: {address} ({how}).",
+        Template::LapsedOwner => {
+            "Ha vencido una solicitud de {address} sobre la lista {list} ({what}): {how}."
+        }
+        Template::SummaryOwner => {
+            "Esto es lo ocurrido en la lista {list} entre el {from} y el {to}:\n\n{events}\n\n\
+             Este resumen se envía una vez al día, cuando hay algo que comunicar."
+        }
+        Template::WaitingOwner => {
+            "Estas solicitudes de suscripción a la lista {list} siguen pendientes de su decisión:\n\n{waiting}\n\n\
+             Para aprobar una, envíe \"approve CÓDIGO\" a {request_address} (o responda a este\n\
+             mensaje con ese texto en el asunto); para rechazarla, \"reject CÓDIGO el motivo\"."
+        }
+        Template::OwnerOk => {
+            "Alguien, probablemente usted, envió desde {address} este comando para la lista {list}:\n\n\
+             \x20 {command}\n\n\
+             El remitente de un mensaje no prueba quién lo escribió, así que todavía no se ha hecho nada.\n\
+             Para llevarlo a cabo, responda a este mensaje con OK o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no envió este comando, no haga caso de este mensaje: no se hará nada sin su OK."
+        }
+        Template::OwnerDone => "Resultado de \"{command}\": {result}",
+        Template::OwnersOnly => {
+            "Solo {who} de la lista {list} pueden usar \"{command}\", y la dirección {address} no figura entre ellos.\n\
+             No se ha hecho ningún cambio."
+        }
+        Template::Review => "Miembros de la lista {list} ({count}):\n\n{members}",
         Template::AlreadyHeld => {
             "La solicitud de suscripción de {address} a la lista {list} ya está en manos de los administradores."
         }
@@ -119,11 +179,17 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 info LISTA                            qué es la lista y quién puede suscribirse\n\
              \x20 lists                                 las listas de este servidor\n\
              \x20 query LISTA                           si su dirección está suscrita\n\
+             \x20 set LISTA nomail [until FECHA]        no recibir mensajes por un tiempo (FECHA: 2027-01-15)\n\
+             \x20 set LISTA mail | digest               volver a recibir cada mensaje, o recibir resúmenes\n\
+             \x20 review LISTA                          los miembros (para los administradores, salvo que la lista lo amplíe)\n\
              \x20 help                                  este texto (también: ayuda)\n\
              \x20 end                                   dejar de leer comandos\n\n\
+             Los administradores de la lista disponen además de estos comandos (con QUIET delante, sin\n\
+             mensaje de bienvenida ni de baja; se llevan a cabo tras el OK a un mensaje enviado a la\n\
+             dirección del administrador):\n\
+             \x20 add LISTA dirección [Nombre y apellido] dar de alta a un miembro\n\
+             \x20 delete LISTA dirección                dar de baja a un miembro\n\n\
              También puede escribir a LISTA-subscribe-request o a LISTA-unsubscribe-request: cualquier mensaje sirve."
         }
-        // Not yet written in Spanish: the English text (see the test below).
-        _ => super::builtin(template, linked),
     }
 }
