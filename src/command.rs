@@ -700,7 +700,11 @@ mod tests {
         );
         assert_eq!(
             read(&Route::Request(sm_cop()), "Re: set sm-cop nomail", &[]),
-            [unsupported("set sm-cop nomail")]
+            [Command::Set {
+                list: Target::List(sm_cop()),
+                mode: crate::records::Mode::Nomail,
+                until: None
+            }]
         );
         // Prose and signatures still end the commands without a word.
         assert_eq!(
