@@ -243,13 +243,13 @@ fn row(
                 "Confirm your delivery change on {}",
                 "Confirme el cambio de recepción de {}",
             );
-            with_setting(confirm(T::ConfirmSet, subject, token), setting)
+            with_setting(confirm(T::ConfirmSet, subject, token), setting, s)
         }
         (A::Set | A::Confirm | A::Resume, O::ModeSet(setting)) => {
-            with_setting(Notice::new(T::ModeSet, delivery()), setting)
+            with_setting(Notice::new(T::ModeSet, delivery()), setting, s)
         }
         (A::Set | A::Confirm, O::AlreadyInMode(setting)) => {
-            with_setting(Notice::new(T::ModeUnchanged, delivery()), setting)
+            with_setting(Notice::new(T::ModeUnchanged, delivery()), setting, s)
         }
         (A::Set, O::NotMember) => Notice::new(T::NotMember, delivery()),
         (A::Subscribe | A::Confirm | A::Add | A::Undo, O::Added) => welcome(),
@@ -307,15 +307,23 @@ pub(crate) fn with_links(
     }
 }
 
-/// A notice about a delivery setting: `{mode}` and `{until}` filled.
-fn with_setting(notice: Notice, setting: &crate::records::Setting) -> Notice {
+/// A notice about a delivery setting: `{mode}` and `{until}` filled, in English
+/// the command's words (`nomail`, `until 2027-01-15`), in Spanish words that read
+/// with the Spanish texts (`ningún mensaje (nomail)`, `hasta el 2027-01-15`).
+fn with_setting(notice: Notice, setting: &crate::records::Setting, s: &Subjects<'_>) -> Notice {
+    use crate::records::Mode;
     let until = match setting.until {
+        Some(day) if s.es => format!("el {day}"),
         Some(day) => day.to_string(),
-        None => "you change it".to_owned(),
+        None => s.say("you change it", "que usted lo cambie"),
     };
-    notice
-        .with("mode", setting.mode.as_str().to_owned())
-        .with("until", until)
+    let mode = match setting.mode {
+        _ if !s.es => setting.mode.as_str().to_owned(),
+        Mode::Mail => "cada mensaje (mail)".to_owned(),
+        Mode::Digest => "resúmenes (digest)".to_owned(),
+        Mode::Nomail => "ningún mensaje (nomail)".to_owned(),
+    };
+    notice.with("mode", mode).with("until", until)
 }
 
 /// `base_url/confirm/TOKEN`: the page that shows what the token does and carries
@@ -363,50 +371,98 @@ pub(crate) fn owners_event(
 ) -> Option<Notice> {
     use Act as A;
     use Outcome as O;
-    let name = &list.name;
+    use Template as T;
+    let s = Subjects::new(list, None);
     let (template, how) = match (act, outcome) {
-        (A::Subscribe, O::Added) => (Template::JoinedOwner, "asked to join an open list"),
-        (A::Confirm, O::Added) => (Template::JoinedOwner, "confirmed their request"),
-        (A::Add, O::Added) => (Template::JoinedOwner, "added by an owner or an admin"),
-        (A::Unsubscribe, O::Removed) => (Template::LeftOwner, "asked to leave"),
-        (A::Confirm, O::Removed) => (Template::LeftOwner, "confirmed leaving"),
-        (A::Remove, O::Removed) => (Template::LeftOwner, "removed by an owner or an admin"),
-        (A::Confirm, O::ExpiredToken) => (Template::LapsedOwner, "the confirmation came too late"),
-        (A::Moderate, O::ExpiredToken) => {
-            (Template::LapsedOwner, "it was decided after it had lapsed")
-        }
+        (A::Subscribe, O::Added) => (
+            T::JoinedOwner,
+            s.say(
+                "asked to join an open list",
+                "la pidió en una lista abierta",
+            ),
+        ),
+        (A::Confirm, O::Added) => (
+            T::JoinedOwner,
+            s.say("confirmed their request", "confirmó su solicitud"),
+        ),
+        (A::Add, O::Added) => (
+            T::JoinedOwner,
+            s.say("added by an owner or an admin", BY_ADMIN),
+        ),
+        (A::Unsubscribe, O::Removed) => (T::LeftOwner, s.say("asked to leave", "la pidió")),
+        (A::Confirm, O::Removed) => (T::LeftOwner, s.say("confirmed leaving", "confirmó la baja")),
+        (A::Remove, O::Removed) => (
+            T::LeftOwner,
+            s.say("removed by an owner or an admin", BY_ADMIN),
+        ),
+        (A::Confirm, O::ExpiredToken) => (
+            T::LapsedOwner,
+            s.say(
+                "the confirmation came too late",
+                "la confirmación llegó tarde",
+            ),
+        ),
+        (A::Moderate, O::ExpiredToken) => (
+            T::LapsedOwner,
+            s.say(
+                "it was decided after it had lapsed",
+                "se decidió cuando ya había vencido",
+            ),
+        ),
         _ => return None,
     };
     let what = match act {
-        A::Moderate => "join",
-        _ => "join or leave",
+        A::Moderate => s.say("join", "suscripción"),
+        _ => s.say("join or leave", "suscripción o baja"),
     };
+    let name = s.name;
     let subject = match template {
-        Template::JoinedOwner => format!("{address} joined {name}"),
-        Template::LeftOwner => format!("{address} left {name}"),
-        _ => format!("The request of {address} lapsed ({name})"),
+        T::JoinedOwner if s.es => format!("Alta de {address} en {name}"),
+        T::JoinedOwner => format!("{address} joined {name}"),
+        T::LeftOwner if s.es => format!("Baja de {address} en {name}"),
+        T::LeftOwner => format!("{address} left {name}"),
+        _ => lapsed_subject(&s, address),
     };
     Some(
         Notice::new(template, subject)
-            .with("how", how.to_owned())
-            .with("what", what.to_owned()),
+            .with("how", how)
+            .with("what", what),
     )
+}
+
+/// How a join or leave by an admin's or an owner's hand reads to the owners.
+const BY_ADMIN: &str = "la hizo un administrador de la lista o del servidor";
+
+/// The subject of the owners' notice of a lapsed request.
+fn lapsed_subject(s: &Subjects<'_>, address: &str) -> String {
+    let name = s.name;
+    match s.es {
+        true => format!("Ha vencido la solicitud de {address} ({name})"),
+        false => format!("The request of {address} lapsed ({name})"),
+    }
 }
 
 /// What each owner of a `notify = "each"` list is told of a request the upkeep found
 /// lapsed: a confirmation never given, or (`held`) a held request nobody decided.
 pub(crate) fn owners_lapsed(list: &ListConfig, address: &str, held: bool) -> Notice {
+    let s = Subjects::new(list, None);
     let (what, how) = if held {
-        ("join", "none of the owners decided it in time")
+        (
+            s.say("join", "suscripción"),
+            s.say(
+                "none of the owners decided it in time",
+                "ningún administrador decidió a tiempo",
+            ),
+        )
     } else {
-        ("join or leave", "it was never confirmed")
+        (
+            s.say("join or leave", "suscripción o baja"),
+            s.say("it was never confirmed", "nunca se confirmó"),
+        )
     };
-    Notice::new(
-        Template::LapsedOwner,
-        format!("The request of {address} lapsed ({})", list.name),
-    )
-    .with("how", how.to_owned())
-    .with("what", what.to_owned())
+    Notice::new(Template::LapsedOwner, lapsed_subject(&s, address))
+        .with("how", how)
+        .with("what", what)
 }
 
 /// What the owner who decided a held request (or, decided at the server, every

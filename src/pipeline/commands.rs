@@ -383,12 +383,13 @@ impl<'a> Answer<'a> {
     }
 
     /// `en` or `es` (with `{}` for the list's name), as the sender reads about `list`.
-    fn say(&self, list: Option<&ListConfig>, en: &str, es: &str) -> String {
-        let chain = crate::lang::chain(self.lang(list).as_deref(), "en");
-        let text = match Lang::pick(&chain) {
-            Lang::Es => es,
-            Lang::En => en,
-        };
+    pub(super) fn say(&self, list: Option<&ListConfig>, en: &str, es: &str) -> String {
+        let text = self.sender_lang(list).say(en, es);
         text.replace("{}", list.map_or("", |l| l.name.as_str()))
+    }
+
+    /// The built-in language the sender reads about `list` in.
+    pub(super) fn sender_lang(&self, list: Option<&ListConfig>) -> Lang {
+        Lang::pick(&crate::lang::chain(self.lang(list).as_deref(), "en"))
     }
 }

@@ -14,6 +14,7 @@ use crate::address::EmailAddress;
 use crate::clock::rfc3339;
 use crate::command::Target;
 use crate::config::{ListConfig, Notify, Review};
+use crate::lang::Lang;
 use crate::reply::{self, Template};
 use crate::token::Intent;
 
@@ -52,11 +53,18 @@ impl<'a> Answer<'a> {
                 self.incoming,
                 self.now,
             )?;
-            return self.refuse(list, "owners", &command);
+            let who = self.say(Some(list), "owners", "los administradores");
+            return self.refuse(list, &who, &command);
         }
         let Ok(member) = EmailAddress::parse(address) else {
-            let text =
-                format!("{command}: `{address}` is not an email address. Nothing has changed.");
+            let text = match self.sender_lang(Some(list)) {
+                Lang::En => {
+                    format!("{command}: `{address}` is not an email address. Nothing has changed.")
+                }
+                Lang::Es => format!(
+                    "{command}: \"{address}\" no es una dirección de correo electrónico. No se ha hecho ningún cambio."
+                ),
+            };
             let subject = self.to_listkeeper();
             self.replies.answer(self.sender, Some(list), &subject, text);
             return Ok(());
@@ -76,9 +84,17 @@ impl<'a> Answer<'a> {
             OwnerOutcome::OkSent { token, expires } => {
                 let notice = Notice {
                     token: Some(token.clone()),
+                    lang: Some(self.sender_lang(Some(list)).tag().to_owned()),
                     ..Notice::new(
                         Template::OwnerOk,
-                        format!("Confirm your command to {} (confirm {token})", list.name),
+                        format!(
+                            "{} (confirm {token})",
+                            self.say(
+                                Some(list),
+                                "Confirm your command to {}",
+                                "Confirme su comando para {}",
+                            )
+                        ),
                     )
                     .with("command", command)
                     .with(
@@ -104,30 +120,7 @@ impl<'a> Answer<'a> {
         quiet: bool,
         outcome: &Outcome,
     ) {
-        let result = match (act, outcome) {
-            (_, Outcome::Added) => format!("{member} is now a member of {}", list.name),
-            (_, Outcome::AlreadyMember) => {
-                format!("{member} was already a member: nothing changed")
-            }
-            (_, Outcome::Removed) => format!("{member} is no longer a member of {}", list.name),
-            _ => format!("{member} was not a member: nothing changed"),
-        };
-        let verdict =
-            crate::eligibility::decide(&list.rules, &list.terms, member, Default::default());
-        let refused = if act == Act::Add
-            && *outcome == Outcome::Added
-            && verdict.action == crate::eligibility::Ruling::Reject
-        {
-            " Note: the list's rules would refuse this address; it was added as you asked."
-        } else {
-            ""
-        };
-        let told = match outcome {
-            Outcome::Added | Outcome::Removed if quiet => " (QUIET: they were not told)",
-            Outcome::Added => " (they have been welcomed)",
-            Outcome::Removed => " (they have been told)",
-            _ => "",
-        };
+        let result = self.owner_result(list, member, act, quiet, outcome);
         let command = format!(
             "{}{} {} {member}",
             if quiet { "quiet " } else { "" },
@@ -137,12 +130,9 @@ impl<'a> Answer<'a> {
         let text = (self.texts()).text(
             Template::OwnerDone,
             Some(list),
-            &[
-                ("command", &command),
-                ("result", &format!("{result}{told}.{refused}")),
-            ],
+            &[("command", &command), ("result", &result)],
         );
-        let subject = format!("Your command to {}", list.name);
+        let subject = self.say(Some(list), "Your command to {}", "Su comando para {}");
         self.replies.answer(self.sender, Some(list), &subject, text);
         if !quiet {
             self.tell(act, list, member, outcome);
@@ -178,10 +168,14 @@ impl<'a> Answer<'a> {
                 self.now,
             )?;
             let who = match list.review {
-                Review::Members => "owners and members",
-                _ => "owners",
+                Review::Members => self.say(
+                    Some(list),
+                    "owners and members",
+                    "los administradores y los miembros",
+                ),
+                _ => self.say(Some(list), "owners", "los administradores"),
             };
-            return self.refuse(list, who, &command);
+            return self.refuse(list, &who, &command);
         }
         audit_line(
             self.ctx,
@@ -200,9 +194,65 @@ impl<'a> Answer<'a> {
             Some(list),
             &[("count", &count), ("members", &lines.join("\n"))],
         );
-        let subject = format!("Members of {}", list.name);
+        let subject = self.say(Some(list), "Members of {}", "Miembros de {}");
         self.replies.answer(self.sender, Some(list), &subject, text);
         Ok(())
+    }
+
+    /// What an owner's command did to `member`, in the owner's language: the
+    /// `{result}` of `owner_done`.
+    fn owner_result(
+        &self,
+        list: &ListConfig,
+        member: &EmailAddress,
+        act: Act,
+        quiet: bool,
+        outcome: &Outcome,
+    ) -> String {
+        let lang = self.sender_lang(Some(list));
+        let name = &list.name;
+        let result = match (lang, outcome) {
+            (Lang::En, Outcome::Added) => format!("{member} is now a member of {name}"),
+            (Lang::En, Outcome::AlreadyMember) => {
+                format!("{member} was already a member: nothing changed")
+            }
+            (Lang::En, Outcome::Removed) => format!("{member} is no longer a member of {name}"),
+            (Lang::En, _) => format!("{member} was not a member: nothing changed"),
+            (Lang::Es, Outcome::Added) => format!("{member} ya es miembro de la lista {name}"),
+            (Lang::Es, Outcome::AlreadyMember) => {
+                format!("{member} ya era miembro: no se ha hecho ningún cambio")
+            }
+            (Lang::Es, Outcome::Removed) => {
+                format!("{member} ya no es miembro de la lista {name}")
+            }
+            (Lang::Es, _) => format!("{member} no era miembro: no se ha hecho ningún cambio"),
+        };
+        let verdict =
+            crate::eligibility::decide(&list.rules, &list.terms, member, Default::default());
+        let refused = if act == Act::Add
+            && *outcome == Outcome::Added
+            && verdict.action == crate::eligibility::Ruling::Reject
+        {
+            lang.say(
+                " Note: the list's rules would refuse this address; it was added as you asked.",
+                " Nota: las reglas de la lista rechazarían esta dirección; se ha dado de alta porque usted lo pidió.",
+            )
+        } else {
+            ""
+        };
+        let told = match outcome {
+            Outcome::Added | Outcome::Removed if quiet => lang.say(
+                " (QUIET: they were not told)",
+                " (QUIET: no se le ha avisado)",
+            ),
+            Outcome::Added => lang.say(
+                " (they have been welcomed)",
+                " (se le ha enviado el mensaje de bienvenida)",
+            ),
+            Outcome::Removed => lang.say(" (they have been told)", " (se le ha avisado)"),
+            _ => "",
+        };
+        format!("{result}{told}.{refused}")
     }
 
     /// A command only `who` may give: said so, nothing changed.
