@@ -20,6 +20,7 @@ use crate::clock::rfc3339;
 use crate::commit::commit;
 use crate::config::{ListConfig, Notify};
 use crate::context::Context;
+use crate::lang::Lang;
 use crate::records::{Batch, Pending};
 use crate::replies::Replies;
 use crate::reply::Template;
@@ -94,16 +95,19 @@ fn summary(ctx: &Context, list: &ListConfig, now: u64, force: bool) -> io::Resul
     .max(from);
     let events = read_events(ctx.audit.path(), list.id.as_str(), from, upto)?;
     let waiting = waiting(ctx, list, Some(from), now)?;
-    let mut text = events_text(&events);
+    let lang = Lang::of_list(Some(list));
+    let mut text = events_text(&events, lang);
     if !waiting.is_empty() {
         let lines: Vec<String> = waiting.iter().map(|(_, line)| line.clone()).collect();
-        text.push(format!(
-            "Waiting for you ({}), approve or reject by mail to {}-request@{}:\n{}",
-            waiting.len(),
-            list.id,
-            ctx.config.server.domain,
-            lines.join("\n")
-        ));
+        let how = lang.say(
+            "Waiting for you ({n}), approve or reject by mail to {to}:",
+            "Solicitudes pendientes de su decisión ({n}); apruébelas o rechácelas por correo a {to}:",
+        );
+        let to = format!("{}-request@{}", list.id, ctx.config.server.domain);
+        let how = how
+            .replace("{n}", &waiting.len().to_string())
+            .replace("{to}", &to);
+        text.push(format!("{how}\n{}", lines.join("\n")));
     }
     if text.is_empty() {
         ctx.outbox.mark_seen(&key, upto)?;
@@ -112,7 +116,8 @@ fn summary(ctx: &Context, list: &ListConfig, now: u64, force: bool) -> io::Resul
     }
     let notice = Notice::new(
         Template::SummaryOwner,
-        format!("Daily summary of {}", list.name),
+        lang.say("Daily summary of {}", "Resumen diario de {}")
+            .replace("{}", &list.name),
     )
     .with("from", rfc3339(from))
     .with("to", rfc3339(upto))
@@ -139,7 +144,12 @@ fn reminders(ctx: &Context, list: &ListConfig, now: u64) -> io::Result<Option<Ba
     let lines: Vec<String> = waiting.iter().map(|(_, line)| line.clone()).collect();
     let notice = Notice::new(
         Template::WaitingOwner,
-        format!("Requests waiting for you on {}", list.name),
+        Lang::of_list(Some(list))
+            .say(
+                "Requests waiting for you on {}",
+                "Solicitudes pendientes de su decisión en {}",
+            )
+            .replace("{}", &list.name),
     )
     .with("waiting", lines.join("\n"));
     named(ctx, &waiting, now)?;
@@ -199,11 +209,13 @@ fn waiting(
         let Some(token) = ctx.keys.token_for(&held, &address.key()) else {
             continue;
         };
+        let lang = Lang::of_list(Some(list));
+        let name = (held.name.as_deref()).unwrap_or(lang.say("no name given", "sin nombre"));
+        let since = lang.say("waiting since", "pendiente desde el");
+        let created = rfc3339(held.created);
         let line = format!(
-            "  {} ({}), waiting since {}: approve {token}",
-            held.address,
-            held.name.as_deref().unwrap_or("no name given"),
-            rfc3339(held.created)
+            "  {} ({name}), {since} {created}: approve {token}",
+            held.address
         );
         out.push((held, line));
     }
@@ -290,22 +302,27 @@ fn read_events(path: &Path, list: &str, from: u64, upto: u64) -> io::Result<Vec<
     Ok(out)
 }
 
-/// The summary's sections, in order, each with its heading, one line an event.
-fn events_text(events: &[Event]) -> Vec<String> {
-    const TITLES: [&str; 6] = [
-        "Joined",
-        "Left",
-        "Lapsed",
-        "Declined",
-        "Bounces",
-        "Replies held back by the limits",
+/// The summary's sections, in order, each with its heading, one line an event, in
+/// `lang`.
+fn events_text(events: &[Event], lang: Lang) -> Vec<String> {
+    const TITLES: [(&str, &str); 6] = [
+        ("Joined", "Altas"),
+        ("Left", "Bajas"),
+        ("Lapsed", "Solicitudes vencidas"),
+        ("Declined", "Solicitudes rechazadas"),
+        ("Bounces", "Rebotes"),
+        (
+            "Replies held back by the limits",
+            "Respuestas retenidas por los límites",
+        ),
     ];
     let mut sections: [Vec<String>; 6] = Default::default();
     let mut limited: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for e in events {
         if e.action == "reply" && e.outcome.starts_with("rate-limit") {
             *limited.entry((&e.address, &e.outcome)).or_default() += 1;
-        } else if let Some((section, how)) = kind(&e.action, &e.outcome) {
+        } else if let Some((section, en, es)) = kind(&e.action, &e.outcome) {
+            let how = lang.say(en, es);
             let by =
                 e.by.as_deref()
                     .map(|by| format!(" ({by})"))
@@ -314,32 +331,51 @@ fn events_text(events: &[Event]) -> Vec<String> {
         }
     }
     sections[5] = (limited.into_iter())
-        .map(|((address, why), n)| format!("  {address}  {n} not sent ({why})"))
+        .map(|((address, why), n)| {
+            let unsent = lang.say("not sent", "sin enviar");
+            format!("  {address}  {n} {unsent} ({why})")
+        })
         .collect();
     (TITLES.iter().zip(sections))
         .filter(|(_, lines)| !lines.is_empty())
-        .map(|(title, lines)| format!("{title} ({}):\n{}", lines.len(), lines.join("\n")))
+        .map(|(&(en, es), lines)| {
+            let title = lang.say(en, es);
+            format!("{title} ({}):\n{}", lines.len(), lines.join("\n"))
+        })
         .collect()
 }
 
 /// An audit line's section in the summary (by index into its titles) and how it
-/// reads; `None` for the lines a summary leaves out.
-fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str)> {
+/// reads in English and in Spanish; `None` for the lines a summary leaves out.
+fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str, &'static str)> {
+    const BY_ADMIN: &str = "por un administrador de la lista o del servidor";
     Some(match (action, outcome) {
-        ("subscribe", "added") => (0, "joined (open list)"),
-        ("confirm", "added") => (0, "confirmed their request"),
-        ("approve", "added") => (0, "approved by an owner"),
-        ("add", "added") => (0, "added by an owner or an admin"),
-        (_, "added") => (0, "added"),
-        ("unsubscribe", "removed") => (1, "left (open unsubscribe)"),
-        ("confirm", "removed") => (1, "confirmed leaving"),
-        ("remove", "removed") => (1, "removed by an owner or an admin"),
-        (_, "removed") => (1, "removed"),
-        ("confirm", "expired") => (2, "never confirmed"),
-        ("moderate", "expired") => (2, "held, and nobody decided in time"),
-        ("reject", "rejected") => (3, "rejected by an owner"),
-        ("bounce", "member-bounced") => (4, "mail to the member bounced"),
-        ("bounce", "pending-cancelled") => (4, "the confirmation bounced; request cancelled"),
+        ("subscribe", "added") => (0, "joined (open list)", "alta (lista abierta)"),
+        ("confirm", "added") => (0, "confirmed their request", "confirmó su solicitud"),
+        ("approve", "added") => (0, "approved by an owner", "aprobada por un administrador"),
+        ("add", "added") => (0, "added by an owner or an admin", BY_ADMIN),
+        (_, "added") => (0, "added", "alta"),
+        ("unsubscribe", "removed") => (1, "left (open unsubscribe)", "baja (sin confirmación)"),
+        ("confirm", "removed") => (1, "confirmed leaving", "confirmó la baja"),
+        ("remove", "removed") => (1, "removed by an owner or an admin", BY_ADMIN),
+        (_, "removed") => (1, "removed", "baja"),
+        ("confirm", "expired") => (2, "never confirmed", "no se confirmó"),
+        ("moderate", "expired") => (
+            2,
+            "held, and nobody decided in time",
+            "retenida, y nadie decidió a tiempo",
+        ),
+        ("reject", "rejected") => (3, "rejected by an owner", "rechazada por un administrador"),
+        ("bounce", "member-bounced") => (
+            4,
+            "mail to the member bounced",
+            "rebotó un mensaje al miembro",
+        ),
+        ("bounce", "pending-cancelled") => (
+            4,
+            "the confirmation bounced; request cancelled",
+            "rebotó la confirmación; solicitud anulada",
+        ),
         _ => return None,
     })
 }
@@ -361,19 +397,26 @@ mod tests {
 
     #[test]
     fn sections_say_what_happened_and_nothing_else() {
-        assert!(events_text(&[event("subscribe", "confirmation-sent", "a@b.gov")]).is_empty());
-        let text = events_text(&[
+        let none = [event("subscribe", "confirmation-sent", "a@b.gov")];
+        assert!(events_text(&none, Lang::En).is_empty());
+        let events = [
             event("confirm", "added", "a@b.gov"),
             event("unsubscribe", "removed", "c@d.gov"),
             event("reply", "rate-limit:address", "e@f.gov"),
             event("reply", "rate-limit:address", "e@f.gov"),
             event("moderate", "expired", "g@h.gov"),
-        ]);
+        ];
+        let text = events_text(&events, Lang::En);
         assert_eq!(text.len(), 4, "{text:?}");
         assert!(text[0].starts_with("Joined (1):\n  a@b.gov"), "{}", text[0]);
         assert!(text[1].starts_with("Left (1):"), "{}", text[1]);
         assert!(text[2].contains("nobody decided"), "{}", text[2]);
         assert!(text[3].contains("e@f.gov  2 not sent"), "{}", text[3]);
+        // A Spanish list's owners read it in Spanish.
+        let text = events_text(&events, Lang::Es);
+        assert!(text[0].starts_with("Altas (1):\n  a@b.gov"), "{}", text[0]);
+        assert!(text[0].contains("confirmó su solicitud"), "{}", text[0]);
+        assert!(text[3].contains("e@f.gov  2 sin enviar"), "{}", text[3]);
     }
 
     #[test]
