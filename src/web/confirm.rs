@@ -153,10 +153,16 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
             "Confirmar la baja",
         ),
         // An owner's command is carried out by mail only: its token never gets here.
-        (Intent::OwnerAdd | Intent::OwnerDelete, _) => (
+        (Intent::OwnerAdd | Intent::OwnerDelete, false) => (
             name.to_string(),
             "An owner's command is carried out by replying OK to its mail.".to_owned(),
             "Confirm",
+        ),
+        (Intent::OwnerAdd | Intent::OwnerDelete, true) => (
+            name.to_string(),
+            "Los comandos de los administradores se llevan a cabo respondiendo OK a su mensaje."
+                .to_owned(),
+            "Confirmar",
         ),
         (Intent::SetMode, es) => {
             let setting = pending.setting.unwrap_or_default();

@@ -14,6 +14,7 @@
 use super::{Peer, Web, blocking, client, commit, confirm, pages};
 use crate::actions::{Act, Source, linked};
 use crate::clock::unix_now;
+use crate::lang::Lang;
 use crate::links::Purpose;
 use crate::replies::Replies;
 use axum::body::Bytes;
@@ -38,10 +39,13 @@ pub(super) async fn leave_page(State(web): State<Web>, Path(token): Path<String>
             return pages::message(config, None, StatusCode::NOT_FOUND, BAD_LINK, "This unsubscribe link is not one of this server's. Use the list's page or send a message to its leave address.");
         };
         let facts = pages::ListFacts::brief(config, list);
-        let heading = format!("Leave {}", list.name);
-        let text = format!("Unsubscribe {address} from {} ({}).", list.name, list.title);
+        let (name, title) = (&list.name, &list.title);
+        let (heading, text, button) = match Lang::of_list(Some(list)) {
+            Lang::En => (format!("Leave {name}"), format!("Unsubscribe {address} from {name} ({title})."), "Unsubscribe"),
+            Lang::Es => (format!("Darse de baja de {name}"), format!("Dar de baja la dirección {address} de la lista {name} ({title})."), "Darse de baja"),
+        };
         let action = format!("/u/{token}");
-        pages::render(config, Some(list), "link.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, action, one_click => true, button => "Unsubscribe" })
+        pages::render(config, Some(list), "link.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, action, one_click => true, button })
     })
     .await
 }
@@ -135,10 +139,13 @@ pub(super) async fn undo_page(State(web): State<Web>, Path(token): Path<String>)
             return pages::message(config, None, StatusCode::NOT_FOUND, BAD_LINK, BAD_UNDO);
         };
         let facts = pages::ListFacts::brief(config, list);
-        let heading = format!("Join {} again", list.name);
-        let text = format!("Subscribe {address} to {} ({}) again, without a confirmation mail.", list.name, list.title);
+        let (name, title) = (&list.name, &list.title);
+        let (heading, text, button) = match Lang::of_list(Some(list)) {
+            Lang::En => (format!("Join {name} again"), format!("Subscribe {address} to {name} ({title}) again, without a confirmation mail."), "Join again"),
+            Lang::Es => (format!("Volver a suscribirse a {name}"), format!("Volver a suscribir la dirección {address} a la lista {name} ({title}), sin mensaje de confirmación."), "Volver a suscribirse"),
+        };
         let action = format!("/undo/{token}");
-        pages::render(config, Some(list), "link.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, action, one_click => false, button => "Join again" })
+        pages::render(config, Some(list), "link.html", context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), heading, text, action, one_click => false, button })
     })
     .await
 }

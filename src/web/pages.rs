@@ -36,6 +36,7 @@ const BUILTIN_ES: &[(&str, &str)] = &[
     ("sent.html", include_str!("templates/es/sent.html")),
     ("confirm.html", include_str!("templates/es/confirm.html")),
     ("message.html", include_str!("templates/es/message.html")),
+    ("link.html", include_str!("templates/es/link.html")),
 ];
 
 const STYLE: &str = include_str!("templates/style.css");
@@ -282,4 +283,28 @@ fn root(config: &Config) -> String {
     let rest = web.base_url.split_once("://").map_or("", |(_, rest)| rest);
     rest.find('/')
         .map_or_else(String::new, |i| rest[i..].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in page has its Spanish one: a Spanish list's page that had none
+    /// would fail to render (the member links' `link.html` once did).
+    #[test]
+    fn every_builtin_page_is_also_in_spanish() {
+        let names = |pages: &[(&str, &str)]| {
+            let mut names: Vec<String> = pages.iter().map(|(n, _)| (*n).to_owned()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(BUILTIN), names(BUILTIN_ES));
+        for (name, source) in BUILTIN_ES {
+            assert_ne!(
+                Some(source),
+                BUILTIN.iter().find(|(n, _)| n == name).map(|(_, s)| s),
+                "{name}"
+            );
+        }
+    }
 }

@@ -152,3 +152,107 @@ fn a_member_in_spanish_on_an_english_list_and_an_override_per_language() {
         query[0].1
     );
 }
+
+/// The texts other features added speak the list's language too: a member's
+/// `SET NOMAIL` is confirmed, and an owner's `ADD` asked to be OK'd, in Spanish.
+#[test]
+fn a_spanish_list_confirms_set_nomail_and_asks_its_owner_for_ok_in_spanish() {
+    let site = spanish_site();
+    let ctx = Context::open(Config::load(&site.config()).unwrap()).unwrap();
+    let ask = send(&ctx, "sm-cop-join", "ana@agency.gov", "join", "m1@x");
+    let token = ask[0]
+        .0
+        .split("(confirm ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    send(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "ana@agency.gov",
+        "ok",
+        "m2@x",
+    );
+
+    let set = send(
+        &ctx,
+        "sm-cop-request",
+        "ana@agency.gov",
+        "set sm-cop nomail",
+        "m3@x",
+    );
+    let (subject, body) = &set[0];
+    assert!(
+        subject.starts_with("Confirme el cambio de recepción de SM-COP (confirm "),
+        "{subject}"
+    );
+    assert!(
+        body.contains(
+            "Alguien, probablemente usted, pidió que la dirección ana@agency.gov reciba de la \
+             lista SM-COP: ningún mensaje (nomail), hasta que usted lo cambie."
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("Someone"), "{body}");
+    let token = subject
+        .split("(confirm ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    let done = send(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "ana@agency.gov",
+        "ok",
+        "m4@x",
+    );
+    assert_eq!(done[0].0, "Su recepción de SM-COP");
+    assert!(
+        done[0]
+            .1
+            .starts_with("A partir de ahora, la dirección ana@agency.gov recibe"),
+        "{:?}",
+        done[0]
+    );
+
+    // The owner's ADD by mail, without an authenticated From: the OK request.
+    let owner = "socialgov@example.gov";
+    let add = send(
+        &ctx,
+        "sm-cop-request",
+        owner,
+        "add sm-cop luis@agency.gov",
+        "m5@x",
+    );
+    let (subject, body) = &add[0];
+    assert!(
+        subject.starts_with("Confirme su comando para SM-COP (confirm "),
+        "{subject}"
+    );
+    assert!(
+        body.contains(&format!(
+            "Alguien, probablemente usted, envió desde {owner} este comando para la lista SM-COP:"
+        )),
+        "{body}"
+    );
+    assert!(body.contains("responda a este mensaje con OK"), "{body}");
+    let token = subject
+        .split("(confirm ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    let ok = send(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        owner,
+        "OK",
+        "m6@x",
+    );
+    let told = ok.iter().find(|(s, _)| s == "Su comando para SM-COP");
+    let (_, body) = told.unwrap_or_else(|| panic!("{ok:?}"));
+    assert_eq!(
+        body.trim_end(),
+        "Resultado de \"add sm-cop luis@agency.gov\": luis@agency.gov ya es miembro de la \
+         lista SM-COP (se le ha enviado el mensaje de bienvenida)."
+    );
+}
