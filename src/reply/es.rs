@@ -120,7 +120,7 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
         Template::OwnerOk => {
             "Alguien, probablemente usted, envió desde {address} este comando para la lista {list}:\n\n\
              \x20 {command}\n\n\
-             El remitente de un mensaje no prueba quién lo escribió, así que todavía no se ha hecho nada.\n\
+             La dirección del remitente (From) no demuestra quién envió el mensaje, así que todavía no se ha hecho nada.\n\
              Para llevarlo a cabo, responda a este mensaje con OK o envíe cualquier mensaje a\n  {confirm_address}\n\
              Esta solicitud es válida hasta el {expires}.\n\n\
              Si usted no envió este comando, no haga caso de este mensaje: no se hará nada sin su OK."
