@@ -311,19 +311,26 @@ pub(crate) fn with_links(
 /// the command's words (`nomail`, `until 2027-01-15`), in Spanish words that read
 /// with the Spanish texts (`ningún mensaje (nomail)`, `hasta el 2027-01-15`).
 fn with_setting(notice: Notice, setting: &crate::records::Setting, s: &Subjects<'_>) -> Notice {
-    use crate::records::Mode;
     let until = match setting.until {
         Some(day) if s.es => format!("el {day}"),
         Some(day) => day.to_string(),
         None => s.say("you change it", "que usted lo cambie"),
     };
-    let mode = match setting.mode {
-        _ if !s.es => setting.mode.as_str().to_owned(),
-        Mode::Mail => "cada mensaje (mail)".to_owned(),
-        Mode::Digest => "resúmenes (digest)".to_owned(),
-        Mode::Nomail => "ningún mensaje (nomail)".to_owned(),
+    let mode = match s.es {
+        true => mode_in_spanish(setting.mode),
+        false => setting.mode.as_str(),
     };
-    notice.with("mode", mode).with("until", until)
+    notice.with("mode", mode.to_owned()).with("until", until)
+}
+
+/// A delivery mode as the Spanish texts say it, its command word after it.
+pub(crate) fn mode_in_spanish(mode: crate::records::Mode) -> &'static str {
+    use crate::records::Mode;
+    match mode {
+        Mode::Mail => "cada mensaje (mail)",
+        Mode::Digest => "resúmenes (digest)",
+        Mode::Nomail => "ningún mensaje (nomail)",
+    }
 }
 
 /// `base_url/confirm/TOKEN`: the page that shows what the token does and carries

@@ -177,10 +177,11 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
                     "Confirm: change delivery",
                 ),
                 (true, until) => (
-                    format!("Entrega de {name}"),
+                    format!("Cambio de recepción de {name}"),
                     format!(
-                        "Confirme que la dirección {address} recibirá {name} así: {mode}{}.",
-                        until.map(|d| format!(" hasta el {d}")).unwrap_or_default()
+                        "Confirme que la dirección {address} recibirá de la lista {name}: {}{}.",
+                        actions::table::mode_in_spanish(setting.mode),
+                        until.map(|d| format!(", hasta el {d}")).unwrap_or_default()
                     ),
                     "Confirmar el cambio",
                 ),

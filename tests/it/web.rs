@@ -571,3 +571,67 @@ fn a_spanish_list_has_spanish_pages() {
     // A page about no list stays English.
     assert!(server.get("/nowhere").body.contains("<html lang=\"en\">"));
 }
+
+/// A `SET` confirmation's link shows its page (the owners' commands' tokens, which
+/// are OK'd by mail only, are the ones the page turns away), and a Spanish list's
+/// member links have Spanish pages.
+#[test]
+fn a_set_confirmation_link_and_the_member_links_on_a_spanish_list() {
+    let server = Server::start_with(
+        |t| t,
+        |config| {
+            let list = config.join("lists/sm-cop/list.toml");
+            let text = std::fs::read_to_string(&list).unwrap();
+            let text = text.replace("id = \"sm-cop\"", "id = \"sm-cop\"\nlanguage = \"es\"");
+            std::fs::write(&list, text).unwrap();
+        },
+    );
+    let config = server.tmp.path().join("config");
+    let mut deliver = Command::new(BIN)
+        .args(["deliver", "--to", "sm-cop-request@listserv.example.gov"])
+        .args(["--from", "jane.doe@agency.gov", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let message = "From: jane.doe@agency.gov\r\nSubject: set sm-cop nomail until 2099-01-15\r\nMessage-ID: <w1@x>\r\n\r\n\r\n";
+    std::io::Write::write_all(deliver.stdin.as_mut().unwrap(), message.as_bytes()).unwrap();
+    assert!(deliver.wait().unwrap().success());
+    assert!(eventually(|| server.mails().len() == 1), "{}", server.log());
+    let (path, _) = link_of(&server.mails().remove(0), BASE);
+    let shown = server.get(&path);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(
+        shown
+            .body
+            .contains("recibirá de la lista SM-COP: ningún mensaje (nomail), hasta el 2099-01-15."),
+        "{}",
+        shown.body
+    );
+
+    let link = Command::new(BIN)
+        .args([
+            "unsubscribe-link",
+            "sm-cop",
+            "jane.doe@agency.gov",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let link = String::from_utf8(link.stdout).unwrap();
+    let at = link.find("/u/").expect("a /u/ link");
+    let leave: String = (link[at..].chars())
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+        .collect();
+    let page = server.get(&leave);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<html lang=\"es\">"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<button type=\"submit\">Darse de baja</button>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Todavía no se ha hecho ningún cambio"));
+}
