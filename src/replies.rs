@@ -249,10 +249,23 @@ impl Replies {
 }
 
 impl Draft {
+    /// The language the reply's own words are in: the addressee's on its list,
+    /// else the list's; English for a reply about no list.
+    fn lang(&self, ctx: &Context) -> crate::lang::Lang {
+        let Some(list) = self.list.as_deref().and_then(|id| ctx.config.list(id)) else {
+            return crate::lang::Lang::En;
+        };
+        let member = member_lang(ctx, list, &self.to);
+        crate::lang::Lang::pick(&crate::lang::chain(member.as_deref(), &list.language))
+    }
+
     fn render(self, ctx: &Context, message_id: Option<&str>, now: u64) -> Result<Outgoing, Error> {
         let subject = match self.subjects.as_slice() {
             [one] => one.clone(),
-            _ => "Results of your commands".to_owned(),
+            _ => self
+                .lang(ctx)
+                .say("Results of your commands", "Resultado de sus comandos")
+                .to_owned(),
         };
         let reply = Reply {
             confirm_token: (self.tokens.len() == 1).then(|| self.tokens[0].clone()),

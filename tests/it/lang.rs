@@ -21,7 +21,19 @@ fn spanish_site() -> Site {
 /// The mail from `from` to `to@D` with `subject`, handled: the replies' texts
 /// (decoded) and subjects.
 fn send(ctx: &Context, to: &str, from: &str, subject: &str, id: &str) -> Vec<(String, String)> {
-    let raw = format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n\r\n");
+    send_body(ctx, to, from, subject, "", id)
+}
+
+/// [`send`], with a body.
+fn send_body(
+    ctx: &Context,
+    to: &str,
+    from: &str,
+    subject: &str,
+    body: &str,
+    id: &str,
+) -> Vec<(String, String)> {
+    let raw = format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n");
     let to = format!("{to}@{D}");
     let delivery = Delivery {
         envelope_from: Some(from),
@@ -236,6 +248,10 @@ fn a_spanish_list_confirms_set_nomail_and_asks_its_owner_for_ok_in_spanish() {
         "{body}"
     );
     assert!(body.contains("responda a este mensaje con OK"), "{body}");
+    // Two commands' answers in one reply: its subject says so in Spanish too.
+    let both = "info sm-cop\r\nquery sm-cop\r\n";
+    let two = send_body(&ctx, "sm-cop-request", "ana@agency.gov", "", both, "m7@x");
+    assert_eq!(two[0].0, "Resultado de sus comandos", "{two:?}");
     let token = subject
         .split("(confirm ")
         .nth(1)
