@@ -112,9 +112,12 @@ fn subscribe_confirm_welcome_then_unsubscribe_confirm_goodbye_over_smtp() {
         header(welcome, "List-Id").as_deref(),
         Some("\"SM-COP\" <sm-cop.listserv.example.gov>")
     );
-    assert_eq!(
-        header(welcome, "List-Unsubscribe").as_deref(),
-        Some("<mailto:sm-cop-leave@listserv.example.gov>")
+    // With [web]: the member's one-click link first, then the mailto.
+    let unsubscribe = header(welcome, "List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.starts_with("<http://127.0.0.1:8025/u/k1")
+            && unsubscribe.ends_with(">, <mailto:sm-cop-leave@listserv.example.gov>"),
+        "{unsubscribe}"
     );
     for mail in &got {
         assert_eq!(header(&mail.data, "MIME-Version").as_deref(), Some("1.0"));

@@ -566,9 +566,12 @@ fn the_whole_path_through_postfix_over_lmtp_tcp() {
     );
     confirm_by_reply(&pf, ALICE, &confirmation, "j2");
     let welcome = pf.wait_for("alice", "Welcome to SM-COP");
-    assert_eq!(
-        header(&welcome, "List-Unsubscribe").as_deref(),
-        Some("<mailto:sm-cop-leave@listserv.example.gov>")
+    // With [web]: the member's one-click link first, then the mailto.
+    let unsubscribe = header(&welcome, "List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.starts_with("<http://127.0.0.1:8025/u/k1")
+            && unsubscribe.ends_with(">, <mailto:sm-cop-leave@listserv.example.gov>"),
+        "{unsubscribe}"
     );
     // The daemon writes the files moments after the 250 (durable in state.log first).
     assert!(support::eventually(|| lk
