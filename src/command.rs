@@ -700,7 +700,15 @@ mod tests {
         );
         assert_eq!(
             read(&Route::Request(sm_cop()), "Re: set sm-cop nomail", &[]),
-            [unsupported("set sm-cop nomail")]
+            [Command::Set {
+                list: Target::List(sm_cop()),
+                mode: Mode::Nomail,
+                until: None
+            }]
+        );
+        assert_eq!(
+            read(&Route::Request(sm_cop()), "Re: index sm-cop", &[]),
+            [unsupported("index sm-cop")]
         );
         // Prose and signatures still end the commands without a word.
         assert_eq!(
