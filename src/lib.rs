@@ -42,6 +42,7 @@
 mod actions;
 pub mod address;
 mod audit;
+pub mod bounce;
 pub mod cli;
 mod clock;
 pub mod command;

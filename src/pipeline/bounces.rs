@@ -62,7 +62,9 @@ pub(super) fn bounces(
     for report in failed {
         match ours(ctx, list, &report, &tags, now) {
             Ok(address) => {
-                actions::bounced(ctx, list, &address, source, now)?;
+                let kind =
+                    crate::bounce::classify(report.status.as_deref(), report.diagnostic.as_deref());
+                actions::bounced(ctx, list, &address, kind, source, now)?;
             }
             Err(outcome) => note(&message::clean(&report.address), outcome)?,
         }

@@ -197,6 +197,14 @@ impl Roster {
         out
     }
 
+    /// How many members have an address at `domain` (lower case, as in member keys).
+    pub fn count_at(&self, domain: &str) -> usize {
+        self.index
+            .keys()
+            .filter(|k| k.rsplit_once('@').is_some_and(|(_, d)| d == domain))
+            .count()
+    }
+
     /// Members whose setting lapsed at `now` (a nomail whose `until` has come).
     /// Reads only the lines that carry an `until`.
     pub fn lapsed(&self, now: u64) -> Vec<Member> {

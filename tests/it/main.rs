@@ -6,6 +6,7 @@
 
 mod support;
 
+mod bounces;
 mod cli;
 mod deb;
 mod deliver;
