@@ -252,6 +252,14 @@ pub(crate) fn owners_notice(list: &ListConfig, address: &str, hold: &Hold) -> No
     .with("expires", rfc3339(hold.expires))
 }
 
+/// What each owner is told when a member becomes nomail for bounces.
+pub(crate) fn owners_bounced(list: &ListConfig) -> Notice {
+    Notice::new(
+        Template::NomailBouncesOwner,
+        format!("A member of {} no longer gets mail (bounces)", list.name),
+    )
+}
+
 /// What the owner who decided a held request (or, decided at the server, every
 /// owner) is told of it.
 pub(crate) fn owners_decided(list: &ListConfig, outcome: &Outcome) -> Notice {

@@ -83,23 +83,43 @@ fn hard_bounces_on_five_days_make_a_member_nomail_and_policy_ones_count_apart() 
     let returned = join(&ctx, who, 1);
     let bounce = |status: &str, diagnostic: &str, n: u32, at: u64| {
         let raw = dsn(who, status, diagnostic, &returned, &format!("d{n}@mx"));
-        assert!(
-            handle(&ctx, "sm-cop-bounces", "", &raw, at).is_empty(),
-            "never answered"
-        );
+        handle(&ctx, "sm-cop-bounces", "", &raw, at)
     };
-    bounce("5.1.1", "550 5.1.1 no such user", 1, T0 + 10);
-    bounce("5.1.1", "550 5.1.1 no such user", 2, T0 + 20);
-    bounce("5.7.1", "550 5.7.1 rejected by DMARC policy", 3, T0 + DAY);
-    bounce("5.0.0", "550 message rejected: SPF fail", 4, T0 + 2 * DAY);
-    for day in 3..=6 {
-        bounce(
+    let never = |mails: Vec<String>| assert!(mails.is_empty(), "never answered: {mails:?}");
+    never(bounce("5.1.1", "550 5.1.1 no such user", 1, T0 + 10));
+    never(bounce("5.1.1", "550 5.1.1 no such user", 2, T0 + 20));
+    never(bounce(
+        "5.7.1",
+        "550 5.7.1 rejected by DMARC policy",
+        3,
+        T0 + DAY,
+    ));
+    never(bounce(
+        "5.0.0",
+        "550 message rejected: SPF fail",
+        4,
+        T0 + 2 * DAY,
+    ));
+    for day in 3..=5 {
+        never(bounce(
             "5.2.1",
             "550 mailbox disabled",
             10 + day as u32,
             T0 + day * DAY,
-        );
+        ));
     }
+    // The fifth point: the owners are told (the report itself is never answered).
+    let told = bounce("5.2.1", "550 mailbox disabled", 16, T0 + 6 * DAY);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        header(&told[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    assert!(
+        told[0].contains("gone.soon@agency.gov gets no more mail from SM-COP"),
+        "{}",
+        told[0]
+    );
     assert_eq!(
         outcomes(&site, who),
         [
