@@ -12,6 +12,7 @@
 //! re-read after an outside edit, the atomic save and the `include_file`.
 
 mod parse;
+mod setting;
 mod shared;
 mod store;
 
@@ -247,7 +248,7 @@ impl Roster {
             return false;
         }
         let snippet = &self.text[span.clone()];
-        let mut line = match parse::with_setting(snippet, setting) {
+        let mut line = match setting::with_setting(snippet, setting) {
             Some(line) => line,
             None => {
                 member.setting = *setting;
