@@ -82,7 +82,11 @@ impl Outcome {
             Outcome::UnknownToken => "unknown",
             Outcome::ExpiredToken => "expired",
             Outcome::PendingCancelled => "pending-cancelled",
-            Outcome::MemberBounced => "member-bounced",
+            Outcome::MemberBounced(_) => "member-bounced",
+            Outcome::BouncedToday => "member-bounced-today-already",
+            Outcome::PolicyRejection => "policy-rejection",
+            Outcome::BounceIncident => "incident",
+            Outcome::NomailForBounces => "nomail:bounces",
             Outcome::UnknownAddress => "unknown-address",
             Outcome::ModeSet(_) => "mode-set",
             Outcome::AlreadyInMode(_) => "already-in-mode",
@@ -407,6 +411,14 @@ pub(crate) fn owners_lapsed(list: &ListConfig, address: &str, held: bool) -> Not
     )
     .with("how", how.to_owned())
     .with("what", what.to_owned())
+}
+
+/// What each owner is told when a member becomes nomail for bounces.
+pub(crate) fn owners_bounced(list: &ListConfig) -> Notice {
+    Notice::new(
+        Template::NomailBouncesOwner,
+        format!("A member of {} no longer gets mail (bounces)", list.name),
+    )
 }
 
 /// What the owner who decided a held request (or, decided at the server, every
