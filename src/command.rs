@@ -702,9 +702,13 @@ mod tests {
             read(&Route::Request(sm_cop()), "Re: set sm-cop nomail", &[]),
             [Command::Set {
                 list: Target::List(sm_cop()),
-                mode: crate::records::Mode::Nomail,
+                mode: Mode::Nomail,
                 until: None
             }]
+        );
+        assert_eq!(
+            read(&Route::Request(sm_cop()), "Re: index sm-cop", &[]),
+            [unsupported("index sm-cop")]
         );
         // Prose and signatures still end the commands without a word.
         assert_eq!(

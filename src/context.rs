@@ -137,6 +137,11 @@ impl Context {
             .any(|r| r.dirty())
     }
 
+    /// The state log (bounce scores, and what the stores keep).
+    pub(crate) fn state(&self) -> &StateLog {
+        &self.log
+    }
+
     /// The shared roster of a list. One that does not parse is not kept: the next
     /// request reads the file again (an admin may have fixed it).
     pub fn roster(&self, list: &ListConfig) -> io::Result<Arc<SharedRoster>> {

@@ -17,23 +17,26 @@
 //! guard        loops and backscatter → Silence
 //! command      Subject/body → commands
 //! actions      WHERE A REQUEST BECOMES A ROSTER LINE: subscribe, unsubscribe,
-//!              confirm, moderate, add, remove, bounced → Outcome; the one table
+//!              confirm, moderate, add, remove, set_mode, bounced → Outcome; the one table
 //! eligibility  compiled rules → Verdict { Allow | Moderate | Reject }
 //! decision     membership + policy + verdict → Join / Leave
 //! token        HMAC tokens, pending and held requests
 //! verp         bounce tags: the mark that tells our bounces from forged ones
+//! bounce       a verified report's kind (hard, soft, policy) and the member's score
 //! replies      one reply per address, within the [limits] budgets
 //! commit       the replies as one batch with the dedupe key, then one sync
 //! reply        templates and texts → the reply mail (lettre)
 //! context      the configuration in force and the stores every request uses
-//! upkeep       expired requests swept out of the state
-//! roster       roster.toml: read, edit line by line, save atomically
+//! upkeep       expired requests swept out of the state; lapsed nomails resumed
+//! roster       roster.toml: read, edit line by line (modes too), save atomically,
+//!              publish include_file and digest_include_file
 //! outbox       durable queue of replies; sending over SMTP or to files
 //! statelog     state.log: pending and held requests, queued replies, dedupe keys
 //! audit        audit.log: one JSON line a decision
 //! config       listkeeper.toml + lists/<id>/list.toml → Config (checked)
 //! address      EmailAddress: the checked address type
-//! records      what the stores keep: batches, outgoing mails, pending requests
+//! records      what the stores keep: batches, outgoing mails, pending requests,
+//!              delivery settings (mode, until, why), bounce scores
 //! error        Severity: whether a failure is answered 4xx (retry) or 5xx
 //! fsio         durable writes and locks, the only place that fsyncs
 //! clock        the wall clock, read by front ends and handed down as `now`
@@ -42,6 +45,7 @@
 mod actions;
 pub mod address;
 mod audit;
+pub mod bounce;
 pub mod cli;
 mod clock;
 pub mod command;

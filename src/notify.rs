@@ -122,17 +122,8 @@ fn summary(ctx: &Context, list: &ListConfig, now: u64, force: bool) -> io::Resul
     .with("from", rfc3339(from))
     .with("to", rfc3339(upto))
     .with("events", text.join("\n\n"));
-    named(ctx, &waiting, now)?;
     let batch = format!("{key}/{upto}");
-    send(
-        ctx,
-        list,
-        &notice,
-        !waiting.is_empty(),
-        batch,
-        Some((&key, upto)),
-        now,
-    )
+    send(ctx, list, &notice, &waiting, batch, Some((&key, upto)), now)
 }
 
 /// A `notify = "each"` list's reminder of the held requests due one.
@@ -152,24 +143,25 @@ fn reminders(ctx: &Context, list: &ListConfig, now: u64) -> io::Result<Option<Ba
             .replace("{}", &list.name),
     )
     .with("waiting", lines.join("\n"));
-    named(ctx, &waiting, now)?;
     let key = format!("{}/remind/{now}", mark_key(list));
-    send(ctx, list, &notice, true, key, None, now)
+    send(ctx, list, &notice, &waiting, key, None, now)
 }
 
-/// Tells every owner of `list` in a batch keyed `key` (with the summary's mark);
-/// commits. `None` when the limits let no mail through.
+/// Tells every owner of `list` in a batch keyed `key` (with the summary's mark), the
+/// `waiting` requests recorded as named; commits. `None` when the limits let no mail
+/// through (the requests are then named in the next mail).
 fn send(
     ctx: &Context,
     list: &ListConfig,
     notice: &Notice,
-    decide: bool,
+    waiting: &[(Pending, String)],
     key: String,
     mark: Option<(&str, u64)>,
     now: u64,
 ) -> io::Result<Option<Batch>> {
     let mut replies = Replies::default();
-    replies.tell_owners(&ctx.config, list, "", notice, decide);
+    // Replying to a mail that names waiting requests goes to `L-request@`.
+    replies.tell_owners(&ctx.config, list, "", notice, !waiting.is_empty());
     let done = replies.finish(ctx, None, now).map_err(io::Error::other)?;
     if done.mails.is_empty() {
         if let Some((mark, at)) = mark {
@@ -178,6 +170,7 @@ fn send(
         ctx.sync()?;
         return Ok(None);
     }
+    named(ctx, waiting, now)?;
     let batch = Batch::new(key, Some(list.id.to_string()), done.mails, now);
     match mark {
         Some((mark, at)) => ctx.outbox.queue_marked(&batch, mark, at)?,

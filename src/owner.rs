@@ -43,6 +43,10 @@ pub(crate) struct Failed {
     /// `Original-Recipient` when it differs (the address we sent to, before a
     /// forward rewrote it).
     pub original: Option<String>,
+    /// `Status` (`5.1.1`), when the block has one.
+    pub status: Option<String>,
+    /// `Diagnostic-Code` (the remote server's words), when the block has one.
+    pub diagnostic: Option<String>,
 }
 
 /// The recipients a delivery status notification reports as failed.
@@ -55,6 +59,7 @@ pub(crate) fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
     let mut out: Vec<Failed> = Vec::new();
     for block in text.split("\r\n\r\n").flat_map(|b| b.split("\n\n")) {
         let (mut last, mut first) = (None, None);
+        let (mut status, mut diagnostic) = (None, None);
         let mut failed = false;
         for line in block.lines() {
             let Some((name, value)) = line.split_once(':') else {
@@ -69,7 +74,13 @@ pub(crate) fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
                 "final-recipient" if last.is_none() => last = address(),
                 "original-recipient" if first.is_none() => first = address(),
                 "action" => failed |= value.eq_ignore_ascii_case("failed"),
-                "status" => failed |= value.starts_with('5'),
+                "status" => {
+                    failed |= value.starts_with('5');
+                    status.get_or_insert_with(|| value.to_owned());
+                }
+                "diagnostic-code" => {
+                    diagnostic.get_or_insert_with(|| value.to_owned());
+                }
                 _ => {}
             }
         }
@@ -77,9 +88,14 @@ pub(crate) fn failed_recipients(raw: &[u8]) -> Vec<Failed> {
             continue;
         };
         let original = first.filter(|f| !f.eq_ignore_ascii_case(&address));
-        let entry = Failed { address, original };
-        if failed && !out.contains(&entry) {
-            out.push(entry);
+        let seen = (out.iter()).any(|e| e.address == address && e.original == original);
+        if failed && !seen {
+            out.push(Failed {
+                address,
+                original,
+                status,
+                diagnostic,
+            });
         }
     }
     out
@@ -145,7 +161,9 @@ Final-Recipient: rfc822; slow.person@agency.gov\r\nAction: delayed\r\nStatus: 4.
             failed_recipients(DSN.as_bytes()),
             [Failed {
                 address: "gone.person@agency.gov".into(),
-                original: None
+                original: None,
+                status: Some("5.1.1".into()),
+                diagnostic: None,
             }]
         );
         let forwarded = DSN.replace(

@@ -184,6 +184,25 @@ pub struct Pending {
     pub lang: Option<String>,
 }
 
+/// A member's bounce score, as kept in `state.log` (`bounce` decides it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Score {
+    /// The score: 1 a hard failure, 0.5 a soft one, at most one a day.
+    pub score: f64,
+    /// Unix seconds of the last raise (0: never, or reset).
+    #[serde(default)]
+    pub raised: u64,
+    /// Unix seconds of the last verified report (incidents count these).
+    #[serde(default)]
+    pub reported: u64,
+    /// Policy rejections (DMARC, SPF, DKIM, 5.7.x), counted apart, one a day.
+    #[serde(default)]
+    pub policy: u32,
+    /// The day (Unix days) of the last policy rejection counted.
+    #[serde(default)]
+    pub policy_day: u64,
+}
+
 /// How a member gets the list's mail: a roster line's `mode` (absent: mail).
 #[derive(
     Debug,

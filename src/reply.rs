@@ -231,6 +231,7 @@ pub(crate) enum Template {
     ConfirmSet,
     ModeSet,
     ModeUnchanged,
+    NomailBouncesOwner,
 }
 
 impl Template {
@@ -406,6 +407,11 @@ fn builtin(template: Template, linked: bool) -> &'static str {
         Template::ModeSet => {
             "{address} now gets {list} as: {mode} (until {until}).\n\n\
              To change it, send \"set {list_id} mail\" (or digest, or nomail) to {request_address}."
+        }
+        Template::NomailBouncesOwner => {
+            "{address} gets no more mail from {list}: mail to it bounced too often.\n\
+             It stays a member (mode nomail, why bounces). To send it mail again:\n\
+             \x20 listkeeper set {list_id} {address} mail"
         }
         Template::ModeUnchanged => {
             "{address} gets {list} as: {mode} (until {until}) already. Nothing has changed."

@@ -28,7 +28,7 @@
 mod index;
 
 use crate::fsio;
-use crate::records::{Awaiting, Batch, Edit, Origin, Pending, Setting};
+use crate::records::{Awaiting, Batch, Edit, Origin, Pending, Score, Setting};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -64,6 +64,8 @@ pub struct State {
     pub outbox: HashMap<String, Batch>,
     /// Keys of requests processed, with when (Unix seconds).
     pub seen: HashMap<String, u64>,
+    /// Members' bounce scores, by `list/address key`.
+    pub bounces: HashMap<String, Score>,
     /// Roster changes made (durable here) but not yet saved to the roster file, in
     /// order, by sequence number.
     pub roster: BTreeMap<u64, RosterEntry>,
@@ -158,6 +160,13 @@ pub enum Line {
         /// The last change the file holds.
         upto: u64,
     },
+    /// A member's bounce score set (or, with no score, forgotten).
+    Bounce {
+        /// `list/address key`.
+        key: String,
+        /// The score; `None` forgets it.
+        score: Option<Score>,
+    },
     /// A request processed.
     Seen {
         /// The request key.
@@ -181,6 +190,7 @@ impl State {
             Line::Pending { key, record } => set(&mut self.pending, key, record),
             Line::Held { key, record } => set(&mut self.held, key, record),
             Line::Batch { key, batch } => set(&mut self.outbox, key, batch.map(|b| *b)),
+            Line::Bounce { key, score } => set(&mut self.bounces, key, score),
             Line::Seen { key, at } => {
                 self.newest_seen = self.newest_seen.max(at);
                 self.seen.insert(key, at);
@@ -201,6 +211,7 @@ impl State {
             + self.held.len()
             + self.outbox.len()
             + self.seen.len()
+            + self.bounces.len()
             + self.roster.len()
     }
 
@@ -218,6 +229,10 @@ impl State {
         out.extend(self.outbox.iter().map(|(k, b)| Line::Batch {
             key: k.clone(),
             batch: Some(Box::new(b.clone())),
+        }));
+        out.extend(self.bounces.iter().map(|(k, s)| Line::Bounce {
+            key: k.clone(),
+            score: Some(s.clone()),
         }));
         // Keeps the high-water mark of sequence numbers (no list is named "").
         out.push(Line::RosterSaved {
@@ -352,6 +367,20 @@ impl StateLog {
         })?;
         Ok(match line {
             Some(Line::Pending { record, .. } | Line::Held { record, .. }) => record,
+            _ => None,
+        })
+    }
+
+    /// The bounce score `key` (`list/address key`), if one is kept.
+    pub fn bounce_score(&self, key: &str) -> io::Result<Option<Score>> {
+        let line = self.look_up(index::Kind::Bounce, key, |s| {
+            s.bounces.get(key).map(|score| Line::Bounce {
+                key: key.to_owned(),
+                score: Some(score.clone()),
+            })
+        })?;
+        Ok(match line {
+            Some(Line::Bounce { score, .. }) => score,
             _ => None,
         })
     }

@@ -23,6 +23,7 @@
 //! turns every outcome into its audit words, its template and its subject, for every
 //! front end alike.
 
+mod bounced;
 pub(crate) mod linked;
 mod modes;
 pub(crate) mod owner;
@@ -41,6 +42,7 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
+pub(crate) use bounced::bounced;
 pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;
 use std::str::FromStr;
@@ -209,8 +211,16 @@ pub(crate) enum Outcome {
     ExpiredToken,
     /// A bounce of a confirmation request: the request is cancelled.
     PendingCancelled,
-    /// A member's mail bounced.
-    MemberBounced,
+    /// A member's mail bounced: the score went up (to this).
+    MemberBounced(String),
+    /// A member's mail bounced again the same day: the score stays.
+    BouncedToday,
+    /// The list's mail was refused by policy (DMARC, SPF, DKIM, 5.7.x): counted apart.
+    PolicyRejection,
+    /// Many members at one domain bounced within the hour: nobody's score is raised.
+    BounceIncident,
+    /// The member's score reached the threshold: now nomail (`why = "bounces"`).
+    NomailForBounces,
     /// A bounce for an address neither pending nor a member.
     UnknownAddress,
     /// The member's delivery setting is now this.
@@ -688,47 +698,6 @@ pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> Result<Ou
             now,
         )?;
     }
-    Ok(outcome)
-}
-
-/// A verified delivery report says mail to `address` failed: a pending request of
-/// that address is cancelled (its confirmation never arrived); a member's bounce is
-/// recorded.
-pub(crate) fn bounced(
-    ctx: &Context,
-    list: &ListConfig,
-    address: &EmailAddress,
-    source: Source<'_>,
-    now: u64,
-) -> Result<Outcome> {
-    let key = address.key();
-    let mut cancelled = false;
-    for action in [Intent::Subscribe, Intent::Unsubscribe] {
-        let id = token::pending_id(list.id.as_str(), &key, action);
-        if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
-            ctx.pending.remove(list.id.as_str(), &id)?;
-            cancelled = true;
-        }
-    }
-    let outcome = if cancelled {
-        Outcome::PendingCancelled
-    } else if member(ctx, list, address)? {
-        Outcome::MemberBounced
-    } else {
-        Outcome::UnknownAddress
-    };
-    audit(
-        ctx,
-        list,
-        address,
-        Act::Bounce,
-        &outcome,
-        None,
-        Via::Email,
-        source.message_id(),
-        source.client(),
-        now,
-    )?;
     Ok(outcome)
 }
 

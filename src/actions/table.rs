@@ -82,7 +82,11 @@ impl Outcome {
             Outcome::UnknownToken => "unknown",
             Outcome::ExpiredToken => "expired",
             Outcome::PendingCancelled => "pending-cancelled",
-            Outcome::MemberBounced => "member-bounced",
+            Outcome::MemberBounced(_) => "member-bounced",
+            Outcome::BouncedToday => "member-bounced-today-already",
+            Outcome::PolicyRejection => "policy-rejection",
+            Outcome::BounceIncident => "incident",
+            Outcome::NomailForBounces => "nomail:bounces",
             Outcome::UnknownAddress => "unknown-address",
             Outcome::ModeSet(_) => "mode-set",
             Outcome::AlreadyInMode(_) => "already-in-mode",
@@ -470,6 +474,16 @@ pub(crate) fn owners_lapsed(list: &ListConfig, address: &str, held: bool) -> Not
     Notice::new(Template::LapsedOwner, lapsed_subject(&s, address))
         .with("how", how)
         .with("what", what)
+}
+
+/// What each owner is told when a member becomes nomail for bounces.
+pub(crate) fn owners_bounced(list: &ListConfig) -> Notice {
+    let s = Subjects::new(list, None);
+    let subject = s.say(
+        "A member of {} no longer gets mail (bounces)",
+        "Un miembro de {} ya no recibe mensajes (rebotes)",
+    );
+    Notice::new(Template::NomailBouncesOwner, subject)
 }
 
 /// What the owner who decided a held request (or, decided at the server, every

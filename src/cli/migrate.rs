@@ -189,10 +189,30 @@ fn member(m: &DraftMember, via: &str) -> Member {
         name: m.name.clone(),
         since: m.since,
         via: Some(via.into()),
-        setting: Default::default(),
+        setting: setting_of(&m.untranslated),
         request: None,
         terms: None,
         lang: None,
+    }
+}
+
+/// The delivery mode a member's options from the source come to: `NOMAIL` (over
+/// any digest option, as LISTSERV has it), else `DIGEST`/`DIGESTS`, else mail. Who
+/// set it there the source does not say: no `why`.
+fn setting_of(options: &[String]) -> crate::roster::Setting {
+    use crate::roster::{Mode, Setting};
+    let has = |o: &str| options.iter().any(|x| x.eq_ignore_ascii_case(o));
+    let mode = if has("NOMAIL") {
+        Mode::Nomail
+    } else if has("DIGEST") || has("DIGESTS") {
+        Mode::Digest
+    } else {
+        Mode::Mail
+    };
+    Setting {
+        mode,
+        until: None,
+        why: None,
     }
 }
 
@@ -394,9 +414,9 @@ fn print_settings(l: &DraftList, id: &ListId) {
 /// A member option with no listkeeper equivalent, and the first members who had it.
 fn print_untranslated_option(option: &str, members: &[&DraftMember]) {
     let what = match option {
-        "NOMAIL" | "DIGEST" | "DIGESTS" | "INDEX" | "MIME" => {
-            "not translated yet (delivery modes): imported as plain members"
-        }
+        "NOMAIL" => "translated: imported with mode = \"nomail\"",
+        "DIGEST" | "DIGESTS" => "translated: imported with mode = \"digest\" (unless also NOMAIL)",
+        "INDEX" | "MIME" => "not translated yet (delivery modes): imported as plain members",
         _ => "not translated (no listkeeper equivalent): imported as plain members",
     };
     let shown: Vec<String> = members

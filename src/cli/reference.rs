@@ -245,6 +245,36 @@ pub(crate) const LIST: &[Key] = &[
         "Who gets the roster by mailing REVIEW LIST: owners, members (and owners) or public (anyone). The roster goes to the From address, so a forged From sends it only to that address's real owner.",
     ),
     key(
+        "bounce.threshold",
+        "5.0",
+        "threshold = 5.0",
+        "In [bounce]: the score at which a member becomes nomail (why = \"bounces\"). A verified hard failure (5.1.x, 5.2.1) adds 1, another permanent failure 0.5, at most once a day; a policy rejection (5.7.x, DMARC, SPF, DKIM) adds nothing and is counted apart.",
+    ),
+    key(
+        "bounce.stale_after",
+        "7 days",
+        "stale_after = \"7 days\"",
+        "In [bounce]: a score not raised for this long starts again from nothing.",
+    ),
+    key(
+        "bounce.warnings",
+        "3",
+        "warnings = 3",
+        "In [bounce]: re-enable notices before removal (read and checked; not acted on yet).",
+    ),
+    key(
+        "bounce.warn_every",
+        "7 days",
+        "warn_every = \"7 days\"",
+        "In [bounce]: the time between those notices (read and checked; not acted on yet).",
+    ),
+    key(
+        "bounce.incident_share",
+        "0.1",
+        "incident_share = 0.1",
+        "In [bounce]: when more than this share of the list's members at one domain (and at least three) bounce within an hour, nobody's score is raised: the domain has an incident.",
+    ),
+    key(
         "rule.domain",
         "none",
         "domain = [\"*.gov\", \"gov\"]",

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 /// How log lines are written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,7 +36,12 @@ pub(super) fn run(dir: &Path, format: LogFormat) -> Result<()> {
         let state_dir = daemon.context().config.server.state_dir.clone();
         let record = Arc::new(std::sync::Mutex::new(None::<ServeRecord>));
         let shutdown = CancellationToken::new();
+        // Installed here, before the daemon says it is ready, not in the task: a
+        // SIGHUP that came before the task first ran would otherwise meet the
+        // default action and end the daemon.
+        let handlers = Handlers::install().context("installing the signal handlers")?;
         tokio::spawn(signals(
+            handlers,
             daemon.clone(),
             shutdown.clone(),
             Recorder {
@@ -101,15 +106,34 @@ impl Recorder {
     }
 }
 
-async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken, recorder: Recorder) {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        error!("cannot install signal handlers");
-        return;
-    };
+/// The signals `serve` answers: TERM and INT stop, HUP reloads.
+struct Handlers {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Handlers {
+    fn install() -> std::io::Result<Handlers> {
+        Ok(Handlers {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
+async fn signals(
+    handlers: Handlers,
+    daemon: Arc<Daemon>,
+    shutdown: CancellationToken,
+    recorder: Recorder,
+) {
+    let Handlers {
+        mut term,
+        mut int,
+        mut hup,
+    } = handlers;
     loop {
         tokio::select! {
             _ = term.recv() => break,

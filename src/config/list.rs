@@ -126,6 +126,7 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         &["language"],
         crate::lang::check(raw.language.as_deref().unwrap_or("en")),
     );
+    let bounce = bounce_from_raw(&raw.bounce, f, problems);
     let rules: Vec<Rule> = raw
         .rule
         .into_iter()
@@ -152,9 +153,56 @@ fn list_from_raw(raw: raw::RawList, f: &TomlFile, problems: &mut Problems) -> Op
         include_file: raw.include_file.map(|p| f.resolve(&p)),
         unsubscribe_file: raw.unsubscribe_file.map(|p| f.resolve(&p)),
         digest_include_file: raw.digest_include_file.map(|p| f.resolve(&p)),
+        bounce: bounce?,
         rules,
         templates: read_templates(&f.dir().join("templates"), "txt", false),
         pages: read_templates(&f.dir().join("templates"), "html", true),
+    })
+}
+
+/// `[bounce]`, defaults filled in; every bad value recorded.
+fn bounce_from_raw(
+    raw: &raw::RawBounce,
+    f: &TomlFile,
+    problems: &mut Problems,
+) -> Option<crate::bounce::Settings> {
+    let d = crate::bounce::Settings::default();
+    let secs = |problems: &mut Problems, key: &str, text: &Option<String>, default: u64| {
+        let parsed = text.as_deref().map_or(Ok(default), |t| {
+            super::parse_duration(t).map(|d| d.as_secs())
+        });
+        checked(f, problems, &["bounce", key], parsed)
+    };
+    let threshold = checked(
+        f,
+        problems,
+        &["bounce", "threshold"],
+        match raw.threshold {
+            Some(t) if !(t.is_finite() && t > 0.0) => Err(format!(
+                "{t} is not a score: use a number above 0, such as 5.0"
+            )),
+            t => Ok(t.unwrap_or(d.threshold)),
+        },
+    );
+    let incident_share = checked(
+        f,
+        problems,
+        &["bounce", "incident_share"],
+        match raw.incident_share {
+            Some(s) if !(s > 0.0 && s <= 1.0) => Err(format!(
+                "{s} is not a share: use a number above 0 and at most 1, such as 0.1"
+            )),
+            s => Ok(s.unwrap_or(d.incident_share)),
+        },
+    );
+    let stale_after = secs(problems, "stale_after", &raw.stale_after, d.stale_after);
+    let warn_every = secs(problems, "warn_every", &raw.warn_every, d.warn_every);
+    Some(crate::bounce::Settings {
+        threshold: threshold?,
+        stale_after: stale_after?,
+        warnings: raw.warnings.unwrap_or(d.warnings),
+        warn_every: warn_every?,
+        incident_share: incident_share?,
     })
 }
 

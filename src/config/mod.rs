@@ -302,6 +302,8 @@ pub struct ListConfig {
     pub unsubscribe_file: Option<PathBuf>,
     /// Where the addresses of digest members are published, one a line.
     pub digest_include_file: Option<PathBuf>,
+    /// `[bounce]`: how bounce reports score members.
+    pub bounce: crate::bounce::Settings,
     /// Eligibility rules, in order.
     pub rules: Vec<Rule>,
     /// The list's own texts, `templates/<name>.txt` by name and

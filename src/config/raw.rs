@@ -100,7 +100,19 @@ pub(crate) struct RawList {
     pub(crate) remind_after: Option<String>,
     pub(crate) review: Option<String>,
     #[serde(default)]
+    pub(crate) bounce: RawBounce,
+    #[serde(default)]
     pub(crate) rule: Vec<RawRule>,
+}
+
+/// A list's `[bounce]`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawBounce {
+    pub(crate) threshold: Option<f64>,
+    pub(crate) stale_after: Option<String>,
+    pub(crate) warnings: Option<u32>,
+    pub(crate) warn_every: Option<String>,
+    pub(crate) incident_share: Option<f64>,
 }
 
 /// One `[[rule]]`.

@@ -311,6 +311,16 @@ fn cases() -> Vec<Case> {
             Some("web.trusted_proxies[1]"),
             "not an IP address",
         ),
+        (
+            "server",
+            format!(
+                "{SERVER}\n[web]\nbase_url = \"https://l.example.gov\"\nmetrics_listen = \"9125\"\n"
+            ),
+            "listkeeper.toml",
+            Some(13),
+            Some("web.metrics_listen"),
+            "`IP:PORT`",
+        ),
     ]
 }
 
@@ -333,6 +343,10 @@ fn web_is_off_without_its_section_and_on_with_it() {
         vec!["::1".parse::<std::net::IpAddr>().unwrap()]
     );
     assert_eq!(web.posts_per_client_per_hour, 20);
+    assert_eq!(web.metrics_listen, None);
+    let dir = write_config(&format!("{on}metrics_listen = \"127.0.0.1:9125\"\n"), LIST);
+    let web = Config::load(dir.path()).unwrap().server.web.unwrap();
+    assert_eq!(web.metrics_listen, Some("127.0.0.1:9125".parse().unwrap()));
 }
 
 #[test]

@@ -16,7 +16,8 @@ const MAX_REPORTED: usize = 50;
 const MAX_RETURNED_IDS: usize = 4;
 
 /// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce
-/// (a welcome, say) is recorded. Only a report about mail we sent counts: its bounce
+/// (a welcome, say) raises their score. Returns the members the report made nomail
+/// (their owners are told). Only a report about mail we sent counts: its bounce
 /// tag (from `L-bounces+TAG@`, or in the Message-ID the report returns) must have been
 /// made for the address it reports. Anything else is recorded and ignored.
 pub(super) fn bounces(
@@ -26,7 +27,7 @@ pub(super) fn bounces(
     raw: &[u8],
     incoming: &Incoming,
     now: u64,
-) -> Result<(), Error> {
+) -> Result<Vec<EmailAddress>, Error> {
     let note = |address: &str, outcome: &str| {
         audit_line(
             ctx,
@@ -40,7 +41,8 @@ pub(super) fn bounces(
     };
     let mut failed = owner::failed_recipients(raw);
     if failed.is_empty() {
-        return note("", "unreadable");
+        note("", "unreadable")?;
+        return Ok(Vec::new());
     }
     // Anyone may mail this address: bounded work and audit lines per report, however
     // many recipients and Message-IDs it names (a real report names a few).
@@ -59,15 +61,43 @@ pub(super) fn bounces(
         message_id: incoming.message_id.as_deref(),
         authenticated: false,
     };
+    let mut nomail = Vec::new();
     for report in failed {
         match ours(ctx, list, &report, &tags, now) {
             Ok(address) => {
-                actions::bounced(ctx, list, &address, source, now)?;
+                let kind =
+                    crate::bounce::classify(report.status.as_deref(), report.diagnostic.as_deref());
+                let outcome = actions::bounced(ctx, list, &address, kind, source, now)?;
+                if outcome == actions::Outcome::NomailForBounces {
+                    nomail.push(address);
+                }
             }
             Err(outcome) => note(&message::clean(&report.address), outcome)?,
         }
     }
-    Ok(())
+    Ok(nomail)
+}
+
+/// What the owners are told of the members a report made nomail: one mail each,
+/// free of the per-address budgets (bounded by the hourly total).
+pub(super) fn tell_owners(
+    ctx: &Context,
+    list: &ListConfig,
+    nomail: &[EmailAddress],
+    incoming: &Incoming,
+    now: u64,
+) -> Result<Vec<crate::records::Outgoing>, Error> {
+    let mut replies = crate::replies::Replies::default();
+    let notice = actions::table::owners_bounced(list);
+    for address in nomail {
+        for owner in &list.owners {
+            let draft = replies.tell(&ctx.config, owner, list, &address.to_string(), &notice);
+            draft.free = true;
+        }
+    }
+    Ok(replies
+        .finish(ctx, incoming.message_id.as_deref(), now)?
+        .mails)
 }
 
 /// The bounce tags a report carries: its recipient's (`L-bounces+TAG@`), then

@@ -40,6 +40,11 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
             "A partir de ahora, la dirección {address} recibe de la lista {list}: {mode}, hasta {until}.\n\n\
              Para cambiarlo, envíe \"set {list_id} mail\" (o digest, o nomail) a {request_address}."
         }
+        Template::NomailBouncesOwner => {
+            "La dirección {address} ya no recibe mensajes de la lista {list}: los mensajes enviados a ella rebotaron demasiadas veces.\n\
+             Sigue siendo miembro (modo nomail, motivo: rebotes). Para que vuelva a recibir mensajes:\n\
+             \x20 listkeeper set {list_id} {address} mail"
+        }
         Template::ModeUnchanged => {
             "La dirección {address} ya recibe de la lista {list}: {mode}, hasta {until}. No se ha hecho ningún cambio."
         }

@@ -12,6 +12,7 @@
 //! re-read after an outside edit, the atomic save and the `include_file`.
 
 mod parse;
+mod setting;
 mod shared;
 mod store;
 
@@ -204,6 +205,14 @@ impl Roster {
         out
     }
 
+    /// How many members have an address at `domain` (lower case, as in member keys).
+    pub fn count_at(&self, domain: &str) -> usize {
+        self.index
+            .keys()
+            .filter(|k| k.rsplit_once('@').is_some_and(|(_, d)| d == domain))
+            .count()
+    }
+
     /// Members whose setting lapsed at `now` (a nomail whose `until` has come).
     /// Reads only the lines that carry an `until`.
     pub fn lapsed(&self, now: u64) -> Vec<Member> {
@@ -246,7 +255,7 @@ impl Roster {
             return false;
         }
         let snippet = &self.text[span.clone()];
-        let mut line = match parse::with_setting(snippet, setting) {
+        let mut line = match setting::with_setting(snippet, setting) {
             Some(line) => line,
             None => {
                 member.setting = *setting;

@@ -334,6 +334,12 @@ impl SharedRoster {
         Ok(member(&pending, file.roster(), address))
     }
 
+    /// How many members have an address at `domain` (as the file has them: the
+    /// changes since its last save are left out, an estimate for incidents).
+    pub fn count_at(&self, domain: &str) -> Result<usize, RosterError> {
+        Ok(self.current()?.roster().count_at(domain))
+    }
+
     /// Members whose delivery setting lapsed at `now` (upkeep turns them back to
     /// mail), as of the latest change.
     pub fn lapsed(&self, now: u64) -> Result<Vec<Member>, RosterError> {

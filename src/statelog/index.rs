@@ -29,6 +29,7 @@ pub(super) enum Kind {
     Batch = 2,
     Seen = 3,
     Roster = 4,
+    Bounce = 5,
 }
 
 /// What part of which log the index covers.
@@ -158,6 +159,7 @@ impl Index {
                 Line::Held { key, record } => (Kind::Held, key, record.is_some(), None),
                 Line::Batch { key, batch } => (Kind::Batch, key, batch.is_some(), None),
                 Line::Seen { key, .. } => (Kind::Seen, key, true, None),
+                Line::Bounce { key, score } => (Kind::Bounce, key, score.is_some(), None),
                 Line::Roster { seq, entry } => {
                     covers.max_seq = covers.max_seq.max(seq);
                     (Kind::Roster, seq_key(seq), true, Some(entry.list))

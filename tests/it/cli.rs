@@ -246,7 +246,7 @@ fn lists_and_members_json() {
 fn explain_names_the_rule_and_the_outcome() {
     let site = Site::new();
     let text = stdout(&site.run(&["explain", "sm-cop", "someone@dhs.gov"]));
-    assert!(text.contains("list.toml:47) allow: matches"), "{text}");
+    assert!(text.contains("list.toml:44) allow: matches"), "{text}");
     assert!(
         text.contains("rule 3 decides: a confirmation request is sent; once confirmed, added."),
         "{text}"

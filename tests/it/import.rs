@@ -80,12 +80,12 @@ fn listserv_dry_run_writes_nothing_and_import_writes_a_list_that_loads() {
     );
     assert!(!text.contains("XXXXXXXX"), "{text}");
     assert!(
-        text.contains("option NOMAIL, 1 member(s), not translated yet (delivery modes)")
+        text.contains("option NOMAIL, 1 member(s), translated: imported with mode = \"nomail\"")
             && text.contains("R.Alvarez@army.mil (line 27)"),
         "{text}"
     );
     assert!(
-        text.contains("option DIGEST, 1 member(s), not translated yet"),
+        text.contains("option DIGEST, 1 member(s), translated: imported with mode = \"digest\""),
         "{text}"
     );
     assert!(
@@ -107,9 +107,16 @@ fn listserv_dry_run_writes_nothing_and_import_writes_a_list_that_loads() {
     let list = std::fs::read_to_string(list_dir(&site, "smcop").join("list.toml")).unwrap();
     assert!(list.contains("subscribe = \"confirm+moderate\""), "{list}");
     let roster = std::fs::read_to_string(list_dir(&site, "smcop").join("roster.toml")).unwrap();
+    // Issue 16: LISTSERV's NOMAIL and DIGEST options become modes.
+    let alvarez = roster
+        .lines()
+        .find(|l| l.contains("R.Alvarez@army.mil"))
+        .unwrap_or_default();
+    assert!(alvarez.contains(r#"mode = "nomail""#), "{roster}");
+    assert!(roster.contains(r#"mode = "digest""#), "{roster}");
     assert!(
         roster.contains(
-            "\"R.Alvarez@army.mil\" = { name = \"Rosa Alvarez\", via = \"import:listserv\" }"
+            "\"R.Alvarez@army.mil\" = { name = \"Rosa Alvarez\", via = \"import:listserv\", mode = \"nomail\" }"
         ),
         "{roster}"
     );
@@ -492,11 +499,11 @@ fn mlmmj_directory_imports_with_digesters_and_nomail_members_named() {
         "{text}"
     );
     assert!(
-        text.contains("option DIGEST, 1 member(s), not translated yet (delivery modes): imported as plain members: maria.garcia@hhs.gov (line 1)"),
+        text.contains("option DIGEST, 1 member(s), translated: imported with mode = \"digest\" (unless also NOMAIL): maria.garcia@hhs.gov (line 1)"),
         "{text}"
     );
     assert!(
-        text.contains("option NOMAIL, 1 member(s), not translated yet"),
+        text.contains("option NOMAIL, 1 member(s), translated"),
         "{text}"
     );
     let members = stdout(&run(&site, &["members", "smcop"]));

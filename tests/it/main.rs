@@ -6,6 +6,7 @@
 
 mod support;
 
+mod bounces;
 mod browser;
 mod cli;
 mod consent;

@@ -256,3 +256,34 @@ fn review_gives_the_roster_to_owners_only_by_default() {
         stranger[0]
     );
 }
+
+#[test]
+fn an_owner_delete_through_the_ok_says_goodbye() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let mails = mail(
+        &ctx,
+        "sm-cop-request",
+        OWNER,
+        "",
+        "DELETE john.roe@army.mil",
+        T,
+    );
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert!(member(&site, "john.roe@army.mil"), "nothing before the OK");
+    let token = token_of(&mails[0]);
+    let done = mail(
+        &ctx,
+        "sm-cop-request",
+        OWNER,
+        "",
+        &format!("confirm {token}"),
+        T + 60,
+    );
+    assert!(!member(&site, "john.roe@army.mil"));
+    assert!(
+        for_(&done, OWNER).contains("is no longer a member"),
+        "{done:#?}"
+    );
+    assert!(for_(&done, "john.roe@army.mil").contains("has been removed from SM-COP"));
+}

@@ -211,3 +211,31 @@ fn notify_owners_sends_the_summary_through_the_binary() {
     assert!(stdout(&out).contains("0 summary(ies)"), "{}", stdout(&out));
     assert_eq!(site.mail_files().len(), 1);
 }
+
+#[test]
+fn notify_none_tells_the_owners_nothing_but_held_requests() {
+    let site = Site::new();
+    site.edit(LIST, "notify = \"daily\"", "notify = \"none\"");
+    let ctx = context(&site);
+    let mails = join(&ctx, "new.one@agency.gov", T);
+    assert!(mails.iter().all(|m| to(m) != OWNER), "{mails:#?}");
+    assert!(summaries(&ctx, T + 2 * DAY, false).is_empty());
+    assert!(summaries(&ctx, T + 2 * DAY, true).is_empty());
+    // A held request still asks the owners at once.
+    let held = mail(
+        &ctx,
+        "sm-cop-join",
+        "pat@contractor.example.com",
+        "join",
+        T + 10,
+    );
+    let token = token_of(&held[0]);
+    let asked = mail(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        "pat@contractor.example.com",
+        "ok",
+        T + 20,
+    );
+    assert!(asked.iter().any(|m| to(m) == OWNER), "{asked:#?}");
+}

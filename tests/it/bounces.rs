@@ -1,0 +1,186 @@
+//! Issue 16, bounce scores: verified DSNs raise a member's score at most once a day,
+//! policy rejections count apart, and at `[bounce] threshold` the member becomes
+//! nomail (`why = "bounces"`) and leaves `include_file`.
+
+use crate::support::{Site, header, token_of};
+use listkeeper::config::Config;
+use listkeeper::pipeline::{self, Context, Delivery, Outcome};
+
+const D: &str = "listserv.example.gov";
+const DAY: u64 = 86_400;
+const T0: u64 = 1_800_000_000;
+
+fn context(site: &Site) -> Context {
+    Context::open(Config::load(&site.config()).unwrap()).unwrap()
+}
+
+/// `raw` to `to@D` at `now`; the replies sent.
+fn handle(ctx: &Context, to: &str, from: &str, raw: &str, now: u64) -> Vec<String> {
+    let to = format!("{to}@{D}");
+    let delivery = Delivery {
+        envelope_from: Some(from),
+        recipient: &to,
+        raw: raw.as_bytes(),
+    };
+    match pipeline::handle(ctx, &delivery, now) {
+        Outcome::Done(batch) => batch.map_or_else(Vec::new, |b| {
+            b.mails.iter().map(|m| m.mail.message.clone()).collect()
+        }),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn mail(from: &str, subject: &str, id: &str) -> String {
+    format!("From: {from}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n")
+}
+
+/// A Postfix-style DSN for `who` with `status`, returning the headers of our mail
+/// `returned` (its Message-ID carries the bounce tag).
+fn dsn(who: &str, status: &str, diagnostic: &str, returned: &str, id: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.agency.gov\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\nMessage-ID: <{id}>\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nsorry\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.agency.gov\r\n\r\nFinal-Recipient: rfc822; {who}\r\nAction: failed\r\nStatus: {status}\r\n\
+Diagnostic-Code: smtp; {diagnostic}\r\n\r\n\
+--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {returned}\r\n\r\n--B--\r\n"
+    )
+}
+
+/// Joins `who` (confirmed), returning the welcome's Message-ID: a tag made for them.
+fn join(ctx: &Context, who: &str, n: u32) -> String {
+    let ask = handle(
+        ctx,
+        "sm-cop-join",
+        who,
+        &mail(who, "join", &format!("j{n}@x")),
+        T0,
+    );
+    let token = token_of(&ask[0]);
+    let welcome = handle(
+        ctx,
+        &format!("sm-cop-confirm+{token}"),
+        who,
+        &mail(who, "ok", &format!("o{n}@x")),
+        T0 + 1,
+    );
+    header(&welcome[0], "Message-ID").unwrap()
+}
+
+fn outcomes(site: &Site, who: &str) -> Vec<String> {
+    site.audit()
+        .iter()
+        .filter(|r| r["action"] == "bounce" && r["address"] == who)
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn hard_bounces_on_five_days_make_a_member_nomail_and_policy_ones_count_apart() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let who = "gone.soon@agency.gov";
+    let returned = join(&ctx, who, 1);
+    let bounce = |status: &str, diagnostic: &str, n: u32, at: u64| {
+        let raw = dsn(who, status, diagnostic, &returned, &format!("d{n}@mx"));
+        handle(&ctx, "sm-cop-bounces", "", &raw, at)
+    };
+    let never = |mails: Vec<String>| assert!(mails.is_empty(), "never answered: {mails:?}");
+    never(bounce("5.1.1", "550 5.1.1 no such user", 1, T0 + 10));
+    never(bounce("5.1.1", "550 5.1.1 no such user", 2, T0 + 20));
+    never(bounce(
+        "5.7.1",
+        "550 5.7.1 rejected by DMARC policy",
+        3,
+        T0 + DAY,
+    ));
+    never(bounce(
+        "5.0.0",
+        "550 message rejected: SPF fail",
+        4,
+        T0 + 2 * DAY,
+    ));
+    for day in 3..=5 {
+        never(bounce(
+            "5.2.1",
+            "550 mailbox disabled",
+            10 + day as u32,
+            T0 + day * DAY,
+        ));
+    }
+    // The fifth point: the owners are told (the report itself is never answered).
+    let told = bounce("5.2.1", "550 mailbox disabled", 16, T0 + 6 * DAY);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        header(&told[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    assert!(
+        told[0].contains("gone.soon@agency.gov gets no more mail from SM-COP"),
+        "{}",
+        told[0]
+    );
+    assert_eq!(
+        outcomes(&site, who),
+        [
+            "member-bounced",
+            "member-bounced-today-already",
+            "policy-rejection",
+            "policy-rejection",
+            "member-bounced",
+            "member-bounced",
+            "member-bounced",
+            "nomail:bounces",
+        ]
+    );
+    let roster = site.roster_text();
+    assert!(
+        roster.contains(&format!("\"{who}\" = {{"))
+            && roster.contains(r#"mode = "nomail", why = "bounces" }"#),
+        "{roster}"
+    );
+    let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
+    assert!(!members.contains(who), "{members}");
+    assert!(members.contains("jane.doe@agency.gov"), "{members}");
+}
+
+#[test]
+fn a_lower_threshold_and_stale_scores_follow_the_lists_bounce_settings() {
+    let site = Site::new();
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "include_file = \"../../../var/sm-cop.members\"",
+        "include_file = \"../../../var/sm-cop.members\"\n\n[bounce]\nthreshold = 1.5\nstale_after = \"2 days\"",
+    );
+    let ctx = context(&site);
+    let who = "soft.one@agency.gov";
+    let returned = join(&ctx, who, 2);
+    let bounce = |n: u32, at: u64| {
+        let raw = dsn(
+            who,
+            "5.2.2",
+            "552 mailbox full",
+            &returned,
+            &format!("s{n}@mx"),
+        );
+        handle(&ctx, "sm-cop-bounces", "", &raw, at);
+    };
+    bounce(1, T0 + 10);
+    bounce(2, T0 + DAY);
+    // Quiet for more than two days: the score starts again.
+    bounce(3, T0 + 4 * DAY);
+    assert!(!site.roster_text().contains("why = \"bounces\""));
+    bounce(4, T0 + 5 * DAY);
+    bounce(5, T0 + 6 * DAY);
+    assert_eq!(
+        outcomes(&site, who),
+        [
+            "member-bounced",
+            "member-bounced",
+            "member-bounced",
+            "member-bounced",
+            "nomail:bounces"
+        ]
+    );
+    assert!(site.roster_text().contains("why = \"bounces\""));
+}
