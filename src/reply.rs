@@ -232,6 +232,7 @@ pub(crate) enum Template {
     ModeSet,
     ModeUnchanged,
     NomailBouncesOwner,
+    IncidentOwner,
 }
 
 impl Template {
@@ -412,6 +413,12 @@ fn builtin(template: Template, linked: bool) -> &'static str {
             "{address} gets no more mail from {list}: mail to it bounced too often.\n\
              It stays a member (mode nomail, why bounces). To send it mail again:\n\
              \x20 listkeeper set {list_id} {address} mail"
+        }
+        Template::IncidentOwner => {
+            "Mail from {list} to {domain} bounced for {count} members within an hour\n\
+             (status {statuses}). So many at once is a problem at {domain}, or with how\n\
+             the list's mail is signed (DMARC, SPF, DKIM), not with those members:\n\
+             nobody's bounce score was raised. You are told once while it goes on."
         }
         Template::ModeUnchanged => {
             "{address} gets {list} as: {mode} (until {until}) already. Nothing has changed."
@@ -830,6 +837,8 @@ mod tests {
             ("who", "x"),
             ("count", "x"),
             ("members", "x"),
+            ("domain", "x"),
+            ("statuses", "x"),
         ];
         for template in Template::iter() {
             for lang in [None, Some("es")] {

@@ -67,8 +67,8 @@ fn scored(
 ) -> Result<Outcome> {
     let key = format!("{}/{}", list.id, address.key());
     let previous = ctx.state().bounce_score(&key)?;
-    if kind != Kind::Policy && incident(ctx, list, address, &key, now)? {
-        // Only when this report is counted: the hour's reports are the incident.
+    if incident(ctx, list, address, &key, now)? {
+        // Policy rejections too: a DMARC storm at a domain is an incident there.
         let noted = Score {
             reported: now,
             ..previous.unwrap_or_default()
@@ -112,22 +112,57 @@ fn incident(
     key: &str,
     now: u64,
 ) -> Result<bool> {
-    let prefix = format!("{}/", list.id);
-    let at = format!("@{}", address.domain());
-    let reporting = ctx.state().read(|s| {
-        (s.bounces.iter())
-            .filter(|(k, score)| {
-                k.as_str() != key
-                    && k.starts_with(&prefix)
-                    && k.ends_with(&at)
-                    && score.reported + HOUR > now
-            })
-            .count()
-    })? + 1;
+    let reporting = reporting_at(ctx, list, address.domain(), Some(key), now)? + 1;
     let members = ctx.roster(list)?.count_at(address.domain())?;
     Ok(bounce::incident(
         reporting,
         members,
         list.bounce.incident_share,
     ))
+}
+
+/// How many members of `list` at `domain` (but `except`) were reported in the last
+/// hour.
+pub(crate) fn reporting_at(
+    ctx: &Context,
+    list: &ListConfig,
+    domain: &str,
+    except: Option<&str>,
+    now: u64,
+) -> Result<usize> {
+    let prefix = format!("{}/", list.id);
+    let at = format!("@{domain}");
+    Ok(ctx.state().read(|s| {
+        (s.bounces.iter())
+            .filter(|(k, score)| {
+                Some(k.as_str()) != except
+                    && k.starts_with(&prefix)
+                    && k.ends_with(&at)
+                    && score.reported + HOUR > now
+            })
+            .count()
+    })?)
+}
+
+/// Whether the owners are to be told of the incident at `domain` now: not while the
+/// one they were told of goes on (a report there within the hour). Records this
+/// report of it (state key `incident:LIST/DOMAIN`).
+pub(crate) fn alert_due(ctx: &Context, list: &ListConfig, domain: &str, now: u64) -> Result<bool> {
+    let key = format!("incident:{}/{domain}", list.id);
+    let last = ctx.state().bounce_score(&key)?;
+    let due = last.as_ref().is_none_or(|s| s.reported + HOUR <= now);
+    let score = Score {
+        raised: if due {
+            now
+        } else {
+            last.map_or(now, |s| s.raised)
+        },
+        reported: now,
+        ..Score::default()
+    };
+    ctx.state().append(vec![Line::Bounce {
+        key,
+        score: Some(score),
+    }])?;
+    Ok(due)
 }

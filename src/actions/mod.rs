@@ -42,7 +42,7 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
-pub(crate) use bounced::bounced;
+pub(crate) use bounced::{alert_due, bounced, reporting_at};
 pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;
 use std::str::FromStr;

@@ -421,6 +421,23 @@ pub(crate) fn owners_bounced(list: &ListConfig) -> Notice {
     )
 }
 
+/// What each owner is told of a bounce incident at `domain`: how many members and
+/// which statuses.
+pub(crate) fn owners_incident(
+    list: &ListConfig,
+    domain: &str,
+    count: usize,
+    statuses: &str,
+) -> Notice {
+    Notice::new(
+        Template::IncidentOwner,
+        format!("Mail of {} to {domain} is bouncing (incident)", list.name),
+    )
+    .with("domain", domain.to_owned())
+    .with("count", count.to_string())
+    .with("statuses", statuses.to_owned())
+}
+
 /// What the owner who decided a held request (or, decided at the server, every
 /// owner) is told of it.
 pub(crate) fn owners_decided(list: &ListConfig, outcome: &Outcome) -> Notice {

@@ -124,6 +124,12 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              También puede escribir a LISTA-subscribe-request o a LISTA-unsubscribe-request: cualquier mensaje sirve."
         }
         // Not yet written in Spanish: the English text (see the test below).
+        Template::IncidentOwner => {
+            "El correo de {list} a {domain} rebotó para {count} miembros en una hora\n\
+             (estado {statuses}). Tantos a la vez indican un problema en {domain}, o en la firma\n\
+             del correo de la lista (DMARC, SPF, DKIM), no en esos miembros: no se ha subido\n\
+             la puntuación de rebotes de nadie. Se le avisa una sola vez mientras dure."
+        }
         _ => super::builtin(template, linked),
     }
 }

@@ -184,3 +184,51 @@ fn a_lower_threshold_and_stale_scores_follow_the_lists_bounce_settings() {
     );
     assert!(site.roster_text().contains("why = \"bounces\""));
 }
+
+#[test]
+fn a_dmarc_storm_at_a_domain_scores_nobody_and_alerts_the_owners_once() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let members: Vec<(String, String)> = (0..5)
+        .map(|n| {
+            let who = format!("member{n}@storm.gov");
+            let returned = join(&ctx, &who, 20 + n);
+            (who, returned)
+        })
+        .collect();
+    let storm = |n: usize, at: u64| {
+        let (who, returned) = &members[n];
+        let raw = dsn(
+            who,
+            "5.7.26",
+            "550 5.7.26 unauthenticated mail is not accepted due to DMARC policy",
+            returned,
+            &format!("storm{n}-{at}@mx"),
+        );
+        handle(&ctx, "sm-cop-bounces", "", &raw, at)
+    };
+    let mut alerts = Vec::new();
+    for n in 0..5 {
+        alerts.extend(storm(n, T0 + 100 + 60 * n as u64));
+    }
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+    assert_eq!(
+        header(&alerts[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    let text = &alerts[0];
+    assert!(
+        text.contains("to storm.gov bounced for 3 members within an hour")
+            && text.contains("(status 5.7.26)"),
+        "{text}"
+    );
+    // Still going on half an hour later: no second alert.
+    assert!(storm(0, T0 + 1900).is_empty());
+    assert_eq!(outcomes(&site, "member4@storm.gov"), ["incident"]);
+    let alerted: Vec<_> = (site.audit().iter())
+        .filter(|r| r["outcome"] == "incident-alert")
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(alerted, ["@storm.gov"]);
+    assert!(!site.roster_text().contains("why = \"bounces\""));
+}
