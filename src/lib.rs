@@ -27,7 +27,8 @@
 //! commit       the replies as one batch with the dedupe key, then one sync
 //! reply        templates and texts → the reply mail (lettre)
 //! context      the configuration in force and the stores every request uses
-//! upkeep       expired requests swept out of the state; lapsed nomails resumed
+//! upkeep       expired requests swept out of the state; lapsed nomails resumed;
+//!              re-enable notices and removals for bounces
 //! roster       roster.toml: read, edit line by line (modes too), save atomically,
 //!              publish include_file and digest_include_file
 //! outbox       durable queue of replies; sending over SMTP or to files

@@ -233,6 +233,8 @@ pub(crate) enum Template {
     ModeUnchanged,
     NomailBouncesOwner,
     IncidentOwner,
+    ReenableBounces,
+    RemovedBouncesOwner,
 }
 
 impl Template {
@@ -413,6 +415,21 @@ fn builtin(template: Template, linked: bool) -> &'static str {
             "{address} gets no more mail from {list}: mail to it bounced too often.\n\
              It stays a member (mode nomail, why bounces). To send it mail again:\n\
              \x20 listkeeper set {list_id} {address} mail"
+        }
+        Template::ReenableBounces if linked => {
+            "Mail from {list} to {address} bounced too often, so the list stopped sending it.\n\n\
+             To get the list's mail again, open this link and press the button on the page:\n  {confirm_url}\n\
+             or reply to this message, or send any message to\n  {confirm_address}\n\n\
+             This is notice {number} of {warnings}: after the last, {address} is removed from the list."
+        }
+        Template::ReenableBounces => {
+            "Mail from {list} to {address} bounced too often, so the list stopped sending it.\n\n\
+             To get the list's mail again, reply to this message, or send any message to\n  {confirm_address}\n\n\
+             This is notice {number} of {warnings}: after the last, {address} is removed from the list."
+        }
+        Template::RemovedBouncesOwner => {
+            "{address} was removed from {list}: its mail bounced, it got no mail since, and\n\
+             {notices} notices asking it to come back had no answer."
         }
         Template::IncidentOwner => {
             "Mail from {list} to {domain} bounced for {count} members within an hour\n\
@@ -839,6 +856,9 @@ mod tests {
             ("members", "x"),
             ("domain", "x"),
             ("statuses", "x"),
+            ("number", "x"),
+            ("warnings", "x"),
+            ("notices", "x"),
         ];
         for template in Template::iter() {
             for lang in [None, Some("es")] {

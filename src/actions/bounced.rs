@@ -67,6 +67,11 @@ fn scored(
 ) -> Result<Outcome> {
     let key = format!("{}/{}", list.id, address.key());
     let previous = ctx.state().bounce_score(&key)?;
+    if previous.as_ref().is_some_and(|s| s.disabled > 0) {
+        // The re-enable notices are under way (or the member came back: upkeep
+        // forgets the score then).
+        return Ok(Outcome::AlreadyNomail);
+    }
     if incident(ctx, list, address, &key, now)? {
         // Policy rejections too: a DMARC storm at a domain is an incident there.
         let noted = Score {
@@ -91,8 +96,15 @@ fn scored(
                 why: Some(Why::Bounces),
             };
             modes::change(ctx, list, address, nomail)?;
-            ctx.state()
-                .append(vec![Line::Bounce { key, score: None }])?;
+            // Kept, marked: upkeep sends the re-enable notices, then removes.
+            let disabled = Score {
+                disabled: now,
+                ..score
+            };
+            ctx.state().append(vec![Line::Bounce {
+                key,
+                score: Some(disabled),
+            }])?;
             return Ok(Outcome::NomailForBounces);
         }
     };

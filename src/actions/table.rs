@@ -87,6 +87,8 @@ impl Outcome {
             Outcome::PolicyRejection => "policy-rejection",
             Outcome::BounceIncident => "incident",
             Outcome::NomailForBounces => "nomail:bounces",
+            Outcome::AlreadyNomail => "nomail-already",
+            Outcome::RemovedForBounces => "removed:bounces",
             Outcome::UnknownAddress => "unknown-address",
             Outcome::ModeSet(_) => "mode-set",
             Outcome::AlreadyInMode(_) => "already-in-mode",
@@ -436,6 +438,42 @@ pub(crate) fn owners_incident(
     .with("domain", domain.to_owned())
     .with("count", count.to_string())
     .with("statuses", statuses.to_owned())
+}
+
+/// What each owner is told when a member nomail for bounces is removed.
+pub(crate) fn owners_removed_bounces(list: &ListConfig, notices: u32) -> Notice {
+    Notice::new(
+        Template::RemovedBouncesOwner,
+        format!("A member of {} was removed (bounces)", list.name),
+    )
+    .with("notices", notices.to_string())
+}
+
+/// The re-enable notice to a member made nomail for bounces (`number` of
+/// `warnings`), with the token that brings mail back.
+pub(crate) fn reenable(
+    config: &Config,
+    list: &ListConfig,
+    token: &str,
+    number: u32,
+    now: u64,
+) -> Notice {
+    let expires = rfc3339(now + config.server.confirm.expires.as_secs());
+    Notice {
+        token: Some(token.to_owned()),
+        ..Notice::new(
+            Template::ReenableBounces,
+            format!("Your mail from {} has stopped (confirm {token})", list.name),
+        )
+        .with(
+            "confirm_address",
+            reply::confirm_address(config, list, token),
+        )
+        .with("confirm_url", confirm_url(config, token))
+        .with("expires", expires)
+        .with("number", number.to_string())
+        .with("warnings", list.bounce.warnings.to_string())
+    }
 }
 
 /// What the owner who decided a held request (or, decided at the server, every

@@ -35,7 +35,7 @@ use crate::outbox::Batch;
 use crate::records::Outgoing;
 use crate::replies::Replies;
 use crate::route::{self, Route};
-pub use crate::upkeep::sweep_expired;
+pub use crate::upkeep::{bounce_notices, sweep_expired};
 use commands::Answer;
 use sha2::{Digest, Sha256};
 

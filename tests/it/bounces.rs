@@ -232,3 +232,104 @@ fn a_dmarc_storm_at_a_domain_scores_nobody_and_alerts_the_owners_once() {
     assert_eq!(alerted, ["@storm.gov"]);
     assert!(!site.roster_text().contains("why = \"bounces\""));
 }
+
+/// The mails an upkeep pass queued for bounces.
+fn upkeep(ctx: &Context, now: u64) -> Vec<String> {
+    let batches = pipeline::bounce_notices(ctx, now).unwrap();
+    (batches.iter())
+        .flat_map(|b| b.mails.iter().map(|m| m.mail.message.clone()))
+        .collect()
+}
+
+/// sm-cop with one hard bounce to nomail, two notices a week apart.
+fn quick(site: &Site) {
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "include_file = \"../../../var/sm-cop.members\"",
+        "include_file = \"../../../var/sm-cop.members\"\n\n[bounce]\nthreshold = 1.0\nwarnings = 2\nwarn_every = \"7 days\"",
+    );
+}
+
+#[test]
+fn a_gone_mailbox_ends_disabled_warned_and_then_removed_with_the_owners_told() {
+    let site = Site::new();
+    quick(&site);
+    let who = "gone.box@agency.gov";
+    let t = T0 + 100;
+    {
+        let ctx = context(&site);
+        let returned = join(&ctx, who, 3);
+        let raw = dsn(who, "5.1.1", "550 5.1.1 no such user", &returned, "g1@mx");
+        let told = handle(&ctx, "sm-cop-bounces", "", &raw, t);
+        assert_eq!(
+            header(&told[0], "To").as_deref(),
+            Some("socialgov@example.gov")
+        );
+        let first = upkeep(&ctx, t + 60);
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(header(&first[0], "To").as_deref(), Some(who));
+        assert!(first[0].contains("This is notice 1 of 2"), "{}", first[0]);
+        assert!(first[0].contains("sm-cop-confirm+"), "{}", first[0]);
+        assert!(upkeep(&ctx, t + 120).is_empty(), "once");
+    }
+    // A restart: the notices sent are remembered.
+    let ctx = context(&site);
+    assert!(upkeep(&ctx, t + 3 * DAY).is_empty(), "not a week yet");
+    let second = upkeep(&ctx, t + 7 * DAY + 60);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(second[0].contains("This is notice 2 of 2"), "{}", second[0]);
+    assert!(site.roster_text().contains(who));
+    let removed = upkeep(&ctx, t + 14 * DAY + 60);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(
+        header(&removed[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    assert!(
+        removed[0].contains(&format!("{who} was removed from SM-COP")),
+        "{}",
+        removed[0]
+    );
+    assert!(!site.roster_text().contains(who), "{}", site.roster_text());
+    assert!(upkeep(&ctx, t + 30 * DAY).is_empty());
+    assert_eq!(
+        outcomes(&site, who),
+        [
+            "nomail:bounces",
+            "notice-sent:1",
+            "notice-sent:2",
+            "removed:bounces"
+        ]
+    );
+}
+
+#[test]
+fn answering_the_re_enable_notice_brings_mail_back_and_ends_the_notices() {
+    let site = Site::new();
+    quick(&site);
+    let ctx = context(&site);
+    let who = "back.again@agency.gov";
+    let returned = join(&ctx, who, 4);
+    let raw = dsn(who, "5.2.1", "550 mailbox disabled", &returned, "b1@mx");
+    handle(&ctx, "sm-cop-bounces", "", &raw, T0 + 100);
+    let notice = upkeep(&ctx, T0 + 200);
+    let token = token_of(&notice[0]);
+    let done = handle(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        who,
+        &mail(who, "Re: back", "back@x"),
+        T0 + 300,
+    );
+    assert!(!done.is_empty());
+    assert!(
+        !site.roster_text().contains("why = \"bounces\""),
+        "{}",
+        site.roster_text()
+    );
+    assert!(upkeep(&ctx, T0 + 8 * DAY).is_empty());
+    assert!(upkeep(&ctx, T0 + 30 * DAY).is_empty());
+    assert!(site.roster_text().contains(who));
+    let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
+    assert!(members.contains(who), "{members}");
+}
