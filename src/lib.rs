@@ -22,6 +22,7 @@
 //! decision     membership + policy + verdict → Join / Leave
 //! token        HMAC tokens, pending and held requests
 //! verp         bounce tags: the mark that tells our bounces from forged ones
+//! arf          ARF complaint reports (RFC 5965) read: the feedback type and recipient
 //! bounce       a verified report's kind (hard, soft, policy) and the member's score
 //! replies      one reply per address, within the [limits] budgets
 //! commit       the replies as one batch with the dedupe key, then one sync
@@ -45,6 +46,7 @@
 
 mod actions;
 pub mod address;
+mod arf;
 mod audit;
 pub mod bounce;
 pub mod cli;

@@ -327,6 +327,8 @@ fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str)> {
         ("unsubscribe", "removed") => (1, "left (open unsubscribe)"),
         ("confirm", "removed") => (1, "confirmed leaving"),
         ("remove", "removed") => (1, "removed by an owner or an admin"),
+        ("complaint", "removed") => (1, "marked the list's mail as spam: unsubscribed"),
+        ("bounce", "removed:bounces") => (1, "mail bounced and the notices went unanswered"),
         (_, "removed") => (1, "removed"),
         ("confirm", "expired") => (2, "never confirmed"),
         ("moderate", "expired") => (2, "held, and nobody decided in time"),

@@ -57,6 +57,38 @@ pub(crate) fn bounced(
     Ok(outcome)
 }
 
+/// A verified ARF complaint (`Feedback-Type: abuse`) about `address`: the member is
+/// unsubscribed at once, its score forgotten, with an audit line `complaint`. Nobody
+/// is mailed: not the provider that reported (its reports are never answered), nor
+/// the member, who said our mail is unwanted (Mailman and Sympa do the same).
+pub(crate) fn complaint(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    source: Source<'_>,
+    now: u64,
+) -> Result<Outcome> {
+    let outcome = super::remove_member(ctx, list, address)?;
+    let key = format!("{}/{}", list.id, address.key());
+    if ctx.state().bounce_score(&key)?.is_some() {
+        ctx.state()
+            .append(vec![Line::Bounce { key, score: None }])?;
+    }
+    audit(
+        ctx,
+        list,
+        address,
+        Act::Complaint,
+        &outcome,
+        None,
+        Via::Email,
+        source.message_id(),
+        source.client(),
+        now,
+    )?;
+    Ok(outcome)
+}
+
 /// A member's report: the score in the state log, and nomail at the threshold.
 fn scored(
     ctx: &Context,

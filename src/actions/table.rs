@@ -42,6 +42,8 @@ pub(crate) enum Act {
     Set,
     /// A nomail whose `until` came: mail again (upkeep).
     Resume,
+    /// A verified ARF complaint (the member marked our mail as spam).
+    Complaint,
 }
 
 impl Act {
@@ -61,6 +63,7 @@ impl Act {
             Act::Undo => "undo",
             Act::Set => "set",
             Act::Resume => "resume",
+            Act::Complaint => "complaint",
         }
     }
 }

@@ -49,6 +49,10 @@ pub(super) fn bounces(
             now,
         )
     };
+    if let Some(feedback) = crate::arf::feedback(raw) {
+        complaint(ctx, list, tag, raw, &feedback, incoming, now)?;
+        return Ok(Read::default());
+    }
     let mut failed = owner::failed_recipients(raw);
     if failed.is_empty() {
         note("", "unreadable")?;
@@ -93,6 +97,54 @@ pub(super) fn bounces(
         }
     }
     Ok(read)
+}
+
+/// An ARF report: a verified `abuse` complaint unsubscribes the member it names
+/// (its tag made for that address); anything else is an audit line. Never answered.
+fn complaint(
+    ctx: &Context,
+    list: &ListConfig,
+    tag: Option<&str>,
+    raw: &[u8],
+    feedback: &crate::arf::Feedback,
+    incoming: &Incoming,
+    now: u64,
+) -> Result<(), Error> {
+    let note = |address: &str, outcome: &str| {
+        audit_line(
+            ctx,
+            Some(list.id.as_str()),
+            address,
+            "complaint",
+            outcome,
+            incoming,
+            now,
+        )
+    };
+    let tags = tags_of(tag, raw, &ctx.config.server.domain);
+    let verified = (feedback.recipients.iter())
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .find(|a| {
+            let key = a.key();
+            (tags.iter()).any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key, now))
+        });
+    let Some(address) = verified else {
+        let named = feedback.recipients.first().map(|a| message::clean(a));
+        return note(named.as_deref().unwrap_or(""), "unverified");
+    };
+    if feedback.kind != "abuse" {
+        let kind: String = (feedback.kind.chars())
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(20)
+            .collect();
+        return note(&address.to_string(), &format!("ignored:{kind}"));
+    }
+    let source = Source::Mail {
+        message_id: incoming.message_id.as_deref(),
+        authenticated: false,
+    };
+    actions::complaint(ctx, list, &address, source, now)?;
+    Ok(())
 }
 
 /// A report's status as told to the owners: its code only (`5.7.26`), or `unknown`.

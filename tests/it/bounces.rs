@@ -333,3 +333,54 @@ fn answering_the_re_enable_notice_brings_mail_back_and_ends_the_notices() {
     let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
     assert!(members.contains(who), "{members}");
 }
+
+/// A Microsoft JMRP-shaped ARF report (RFC 5965) returning our mail `returned`.
+fn arf(returned: &str) -> String {
+    include_str!("../data/arf-abuse.eml").replace("{returned}", returned)
+}
+
+#[test]
+fn an_arf_complaint_unsubscribes_the_member_and_mails_nobody() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let who = "spam.clicker@agency.gov";
+    let returned = join(&ctx, who, 5);
+    // Forged: a report naming the member but returning no mail of ours to them.
+    let forged = arf("<someone.else@hotmail.com>").replace("jmrp.8f2a91c0", "jmrp.1");
+    assert!(handle(&ctx, "sm-cop-bounces", "", &forged, T0 + 50).is_empty());
+    assert!(site.roster_text().contains(who));
+    // Not a complaint: recorded, nothing changes.
+    let not_spam = (arf(&returned).replace("Feedback-Type: abuse", "Feedback-Type: not-spam"))
+        .replace("jmrp.8f2a91c0", "jmrp.2");
+    assert!(handle(&ctx, "sm-cop-bounces", "", &not_spam, T0 + 60).is_empty());
+    assert!(site.roster_text().contains(who));
+    let mails = handle(
+        &ctx,
+        "sm-cop-bounces",
+        "staff@hotmail.com",
+        &arf(&returned),
+        T0 + 100,
+    );
+    assert!(mails.is_empty(), "no reply, no goodbye: {mails:?}");
+    assert!(!site.roster_text().contains(who), "{}", site.roster_text());
+    let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
+    assert!(!members.contains(who), "{members}");
+    let complaints: Vec<_> = (site.audit().iter())
+        .filter(|r| r["action"] == "complaint")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["address"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        complaints,
+        [
+            format!("{who} unverified"),
+            format!("{who} ignored:not-spam"),
+            format!("{who} removed"),
+        ]
+    );
+}
