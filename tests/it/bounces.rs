@@ -231,6 +231,16 @@ fn a_dmarc_storm_at_a_domain_scores_nobody_and_alerts_the_owners_once() {
         .collect();
     assert_eq!(alerted, ["@storm.gov"]);
     assert!(!site.roster_text().contains("why = \"bounces\""));
+    let shown = bounces_json(&site);
+    assert_eq!(shown["incidents"][0]["domain"], "storm.gov", "{shown}");
+    assert_eq!(shown["disabled"].as_array().unwrap().len(), 0, "{shown}");
+}
+
+/// `listkeeper bounces sm-cop --json`, through the binary.
+fn bounces_json(site: &Site) -> serde_json::Value {
+    let out = site.run(&["bounces", "sm-cop", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The mails an upkeep pass queued for bounces.
@@ -278,6 +288,17 @@ fn a_gone_mailbox_ends_disabled_warned_and_then_removed_with_the_owners_told() {
     let second = upkeep(&ctx, t + 7 * DAY + 60);
     assert_eq!(second.len(), 1, "{second:?}");
     assert!(second[0].contains("This is notice 2 of 2"), "{}", second[0]);
+    let shown = bounces_json(&site);
+    let disabled = &shown["disabled"][0];
+    assert_eq!(disabled["address"], who, "{shown}");
+    assert_eq!(disabled["notices"], 2, "{shown}");
+    assert_eq!(disabled["next"], "removal", "{shown}");
+    let text = site.run(&["bounces", "sm-cop"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("{who}  since")) && text.contains("notices sent 2"),
+        "{text}"
+    );
     assert!(site.roster_text().contains(who));
     let removed = upkeep(&ctx, t + 14 * DAY + 60);
     assert_eq!(removed.len(), 1, "{removed:?}");
