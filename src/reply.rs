@@ -428,8 +428,8 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              This is notice {number} of {warnings}: after the last, {address} is removed from the list."
         }
         Template::RemovedBouncesOwner => {
-            "{address} was removed from {list}: its mail bounced, it got no mail since, and\n\
-             {notices} notices asking it to come back had no answer."
+            "{address} was removed from {list}: its mail bounced, it got no mail since,\n\
+             and the notices asking it to come back ({notices}) had no answer."
         }
         Template::IncidentOwner => {
             "Mail from {list} to {domain} bounced for {count} members within an hour\n\

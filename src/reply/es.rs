@@ -137,7 +137,7 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
         }
         Template::RemovedBouncesOwner => {
             "Se dio de baja la dirección {address} de la lista {list}: su correo rebotaba, no recibía\n\
-             correo desde entonces y {notices} avisos para volver quedaron sin respuesta."
+             correo desde entonces y los avisos para volver ({notices}) quedaron sin respuesta."
         }
         Template::IncidentOwner => {
             "El correo de {list} a {domain} rebotó para {count} miembros en una hora\n\
