@@ -46,7 +46,11 @@ pub fn sweep_expired(ctx: &Context, now: u64) -> io::Result<usize> {
                     )
                 })?;
                 removed += 1;
-                lapsed.push((list, record.address, action == "moderate"));
+                // A lapsed change of mode (a member's SET, a re-enable notice's
+                // token) is no join or leave: the owners are not told of it.
+                if record.action != token::Intent::SetMode {
+                    lapsed.push((list, record.address, action == "moderate"));
+                }
             }
         }
     }

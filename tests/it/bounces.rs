@@ -325,6 +325,32 @@ fn a_gone_mailbox_ends_disabled_warned_and_then_removed_with_the_owners_told() {
 }
 
 #[test]
+fn a_re_enable_token_that_lapses_is_no_lapsed_request_for_the_owners() {
+    let site = Site::new();
+    quick(&site);
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "notify = \"daily\"",
+        "notify = \"each\"",
+    );
+    let ctx = context(&site);
+    let who = "lapse.token@agency.gov";
+    let returned = join(&ctx, who, 6);
+    let raw = dsn(who, "5.1.1", "550 no such user", &returned, "l1@mx");
+    handle(&ctx, "sm-cop-bounces", "", &raw, T0 + 100);
+    assert_eq!(upkeep(&ctx, T0 + 200).len(), 1);
+    // The token lapses (7 days): an audit line, no mail to the owners.
+    assert_eq!(pipeline::sweep_expired(&ctx, T0 + 8 * DAY).unwrap(), 1);
+    let out = site.run(&["outbox"]);
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.contains("notify/lapsed/"), "{out}");
+    assert!(
+        (site.audit().iter()).any(|r| r["address"] == who && r["outcome"] == "expired"),
+        "the lapse is audited"
+    );
+}
+
+#[test]
 fn answering_the_re_enable_notice_brings_mail_back_and_ends_the_notices() {
     let site = Site::new();
     quick(&site);
