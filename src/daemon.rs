@@ -521,6 +521,17 @@ fn upkeep(ctx: &Context, now: u64) -> bool {
         Ok(resumed) => info!(resumed, "nomail members whose until came get mail again"),
         Err(e) => warn!(error = %e, "resuming lapsed nomail members failed"),
     }
+    match crate::upkeep::bounce_notices(ctx, now) {
+        Ok(b) if b.is_empty() => {}
+        Ok(b) => {
+            queued = true;
+            info!(
+                mails = b.len(),
+                "re-enable notices and removals for bounces queued"
+            );
+        }
+        Err(e) => warn!(error = %e, "the bounce notices failed"),
+    }
     match crate::pipeline::sweep_expired(ctx, now) {
         Ok(0) => {}
         Ok(n) => {

@@ -22,12 +22,14 @@
 //! decision     membership + policy + verdict → Join / Leave
 //! token        HMAC tokens, pending and held requests
 //! verp         bounce tags: the mark that tells our bounces from forged ones
+//! arf          ARF complaint reports (RFC 5965) read: the feedback type and recipient
 //! bounce       a verified report's kind (hard, soft, policy) and the member's score
 //! replies      one reply per address, within the [limits] budgets
 //! commit       the replies as one batch with the dedupe key, then one sync
 //! reply        templates and texts → the reply mail (lettre)
 //! context      the configuration in force and the stores every request uses
-//! upkeep       expired requests swept out of the state; lapsed nomails resumed
+//! upkeep       expired requests swept out of the state; lapsed nomails resumed;
+//!              re-enable notices and removals for bounces
 //! roster       roster.toml: read, edit line by line (modes too), save atomically,
 //!              publish include_file and digest_include_file
 //! outbox       durable queue of replies; sending over SMTP or to files
@@ -44,6 +46,7 @@
 
 mod actions;
 pub mod address;
+mod arf;
 mod audit;
 pub mod bounce;
 pub mod cli;

@@ -351,6 +351,16 @@ fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str, &'static st
         ("unsubscribe", "removed") => (1, "left (open unsubscribe)", "baja (sin confirmación)"),
         ("confirm", "removed") => (1, "confirmed leaving", "confirmó la baja"),
         ("remove", "removed") => (1, "removed by an owner or an admin", BY_ADMIN),
+        ("complaint", "removed") => (
+            1,
+            "marked the list's mail as spam: unsubscribed",
+            "marcó el correo de la lista como spam: baja",
+        ),
+        ("bounce", "removed:bounces") => (
+            1,
+            "mail bounced and the notices went unanswered",
+            "su correo rebotaba y los avisos quedaron sin respuesta",
+        ),
         (_, "removed") => (1, "removed", "baja"),
         ("confirm", "expired") => (2, "never confirmed", "no se confirmó"),
         ("moderate", "expired") => (

@@ -201,6 +201,19 @@ pub struct Score {
     /// The day (Unix days) of the last policy rejection counted.
     #[serde(default)]
     pub policy_day: u64,
+    /// Unix seconds when the score made the member nomail (0: it has not).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disabled: u64,
+    /// Re-enable notices sent since.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub notices: u32,
+    /// Unix seconds of the last of them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub noticed: u64,
+}
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// How a member gets the list's mail: a roster line's `mode` (absent: mail).

@@ -232,6 +232,9 @@ pub(crate) enum Template {
     ModeSet,
     ModeUnchanged,
     NomailBouncesOwner,
+    IncidentOwner,
+    ReenableBounces,
+    RemovedBouncesOwner,
 }
 
 impl Template {
@@ -412,6 +415,27 @@ fn builtin(template: Template, linked: bool) -> &'static str {
             "{address} gets no more mail from {list}: mail to it bounced too often.\n\
              It stays a member (mode nomail, why bounces). To send it mail again:\n\
              \x20 listkeeper set {list_id} {address} mail"
+        }
+        Template::ReenableBounces if linked => {
+            "Mail from {list} to {address} bounced too often, so the list stopped sending it.\n\n\
+             To get the list's mail again, open this link and press the button on the page:\n  {confirm_url}\n\
+             or reply to this message, or send any message to\n  {confirm_address}\n\n\
+             This is notice {number} of {warnings}: after the last, {address} is removed from the list."
+        }
+        Template::ReenableBounces => {
+            "Mail from {list} to {address} bounced too often, so the list stopped sending it.\n\n\
+             To get the list's mail again, reply to this message, or send any message to\n  {confirm_address}\n\n\
+             This is notice {number} of {warnings}: after the last, {address} is removed from the list."
+        }
+        Template::RemovedBouncesOwner => {
+            "{address} was removed from {list}: its mail bounced, it got no mail since,\n\
+             and the notices asking it to come back ({notices}) had no answer."
+        }
+        Template::IncidentOwner => {
+            "Mail from {list} to {domain} bounced for {count} members within an hour\n\
+             (status {statuses}). So many at once is a problem at {domain}, or with how\n\
+             the list's mail is signed (DMARC, SPF, DKIM), not with those members:\n\
+             nobody's bounce score was raised. You are told once while it goes on."
         }
         Template::ModeUnchanged => {
             "{address} gets {list} as: {mode} (until {until}) already. Nothing has changed."
@@ -830,6 +854,11 @@ mod tests {
             ("who", "x"),
             ("count", "x"),
             ("members", "x"),
+            ("domain", "x"),
+            ("statuses", "x"),
+            ("number", "x"),
+            ("warnings", "x"),
+            ("notices", "x"),
         ];
         for template in Template::iter() {
             for lang in [None, Some("es")] {

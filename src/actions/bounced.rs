@@ -57,6 +57,38 @@ pub(crate) fn bounced(
     Ok(outcome)
 }
 
+/// A verified ARF complaint (`Feedback-Type: abuse`) about `address`: the member is
+/// unsubscribed at once, its score forgotten, with an audit line `complaint`. Nobody
+/// is mailed: not the provider that reported (its reports are never answered), nor
+/// the member, who said our mail is unwanted (Mailman and Sympa do the same).
+pub(crate) fn complaint(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    source: Source<'_>,
+    now: u64,
+) -> Result<Outcome> {
+    let outcome = super::remove_member(ctx, list, address)?;
+    let key = format!("{}/{}", list.id, address.key());
+    if ctx.state().bounce_score(&key)?.is_some() {
+        ctx.state()
+            .append(vec![Line::Bounce { key, score: None }])?;
+    }
+    audit(
+        ctx,
+        list,
+        address,
+        Act::Complaint,
+        &outcome,
+        None,
+        Via::Email,
+        source.message_id(),
+        source.client(),
+        now,
+    )?;
+    Ok(outcome)
+}
+
 /// A member's report: the score in the state log, and nomail at the threshold.
 fn scored(
     ctx: &Context,
@@ -67,8 +99,13 @@ fn scored(
 ) -> Result<Outcome> {
     let key = format!("{}/{}", list.id, address.key());
     let previous = ctx.state().bounce_score(&key)?;
-    if kind != Kind::Policy && incident(ctx, list, address, &key, now)? {
-        // Only when this report is counted: the hour's reports are the incident.
+    if previous.as_ref().is_some_and(|s| s.disabled > 0) {
+        // The re-enable notices are under way (or the member came back: upkeep
+        // forgets the score then).
+        return Ok(Outcome::AlreadyNomail);
+    }
+    if incident(ctx, list, address, &key, now)? {
+        // Policy rejections too: a DMARC storm at a domain is an incident there.
         let noted = Score {
             reported: now,
             ..previous.unwrap_or_default()
@@ -91,8 +128,15 @@ fn scored(
                 why: Some(Why::Bounces),
             };
             modes::change(ctx, list, address, nomail)?;
-            ctx.state()
-                .append(vec![Line::Bounce { key, score: None }])?;
+            // Kept, marked: upkeep sends the re-enable notices, then removes.
+            let disabled = Score {
+                disabled: now,
+                ..score
+            };
+            ctx.state().append(vec![Line::Bounce {
+                key,
+                score: Some(disabled),
+            }])?;
             return Ok(Outcome::NomailForBounces);
         }
     };
@@ -112,22 +156,57 @@ fn incident(
     key: &str,
     now: u64,
 ) -> Result<bool> {
-    let prefix = format!("{}/", list.id);
-    let at = format!("@{}", address.domain());
-    let reporting = ctx.state().read(|s| {
-        (s.bounces.iter())
-            .filter(|(k, score)| {
-                k.as_str() != key
-                    && k.starts_with(&prefix)
-                    && k.ends_with(&at)
-                    && score.reported + HOUR > now
-            })
-            .count()
-    })? + 1;
+    let reporting = reporting_at(ctx, list, address.domain(), Some(key), now)? + 1;
     let members = ctx.roster(list)?.count_at(address.domain())?;
     Ok(bounce::incident(
         reporting,
         members,
         list.bounce.incident_share,
     ))
+}
+
+/// How many members of `list` at `domain` (but `except`) were reported in the last
+/// hour.
+pub(crate) fn reporting_at(
+    ctx: &Context,
+    list: &ListConfig,
+    domain: &str,
+    except: Option<&str>,
+    now: u64,
+) -> Result<usize> {
+    let prefix = format!("{}/", list.id);
+    let at = format!("@{domain}");
+    Ok(ctx.state().read(|s| {
+        (s.bounces.iter())
+            .filter(|(k, score)| {
+                Some(k.as_str()) != except
+                    && k.starts_with(&prefix)
+                    && k.ends_with(&at)
+                    && score.reported + HOUR > now
+            })
+            .count()
+    })?)
+}
+
+/// Whether the owners are to be told of the incident at `domain` now: not while the
+/// one they were told of goes on (a report there within the hour). Records this
+/// report of it (state key `incident:LIST/DOMAIN`).
+pub(crate) fn alert_due(ctx: &Context, list: &ListConfig, domain: &str, now: u64) -> Result<bool> {
+    let key = format!("incident:{}/{domain}", list.id);
+    let last = ctx.state().bounce_score(&key)?;
+    let due = last.as_ref().is_none_or(|s| s.reported + HOUR <= now);
+    let score = Score {
+        raised: if due {
+            now
+        } else {
+            last.map_or(now, |s| s.raised)
+        },
+        reported: now,
+        ..Score::default()
+    };
+    ctx.state().append(vec![Line::Bounce {
+        key,
+        score: Some(score),
+    }])?;
+    Ok(due)
 }

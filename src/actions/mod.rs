@@ -24,6 +24,7 @@
 //! front end alike.
 
 mod bounced;
+mod disabled;
 pub(crate) mod linked;
 mod modes;
 pub(crate) mod owner;
@@ -42,7 +43,8 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
-pub(crate) use bounced::bounced;
+pub(crate) use bounced::{alert_due, bounced, complaint, reporting_at};
+pub(crate) use disabled::{Due, disabled, next_step, noticed, remove_bounced};
 pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;
 use std::str::FromStr;
@@ -221,6 +223,11 @@ pub(crate) enum Outcome {
     BounceIncident,
     /// The member's score reached the threshold: now nomail (`why = "bounces"`).
     NomailForBounces,
+    /// A bounce for a member already nomail for bounces: nothing changes.
+    AlreadyNomail,
+    /// A member nomail for bounces had every re-enable notice and did not come back:
+    /// removed.
+    RemovedForBounces,
     /// A bounce for an address neither pending nor a member.
     UnknownAddress,
     /// The member's delivery setting is now this.

@@ -13,6 +13,9 @@ use crate::context::Context;
 use crate::links;
 use crate::reply::{self, Template};
 
+mod bounces;
+pub(crate) use bounces::{owners_bounced, owners_incident, owners_removed_bounces, reenable};
+
 /// The actions, as the audit log names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Act {
@@ -42,6 +45,8 @@ pub(crate) enum Act {
     Set,
     /// A nomail whose `until` came: mail again (upkeep).
     Resume,
+    /// A verified ARF complaint (the member marked our mail as spam).
+    Complaint,
 }
 
 impl Act {
@@ -61,6 +66,7 @@ impl Act {
             Act::Undo => "undo",
             Act::Set => "set",
             Act::Resume => "resume",
+            Act::Complaint => "complaint",
         }
     }
 }
@@ -87,6 +93,8 @@ impl Outcome {
             Outcome::PolicyRejection => "policy-rejection",
             Outcome::BounceIncident => "incident",
             Outcome::NomailForBounces => "nomail:bounces",
+            Outcome::AlreadyNomail => "nomail-already",
+            Outcome::RemovedForBounces => "removed:bounces",
             Outcome::UnknownAddress => "unknown-address",
             Outcome::ModeSet(_) => "mode-set",
             Outcome::AlreadyInMode(_) => "already-in-mode",
@@ -474,16 +482,6 @@ pub(crate) fn owners_lapsed(list: &ListConfig, address: &str, held: bool) -> Not
     Notice::new(Template::LapsedOwner, lapsed_subject(&s, address))
         .with("how", how)
         .with("what", what)
-}
-
-/// What each owner is told when a member becomes nomail for bounces.
-pub(crate) fn owners_bounced(list: &ListConfig) -> Notice {
-    let s = Subjects::new(list, None);
-    let subject = s.say(
-        "A member of {} no longer gets mail (bounces)",
-        "Un miembro de {} ya no recibe mensajes (rebotes)",
-    );
-    Notice::new(Template::NomailBouncesOwner, subject)
 }
 
 /// What the owner who decided a held request (or, decided at the server, every

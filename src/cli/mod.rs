@@ -4,6 +4,7 @@
 //! Errors here are `anyhow` chains, printed with `{:#}` so the user sees every cause.
 
 mod admin;
+mod bounces;
 mod check;
 mod deliver;
 mod init;
@@ -92,6 +93,15 @@ enum CliCommand {
         /// Only the members who agreed to terms other than the list's current ones.
         #[arg(long)]
         older_terms: bool,
+    },
+    /// Show a list's bounces: members' scores, members nomail for bounces (notices
+    /// sent, what comes next) and incidents.
+    Bounces {
+        /// The list id.
+        list: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the List-Unsubscribe and List-Unsubscribe-Post headers a posting system
     /// puts on list mail to one member (the member's one-click link, RFC 8058).
@@ -282,6 +292,7 @@ pub fn run(args: Args) -> ExitCode {
             | CliCommand::Init { .. }
             | CliCommand::Lists { .. }
             | CliCommand::Members { .. }
+            | CliCommand::Bounces { .. }
             | CliCommand::UnsubscribeLink { .. }
             | CliCommand::Pending { .. }
             | CliCommand::Explain { .. }
@@ -362,6 +373,9 @@ pub fn run(args: Args) -> ExitCode {
             json,
             older_terms,
         } => load(dir, Some(&list)).and_then(|c| admin::members(&c, &list, json, older_terms)),
+        CliCommand::Bounces { list, json } => {
+            load(dir, Some(&list)).and_then(|c| bounces::run(&c, &list, json))
+        }
         CliCommand::UnsubscribeLink { list, address } => {
             load(dir, Some(&list)).and_then(|c| links::unsubscribe_link(&c, &list, &address))
         }

@@ -9,15 +9,25 @@ use crate::context::Context;
 use crate::message::{self, Incoming};
 use crate::owner::{self, Failed};
 use crate::verp;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A delivery report's failed recipients read at most (the rest: one audit line).
 const MAX_REPORTED: usize = 50;
 /// A delivery report's returned Message-IDs of ours tried at most.
 const MAX_RETURNED_IDS: usize = 4;
 
+/// What a report did that the owners hear of.
+#[derive(Default)]
+pub(super) struct Read {
+    /// The members it made nomail.
+    nomail: Vec<EmailAddress>,
+    /// The domains where it found an incident, with the statuses it named there.
+    incidents: BTreeMap<String, BTreeSet<String>>,
+}
+
 /// `L-bounces@`: a failed confirmation cancels its pending request; a member's bounce
 /// (a welcome, say) raises their score. Returns the members the report made nomail
-/// (their owners are told). Only a report about mail we sent counts: its bounce
+/// and the incidents it is part of (the owners are told). Only a report about mail we sent counts: its bounce
 /// tag (from `L-bounces+TAG@`, or in the Message-ID the report returns) must have been
 /// made for the address it reports. Anything else is recorded and ignored.
 pub(super) fn bounces(
@@ -27,7 +37,7 @@ pub(super) fn bounces(
     raw: &[u8],
     incoming: &Incoming,
     now: u64,
-) -> Result<Vec<EmailAddress>, Error> {
+) -> Result<Read, Error> {
     let note = |address: &str, outcome: &str| {
         audit_line(
             ctx,
@@ -39,10 +49,14 @@ pub(super) fn bounces(
             now,
         )
     };
+    if let Some(feedback) = crate::arf::feedback(raw) {
+        complaint(ctx, list, tag, raw, &feedback, incoming, now)?;
+        return Ok(Read::default());
+    }
     let mut failed = owner::failed_recipients(raw);
     if failed.is_empty() {
         note("", "unreadable")?;
-        return Ok(Vec::new());
+        return Ok(Read::default());
     }
     // Anyone may mail this address: bounded work and audit lines per report, however
     // many recipients and Message-IDs it names (a real report names a few).
@@ -61,39 +75,131 @@ pub(super) fn bounces(
         message_id: incoming.message_id.as_deref(),
         authenticated: false,
     };
-    let mut nomail = Vec::new();
+    let mut read = Read::default();
     for report in failed {
         match ours(ctx, list, &report, &tags, now) {
             Ok(address) => {
                 let kind =
                     crate::bounce::classify(report.status.as_deref(), report.diagnostic.as_deref());
                 let outcome = actions::bounced(ctx, list, &address, kind, source, now)?;
-                if outcome == actions::Outcome::NomailForBounces {
-                    nomail.push(address);
+                match outcome {
+                    actions::Outcome::NomailForBounces => read.nomail.push(address),
+                    actions::Outcome::BounceIncident => {
+                        let statuses = read.incidents.entry(address.domain().to_owned());
+                        statuses
+                            .or_default()
+                            .insert(status_code(report.status.as_deref()));
+                    }
+                    _ => {}
                 }
             }
             Err(outcome) => note(&message::clean(&report.address), outcome)?,
         }
     }
-    Ok(nomail)
+    Ok(read)
 }
 
-/// What the owners are told of the members a report made nomail: one mail each,
-/// free of the per-address budgets (bounded by the hourly total).
+/// An ARF report: a verified `abuse` complaint unsubscribes the member it names
+/// (its tag made for that address); anything else is an audit line. Never answered.
+fn complaint(
+    ctx: &Context,
+    list: &ListConfig,
+    tag: Option<&str>,
+    raw: &[u8],
+    feedback: &crate::arf::Feedback,
+    incoming: &Incoming,
+    now: u64,
+) -> Result<(), Error> {
+    let note = |address: &str, outcome: &str| {
+        audit_line(
+            ctx,
+            Some(list.id.as_str()),
+            address,
+            "complaint",
+            outcome,
+            incoming,
+            now,
+        )
+    };
+    let tags = tags_of(tag, raw, &ctx.config.server.domain);
+    let verified = (feedback.recipients.iter())
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .find(|a| {
+            let key = a.key();
+            (tags.iter()).any(|t| verp::verify(&ctx.keys, t, list.id.as_str(), &key, now))
+        });
+    let Some(address) = verified else {
+        let named = feedback.recipients.first().map(|a| message::clean(a));
+        return note(named.as_deref().unwrap_or(""), "unverified");
+    };
+    if feedback.kind != "abuse" {
+        let kind: String = (feedback.kind.chars())
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(20)
+            .collect();
+        return note(&address.to_string(), &format!("ignored:{kind}"));
+    }
+    let source = Source::Mail {
+        message_id: incoming.message_id.as_deref(),
+        authenticated: false,
+    };
+    actions::complaint(ctx, list, &address, source, now)?;
+    Ok(())
+}
+
+/// A report's status as told to the owners: its code only (`5.7.26`), or `unknown`.
+fn status_code(status: Option<&str>) -> String {
+    let code = status
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("");
+    let clean = code.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if clean && !code.is_empty() && code.len() <= 12 {
+        code.to_owned()
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+/// What the owners are told of the members a report made nomail and of an incident
+/// (once while it goes on, with an audit line `incident-alert`): one mail each, free
+/// of the per-address budgets (bounded by the hourly total).
 pub(super) fn tell_owners(
     ctx: &Context,
     list: &ListConfig,
-    nomail: &[EmailAddress],
+    read: &Read,
     incoming: &Incoming,
     now: u64,
 ) -> Result<Vec<crate::records::Outgoing>, Error> {
     let mut replies = crate::replies::Replies::default();
-    let notice = actions::table::owners_bounced(list);
-    for address in nomail {
+    let mut tell = |about: &str, notice: &actions::Notice| {
         for owner in &list.owners {
-            let draft = replies.tell(&ctx.config, owner, list, &address.to_string(), &notice);
-            draft.free = true;
+            replies.tell(&ctx.config, owner, list, about, notice).free = true;
         }
+    };
+    let notice = actions::table::owners_bounced(list);
+    for address in &read.nomail {
+        tell(&address.to_string(), &notice);
+    }
+    for (domain, statuses) in &read.incidents {
+        if !actions::alert_due(ctx, list, domain, now)? {
+            continue;
+        }
+        let count = actions::reporting_at(ctx, list, domain, None, now)?;
+        let codes = statuses.iter().cloned().collect::<Vec<_>>().join(", ");
+        let at = format!("@{domain}");
+        audit_line(
+            ctx,
+            Some(list.id.as_str()),
+            &at,
+            "bounce",
+            "incident-alert",
+            incoming,
+            now,
+        )?;
+        tell(
+            &at,
+            &actions::table::owners_incident(list, domain, count, &codes),
+        );
     }
     Ok(replies
         .finish(ctx, incoming.message_id.as_deref(), now)?

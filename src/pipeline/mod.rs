@@ -35,7 +35,7 @@ use crate::outbox::Batch;
 use crate::records::Outgoing;
 use crate::replies::Replies;
 use crate::route::{self, Route};
-pub use crate::upkeep::sweep_expired;
+pub use crate::upkeep::{bounce_notices, sweep_expired};
 use commands::Answer;
 use sha2::{Digest, Sha256};
 
@@ -158,8 +158,8 @@ fn decide(
     if let Route::Bounces(list, tag) = route {
         // Reports come from the null sender: read before the guard, never answered.
         if let Some(list) = ctx.config.lists.get(list) {
-            let nomail = bounces::bounces(ctx, list, tag.as_deref(), delivery.raw, incoming, now)?;
-            let mails = bounces::tell_owners(ctx, list, &nomail, incoming, now)?;
+            let read = bounces::bounces(ctx, list, tag.as_deref(), delivery.raw, incoming, now)?;
+            let mails = bounces::tell_owners(ctx, list, &read, incoming, now)?;
             if !mails.is_empty() {
                 return Ok(Decided::Replies(mails, Some(list.id.to_string())));
             }

@@ -196,5 +196,26 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 delete LISTA dirección                dar de baja a un miembro\n\n\
              También puede escribir a LISTA-subscribe-request o a LISTA-unsubscribe-request: cualquier mensaje sirve."
         }
+        Template::ReenableBounces if linked => {
+            "El correo de {list} a {address} rebotó demasiadas veces, por lo que la lista dejó de enviárselo.\n\n\
+             Para volver a recibir el correo de la lista, abra este enlace y haga clic en el botón de la página:\n  {confirm_url}\n\
+             o responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\n\
+             Este es el aviso {number} de {warnings}: después del último, se dará de baja la dirección {address}."
+        }
+        Template::ReenableBounces => {
+            "El correo de {list} a {address} rebotó demasiadas veces, por lo que la lista dejó de enviárselo.\n\n\
+             Para volver a recibir el correo de la lista, responda a este mensaje o envíe cualquier mensaje a\n  {confirm_address}\n\n\
+             Este es el aviso {number} de {warnings}: después del último, se dará de baja la dirección {address}."
+        }
+        Template::RemovedBouncesOwner => {
+            "Se dio de baja la dirección {address} de la lista {list}: su correo rebotaba, no recibía\n\
+             correo desde entonces y los avisos para volver ({notices}) quedaron sin respuesta."
+        }
+        Template::IncidentOwner => {
+            "El correo de {list} a {domain} rebotó para {count} miembros en una hora\n\
+             (estado {statuses}). Tantos a la vez indican un problema en {domain}, o en la firma\n\
+             del correo de la lista (DMARC, SPF, DKIM), no en esos miembros: no se ha subido\n\
+             la puntuación de rebotes de nadie. Se le avisa una sola vez mientras dure."
+        }
     }
 }

@@ -184,3 +184,250 @@ fn a_lower_threshold_and_stale_scores_follow_the_lists_bounce_settings() {
     );
     assert!(site.roster_text().contains("why = \"bounces\""));
 }
+
+#[test]
+fn a_dmarc_storm_at_a_domain_scores_nobody_and_alerts_the_owners_once() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let members: Vec<(String, String)> = (0..5)
+        .map(|n| {
+            let who = format!("member{n}@storm.gov");
+            let returned = join(&ctx, &who, 20 + n);
+            (who, returned)
+        })
+        .collect();
+    let storm = |n: usize, at: u64| {
+        let (who, returned) = &members[n];
+        let raw = dsn(
+            who,
+            "5.7.26",
+            "550 5.7.26 unauthenticated mail is not accepted due to DMARC policy",
+            returned,
+            &format!("storm{n}-{at}@mx"),
+        );
+        handle(&ctx, "sm-cop-bounces", "", &raw, at)
+    };
+    let mut alerts = Vec::new();
+    for n in 0..5 {
+        alerts.extend(storm(n, T0 + 100 + 60 * n as u64));
+    }
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+    assert_eq!(
+        header(&alerts[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    let text = &alerts[0];
+    assert!(
+        text.contains("to storm.gov bounced for 3 members within an hour")
+            && text.contains("(status 5.7.26)"),
+        "{text}"
+    );
+    // Still going on half an hour later: no second alert.
+    assert!(storm(0, T0 + 1900).is_empty());
+    assert_eq!(outcomes(&site, "member4@storm.gov"), ["incident"]);
+    let alerted: Vec<_> = (site.audit().iter())
+        .filter(|r| r["outcome"] == "incident-alert")
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(alerted, ["@storm.gov"]);
+    assert!(!site.roster_text().contains("why = \"bounces\""));
+    let shown = bounces_json(&site);
+    assert_eq!(shown["incidents"][0]["domain"], "storm.gov", "{shown}");
+    assert_eq!(shown["disabled"].as_array().unwrap().len(), 0, "{shown}");
+}
+
+/// `listkeeper bounces sm-cop --json`, through the binary.
+fn bounces_json(site: &Site) -> serde_json::Value {
+    let out = site.run(&["bounces", "sm-cop", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The mails an upkeep pass queued for bounces.
+fn upkeep(ctx: &Context, now: u64) -> Vec<String> {
+    let batches = pipeline::bounce_notices(ctx, now).unwrap();
+    (batches.iter())
+        .flat_map(|b| b.mails.iter().map(|m| m.mail.message.clone()))
+        .collect()
+}
+
+/// sm-cop with one hard bounce to nomail, two notices a week apart.
+fn quick(site: &Site) {
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "include_file = \"../../../var/sm-cop.members\"",
+        "include_file = \"../../../var/sm-cop.members\"\n\n[bounce]\nthreshold = 1.0\nwarnings = 2\nwarn_every = \"7 days\"",
+    );
+}
+
+#[test]
+fn a_gone_mailbox_ends_disabled_warned_and_then_removed_with_the_owners_told() {
+    let site = Site::new();
+    quick(&site);
+    let who = "gone.box@agency.gov";
+    let t = T0 + 100;
+    {
+        let ctx = context(&site);
+        let returned = join(&ctx, who, 3);
+        let raw = dsn(who, "5.1.1", "550 5.1.1 no such user", &returned, "g1@mx");
+        let told = handle(&ctx, "sm-cop-bounces", "", &raw, t);
+        assert_eq!(
+            header(&told[0], "To").as_deref(),
+            Some("socialgov@example.gov")
+        );
+        let first = upkeep(&ctx, t + 60);
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(header(&first[0], "To").as_deref(), Some(who));
+        assert!(first[0].contains("This is notice 1 of 2"), "{}", first[0]);
+        assert!(first[0].contains("sm-cop-confirm+"), "{}", first[0]);
+        assert!(upkeep(&ctx, t + 120).is_empty(), "once");
+    }
+    // A restart: the notices sent are remembered.
+    let ctx = context(&site);
+    assert!(upkeep(&ctx, t + 3 * DAY).is_empty(), "not a week yet");
+    let second = upkeep(&ctx, t + 7 * DAY + 60);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(second[0].contains("This is notice 2 of 2"), "{}", second[0]);
+    let shown = bounces_json(&site);
+    let disabled = &shown["disabled"][0];
+    assert_eq!(disabled["address"], who, "{shown}");
+    assert_eq!(disabled["notices"], 2, "{shown}");
+    assert_eq!(disabled["next"], "removal", "{shown}");
+    let text = site.run(&["bounces", "sm-cop"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("{who}  since")) && text.contains("notices sent 2"),
+        "{text}"
+    );
+    assert!(site.roster_text().contains(who));
+    let removed = upkeep(&ctx, t + 14 * DAY + 60);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(
+        header(&removed[0], "To").as_deref(),
+        Some("socialgov@example.gov")
+    );
+    assert!(
+        removed[0].contains(&format!("{who} was removed from SM-COP")),
+        "{}",
+        removed[0]
+    );
+    assert!(!site.roster_text().contains(who), "{}", site.roster_text());
+    assert!(upkeep(&ctx, t + 30 * DAY).is_empty());
+    assert_eq!(
+        outcomes(&site, who),
+        [
+            "nomail:bounces",
+            "notice-sent:1",
+            "notice-sent:2",
+            "removed:bounces"
+        ]
+    );
+}
+
+#[test]
+fn a_re_enable_token_that_lapses_is_no_lapsed_request_for_the_owners() {
+    let site = Site::new();
+    quick(&site);
+    site.edit(
+        "lists/sm-cop/list.toml",
+        "notify = \"daily\"",
+        "notify = \"each\"",
+    );
+    let ctx = context(&site);
+    let who = "lapse.token@agency.gov";
+    let returned = join(&ctx, who, 6);
+    let raw = dsn(who, "5.1.1", "550 no such user", &returned, "l1@mx");
+    handle(&ctx, "sm-cop-bounces", "", &raw, T0 + 100);
+    assert_eq!(upkeep(&ctx, T0 + 200).len(), 1);
+    // The token lapses (7 days): an audit line, no mail to the owners.
+    assert_eq!(pipeline::sweep_expired(&ctx, T0 + 8 * DAY).unwrap(), 1);
+    let out = site.run(&["outbox"]);
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.contains("notify/lapsed/"), "{out}");
+    assert!(
+        (site.audit().iter()).any(|r| r["address"] == who && r["outcome"] == "expired"),
+        "the lapse is audited"
+    );
+}
+
+#[test]
+fn answering_the_re_enable_notice_brings_mail_back_and_ends_the_notices() {
+    let site = Site::new();
+    quick(&site);
+    let ctx = context(&site);
+    let who = "back.again@agency.gov";
+    let returned = join(&ctx, who, 4);
+    let raw = dsn(who, "5.2.1", "550 mailbox disabled", &returned, "b1@mx");
+    handle(&ctx, "sm-cop-bounces", "", &raw, T0 + 100);
+    let notice = upkeep(&ctx, T0 + 200);
+    let token = token_of(&notice[0]);
+    let done = handle(
+        &ctx,
+        &format!("sm-cop-confirm+{token}"),
+        who,
+        &mail(who, "Re: back", "back@x"),
+        T0 + 300,
+    );
+    assert!(!done.is_empty());
+    assert!(
+        !site.roster_text().contains("why = \"bounces\""),
+        "{}",
+        site.roster_text()
+    );
+    assert!(upkeep(&ctx, T0 + 8 * DAY).is_empty());
+    assert!(upkeep(&ctx, T0 + 30 * DAY).is_empty());
+    assert!(site.roster_text().contains(who));
+    let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
+    assert!(members.contains(who), "{members}");
+}
+
+/// A Microsoft JMRP-shaped ARF report (RFC 5965) returning our mail `returned`.
+fn arf(returned: &str) -> String {
+    include_str!("../data/arf-abuse.eml").replace("{returned}", returned)
+}
+
+#[test]
+fn an_arf_complaint_unsubscribes_the_member_and_mails_nobody() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let who = "spam.clicker@agency.gov";
+    let returned = join(&ctx, who, 5);
+    // Forged: a report naming the member but returning no mail of ours to them.
+    let forged = arf("<someone.else@hotmail.com>").replace("jmrp.8f2a91c0", "jmrp.1");
+    assert!(handle(&ctx, "sm-cop-bounces", "", &forged, T0 + 50).is_empty());
+    assert!(site.roster_text().contains(who));
+    // Not a complaint: recorded, nothing changes.
+    let not_spam = (arf(&returned).replace("Feedback-Type: abuse", "Feedback-Type: not-spam"))
+        .replace("jmrp.8f2a91c0", "jmrp.2");
+    assert!(handle(&ctx, "sm-cop-bounces", "", &not_spam, T0 + 60).is_empty());
+    assert!(site.roster_text().contains(who));
+    let mails = handle(
+        &ctx,
+        "sm-cop-bounces",
+        "staff@hotmail.com",
+        &arf(&returned),
+        T0 + 100,
+    );
+    assert!(mails.is_empty(), "no reply, no goodbye: {mails:?}");
+    assert!(!site.roster_text().contains(who), "{}", site.roster_text());
+    let members = std::fs::read_to_string(site.var().join("sm-cop.members")).unwrap();
+    assert!(!members.contains(who), "{members}");
+    let complaints: Vec<_> = (site.audit().iter())
+        .filter(|r| r["action"] == "complaint")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["address"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        complaints,
+        [
+            format!("{who} unverified"),
+            format!("{who} ignored:not-spam"),
+            format!("{who} removed"),
+        ]
+    );
+}
