@@ -183,6 +183,7 @@ fn router(web: Web) -> Router {
             "/lists/{id}/subscribe",
             axum::routing::post(forms::subscribe),
         )
+        .route("/lists/{id}/set", axum::routing::post(forms::set))
         .route(
             "/lists/{id}/unsubscribe",
             axum::routing::post(forms::unsubscribe),

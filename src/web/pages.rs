@@ -114,7 +114,7 @@ pub(super) async fn index(State(web): State<Web>) -> Response {
     .await
 }
 
-/// `GET /lists/ID`: the list, how to join and leave, and its two forms.
+/// `GET /lists/ID`: the list, how to join and leave, and its three forms.
 pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Response {
     blocking(move || {
         let ctx = web.daemon.context();
@@ -127,7 +127,7 @@ pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Resp
             &ctx.config,
             Some(list),
             "list.html",
-            context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), stamp },
+            context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), stamp, digest => list.digest_include_file.is_some() },
         )
     })
     .await

@@ -571,3 +571,6 @@ fn a_spanish_list_has_spanish_pages() {
     // A page about no list stays English.
     assert!(server.get("/nowhere").body.contains("<html lang=\"en\">"));
 }
+
+/// Issue 15: the delivery form.
+mod set;
