@@ -29,6 +29,8 @@ mod metrics;
 mod pages;
 mod stamp;
 
+pub(crate) use pages::{compile, is_page};
+
 use crate::config::Listen;
 use crate::context::Context;
 use crate::limits::ClientBudget;

@@ -231,6 +231,18 @@ pub(super) fn render(
     }
 }
 
+/// Whether a page template compiles (`listkeeper check`): its syntax, as the pages
+/// would read it; the error has the line.
+pub(crate) fn compile(name: &str, source: &str) -> Result<(), minijinja::Error> {
+    let mut env = Environment::new();
+    env.add_template(name, source)
+}
+
+/// Whether `name` is one a list may override (`list.html`; not `index.html`).
+pub(crate) fn is_page(name: &str) -> bool {
+    name != "index.html" && BUILTIN.iter().any(|(n, _)| *n == name)
+}
+
 /// The built-in templates in `lang`, and over them a list's own: those of its
 /// language's folders (`templates/es/`, then `templates/es-mx/`), then its plain ones.
 fn environment(list: Option<&ListConfig>, lang: Lang) -> Result<Environment<'_>, minijinja::Error> {
