@@ -322,8 +322,16 @@ fn prune(stamps: &mut Vec<u64>, now: u64, window: u64) -> usize {
 /// Form posts per client address per hour, for the web's forms (`[web]
 /// posts_per_client_per_hour`): a brake on a bot that fills in the forms for many
 /// addresses, which the per-address budgets above cannot see. An IPv6 client counts
-/// by its /64 (one host usually holds a whole /64). In memory only: a restart
-/// forgets the counts, which costs at most one more hour's worth of posts.
+/// by its /64 (one host usually holds a whole /64).
+///
+/// In memory only, on purpose (unlike the reply counters in `limits.log`): a reload
+/// keeps it (it belongs to the web listener, not the configuration), and a restart,
+/// which a client cannot cause, forgets at most an hour's worth of posts per client.
+/// What those posts could do stays bounded across the restart anyway: each good post
+/// is at most one confirmation mail, counted in `limits.log` against the address,
+/// its domain and the hourly total. Persisting it would write a line with the
+/// client's IP address for every post, refused ones too, which the state folder does
+/// not otherwise keep (audit.log names the client of a post that decided something).
 #[derive(Debug, Default)]
 pub(crate) struct ClientBudget {
     seen: Mutex<HashMap<std::net::IpAddr, VecDeque<u64>>>,

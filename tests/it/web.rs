@@ -574,3 +574,6 @@ fn a_spanish_list_has_spanish_pages() {
 
 /// Issue 15: the delivery form.
 mod set;
+
+/// Issue 15: the per-client form budget across a reload.
+mod budget;
