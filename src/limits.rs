@@ -60,6 +60,9 @@ pub enum Over {
 }
 
 impl Over {
+    /// Every limit, in the order [`Limiter::dropped`] counts them.
+    pub const ALL: [Over; 4] = [Over::Address, Over::Commands, Over::Domain, Over::Total];
+
     /// The word used in the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +80,9 @@ pub struct Limiter {
     path: PathBuf,
     limits: config::Limits,
     state: Mutex<Option<State>>,
+    /// Replies refused, by [`Over::ALL`], since the daemon started (shared with the
+    /// limiter a reload replaces, so `/metrics` counts on).
+    dropped: std::sync::Arc<[std::sync::atomic::AtomicU64; 4]>,
 }
 
 #[derive(Debug, Default)]
@@ -100,7 +106,23 @@ impl Limiter {
             path: state_dir.join("limits.log"),
             limits,
             state: Mutex::new(None),
+            dropped: Default::default(),
         }
+    }
+
+    /// As [`Limiter::new`], going on with `previous`'s count of refused replies.
+    pub fn after(state_dir: &Path, limits: config::Limits, previous: Option<&Limiter>) -> Limiter {
+        let mut limiter = Limiter::new(state_dir, limits);
+        if let Some(previous) = previous {
+            limiter.dropped = previous.dropped.clone();
+        }
+        limiter
+    }
+
+    /// How many replies each limit refused since the daemon started.
+    pub fn dropped(&self) -> [(Over, u64); 4] {
+        let n = |i: usize| self.dropped[i].load(std::sync::atomic::Ordering::Relaxed);
+        [0, 1, 2, 3].map(|i| (Over::ALL[i], n(i)))
     }
 
     /// Counts one reply to `to` against `budget` if the limits allow it; `Err(Over)`
@@ -123,7 +145,11 @@ impl Limiter {
         };
         let allowed = match self.allows(state, to, budget, now) {
             Ok(allowed) => allowed,
-            Err(over) => return Ok(Err(over)),
+            Err(over) => {
+                let i = Over::ALL.iter().position(|o| *o == over).unwrap_or(3);
+                self.dropped[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Err(over));
+            }
         };
         self.count(state, to, budget, now)?;
         Ok(Ok(allowed))
@@ -556,6 +582,36 @@ mod tests {
             fresh.take(&a("p1@e.gov"), F, t2 + 9 * DAY + 1000).unwrap(),
             Err(Over::Address),
             "compaction kept the live counts"
+        );
+    }
+
+    /// Issue 15: refused replies are counted by limit, and a reload's limiter goes
+    /// on counting.
+    #[test]
+    fn refused_replies_are_counted_by_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let limiter = limiter(dir.path());
+        let to = a("x@agency.gov");
+        while limiter
+            .take(&to, Budget::Confirmations, 100)
+            .unwrap()
+            .is_ok()
+        {}
+        assert!(
+            limiter
+                .take(&to, Budget::Confirmations, 101)
+                .unwrap()
+                .is_err()
+        );
+        let counted = |l: &Limiter| l.dropped().map(|(_, n)| n);
+        assert_eq!(counted(&limiter), [2, 0, 0, 0]);
+        let next = Limiter::after(dir.path(), limiter.limits, Some(&limiter));
+        assert!(next.take(&to, Budget::Confirmations, 102).unwrap().is_err());
+        assert_eq!(counted(&next), [3, 0, 0, 0]);
+        assert_eq!(counted(&limiter), [3, 0, 0, 0], "one count, shared");
+        assert_eq!(
+            Limiter::new(dir.path(), limiter.limits).dropped()[0],
+            (Over::Address, 0)
         );
     }
 
