@@ -154,3 +154,64 @@ fn a_bad_delivery_form_is_refused_and_nothing_is_sent() {
     );
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
+
+/// On a Spanish list the delivery form, its refusals, its page after and the
+/// confirmation's pages are in Spanish.
+#[test]
+fn a_spanish_list_has_a_spanish_delivery_form() {
+    let server = Server::start_with(
+        |t| t,
+        |config| {
+            let list = config.join("lists/sm-cop/list.toml");
+            let text = std::fs::read_to_string(&list).unwrap();
+            let text = text.replace("id = \"sm-cop\"", "id = \"sm-cop\"\nlanguage = \"es\"");
+            std::fs::write(&list, text).unwrap();
+        },
+    );
+    let page = server.get("/lists/sm-cop");
+    assert!(
+        page.body.contains("<h2>Cambiar cómo recibe SM-COP</h2>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<legend>Cómo recibir los mensajes de la lista</legend>")
+    );
+    let stamp = server.aged_stamp();
+    let bad = server.post(
+        "/lists/sm-cop/set",
+        &fields("jane.doe@agency.gov", "nomail", "ayer", &stamp),
+        None,
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("No es una fecha futura"), "{}", bad.body);
+    let sent = server.post(
+        "/lists/sm-cop/set",
+        &fields("jane.doe@agency.gov", "nomail", "", &stamp),
+        None,
+    );
+    assert!(
+        sent.body.contains("cambiar cómo recibe SM-COP"),
+        "{}",
+        sent.body
+    );
+    assert!(eventually(|| server.mails().len() == 1), "{}", server.log());
+    let (path, _) = link_of(&server.mails()[0], BASE);
+    assert!(server.get(&path).body.contains("Confirmar el cambio"));
+    let done = agent()
+        .post(format!("{}{path}", server.base))
+        .send_empty()
+        .map(answer)
+        .unwrap();
+    assert!(
+        done.body.contains("Se ha cambiado la entrega de SM-COP"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body.contains("recibe ahora SM-COP así: nomail."),
+        "{}",
+        done.body
+    );
+}
