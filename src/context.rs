@@ -77,7 +77,7 @@ impl Context {
             held: PendingStore::held(log.clone()),
             outbox: Outbox::open(&state, log.clone())?,
             audit: AuditLog::open(&state)?,
-            limiter: Limiter::new(&state, config.server.limits),
+            limiter: Limiter::after(&state, config.server.limits, previous.map(|p| &p.limiter)),
             rosters: Mutex::new(rosters),
             log,
             background_saves: false,

@@ -23,6 +23,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+mod client;
+
+pub(crate) use client::ClientBudget;
+
 const HOUR: u64 = 3600;
 const DAY: u64 = 86_400;
 
@@ -60,6 +64,9 @@ pub enum Over {
 }
 
 impl Over {
+    /// Every limit, in the order [`Limiter::dropped`] counts them.
+    pub const ALL: [Over; 4] = [Over::Address, Over::Commands, Over::Domain, Over::Total];
+
     /// The word used in the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +84,9 @@ pub struct Limiter {
     path: PathBuf,
     limits: config::Limits,
     state: Mutex<Option<State>>,
+    /// Replies refused, by [`Over::ALL`], since the daemon started (shared with the
+    /// limiter a reload replaces, so `/metrics` counts on).
+    dropped: std::sync::Arc<[std::sync::atomic::AtomicU64; 4]>,
 }
 
 #[derive(Debug, Default)]
@@ -100,7 +110,23 @@ impl Limiter {
             path: state_dir.join("limits.log"),
             limits,
             state: Mutex::new(None),
+            dropped: Default::default(),
         }
+    }
+
+    /// As [`Limiter::new`], going on with `previous`'s count of refused replies.
+    pub fn after(state_dir: &Path, limits: config::Limits, previous: Option<&Limiter>) -> Limiter {
+        let mut limiter = Limiter::new(state_dir, limits);
+        if let Some(previous) = previous {
+            limiter.dropped = previous.dropped.clone();
+        }
+        limiter
+    }
+
+    /// How many replies each limit refused since the daemon started.
+    pub fn dropped(&self) -> [(Over, u64); 4] {
+        let n = |i: usize| self.dropped[i].load(std::sync::atomic::Ordering::Relaxed);
+        [0, 1, 2, 3].map(|i| (Over::ALL[i], n(i)))
     }
 
     /// Counts one reply to `to` against `budget` if the limits allow it; `Err(Over)`
@@ -123,7 +149,11 @@ impl Limiter {
         };
         let allowed = match self.allows(state, to, budget, now) {
             Ok(allowed) => allowed,
-            Err(over) => return Ok(Err(over)),
+            Err(over) => {
+                let i = Over::ALL.iter().position(|o| *o == over).unwrap_or(3);
+                self.dropped[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Err(over));
+            }
         };
         self.count(state, to, budget, now)?;
         Ok(Ok(allowed))
@@ -319,57 +349,6 @@ fn prune(stamps: &mut Vec<u64>, now: u64, window: u64) -> usize {
     stamps.len()
 }
 
-/// Form posts per client address per hour, for the web's forms (`[web]
-/// posts_per_client_per_hour`): a brake on a bot that fills in the forms for many
-/// addresses, which the per-address budgets above cannot see. An IPv6 client counts
-/// by its /64 (one host usually holds a whole /64). In memory only: a restart
-/// forgets the counts, which costs at most one more hour's worth of posts.
-#[derive(Debug, Default)]
-pub(crate) struct ClientBudget {
-    seen: Mutex<HashMap<std::net::IpAddr, VecDeque<u64>>>,
-}
-
-impl ClientBudget {
-    /// Counts one post from `client` if fewer than `cap` came from it in the last
-    /// hour; false (and not counted) when it is over.
-    pub(crate) fn take(&self, client: std::net::IpAddr, cap: u32, now: u64) -> bool {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Now and then, forget the clients whose posts have all aged out.
-        if seen.len() > 10_000 {
-            seen.retain(|_, times| times.back().is_some_and(|&t| t + HOUR > now));
-        }
-        let times = seen.entry(client_key(client)).or_default();
-        while times.front().is_some_and(|&t| t + HOUR <= now) {
-            times.pop_front();
-        }
-        if times.len() >= cap as usize {
-            return false;
-        }
-        times.push_back(now);
-        true
-    }
-}
-
-/// What a client is counted by: its IPv4 address (also when mapped into IPv6), or
-/// its IPv6 /64.
-fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut octets = v6.octets();
-                octets[8..].fill(0);
-                IpAddr::V6(octets.into())
-            }
-        },
-        v4 => v4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,24 +530,33 @@ mod tests {
         );
     }
 
+    /// Issue 15: refused replies are counted by limit, and a reload's limiter goes
+    /// on counting.
     #[test]
-    fn client_budget_counts_per_client_per_hour() {
-        let budget = ClientBudget::default();
-        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-        let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(budget.take(a, 2, 100));
-        assert!(budget.take(a, 2, 101));
-        assert!(!budget.take(a, 2, 102), "a third post within the hour");
-        assert!(budget.take(b, 2, 102), "another client has its own budget");
-        assert!(budget.take(a, 2, 100 + HOUR), "the first post has aged out");
-        // One IPv6 host counts by its /64; a mapped IPv4 address as itself.
-        let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-        assert!(budget.take(v6("2001:db8::1"), 1, 0));
-        assert!(!budget.take(v6("2001:db8::2"), 1, 0));
-        assert!(budget.take(v6("::ffff:192.0.2.2"), 2, 102));
+    fn refused_replies_are_counted_by_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let limiter = limiter(dir.path());
+        let to = a("x@agency.gov");
+        while limiter
+            .take(&to, Budget::Confirmations, 100)
+            .unwrap()
+            .is_ok()
+        {}
         assert!(
-            !budget.take(b, 2, 103),
-            "the mapped address was b's second post"
+            limiter
+                .take(&to, Budget::Confirmations, 101)
+                .unwrap()
+                .is_err()
+        );
+        let counted = |l: &Limiter| l.dropped().map(|(_, n)| n);
+        assert_eq!(counted(&limiter), [2, 0, 0, 0]);
+        let next = Limiter::after(dir.path(), limiter.limits, Some(&limiter));
+        assert!(next.take(&to, Budget::Confirmations, 102).unwrap().is_err());
+        assert_eq!(counted(&next), [3, 0, 0, 0]);
+        assert_eq!(counted(&limiter), [3, 0, 0, 0], "one count, shared");
+        assert_eq!(
+            Limiter::new(dir.path(), limiter.limits).dropped()[0],
+            (Over::Address, 0)
         );
     }
 }

@@ -566,7 +566,10 @@ pub(crate) fn preview<'a>(
         if let Some(record) = ctx.pending.get(list.id.as_str(), id)? {
             let good = EmailAddress::parse(&record.address)
                 .is_ok_and(|a| ctx.keys.verify(token, &record, &a.key()))
-                && !matches!(record.action, Intent::OwnerAdd | Intent::OwnerDelete);
+                && matches!(
+                    record.action,
+                    Intent::Subscribe | Intent::Unsubscribe | Intent::SetMode
+                );
             return Ok((good && record.expires >= now).then_some((list, record)));
         }
     }

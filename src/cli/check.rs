@@ -19,6 +19,7 @@ pub(super) fn run(dir: &Path) -> ExitCode {
         let list = partial.lists.values().find(|l| l.roster_path() == roster);
         members += check_roster(&roster, list, &mut problems);
     }
+    check_pages(dir, &mut problems);
     for p in problems.iter() {
         println!("{p}");
     }
@@ -50,6 +51,46 @@ pub(super) fn run(dir: &Path) -> ExitCode {
             partial.lists.len()
         );
         ExitCode::SUCCESS
+    }
+}
+
+/// Every list's `templates/*.html` and `templates/LANG/*.html`: an error for one that
+/// does not compile (the pages would show the built-in one instead), with its line; a
+/// warning for a name no page has.
+fn check_pages(dir: &Path, problems: &mut Problems) {
+    let lists = std::fs::read_dir(dir.join("lists")).into_iter().flatten();
+    let mut files: Vec<PathBuf> = (lists.filter_map(Result::ok))
+        .flat_map(|e| crate::config::template_files(&e.path().join("templates")))
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let source = match std::fs::read_to_string(&path) {
+            Ok(source) => source,
+            Err(e) => {
+                problems.error(&path, None, None, format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        if let Err(e) = crate::web::compile(&name, &source) {
+            let why = e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_owned);
+            problems.error(
+                &path,
+                e.line(),
+                None,
+                format!(
+                    "the page template does not compile ({why}): the built-in page is shown instead"
+                ),
+            );
+        } else if !crate::web::is_page(&name) {
+            problems.warn(&path, None, None, "no page has this name, so it is never used: the pages are layout.html, list.html, sent.html, confirm.html, link.html and message.html");
+        }
     }
 }
 
@@ -161,6 +202,70 @@ fn check_members(path: &Path, roster: &Roster, list: &ListConfig, problems: &mut
                 "{older} member(s) joined under earlier terms than the list's current ones (`listkeeper members {} --older-terms` lists them)",
                 list.id
             ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15: a list's page template that does not compile is an error with its
+    /// file and line; one in a language folder too; a good one is no problem; an
+    /// unknown name is a warning.
+    #[test]
+    fn page_templates_are_compiled() {
+        let tmp = tempfile::tempdir().unwrap();
+        let templates = tmp.path().join("lists/sm-cop/templates");
+        std::fs::create_dir_all(templates.join("es")).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(templates.join(name), text).unwrap();
+        write(
+            "list.html",
+            "{% extends \"layout.html\" %}\n{% block main %}\n<h1>{{ list.name }</h1>\n{% endblock %}\n",
+        );
+        write("es/sent.html", "{% if what %}\n");
+        write("message.html", "<h1>{{ heading }}</h1>\n");
+        write("lst.html", "<p>hi</p>\n");
+        write("notes.txt", "{{ not a page }\n");
+        let mut problems = Problems::default();
+        check_pages(tmp.path(), &mut problems);
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.error_count(), 2, "{said:?}");
+        assert_eq!(said.len(), 3, "{said:?}");
+        let at = |file: &str| {
+            said.iter()
+                .find(|p| p.contains(file))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(
+            at("es/sent.html").contains("sent.html:1: the page template does not compile"),
+            "{said:?}"
+        );
+        assert!(
+            at("templates/list.html")
+                .contains("list.html:3: the page template does not compile (unexpected `}`"),
+            "{said:?}"
+        );
+        assert!(at("lst.html").starts_with("warning:"), "{said:?}");
+    }
+
+    /// The names a list may override are the built-in pages but `index.html`.
+    #[test]
+    fn the_pages_a_list_may_override() {
+        for name in [
+            "layout.html",
+            "list.html",
+            "sent.html",
+            "confirm.html",
+            "link.html",
+            "message.html",
+        ] {
+            assert!(crate::web::is_page(name), "{name}");
+        }
+        assert!(
+            !crate::web::is_page("index.html"),
+            "index.html is never a list's"
         );
     }
 }

@@ -315,3 +315,56 @@ fn report(dir: &Path, domain: &str, state: &Path, list: &ListId, placeholder: bo
 fn quoted(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new server's `[web]` is documented and off; uncommented, it is a working one.
+    #[test]
+    fn the_web_section_is_commented_out_and_works_uncommented() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("etc");
+        let opts = Options {
+            dir: Some(&dir),
+            domain: Some("lists.agency.gov"),
+            state_dir: &tmp.path().join("state"),
+            list: "announce",
+            owner: Some("owner@agency.gov"),
+            print: None,
+            out: None,
+            shell: None,
+        };
+        run(Path::new("/nonexistent"), &opts).unwrap();
+        let file = dir.join("listkeeper.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let config = Config::load(&dir).unwrap();
+        assert!(config.server.web.is_none(), "off as written");
+        for key in [
+            "listen",
+            "base_url",
+            "trusted_proxies",
+            "posts_per_client_per_hour",
+            "metrics_listen",
+        ] {
+            assert!(
+                text.contains(&format!("\n# {key} = ")),
+                "{key} is documented"
+            );
+        }
+        let at = text.find("# [web]").unwrap();
+        let (head, web) = text.split_at(at);
+        let on: String = (web.lines())
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&file, format!("{head}{on}")).unwrap();
+        let web = Config::load(&dir).unwrap().server.web.unwrap();
+        assert_eq!(web.base_url, "https://lists.agency.gov");
+        assert_eq!(web.posts_per_client_per_hour, 20);
+        assert_eq!(web.metrics_listen, Some("127.0.0.1:9025".parse().unwrap()));
+    }
+}

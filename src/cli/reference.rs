@@ -115,6 +115,18 @@ pub(crate) const SERVER: &[Key] = &[
         "How long a reply is retried before it moves to outbox/failed/ with an audit line.",
     ),
     key(
+        "outbound.send_timeout",
+        "30 s",
+        "send_timeout = \"1 min\"",
+        "How long one SMTP send may take, the connection included; a send that takes longer is retried later.",
+    ),
+    key(
+        "outbound.shutdown_grace",
+        "10 s",
+        "shutdown_grace = \"20 s\"",
+        "How long a stop (SIGTERM) waits for the messages in hand and the sends in flight; sends still in flight stay queued for the next start. Keep it under the unit's TimeoutStopSec.",
+    ),
+    key(
         "confirm.secret_file",
         "state_dir/secret",
         "secret_file = \"/var/lib/listkeeper/secret\"",
@@ -155,6 +167,36 @@ pub(crate) const SERVER: &[Key] = &[
         "none",
         "authserv_id = \"mx.agency.gov\"",
         "Whose Authentication-Results headers to believe (the MX's authserv-id), for rules with authenticated = true.",
+    ),
+    key(
+        "web.listen",
+        "127.0.0.1:8025",
+        "listen = \"unix:/run/listkeeper/web.sock\"",
+        "Where serve serves the web pages (only when [web] is present): IP:PORT or unix:/path. Taken at start: a change needs a restart.",
+    ),
+    key(
+        "web.base_url",
+        "required in [web]",
+        "base_url = \"https://lists.agency.gov\"",
+        "What links in mail start with: http:// or https://, a host, an optional path (the pages' links and forms then start with it); no query.",
+    ),
+    key(
+        "web.trusted_proxies",
+        "none",
+        "trusted_proxies = [\"127.0.0.1\"]",
+        "IP addresses whose X-Forwarded-For is believed (read from the right, past every trusted proxy).",
+    ),
+    key(
+        "web.posts_per_client_per_hour",
+        "20",
+        "posts_per_client_per_hour = 20",
+        "Forms (subscribe, unsubscribe, delivery) one client address (an IPv6 /64) may send an hour; more get 429. Counted in memory: a reload keeps the counts, a restart forgets them.",
+    ),
+    key(
+        "web.metrics_listen",
+        "none",
+        "metrics_listen = \"127.0.0.1:9025\"",
+        "IP:PORT where /metrics is served alone (then no longer on listen); without it, /metrics is on listen, to loopback clients only. Taken at start.",
     ),
 ];
 
@@ -381,4 +423,62 @@ fn page(
         "listkeeper(1), listkeeper-check(1), listkeeper.toml(5), list.toml(5)",
     )]);
     roff.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys of the listkeeper.toml table in docs/reference.md: `[web] listen`
+    /// as `web.listen`, `[outbound] username`, `password_file` as two.
+    fn documented() -> Vec<String> {
+        let text = include_str!("../../docs/reference.md");
+        let table = text
+            .split("### listkeeper.toml")
+            .nth(1)
+            .and_then(|t| t.split("\n\n").nth(1))
+            .unwrap_or_default();
+        let mut keys = Vec::new();
+        for row in table.lines().skip(2) {
+            let cell = row
+                .split(" | ")
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("| ");
+            let (table, names) = match cell.strip_prefix("`[").and_then(|c| c.split_once("] ")) {
+                Some((table, names)) => (format!("{table}."), names),
+                None => (String::new(), cell),
+            };
+            for name in names.split(", ") {
+                keys.push(format!("{table}{}", name.trim_matches('`')));
+            }
+        }
+        keys
+    }
+
+    /// Issue 15: the man page lists every key the reference does, [web] too.
+    #[test]
+    fn the_man_page_has_every_documented_key() {
+        let documented = documented();
+        assert!(documented.len() > 20, "{documented:?}");
+        assert!(
+            documented.contains(&"web.metrics_listen".to_owned()),
+            "{documented:?}"
+        );
+        let named: Vec<&str> = SERVER.iter().map(|k| k.name).collect();
+        for key in &documented {
+            assert!(
+                named.contains(&key.as_str()),
+                "{key} is not in the man page"
+            );
+        }
+        for key in &named {
+            assert!(
+                documented.contains(&(*key).to_owned()),
+                "{key} is not in docs/reference.md"
+            );
+        }
+        let [(_, page), _] = pages("0");
+        assert!(page.contains("web.posts_per_client_per_hour"), "{page}");
+    }
 }

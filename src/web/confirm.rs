@@ -221,6 +221,14 @@ pub(super) fn said(list: &ListConfig, address: &str, outcome: &Outcome) -> (Stri
             format!("Your request to join {name}"),
             format!("{address} cannot join {name}: {reason}"),
         ),
+        Outcome::ModeSet(setting) => (
+            format!("Delivery from {name} changed"),
+            format!("{address} now gets {name} as: {}.", mode_words(setting, false)),
+        ),
+        Outcome::AlreadyInMode(setting) => (
+            format!("Delivery from {name}"),
+            format!("{address} got {name} as: {} already: nothing changed.", mode_words(setting, false)),
+        ),
         _ => (
             format!("Your request about {name}"),
             "Your request was carried out.".to_owned(),
@@ -251,9 +259,27 @@ fn said_es(list: &ListConfig, address: &str, outcome: &Outcome) -> (String, Stri
             format!("Su dirección no está suscrita a {name}"),
             format!("La dirección {address} no estaba suscrita a {name}: no se ha hecho ningún cambio."),
         ),
+        Outcome::ModeSet(setting) => (
+            format!("Se ha cambiado la entrega de {name}"),
+            format!("La dirección {address} recibe ahora {name} así: {}.", mode_words(setting, true)),
+        ),
+        Outcome::AlreadyInMode(setting) => (
+            format!("Entrega de {name}"),
+            format!("La dirección {address} ya recibía {name} así: {}. No se ha hecho ningún cambio.", mode_words(setting, true)),
+        ),
         _ => (
             format!("Su solicitud sobre {name}"),
             "Se ha atendido su solicitud.".to_owned(),
         ),
     }
+}
+
+/// A setting in words: its mode, and the day mail resumes (Spanish when `es`).
+fn mode_words(setting: &crate::records::Setting, es: bool) -> String {
+    let until = match (setting.until, es) {
+        (Some(day), false) => format!(" until {day}"),
+        (Some(day), true) => format!(" hasta el {day}"),
+        (None, _) => String::new(),
+    };
+    format!("{}{until}", setting.mode.as_str())
 }

@@ -1,6 +1,7 @@
-//! `POST /lists/ID/subscribe` and `/unsubscribe`: a form becomes an action request
-//! from [`Source::Web`], which always goes through a confirmation mailed to the
-//! address (a form proves nothing about who owns it).
+//! `POST /lists/ID/subscribe`, `/unsubscribe` and `/set` (delivery: mail, digest or
+//! nomail, with an optional day mail resumes): a form becomes an action request from
+//! [`Source::Web`], which always goes through a confirmation mailed to the address (a
+//! form proves nothing about who owns it).
 //!
 //! Before that, in this order: the client's hourly budget, the honeypot, the form
 //! stamp, the address. The page after a good post is the same whatever the address's
@@ -12,7 +13,8 @@ use super::{Peer, Web, blocking, client, commit, pages};
 use crate::actions::{self, Act, Request, Source};
 use crate::address::EmailAddress;
 use crate::clock::unix_now;
-use crate::config::Config;
+use crate::config::{Config, ListConfig};
+use crate::records::{Day, Mode};
 use crate::replies::Replies;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -21,13 +23,20 @@ use axum::{Form, extract::rejection::FormRejection};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-/// The fields of both forms (`name` only on the subscribe form).
+/// The fields of the forms (`name` only on the subscribe form, `mode` and `until`
+/// only on the delivery form).
 #[derive(Debug, Deserialize)]
 pub(super) struct Fields {
     #[serde(default)]
     address: String,
     #[serde(default)]
     name: String,
+    /// `mail`, `digest` or `nomail`.
+    #[serde(default)]
+    mode: String,
+    /// With nomail: the day mail resumes (`YYYY-MM-DD`, as a date field sends it).
+    #[serde(default)]
+    until: String,
     /// The honeypot: hidden from people, filled in by programs.
     #[serde(default)]
     website: String,
@@ -55,6 +64,17 @@ pub(super) async fn unsubscribe(
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
     post(state, id, peer, headers, form, Act::Unsubscribe).await
+}
+
+/// A delivery form.
+pub(super) async fn set(
+    state: State<Web>,
+    id: Path<String>,
+    peer: ConnectInfo<Peer>,
+    headers: HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    post(state, id, peer, headers, form, Act::Set).await
 }
 
 async fn post(
@@ -118,10 +138,14 @@ async fn post(
                 ("What you gave is not an email address. Go back and check it.", "Lo que escribió no es una dirección de correo electrónico. Vuelva atrás y revísela."));
         };
         let name = Some(fields.name.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
-        match act_on(&web, &ctx, list, address, name, act, client, now) {
+        let wish = match wish(list, act, &fields, now) {
+            Ok(wish) => wish,
+            Err((heading, text)) => return refuse(StatusCode::BAD_REQUEST, heading, text),
+        };
+        match act_on(&web, &ctx, list, address, name, wish, client, now) {
             Ok(word) => {
                 info!(list = list.id.as_str(), %client, outcome = word, "web form");
-                sent(config, list, act)
+                sent(config, list, wish)
             }
             Err(e) => {
                 warn!(list = list.id.as_str(), error = %e, "a web form's request is not recorded");
@@ -132,15 +156,72 @@ async fn post(
     .await
 }
 
+/// What a form asks for.
+#[derive(Debug, Clone, Copy)]
+enum Wish {
+    Subscribe,
+    Unsubscribe,
+    /// A delivery mode, and with nomail maybe the day mail resumes.
+    Set(Mode, Option<Day>),
+}
+
+/// A refusal's heading and text, each in English and Spanish.
+type Said = ((&'static str, &'static str), (&'static str, &'static str));
+
+/// The form's wish; a delivery form's mode and day read (or why not).
+fn wish(list: &ListConfig, act: Act, fields: &Fields, now: u64) -> Result<Wish, Said> {
+    match act {
+        Act::Subscribe => return Ok(Wish::Subscribe),
+        Act::Unsubscribe => return Ok(Wish::Unsubscribe),
+        _ => {}
+    }
+    let mode: Mode = match fields.mode.trim().parse() {
+        Ok(Mode::Digest) if list.digest_include_file.is_none() => {
+            return Err((
+                ("No digests", "Sin resúmenes"),
+                (
+                    "This list sends no digests. Go back and choose another way to get its mail.",
+                    "Esta lista no envía resúmenes. Vuelva atrás y elija otra forma de recibir sus mensajes.",
+                ),
+            ));
+        }
+        Ok(mode) => mode,
+        Err(_) => {
+            return Err((
+                ("Form not understood", "No se entendió el formulario"),
+                (
+                    "Please go back to the list's page and fill in the form again.",
+                    "Vuelva a la página de la lista y llene el formulario de nuevo.",
+                ),
+            ));
+        }
+    };
+    let until = fields.until.trim();
+    if until.is_empty() || mode != Mode::Nomail {
+        // A day left in the field while another mode was chosen means nothing.
+        return Ok(Wish::Set(mode, None));
+    }
+    match until.parse::<Day>() {
+        Ok(day) if day.start() > now => Ok(Wish::Set(mode, Some(day))),
+        _ => Err((
+            ("Not a day to come", "No es una fecha futura"),
+            (
+                "The day mail resumes must be a date after today, such as 2027-01-15, or left empty. Go back and check it.",
+                "El día en que vuelve a recibir los mensajes debe ser una fecha posterior a hoy, como 2027-01-15, o quedar vacío. Vuelva atrás y revísela.",
+            ),
+        )),
+    }
+}
+
 /// The action, its replies and the commit: durable before the page says so.
 #[allow(clippy::too_many_arguments)]
 fn act_on(
     web: &Web,
     ctx: &crate::context::Context,
-    list: &crate::config::ListConfig,
+    list: &ListConfig,
     address: EmailAddress,
     name: Option<String>,
-    act: Act,
+    wish: Wish,
     client: std::net::IpAddr,
     now: u64,
 ) -> actions::Result<&'static str> {
@@ -150,9 +231,10 @@ fn act_on(
         name,
         source: Source::Web { client },
     };
-    let outcome = match act {
-        Act::Subscribe => actions::subscribe(ctx, request, now)?,
-        _ => actions::unsubscribe(ctx, request, now)?,
+    let (act, outcome) = match wish {
+        Wish::Subscribe => (Act::Subscribe, actions::subscribe(ctx, request, now)?),
+        Wish::Unsubscribe => (Act::Unsubscribe, actions::unsubscribe(ctx, request, now)?),
+        Wish::Set(mode, until) => (Act::Set, actions::set_mode(ctx, request, mode, until, now)?),
     };
     let mut replies = Replies::default();
     replies.outcome(ctx, act, list, &address, &outcome, now);
@@ -161,10 +243,11 @@ fn act_on(
 }
 
 /// The page after a good post: the same for every address.
-fn sent(config: &Config, list: &crate::config::ListConfig, act: Act) -> Response {
-    let what = match act {
-        Act::Subscribe => pages::say(Some(list), "join", "suscribirse a"),
-        _ => pages::say(Some(list), "leave", "darse de baja de"),
+fn sent(config: &Config, list: &ListConfig, wish: Wish) -> Response {
+    let what = match wish {
+        Wish::Subscribe => pages::say(Some(list), "join", "suscribirse a"),
+        Wish::Unsubscribe => pages::say(Some(list), "leave", "darse de baja de"),
+        Wish::Set(..) => pages::say(Some(list), "change how it gets", "cambiar cómo recibe"),
     };
     let facts = pages::ListFacts::brief(config, list);
     let response = pages::render(

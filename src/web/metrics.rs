@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text exposition of what an operator graphs and alerts
-//! on: web requests by outcome, rate-limited forms, and, read afresh at each scrape,
+//! on: web requests by outcome, rate-limited forms, replies refused by `[limits]`,
+//! and, read afresh at each scrape,
 //! each list's members, pending and held requests, and the outbox's depth, oldest
 //! reply and failures.
 //!
@@ -126,6 +127,19 @@ fn exposition(ctx: &Context, counters: &Counters, now: u64) -> String {
         let _ = writeln!(
             out,
             "listkeeper_web_requests_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "listkeeper_replies_rate_limited_total",
+        "counter",
+        "Replies not sent because a [limits] budget was spent, by limit (each has an audit line).",
+    );
+    for (over, n) in ctx.limiter.dropped() {
+        let limit = over.as_str().trim_start_matches("rate-limit:");
+        let _ = writeln!(
+            out,
+            "listkeeper_replies_rate_limited_total{{limit=\"{limit}\"}} {n}"
         );
     }
     let errors = lists(&mut out, ctx) + outbox(&mut out, ctx, now);

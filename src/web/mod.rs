@@ -29,6 +29,8 @@ mod metrics;
 mod pages;
 mod stamp;
 
+pub(crate) use pages::{compile, is_page};
+
 use crate::config::Listen;
 use crate::context::Context;
 use crate::limits::ClientBudget;
@@ -183,6 +185,7 @@ fn router(web: Web) -> Router {
             "/lists/{id}/subscribe",
             axum::routing::post(forms::subscribe),
         )
+        .route("/lists/{id}/set", axum::routing::post(forms::set))
         .route(
             "/lists/{id}/unsubscribe",
             axum::routing::post(forms::unsubscribe),

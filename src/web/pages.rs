@@ -115,7 +115,7 @@ pub(super) async fn index(State(web): State<Web>) -> Response {
     .await
 }
 
-/// `GET /lists/ID`: the list, how to join and leave, and its two forms.
+/// `GET /lists/ID`: the list, how to join and leave, and its three forms.
 pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Response {
     blocking(move || {
         let ctx = web.daemon.context();
@@ -128,7 +128,7 @@ pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Resp
             &ctx.config,
             Some(list),
             "list.html",
-            context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), stamp },
+            context! { list => minijinja::Value::from(minijinja::value::Serde(&facts)), stamp, digest => list.digest_include_file.is_some() },
         )
     })
     .await
@@ -230,6 +230,18 @@ pub(super) fn render(
             try_later()
         }
     }
+}
+
+/// Whether a page template compiles (`listkeeper check`): its syntax, as the pages
+/// would read it; the error has the line.
+pub(crate) fn compile(name: &str, source: &str) -> Result<(), minijinja::Error> {
+    let mut env = Environment::new();
+    env.add_template(name, source)
+}
+
+/// Whether `name` is one a list may override (`list.html`; not `index.html`).
+pub(crate) fn is_page(name: &str) -> bool {
+    name != "index.html" && BUILTIN.iter().any(|(n, _)| *n == name)
 }
 
 /// The built-in templates in `lang`, and over them a list's own: those of its

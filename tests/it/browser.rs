@@ -109,6 +109,44 @@ async fn unsubscribe_in_a_browser_then_confirm_by_the_button() {
         .await;
 }
 
+/// The delivery form (issue 15): nomail for a member, confirmed by the button.
+#[tokio::test]
+async fn nomail_in_a_browser_then_confirm_by_the_button() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let site = WebSite::start();
+    browser
+        .run(async move |page| {
+            page.goto(&site.url("/lists/sm-cop")).await.unwrap();
+            list_page(&page).await;
+            fill(&page, "#set-address", "jane.doe@agency.gov").await;
+            page.find(Locator::Css("label[for='set-nomail']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            tokio::time::sleep(FORM_MIN_AGE).await;
+            press(&page, "form[action$='/set'] button").await;
+            assert_eq!(text_of(&page, "h1").await, "Check your mail");
+            accessible(&page, "the page after the delivery form").await;
+
+            let link = site.confirm_link("jane.doe@agency.gov").await;
+            page.goto(&site.url(&link)).await.unwrap();
+            assert_eq!(text_of(&page, "h1").await, "Delivery from SM-COP");
+            accessible(&page, "the confirmation page (delivery)").await;
+            assert!(!site.roster().contains("nomail"), "nothing yet");
+
+            press(&page, "main button").await;
+            assert_eq!(text_of(&page, "h1").await, "Delivery from SM-COP changed");
+            accessible(&page, "the page after changing delivery").await;
+            let set = site.roster_until(|r| r.contains("mode = \"nomail\"")).await;
+            assert!(set, "{}", site.roster());
+        })
+        .await;
+}
+
 /// The pages that say something went wrong, which people meet too.
 #[tokio::test]
 async fn the_pages_for_mistakes_are_accessible() {

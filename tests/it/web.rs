@@ -635,3 +635,9 @@ fn a_set_confirmation_link_and_the_member_links_on_a_spanish_list() {
     );
     assert!(page.body.contains("Todavía no se ha hecho ningún cambio"));
 }
+
+/// Issue 15: the delivery form.
+mod set;
+
+/// Issue 15: the per-client form budget across a reload.
+mod budget;
