@@ -117,8 +117,12 @@ pub enum Command {
         /// The list.
         list: Target,
     },
+    /// `SIGNOFF *`: leave every list on this server, after one confirmation.
+    LeaveAll,
+    /// `QUERY *`: the lists the sender is on.
+    QueryAll,
     /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`,
-    /// `SIGNOFF *`...).
+    /// `INDEX`...).
     Unsupported {
         /// The line as written.
         line: String,
@@ -187,6 +191,8 @@ impl Command {
                 list(t)
             ),
             Command::Review { list: t } => format!("review{}", list(t)),
+            Command::LeaveAll => "signoff *".to_owned(),
+            Command::QueryAll => "query *".to_owned(),
             Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
     }
@@ -275,12 +281,9 @@ impl Reader<'_> {
         let args: Vec<&str> = words.collect();
         let command = match spanish_alias(&verb) {
             "subscribe" | "sub" | "join" => self.subscribe(&args)?,
-            // `SIGNOFF *`, `QUERY *`: every list at once, which we do not do (yet).
-            "unsubscribe" | "signoff" | "unsub" | "leave" | "query"
-                if args.first() == Some(&"*") =>
-            {
-                unsupported(line)
-            }
+            // `SIGNOFF *`, `QUERY *`: every list at once.
+            "unsubscribe" | "signoff" | "unsub" | "leave" if args == ["*"] => Command::LeaveAll,
+            "query" if args == ["*"] => Command::QueryAll,
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
             },
@@ -653,7 +656,7 @@ mod tests {
 
     /// Issue 12.11: a LISTSERV or Mailman command we do not have is answered and the
     /// commands after it still count; REVIEW is not INFO (issue 17: it is its own
-    /// command now); `SIGNOFF *` is no list `*`.
+    /// command now); `SIGNOFF *` is no list `*` (issue 17: it is every list).
     #[test]
     fn regression_12_11_unsupported_commands_do_not_end_the_commands() {
         let unsupported = |line: &str| Command::Unsupported { line: line.into() };
@@ -685,8 +688,8 @@ mod tests {
                 Command::Review {
                     list: Target::List(sm_cop())
                 },
-                unsupported("SIGNOFF *"),
-                unsupported("QUERY *"),
+                Command::LeaveAll,
+                Command::QueryAll,
                 unsupported("who"),
                 unsupported("password secret"),
                 unsupported("INDEX"),

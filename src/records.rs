@@ -112,6 +112,10 @@ pub enum Intent {
     /// An owner's `DELETE` by mail, waiting for the owner's `OK`: the address leaves.
     #[serde(rename = "owner-delete")]
     OwnerDelete,
+    /// `SIGNOFF *`: leave every list the address is on (the record sits on one of
+    /// them; one confirmation covers all).
+    #[serde(rename = "leave-all")]
+    LeaveAll,
 }
 
 impl Intent {
@@ -123,6 +127,7 @@ impl Intent {
             Intent::SetMode => "set",
             Intent::OwnerAdd => "owner-add",
             Intent::OwnerDelete => "owner-delete",
+            Intent::LeaveAll => "leave-all",
         }
     }
 }

@@ -232,6 +232,10 @@ pub(crate) enum Template {
     ModeSet,
     ModeUnchanged,
     NomailBouncesOwner,
+    ConfirmLeaveAll,
+    LeftAll,
+    QueryAll,
+    NotOnAnyList,
 }
 
 impl Template {
@@ -517,6 +521,19 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              For commands, send \"help\" to {request_address}."
         }
         Template::QueryMember => "{address} is subscribed to {list}.",
+        Template::ConfirmLeaveAll => {
+            "Someone, probably you, asked to remove {address} from every list on this server.\n\
+             It is on:\n{lists}\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: you stay subscribed."
+        }
+        Template::LeftAll => {
+            "{address} has been removed from:\n{lists}\n\n\
+             To join a list again, send \"lists\" to {server_address} for the lists on this server."
+        }
+        Template::QueryAll => "{address} is subscribed to:\n{lists}",
+        Template::NotOnAnyList => "{address} is not subscribed to any list on this server.",
         Template::QueryNotMember => "{address} is not subscribed to {list}.",
         Template::NoCommand => "No command was found in your message.",
         Template::UnknownList => {
@@ -830,6 +847,7 @@ mod tests {
             ("who", "x"),
             ("count", "x"),
             ("members", "x"),
+            ("lists", "x"),
         ];
         for template in Template::iter() {
             for lang in [None, Some("es")] {

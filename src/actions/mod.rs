@@ -23,6 +23,7 @@
 //! turns every outcome into its audit words, its template and its subject, for every
 //! front end alike.
 
+pub(crate) mod across;
 mod bounced;
 pub(crate) mod linked;
 mod modes;
@@ -299,6 +300,15 @@ pub(crate) enum Redeemed<'a> {
         /// What happened.
         outcome: Outcome,
     },
+    /// A `SIGNOFF *` confirmed: the address left these lists.
+    LeftAll {
+        /// The list its record was on.
+        list: &'a ListConfig,
+        /// The address that left.
+        address: EmailAddress,
+        /// The lists it left, by id (none: it had left them all already).
+        left: Vec<crate::config::ListId>,
+    },
     /// The token is unknown, used or expired (`outcome` says which).
     Bad {
         /// The list its record was on, when there was one.
@@ -452,6 +462,9 @@ pub(crate) fn confirm<'a>(
     if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
         return confirm_owner(ctx, list, &pending, address, &id, source, now);
     }
+    if pending.action == Intent::LeaveAll {
+        return across::confirm_leave_all(ctx, list, address, &id, source, now);
+    }
     // They agree in the confirmation, not in the request anyone could forge.
     let who = Joiner {
         request: source.request(),
@@ -474,7 +487,7 @@ pub(crate) fn confirm<'a>(
             }
         }
         Intent::Subscribe => add_member(ctx, list, &address, who, source.via_token(), now)?,
-        Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => {
+        Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete | Intent::LeaveAll => {
             remove_member(ctx, list, &address)?
         }
         Intent::SetMode => {

@@ -49,7 +49,7 @@ pub(crate) enum OwnerOutcome {
 /// The action an owner intent comes to, in the audit's words.
 pub(crate) fn act_of(intent: Intent) -> Act {
     match intent {
-        Intent::OwnerDelete | Intent::Unsubscribe => Act::Remove,
+        Intent::OwnerDelete | Intent::Unsubscribe | Intent::LeaveAll => Act::Remove,
         Intent::OwnerAdd | Intent::Subscribe => Act::Add,
         Intent::SetMode => Act::Set,
     }

@@ -42,6 +42,8 @@ pub(crate) enum Act {
     Set,
     /// A nomail whose `until` came: mail again (upkeep).
     Resume,
+    /// `SIGNOFF *`: a request to leave every list.
+    LeaveAll,
 }
 
 impl Act {
@@ -61,6 +63,7 @@ impl Act {
             Act::Undo => "undo",
             Act::Set => "set",
             Act::Resume => "resume",
+            Act::LeaveAll => "signoff-all",
         }
     }
 }

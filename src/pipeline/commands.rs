@@ -80,6 +80,8 @@ impl<'a> Answer<'a> {
                 quiet,
             } => self.owner_command(&list, Intent::OwnerDelete, &address, None, quiet),
             Command::Review { list } => self.review(&list),
+            Command::LeaveAll => self.leave_all(),
+            Command::QueryAll => self.query_all(),
             Command::Unsupported { line } => {
                 self.unsupported(&line);
                 Ok(())
@@ -257,6 +259,14 @@ impl<'a> Answer<'a> {
                 }
                 Ok(())
             }
+            Redeemed::LeftAll {
+                list,
+                address,
+                left,
+            } => {
+                self.left_all(list, &address, &left);
+                Ok(())
+            }
             Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),
         }
     }
@@ -383,7 +393,7 @@ impl<'a> Answer<'a> {
     }
 
     /// `en` or `es` (with `{}` for the list's name), as the sender reads about `list`.
-    fn say(&self, list: Option<&ListConfig>, en: &str, es: &str) -> String {
+    pub(super) fn say(&self, list: Option<&ListConfig>, en: &str, es: &str) -> String {
         let chain = crate::lang::chain(self.lang(list).as_deref(), "en");
         let text = match Lang::pick(&chain) {
             Lang::Es => es,

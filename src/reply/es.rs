@@ -93,6 +93,21 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Para ver los comandos, envíe \"help\" a {request_address}."
         }
         Template::QueryMember => "La dirección {address} está suscrita a la lista {list}.",
+        Template::ConfirmLeaveAll => {
+            "Alguien, probablemente usted, pidió dar de baja la dirección {address} de todas las listas de este servidor.\n\
+             Está suscrita a:\n{lists}\n\n\
+             Para confirmar, responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue activa."
+        }
+        Template::LeftAll => {
+            "La dirección {address} se ha dado de baja de:\n{lists}\n\n\
+             Para volver a suscribirse, envíe \"lists\" a {server_address} para ver las listas de este servidor."
+        }
+        Template::QueryAll => "La dirección {address} está suscrita a:\n{lists}",
+        Template::NotOnAnyList => {
+            "La dirección {address} no está suscrita a ninguna lista de este servidor."
+        }
         Template::QueryNotMember => "La dirección {address} no está suscrita a la lista {list}.",
         Template::NoCommand => "No se encontró ningún comando en su mensaje.",
         Template::UnknownList => {

@@ -101,7 +101,9 @@ pub(super) async fn carry_out(
                 pages::message(config, Some(list), StatusCode::OK, &heading, &text)
             }
             Ok(Redeemed::Bad { list, .. }) => bad_link(config, list),
-            Ok(Redeemed::Owner { list, .. }) => bad_link(config, Some(list)),
+            Ok(Redeemed::Owner { list, .. } | Redeemed::LeftAll { list, .. }) => {
+                bad_link(config, Some(list))
+            }
             Err(e) => {
                 warn!(error = %e, "a web confirmation is not recorded");
                 pages::try_later()
@@ -152,8 +154,9 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
             format!("Confirme que desea dar de baja la dirección {address} de {name}."),
             "Confirmar la baja",
         ),
-        // An owner's command is carried out by mail only: its token never gets here.
-        (Intent::OwnerAdd | Intent::OwnerDelete, _) => (
+        // An owner's command, or a request about every list, is carried out by mail
+        // only: its token never gets here.
+        (Intent::OwnerAdd | Intent::OwnerDelete | Intent::LeaveAll, _) => (
             name.to_string(),
             "An owner's command is carried out by replying OK to its mail.".to_owned(),
             "Confirm",

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod across;
 mod bounces;
 mod browser;
 mod cli;
