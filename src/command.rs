@@ -22,8 +22,8 @@ pub const MAX_COMMAND_LINES: usize = 20;
 /// A fixed list, not a guess from the line's shape: "Thanks!" or "Regards" must
 /// still end the commands in silence.
 pub const UNSUPPORTED: &[&str] = &[
-    "change", "digest", "echo", "get", "getpost", "index", "nomail", "password", "pw", "register",
-    "scan", "search", "stats", "which", "who",
+    "digest", "echo", "get", "getpost", "index", "nomail", "password", "pw", "register", "scan",
+    "search", "stats", "which", "who",
 ];
 
 /// Which list a command is about.
@@ -121,6 +121,16 @@ pub enum Command {
     LeaveAll,
     /// `QUERY *`: the lists the sender is on.
     QueryAll,
+    /// `CHANGE [LIST|*] new@address`: the sender's line moves to a new address,
+    /// once the new address confirms.
+    Change {
+        /// The list (unused when `all`).
+        list: Target,
+        /// `*`: every list the sender is on.
+        all: bool,
+        /// The new address, as written.
+        to: String,
+    },
     /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`,
     /// `INDEX`...).
     Unsupported {
@@ -193,6 +203,12 @@ impl Command {
             Command::Review { list: t } => format!("review{}", list(t)),
             Command::LeaveAll => "signoff *".to_owned(),
             Command::QueryAll => "query *".to_owned(),
+            Command::Change { list: t, all, to } => {
+                format!(
+                    "change{} {to}",
+                    if *all { " *".to_owned() } else { list(t) }
+                )
+            }
             Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
     }
@@ -284,6 +300,7 @@ impl Reader<'_> {
             // `SIGNOFF *`, `QUERY *`: every list at once.
             "unsubscribe" | "signoff" | "unsub" | "leave" if args == ["*"] => Command::LeaveAll,
             "query" if args == ["*"] => Command::QueryAll,
+            "change" => self.change(line, &args)?,
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
             },
@@ -446,6 +463,32 @@ impl Reader<'_> {
                 quiet,
             }
         })
+    }
+
+    /// `CHANGE [LIST|*] new@address`; `None` for a Subject such as "Change of plans".
+    fn change(&self, line: &str, args: &[&str]) -> Option<Command> {
+        let all = args.first() == Some(&"*");
+        let (list, rest) = match args.first() {
+            _ if all => (Target::Missing, &args[1..]),
+            // No list named: the default one, else said to be missing.
+            Some(first) if first.contains('@') => {
+                let list = self.default.cloned().map_or(Target::Missing, Target::List);
+                (list, args)
+            }
+            _ => self.list_arg(args),
+        };
+        match rest {
+            [to] if to.contains('@') => Some(Command::Change {
+                list,
+                all,
+                to: to.trim_matches(['<', '>']).to_owned(),
+            }),
+            _ if self.in_subject => None,
+            _ => Some(invalid(
+                line,
+                "write: change LIST new@address (or change * new@address for every list)",
+            )),
+        }
     }
 
     /// Whether the first word is one of our list ids.

@@ -116,6 +116,12 @@ pub enum Intent {
     /// them; one confirmation covers all).
     #[serde(rename = "leave-all")]
     LeaveAll,
+    /// `CHANGE LIST new@address`: the record's address is the new one (the token
+    /// went there), `from` the member's old one.
+    Change,
+    /// `CHANGE * new@address`: the same on every list the old address is on.
+    #[serde(rename = "change-all")]
+    ChangeAll,
 }
 
 impl Intent {
@@ -128,6 +134,8 @@ impl Intent {
             Intent::OwnerAdd => "owner-add",
             Intent::OwnerDelete => "owner-delete",
             Intent::LeaveAll => "leave-all",
+            Intent::Change => "change",
+            Intent::ChangeAll => "change-all",
         }
     }
 }
@@ -187,6 +195,9 @@ pub struct Pending {
     /// The language the request asked in, for the member line and the replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// For [`Intent::Change`]: the member's old address, whose line moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// A member's bounce score, as kept in `state.log` (`bounce` decides it).

@@ -236,6 +236,10 @@ pub(crate) enum Template {
     LeftAll,
     QueryAll,
     NotOnAnyList,
+    ConfirmChange,
+    ChangeSent,
+    Changed,
+    ChangeRefused,
 }
 
 impl Template {
@@ -534,6 +538,24 @@ fn builtin(template: Template, linked: bool) -> &'static str {
         }
         Template::QueryAll => "{address} is subscribed to:\n{lists}",
         Template::NotOnAnyList => "{address} is not subscribed to any list on this server.",
+        Template::ConfirmChange => {
+            "Someone, probably you, asked that the subscription of {from} move to {address} on:\n{lists}\n\n\
+             Name, subscription date and delivery mode stay as they are.\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing changes."
+        }
+        Template::ChangeSent => {
+            "A confirmation has been mailed to {to}. Once it is confirmed from there,\n\
+             the subscription of {address} moves to {to} on:\n{lists}"
+        }
+        Template::Changed => {
+            "The subscription of {address} has moved to {to} on:\n{lists}\n\n\
+             Name, subscription date and delivery mode are kept."
+        }
+        Template::ChangeRefused => {
+            "The subscription of {address} cannot move to {to}, and stays as it is, on:\n{lists}"
+        }
         Template::QueryNotMember => "{address} is not subscribed to {list}.",
         Template::NoCommand => "No command was found in your message.",
         Template::UnknownList => {

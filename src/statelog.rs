@@ -1225,6 +1225,7 @@ mod tests {
                 quiet: false,
                 request: None,
                 lang: None,
+                from: None,
             }),
         }
     }

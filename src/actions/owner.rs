@@ -50,6 +50,7 @@ pub(crate) enum OwnerOutcome {
 pub(crate) fn act_of(intent: Intent) -> Act {
     match intent {
         Intent::OwnerDelete | Intent::Unsubscribe | Intent::LeaveAll => Act::Remove,
+        Intent::Change | Intent::ChangeAll => Act::Change,
         Intent::OwnerAdd | Intent::Subscribe => Act::Add,
         Intent::SetMode => Act::Set,
     }
@@ -137,6 +138,7 @@ pub(crate) fn carry_out(
                 name,
                 request: message_id.map(|id| format!("<{id}>")),
                 lang: None,
+                from: None,
             };
             add_member(ctx, list, address, who, Via::Admin, now)?
         }

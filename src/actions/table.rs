@@ -44,6 +44,8 @@ pub(crate) enum Act {
     Resume,
     /// `SIGNOFF *`: a request to leave every list.
     LeaveAll,
+    /// `CHANGE`: a member's line moves to a new address.
+    Change,
 }
 
 impl Act {
@@ -64,6 +66,7 @@ impl Act {
             Act::Set => "set",
             Act::Resume => "resume",
             Act::LeaveAll => "signoff-all",
+            Act::Change => "change",
         }
     }
 }

@@ -104,6 +104,16 @@ impl<'a> Answer<'a> {
         Ok(())
     }
 
+    /// The sender is not on `list` (`None`: on no list).
+    pub(super) fn not_member(&mut self, list: Option<&'a ListConfig>) {
+        let Some(list) = list else {
+            return self.not_on_any();
+        };
+        let text = (self.texts()).text(Template::QueryNotMember, Some(list), &[]);
+        let subject = self.say(Some(list), "Your subscription to {}", "Su suscripción a {}");
+        (self.replies).answer(self.sender, Some(list), &subject, text);
+    }
+
     fn not_on_any(&mut self) {
         let text = (self.texts()).text(Template::NotOnAnyList, None, &[]);
         let subject = self.say(None, "Your subscriptions", "Sus suscripciones");

@@ -82,6 +82,7 @@ impl<'a> Answer<'a> {
             Command::Review { list } => self.review(&list),
             Command::LeaveAll => self.leave_all(),
             Command::QueryAll => self.query_all(),
+            Command::Change { list, all, to } => self.change(&list, all, &to),
             Command::Unsupported { line } => {
                 self.unsupported(&line);
                 Ok(())
@@ -265,6 +266,16 @@ impl<'a> Answer<'a> {
                 left,
             } => {
                 self.left_all(list, &address, &left);
+                Ok(())
+            }
+            Redeemed::Changed {
+                list,
+                from,
+                to,
+                moved,
+                refused,
+            } => {
+                self.changed(list, &from, &to, &moved, &refused);
                 Ok(())
             }
             Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),

@@ -18,6 +18,7 @@
 
 mod across;
 mod bounces;
+mod change;
 mod commands;
 mod forward;
 mod owners;

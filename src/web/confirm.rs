@@ -101,7 +101,11 @@ pub(super) async fn carry_out(
                 pages::message(config, Some(list), StatusCode::OK, &heading, &text)
             }
             Ok(Redeemed::Bad { list, .. }) => bad_link(config, list),
-            Ok(Redeemed::Owner { list, .. } | Redeemed::LeftAll { list, .. }) => {
+            Ok(
+                Redeemed::Owner { list, .. }
+                | Redeemed::LeftAll { list, .. }
+                | Redeemed::Changed { list, .. },
+            ) => {
                 bad_link(config, Some(list))
             }
             Err(e) => {
@@ -156,7 +160,14 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
         ),
         // An owner's command, or a request about every list, is carried out by mail
         // only: its token never gets here.
-        (Intent::OwnerAdd | Intent::OwnerDelete | Intent::LeaveAll, _) => (
+        (
+            Intent::OwnerAdd
+            | Intent::OwnerDelete
+            | Intent::LeaveAll
+            | Intent::Change
+            | Intent::ChangeAll,
+            _,
+        ) => (
             name.to_string(),
             "An owner's command is carried out by replying OK to its mail.".to_owned(),
             "Confirm",

@@ -100,3 +100,87 @@ fn query_star_lists_the_senders_lists_and_signoff_star_of_a_stranger_asks_nothin
     assert!(nobody.contains("is not subscribed to any list"), "{nobody}");
     assert!(!nobody.contains("confirm+"), "{nobody}");
 }
+
+/// The mails the `file:` transport wrote, soft line breaks joined.
+fn mails(site: &Site) -> Vec<String> {
+    (site.mail_files().iter())
+        .map(|m| m.replace("=\r\n", ""))
+        .collect()
+}
+
+#[test]
+fn change_to_an_ineligible_address_is_refused_and_nothing_is_mailed_there() {
+    let site = two_lists();
+    command(
+        &site,
+        JANE,
+        "",
+        "CHANGE SM-COP jane@gmail.example.com",
+        "c1@x",
+    );
+    let mails = mails(&site);
+    assert_eq!(mails.len(), 1, "only Jane is told: {mails:?}");
+    assert!(mails[0].contains(&format!("To: {JANE}")) || mails[0].contains("To: <jane.doe"));
+    assert!(
+        mails[0].contains("cannot move to jane@gmail.example.com"),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails[0].contains("SM-COP: Anyone with a .gov"),
+        "{}",
+        mails[0]
+    );
+    assert!(!mails[0].contains("confirm+"), "{}", mails[0]);
+    assert!(roster(&site, "sm-cop").contains(JANE));
+    assert!(!roster(&site, "sm-cop").contains("gmail"));
+    let refused = (site.audit().into_iter())
+        .filter(|l| l["action"] == "change" && l["outcome"] == "refused")
+        .count();
+    assert_eq!(refused, 1);
+}
+
+#[test]
+fn change_star_moves_every_line_once_the_new_address_confirms() {
+    let site = two_lists();
+    let new = "jane.doe@hhs.gov";
+    command(&site, JANE, "", "CHANGE * jane.doe@hhs.gov", "c1@x");
+    let first = mails(&site);
+    assert_eq!(first.len(), 2, "{first:?}");
+    let ask = first
+        .iter()
+        .find(|m| m.contains("To: jane.doe@hhs.gov"))
+        .unwrap();
+    assert!(
+        ask.contains(&format!("subscription of {JANE} move to {new}")),
+        "{ask}"
+    );
+    let told = first
+        .iter()
+        .find(|m| m.contains("A confirmation has been mailed"))
+        .unwrap();
+    assert!(told.contains("agency.gov"), "{told}");
+    // Nothing moves before the new address confirms.
+    assert!(!roster(&site, "sm-cop").contains(new));
+    let token = token_of(ask);
+    command(&site, new, &format!("Re: confirm {token}"), "ok", "c2@x");
+    let cop = roster(&site, "sm-cop");
+    assert!(!cop.contains(JANE), "{cop}");
+    assert!(
+        cop.contains(&format!(
+            "\"{new}\" = {{ name = \"Jane Doe\", since = 2026-01-05T10:00:00Z, via = \"email\""
+        )),
+        "{cop}"
+    );
+    let two = roster(&site, "sm-two");
+    assert!(!two.contains(JANE) && two.contains(new), "{two}");
+    let after = mails(&site);
+    let moved: Vec<_> = after[2..]
+        .iter()
+        .filter(|m| m.contains("has moved to"))
+        .collect();
+    assert_eq!(moved.len(), 2, "both told: {after:?}");
+    let audit = site.audit();
+    let lines = |outcome: &str| audit.iter().filter(|l| l["outcome"] == outcome).count();
+    assert_eq!((lines("moved-from"), lines("moved-to")), (2, 2));
+}
