@@ -26,6 +26,7 @@
 //! fails, naming the path and what to do, until listkeeper is restarted.
 
 mod index;
+mod scrub;
 
 use crate::fsio;
 use crate::records::{Awaiting, Batch, Edit, Origin, Pending, Score, Setting};

@@ -20,6 +20,7 @@ mod lang;
 mod modes;
 mod owner_commands;
 mod owners;
+mod person;
 mod pipe;
 mod pipeline;
 mod postfix;
