@@ -130,8 +130,14 @@ pub(crate) fn carry_out(
     now: u64,
 ) -> Result<Outcome> {
     let act = act_of(intent);
+    let erased = || crate::erased::is_erased(&ctx.config.server.state_dir, &ctx.keys, address);
     let outcome = match act {
         Act::Remove => remove_member(ctx, list, address)?,
+        // An erased person joins again by their own confirmed request only.
+        _ if erased()? => Outcome::Refused {
+            reason: "this address asked to be erased; it joins again only by its own request"
+                .to_owned(),
+        },
         _ => {
             // What the member's line names: the owner's mail that made the change.
             let who = Joiner {

@@ -13,8 +13,7 @@ use anyhow::{Context as _, Result, anyhow};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-/// The suppression list in the state folder: one keyed hash a line.
-const ERASED: &str = "erased.list";
+use crate::erased::FILE as ERASED;
 
 /// Whether `text` names `key` (an address key), whatever the case of its letters.
 fn names(text: &str, key: &str) -> bool {
@@ -34,41 +33,17 @@ fn replaced(text: &str, key: &str, hash: &str) -> String {
     out
 }
 
-/// The keyed hash that stands for `address` once erased: HMAC-SHA256 under the
-/// current token key, `erased:KID:HEX`.
-pub(crate) fn hash(ctx: &Context, address: &EmailAddress) -> Result<String> {
-    use hmac::Mac;
-    let kid = ctx.keys.current_id().to_owned();
-    let mut mac =
-        (ctx.keys.mac(&kid, "erase")).ok_or_else(|| anyhow!("the token keys have no key {kid}"))?;
-    mac.update(address.key().as_bytes());
-    let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes[..12].iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("erased:{kid}:{hex}"))
+/// The keyed hash that stands for `address` once erased.
+fn hash(ctx: &Context, address: &EmailAddress) -> Result<String> {
+    crate::erased::hash(&ctx.keys, address)
+        .ok_or_else(|| anyhow!("the token keys have no current key"))
 }
 
-/// Whether `address` is in the suppression list (under any of the keys).
+/// Whether `address` is in the suppression list.
 pub(crate) fn is_erased(ctx: &Context, address: &EmailAddress) -> Result<bool> {
-    let path = ctx.config.server.state_dir.join(ERASED);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    Ok(text
-        .lines()
-        .any(|l| hash_under(ctx, l, address).as_deref() == Some(l)))
-}
-
-/// The hash of `address` under the key `line` names.
-fn hash_under(ctx: &Context, line: &str, address: &EmailAddress) -> Option<String> {
-    use hmac::Mac;
-    let kid = line.strip_prefix("erased:")?.split(':').next()?;
-    let mut mac = ctx.keys.mac(kid, "erase")?;
-    mac.update(address.key().as_bytes());
-    let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes[..12].iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("erased:{kid}:{hex}"))
+    let dir = &ctx.config.server.state_dir;
+    crate::erased::is_erased(dir, &ctx.keys, address)
+        .with_context(|| format!("reading {}", dir.join(ERASED).display()))
 }
 
 /// The audit log and its rotation, where present.
