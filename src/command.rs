@@ -607,6 +607,44 @@ mod tests {
         commands(&config(), route, &incoming)
     }
 
+    /// Issue 17: `CHANGE [LIST|*] new@address`, and `SIGNOFF *` / `QUERY *`; a
+    /// Subject such as "Change of plans" is no command.
+    #[test]
+    fn change_signoff_star_and_query_star_are_read() {
+        let change = |list, all, to: &str| Command::Change {
+            list,
+            all,
+            to: to.into(),
+        };
+        let got = read(
+            &Route::Command,
+            "Change of plans",
+            &[
+                "CHANGE SM-COP <new@agency.gov>",
+                "change * new@agency.gov",
+                "change new@agency.gov",
+                "change sm-cop",
+                "signoff *",
+                "query *",
+            ],
+        );
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(
+            got[0],
+            change(Target::List(sm_cop()), false, "new@agency.gov")
+        );
+        assert_eq!(got[1], change(Target::Missing, true, "new@agency.gov"));
+        assert_eq!(got[2], change(Target::Missing, false, "new@agency.gov"));
+        assert!(matches!(got[3], Command::Invalid { .. }), "{:?}", got[3]);
+        assert_eq!(got[4..], [Command::LeaveAll, Command::QueryAll]);
+        // In `L-request@` mail the list may be left out.
+        let got = read(&Route::Request(sm_cop()), "", &["change new@agency.gov"]);
+        assert_eq!(
+            got,
+            [change(Target::List(sm_cop()), false, "new@agency.gov")]
+        );
+    }
+
     #[test]
     fn spanish_command_words_are_read() {
         let got = read(

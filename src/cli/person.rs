@@ -220,3 +220,20 @@ fn suppress(ctx: &Context, address: &EmailAddress, hash: &str) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mention_is_replaced_whatever_its_case() {
+        let line = r#"{"address":"Jane.Doe@agency.gov","by":"x","note":"jane.doe@agency.gov"}"#;
+        let out = replaced(line, "jane.doe@agency.gov", "erased:k1:ab");
+        assert_eq!(
+            out,
+            r#"{"address":"erased:k1:ab","by":"x","note":"erased:k1:ab"}"#
+        );
+        assert!(names(line, "jane.doe@agency.gov"));
+        assert!(!names(&out, "jane.doe@agency.gov"));
+    }
+}
