@@ -62,30 +62,7 @@ pub(super) fn person(config: &Config, address: &str, as_json: bool) -> Result<()
     let ctx = Context::open(config.clone()).context("opening the state folder")?;
     let address = EmailAddress::parse(address.trim()).map_err(|e| anyhow!("{e}"))?;
     let key = address.key();
-    let mut lists = Vec::new();
-    let mut requests = Vec::new();
-    for list in ctx.config.lists.values() {
-        if let Some(m) = ctx.roster(list)?.get(&address)? {
-            lists.push(json!({
-                "list": list.id.as_str(), "name": m.name, "since": m.since.map(|d| d.to_string()),
-                "via": m.via.map(String::from), "mode": m.setting.mode.as_str(),
-                "request": m.request, "terms": m.terms, "lang": m.lang,
-            }));
-        }
-        for (queue, store) in [("pending", &ctx.pending), ("held", &ctx.held)] {
-            for p in store.all(list.id.as_str())? {
-                let mine = EmailAddress::parse(&p.address).is_ok_and(|a| a.key() == key)
-                    || p.from.as_deref().is_some_and(|f| names(f, &key));
-                if mine {
-                    requests.push(json!({
-                        "list": list.id.as_str(), "queue": queue, "action": p.action.as_str(),
-                        "created": crate::clock::rfc3339(p.created),
-                        "expires": crate::clock::rfc3339(p.expires),
-                    }));
-                }
-            }
-        }
-    }
+    let (lists, requests) = memberships(&ctx, &address)?;
     let limits_path = ctx.config.server.state_dir.join("limits.log");
     let limits = match limits_path.exists() {
         true => read(&limits_path)?
@@ -111,6 +88,36 @@ pub(super) fn person(config: &Config, address: &str, as_json: bool) -> Result<()
         print_person(&all);
     }
     Ok(())
+}
+
+/// Each member line of `address`, and each request it has (or a `change` from it).
+fn memberships(ctx: &Context, address: &EmailAddress) -> Result<(Vec<Value>, Vec<Value>)> {
+    let key = address.key();
+    let mut lists = Vec::new();
+    let mut requests = Vec::new();
+    for list in ctx.config.lists.values() {
+        if let Some(m) = ctx.roster(list)?.get(address)? {
+            lists.push(json!({
+                "list": list.id.as_str(), "name": m.name, "since": m.since.map(|d| d.to_string()),
+                "via": m.via.map(String::from), "mode": m.setting.mode.as_str(),
+                "request": m.request, "terms": m.terms, "lang": m.lang,
+            }));
+        }
+        for (queue, store) in [("pending", &ctx.pending), ("held", &ctx.held)] {
+            for p in store.all(list.id.as_str())? {
+                let mine = EmailAddress::parse(&p.address).is_ok_and(|a| a.key() == key)
+                    || p.from.as_deref().is_some_and(|f| names(f, &key));
+                if mine {
+                    requests.push(json!({
+                        "list": list.id.as_str(), "queue": queue, "action": p.action.as_str(),
+                        "created": crate::clock::rfc3339(p.created),
+                        "expires": crate::clock::rfc3339(p.expires),
+                    }));
+                }
+            }
+        }
+    }
+    Ok((lists, requests))
 }
 
 fn print_person(all: &Value) {
