@@ -22,8 +22,8 @@ pub const MAX_COMMAND_LINES: usize = 20;
 /// A fixed list, not a guess from the line's shape: "Thanks!" or "Regards" must
 /// still end the commands in silence.
 pub const UNSUPPORTED: &[&str] = &[
-    "change", "digest", "echo", "get", "getpost", "index", "nomail", "password", "pw", "register",
-    "scan", "search", "stats", "which", "who",
+    "digest", "echo", "get", "getpost", "index", "nomail", "password", "pw", "register", "scan",
+    "search", "stats", "which", "who",
 ];
 
 /// Which list a command is about.
@@ -117,8 +117,22 @@ pub enum Command {
         /// The list.
         list: Target,
     },
+    /// `SIGNOFF *`: leave every list on this server, after one confirmation.
+    LeaveAll,
+    /// `QUERY *`: the lists the sender is on.
+    QueryAll,
+    /// `CHANGE [LIST|*] new@address`: the sender's line moves to a new address,
+    /// once the new address confirms.
+    Change {
+        /// The list (unused when `all`).
+        list: Target,
+        /// `*`: every list the sender is on.
+        all: bool,
+        /// The new address, as written.
+        to: String,
+    },
     /// A LISTSERV or Mailman command listkeeper does not have (`SET LIST CONCEAL`,
-    /// `SIGNOFF *`...).
+    /// `INDEX`...).
     Unsupported {
         /// The line as written.
         line: String,
@@ -187,6 +201,14 @@ impl Command {
                 list(t)
             ),
             Command::Review { list: t } => format!("review{}", list(t)),
+            Command::LeaveAll => "signoff *".to_owned(),
+            Command::QueryAll => "query *".to_owned(),
+            Command::Change { list: t, all, to } => {
+                format!(
+                    "change{} {to}",
+                    if *all { " *".to_owned() } else { list(t) }
+                )
+            }
             Command::Invalid { line, .. } | Command::Unsupported { line } => line.clone(),
         }
     }
@@ -275,12 +297,10 @@ impl Reader<'_> {
         let args: Vec<&str> = words.collect();
         let command = match spanish_alias(&verb) {
             "subscribe" | "sub" | "join" => self.subscribe(&args)?,
-            // `SIGNOFF *`, `QUERY *`: every list at once, which we do not do (yet).
-            "unsubscribe" | "signoff" | "unsub" | "leave" | "query"
-                if args.first() == Some(&"*") =>
-            {
-                unsupported(line)
-            }
+            // `SIGNOFF *`, `QUERY *`: every list at once.
+            "unsubscribe" | "signoff" | "unsub" | "leave" if args == ["*"] => Command::LeaveAll,
+            "query" if args == ["*"] => Command::QueryAll,
+            "change" => self.change(line, &args)?,
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
             },
@@ -445,6 +465,32 @@ impl Reader<'_> {
         })
     }
 
+    /// `CHANGE [LIST|*] new@address`; `None` for a Subject such as "Change of plans".
+    fn change(&self, line: &str, args: &[&str]) -> Option<Command> {
+        let all = args.first() == Some(&"*");
+        let (list, rest) = match args.first() {
+            _ if all => (Target::Missing, &args[1..]),
+            // No list named: the default one, else said to be missing.
+            Some(first) if first.contains('@') => {
+                let list = self.default.cloned().map_or(Target::Missing, Target::List);
+                (list, args)
+            }
+            _ => self.list_arg(args),
+        };
+        match rest {
+            [to] if to.contains('@') => Some(Command::Change {
+                list,
+                all,
+                to: to.trim_matches(['<', '>']).to_owned(),
+            }),
+            _ if self.in_subject => None,
+            _ => Some(invalid(
+                line,
+                "write: change LIST new@address (or change * new@address for every list)",
+            )),
+        }
+    }
+
     /// Whether the first word is one of our list ids.
     fn names_list(&self, args: &[&str]) -> bool {
         args.first()
@@ -561,6 +607,44 @@ mod tests {
         commands(&config(), route, &incoming)
     }
 
+    /// Issue 17: `CHANGE [LIST|*] new@address`, and `SIGNOFF *` / `QUERY *`; a
+    /// Subject such as "Change of plans" is no command.
+    #[test]
+    fn change_signoff_star_and_query_star_are_read() {
+        let change = |list, all, to: &str| Command::Change {
+            list,
+            all,
+            to: to.into(),
+        };
+        let got = read(
+            &Route::Command,
+            "Change of plans",
+            &[
+                "CHANGE SM-COP <new@agency.gov>",
+                "change * new@agency.gov",
+                "change new@agency.gov",
+                "change sm-cop",
+                "signoff *",
+                "query *",
+            ],
+        );
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(
+            got[0],
+            change(Target::List(sm_cop()), false, "new@agency.gov")
+        );
+        assert_eq!(got[1], change(Target::Missing, true, "new@agency.gov"));
+        assert_eq!(got[2], change(Target::Missing, false, "new@agency.gov"));
+        assert!(matches!(got[3], Command::Invalid { .. }), "{:?}", got[3]);
+        assert_eq!(got[4..], [Command::LeaveAll, Command::QueryAll]);
+        // In `L-request@` mail the list may be left out.
+        let got = read(&Route::Request(sm_cop()), "", &["change new@agency.gov"]);
+        assert_eq!(
+            got,
+            [change(Target::List(sm_cop()), false, "new@agency.gov")]
+        );
+    }
+
     #[test]
     fn spanish_command_words_are_read() {
         let got = read(
@@ -653,7 +737,7 @@ mod tests {
 
     /// Issue 12.11: a LISTSERV or Mailman command we do not have is answered and the
     /// commands after it still count; REVIEW is not INFO (issue 17: it is its own
-    /// command now); `SIGNOFF *` is no list `*`.
+    /// command now); `SIGNOFF *` is no list `*` (issue 17: it is every list).
     #[test]
     fn regression_12_11_unsupported_commands_do_not_end_the_commands() {
         let unsupported = |line: &str| Command::Unsupported { line: line.into() };
@@ -685,8 +769,8 @@ mod tests {
                 Command::Review {
                     list: Target::List(sm_cop())
                 },
-                unsupported("SIGNOFF *"),
-                unsupported("QUERY *"),
+                Command::LeaveAll,
+                Command::QueryAll,
                 unsupported("who"),
                 unsupported("password secret"),
                 unsupported("INDEX"),

@@ -59,6 +59,7 @@ pub mod context;
 pub mod daemon;
 mod decision;
 pub mod eligibility;
+mod erased;
 pub mod error;
 mod fsio;
 mod guard;

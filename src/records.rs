@@ -112,6 +112,16 @@ pub enum Intent {
     /// An owner's `DELETE` by mail, waiting for the owner's `OK`: the address leaves.
     #[serde(rename = "owner-delete")]
     OwnerDelete,
+    /// `SIGNOFF *`: leave every list the address is on (the record sits on one of
+    /// them; one confirmation covers all).
+    #[serde(rename = "leave-all")]
+    LeaveAll,
+    /// `CHANGE LIST new@address`: the record's address is the new one (the token
+    /// went there), `from` the member's old one.
+    Change,
+    /// `CHANGE * new@address`: the same on every list the old address is on.
+    #[serde(rename = "change-all")]
+    ChangeAll,
 }
 
 impl Intent {
@@ -123,6 +133,9 @@ impl Intent {
             Intent::SetMode => "set",
             Intent::OwnerAdd => "owner-add",
             Intent::OwnerDelete => "owner-delete",
+            Intent::LeaveAll => "leave-all",
+            Intent::Change => "change",
+            Intent::ChangeAll => "change-all",
         }
     }
 }
@@ -182,6 +195,9 @@ pub struct Pending {
     /// The language the request asked in, for the member line and the replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// For [`Intent::Change`]: the member's old address, whose line moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// A member's bounce score, as kept in `state.log` (`bounce` decides it).

@@ -235,6 +235,14 @@ pub(crate) enum Template {
     IncidentOwner,
     ReenableBounces,
     RemovedBouncesOwner,
+    ConfirmLeaveAll,
+    LeftAll,
+    QueryAll,
+    NotOnAnyList,
+    ConfirmChange,
+    ChangeSent,
+    Changed,
+    ChangeRefused,
 }
 
 impl Template {
@@ -541,6 +549,37 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              For commands, send \"help\" to {request_address}."
         }
         Template::QueryMember => "{address} is subscribed to {list}.",
+        Template::ConfirmLeaveAll => {
+            "Someone, probably you, asked to remove {address} from every list on this server.\n\
+             It is on:\n{lists}\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: you stay subscribed."
+        }
+        Template::LeftAll => {
+            "{address} has been removed from:\n{lists}\n\n\
+             To join a list again, send \"lists\" to {server_address} for the lists on this server."
+        }
+        Template::QueryAll => "{address} is subscribed to:\n{lists}",
+        Template::NotOnAnyList => "{address} is not subscribed to any list on this server.",
+        Template::ConfirmChange => {
+            "Someone, probably you, asked that the subscription of {from} move to {address} on:\n{lists}\n\n\
+             Name, subscription date and delivery mode stay as they are.\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing changes."
+        }
+        Template::ChangeSent => {
+            "A confirmation has been mailed to {to}. Once it is confirmed from there,\n\
+             the subscription of {address} moves to {to} on:\n{lists}"
+        }
+        Template::Changed => {
+            "The subscription of {address} has moved to {to} on:\n{lists}\n\n\
+             Name, subscription date and delivery mode are kept."
+        }
+        Template::ChangeRefused => {
+            "The subscription of {address} cannot move to {to}, and stays as it is, on:\n{lists}"
+        }
         Template::QueryNotMember => "{address} is not subscribed to {list}.",
         Template::NoCommand => "No command was found in your message.",
         Template::UnknownList => {
@@ -859,6 +898,7 @@ mod tests {
             ("number", "x"),
             ("warnings", "x"),
             ("notices", "x"),
+            ("lists", "x"),
         ];
         for template in Template::iter() {
             for lang in [None, Some("es")] {

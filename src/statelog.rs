@@ -26,6 +26,7 @@
 //! fails, naming the path and what to do, until listkeeper is restarted.
 
 mod index;
+mod scrub;
 
 use crate::fsio;
 use crate::records::{Awaiting, Batch, Edit, Origin, Pending, Score, Setting};
@@ -1225,6 +1226,7 @@ mod tests {
                 quiet: false,
                 request: None,
                 lang: None,
+                from: None,
             }),
         }
     }

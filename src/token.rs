@@ -210,6 +210,7 @@ impl Keys {
             quiet: false,
             request: None,
             lang: None,
+            from: None,
         };
         let token = self
             .token_for(&pending, address_key)

@@ -28,7 +28,14 @@ pub(crate) fn bounced(
 ) -> Result<Outcome> {
     let key = address.key();
     let mut cancelled = false;
-    for action in [Intent::Subscribe, Intent::Unsubscribe, Intent::SetMode] {
+    for action in [
+        Intent::Subscribe,
+        Intent::Unsubscribe,
+        Intent::SetMode,
+        Intent::LeaveAll,
+        Intent::Change,
+        Intent::ChangeAll,
+    ] {
         let id = token::pending_id(list.id.as_str(), &key, action);
         if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
             ctx.pending.remove(list.id.as_str(), &id)?;

@@ -23,7 +23,9 @@
 //! turns every outcome into its audit words, its template and its subject, for every
 //! front end alike.
 
+pub(crate) mod across;
 mod bounced;
+pub(crate) mod change;
 mod disabled;
 pub(crate) mod linked;
 mod modes;
@@ -266,6 +268,8 @@ struct Joiner {
     request: Option<String>,
     /// Their language, when the request says.
     lang: Option<String>,
+    /// For a `CHANGE`: the old address.
+    from: Option<String>,
 }
 
 impl Joiner {
@@ -276,6 +280,7 @@ impl Joiner {
             name: record.name.clone(),
             request: record.request.clone().or(request),
             lang: record.lang.clone(),
+            from: record.from.clone(),
         }
     }
 }
@@ -306,6 +311,28 @@ pub(crate) enum Redeemed<'a> {
         /// What happened.
         outcome: Outcome,
     },
+    /// A `SIGNOFF *` confirmed: the address left these lists.
+    LeftAll {
+        /// The list its record was on.
+        list: &'a ListConfig,
+        /// The address that left.
+        address: EmailAddress,
+        /// The lists it left, by id (none: it had left them all already).
+        left: Vec<crate::config::ListId>,
+    },
+    /// A `CHANGE` confirmed by the new address.
+    Changed {
+        /// The list its record was on.
+        list: &'a ListConfig,
+        /// The old address.
+        from: EmailAddress,
+        /// The new address.
+        to: EmailAddress,
+        /// The lists whose line moved.
+        moved: Vec<crate::config::ListId>,
+        /// The lists whose rules now refuse the new address, with their reasons.
+        refused: Vec<(crate::config::ListId, String)>,
+    },
     /// The token is unknown, used or expired (`outcome` says which).
     Bad {
         /// The list its record was on, when there was one.
@@ -327,6 +354,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         name,
         request: source.request(),
         lang: None,
+        from: None,
     };
     let (verdict, join) = judge_join(ctx, list, &address, &source)?;
     // The rule that holds the request, when one does (not merely the policy).
@@ -459,6 +487,13 @@ pub(crate) fn confirm<'a>(
     if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
         return confirm_owner(ctx, list, &pending, address, &id, source, now);
     }
+    match pending.action {
+        Intent::LeaveAll => return across::confirm_leave_all(ctx, list, address, &id, source, now),
+        Intent::Change | Intent::ChangeAll => {
+            return change::confirm(ctx, list, &pending, address, &id, source, now);
+        }
+        _ => {}
+    }
     // They agree in the confirmation, not in the request anyone could forge.
     let who = Joiner {
         request: source.request(),
@@ -481,9 +516,12 @@ pub(crate) fn confirm<'a>(
             }
         }
         Intent::Subscribe => add_member(ctx, list, &address, who, source.via_token(), now)?,
-        Intent::Unsubscribe | Intent::OwnerAdd | Intent::OwnerDelete => {
-            remove_member(ctx, list, &address)?
-        }
+        Intent::Unsubscribe
+        | Intent::OwnerAdd
+        | Intent::OwnerDelete
+        | Intent::LeaveAll
+        | Intent::Change
+        | Intent::ChangeAll => remove_member(ctx, list, &address)?,
         Intent::SetMode => {
             let setting = pending.setting.unwrap_or_default();
             modes::change(ctx, list, &address, setting)?
@@ -670,6 +708,7 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outco
             name: request.name.map(|n| n.trim().to_owned()),
             request: request.source.request(),
             lang: None,
+            from: None,
         },
         Via::Admin,
         now,
@@ -815,7 +854,8 @@ fn pend(
             return Ok(Outcome::NotResent);
         }
         existing.sends.push(now);
-        if existing.setting == setting {
+        // A `CHANGE` from another old address is another request, too.
+        if existing.setting == setting && existing.from == who.from {
             ctx.pending.put(&existing, &key)?;
             return Ok(sent(token));
         }
@@ -882,6 +922,7 @@ fn issue(
     let (mut pending, token) = ctx.keys.issue(request, now, lasts)?;
     pending.request = who.request;
     pending.lang = who.lang;
+    pending.from = who.from;
     Ok((pending, token))
 }
 

@@ -49,7 +49,8 @@ pub(crate) enum OwnerOutcome {
 /// The action an owner intent comes to, in the audit's words.
 pub(crate) fn act_of(intent: Intent) -> Act {
     match intent {
-        Intent::OwnerDelete | Intent::Unsubscribe => Act::Remove,
+        Intent::OwnerDelete | Intent::Unsubscribe | Intent::LeaveAll => Act::Remove,
+        Intent::Change | Intent::ChangeAll => Act::Change,
         Intent::OwnerAdd | Intent::Subscribe => Act::Add,
         Intent::SetMode => Act::Set,
     }
@@ -129,14 +130,21 @@ pub(crate) fn carry_out(
     now: u64,
 ) -> Result<Outcome> {
     let act = act_of(intent);
+    let erased = || crate::erased::is_erased(&ctx.config.server.state_dir, &ctx.keys, address);
     let outcome = match act {
         Act::Remove => remove_member(ctx, list, address)?,
+        // An erased person joins again by their own confirmed request only.
+        _ if erased()? => Outcome::Refused {
+            reason: "this address asked to be erased; it joins again only by its own request"
+                .to_owned(),
+        },
         _ => {
             // What the member's line names: the owner's mail that made the change.
             let who = Joiner {
                 name,
                 request: message_id.map(|id| format!("<{id}>")),
                 lang: None,
+                from: None,
             };
             add_member(ctx, list, address, who, Via::Admin, now)?
         }

@@ -47,6 +47,10 @@ pub(crate) enum Act {
     Resume,
     /// A verified ARF complaint (the member marked our mail as spam).
     Complaint,
+    /// `SIGNOFF *`: a request to leave every list.
+    LeaveAll,
+    /// `CHANGE`: a member's line moves to a new address.
+    Change,
 }
 
 impl Act {
@@ -67,6 +71,8 @@ impl Act {
             Act::Set => "set",
             Act::Resume => "resume",
             Act::Complaint => "complaint",
+            Act::LeaveAll => "signoff-all",
+            Act::Change => "change",
         }
     }
 }

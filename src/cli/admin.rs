@@ -168,6 +168,12 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
     let ctx = Context::open(config.clone()).context("opening the state folder")?;
     let list = find_list(&ctx.config, list)?;
     let address = parse_address(address)?;
+    // A forged or stale list must not bring an erased person back silently.
+    if super::person::is_erased(&ctx, &address)? {
+        bail!(
+            "{address} asked to be erased (listkeeper erase); it joins again only by its own confirmed request (subscribe by mail or on the web); nothing was changed"
+        );
+    }
     let request = Request {
         list,
         address: address.clone(),

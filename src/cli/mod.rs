@@ -13,6 +13,7 @@ mod manual;
 mod migrate;
 mod moderate;
 mod outbox;
+mod person;
 mod progress;
 mod reference;
 mod serve;
@@ -76,6 +77,21 @@ enum CliCommand {
         /// With --print completions: the shell.
         #[arg(long, value_enum)]
         shell: Option<clap_complete::Shell>,
+    },
+    /// Show all listkeeper holds on one address: lists, requests, limit counters,
+    /// audit lines.
+    Person {
+        /// The address.
+        address: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase one address: off every roster, its requests cancelled, its audit lines
+    /// keeping only a keyed hash, the hash kept in the suppression list.
+    Erase {
+        /// The address.
+        address: String,
     },
     /// Show every list: addresses, policy, terms and member count.
     Lists {
@@ -368,6 +384,10 @@ pub fn run(args: Args) -> ExitCode {
             },
         ),
         CliCommand::Lists { json } => load(dir, None).and_then(|c| admin::lists(&c, json)),
+        CliCommand::Person { address, json } => {
+            load(dir, None).and_then(|c| person::person(&c, &address, json))
+        }
+        CliCommand::Erase { address } => load(dir, None).and_then(|c| person::erase(&c, &address)),
         CliCommand::Members {
             list,
             json,

@@ -80,6 +80,9 @@ impl<'a> Answer<'a> {
                 quiet,
             } => self.owner_command(&list, Intent::OwnerDelete, &address, None, quiet),
             Command::Review { list } => self.review(&list),
+            Command::LeaveAll => self.leave_all(),
+            Command::QueryAll => self.query_all(),
+            Command::Change { list, all, to } => self.change(&list, all, &to),
             Command::Unsupported { line } => {
                 self.unsupported(&line);
                 Ok(())
@@ -255,6 +258,24 @@ impl<'a> Answer<'a> {
                         draft.free = true;
                     }
                 }
+                Ok(())
+            }
+            Redeemed::LeftAll {
+                list,
+                address,
+                left,
+            } => {
+                self.left_all(list, &address, &left);
+                Ok(())
+            }
+            Redeemed::Changed {
+                list,
+                from,
+                to,
+                moved,
+                refused,
+            } => {
+                self.changed(list, &from, &to, &moved, &refused);
                 Ok(())
             }
             Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),

@@ -16,7 +16,9 @@
 //! the daemon's saver, or by `sync` outside the daemon). Any failure before that
 //! returns `TryLater` (LMTP 451, exit 75), and the MTA delivers again.
 
+mod across;
 mod bounces;
+mod change;
 mod commands;
 mod forward;
 mod owners;

@@ -158,6 +158,39 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Para ver los comandos, envíe \"help\" a {request_address}."
         }
         Template::QueryMember => "La dirección {address} está suscrita a la lista {list}.",
+        Template::ConfirmLeaveAll => {
+            "Alguien, probablemente usted, pidió dar de baja la dirección {address} de todas las listas de este servidor.\n\
+             Está suscrita a:\n{lists}\n\n\
+             Para confirmar, responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue activa."
+        }
+        Template::LeftAll => {
+            "La dirección {address} se ha dado de baja de:\n{lists}\n\n\
+             Para volver a suscribirse, envíe \"lists\" a {server_address} para ver las listas de este servidor."
+        }
+        Template::QueryAll => "La dirección {address} está suscrita a:\n{lists}",
+        Template::ConfirmChange => {
+            "Alguien, probablemente usted, pidió que la suscripción de {from} pase a la dirección {address} en:\n{lists}\n\n\
+             El nombre, la fecha de suscripción y el modo de recepción se mantienen.\n\
+             Para confirmar, responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio."
+        }
+        Template::ChangeSent => {
+            "Se ha enviado una confirmación a {to}. Cuando se confirme desde esa dirección,\n\
+             la suscripción de {address} pasará a {to} en:\n{lists}"
+        }
+        Template::Changed => {
+            "La suscripción de {address} ha pasado a {to} en:\n{lists}\n\n\
+             Se mantienen el nombre, la fecha de suscripción y el modo de recepción."
+        }
+        Template::ChangeRefused => {
+            "La suscripción de {address} no puede pasar a {to} y sigue como está en:\n{lists}"
+        }
+        Template::NotOnAnyList => {
+            "La dirección {address} no está suscrita a ninguna lista de este servidor."
+        }
         Template::QueryNotMember => "La dirección {address} no está suscrita a la lista {list}.",
         Template::NoCommand => "No se encontró ningún comando en su mensaje.",
         Template::UnknownList => {

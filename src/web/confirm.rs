@@ -101,7 +101,13 @@ pub(super) async fn carry_out(
                 pages::message(config, Some(list), StatusCode::OK, &heading, &text)
             }
             Ok(Redeemed::Bad { list, .. }) => bad_link(config, list),
-            Ok(Redeemed::Owner { list, .. }) => bad_link(config, Some(list)),
+            Ok(
+                Redeemed::Owner { list, .. }
+                | Redeemed::LeftAll { list, .. }
+                | Redeemed::Changed { list, .. },
+            ) => {
+                bad_link(config, Some(list))
+            }
             Err(e) => {
                 warn!(error = %e, "a web confirmation is not recorded");
                 pages::try_later()
@@ -152,13 +158,28 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
             format!("Confirme que desea dar de baja la dirección {address} de {name}."),
             "Confirmar la baja",
         ),
-        // An owner's command is carried out by mail only: its token never gets here.
-        (Intent::OwnerAdd | Intent::OwnerDelete, false) => (
+        // An owner's command, or a request about every list, is carried out by mail
+        // only: its token never gets here.
+        (
+            Intent::OwnerAdd
+            | Intent::OwnerDelete
+            | Intent::LeaveAll
+            | Intent::Change
+            | Intent::ChangeAll,
+            false,
+        ) => (
             name.to_string(),
             "An owner's command is carried out by replying OK to its mail.".to_owned(),
             "Confirm",
         ),
-        (Intent::OwnerAdd | Intent::OwnerDelete, true) => (
+        (
+            Intent::OwnerAdd
+            | Intent::OwnerDelete
+            | Intent::LeaveAll
+            | Intent::Change
+            | Intent::ChangeAll,
+            true,
+        ) => (
             name.to_string(),
             "Los comandos de los administradores se llevan a cabo respondiendo OK a su mensaje."
                 .to_owned(),

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod across;
 mod bounces;
 mod browser;
 mod cli;
@@ -19,6 +20,7 @@ mod lang;
 mod modes;
 mod owner_commands;
 mod owners;
+mod person;
 mod pipe;
 mod pipeline;
 mod postfix;

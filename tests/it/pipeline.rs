@@ -1002,7 +1002,7 @@ fn a_reply_mixing_results_and_notices_counts_against_the_confirmation_budget() {
 
 /// Issue 12.11: `SET SM-COP NOMAIL` (now a command; `CONCEAL` is not) ended the commands, so the `SUBSCRIBE` after it
 /// was dropped without a word; `REVIEW` was answered as `INFO`; `SIGNOFF *` was told
-/// there is no list `*`.
+/// there is no list `*` (issue 17: it asks to confirm leaving every list).
 #[test]
 fn regression_12_11_unsupported_listserv_commands_are_answered_and_reading_goes_on() {
     let site = Site::new();
@@ -1051,7 +1051,8 @@ fn regression_12_11_unsupported_listserv_commands_are_answered_and_reading_goes_
     .unwrap();
     // REVIEW is a command of its own now (issue 17): the roster is for the owners.
     assert!(reply.contains("Only the owners of SM-COP"), "{reply}");
-    assert!(reply.contains("not supported here: SIGNOFF *"), "{reply}");
+    // `SIGNOFF *` is every list (issue 17): a confirmation first.
+    assert!(reply.contains("from every list on this server"), "{reply}");
     assert!(
         !reply.contains("Who may join"),
         "REVIEW is not INFO: {reply}"
