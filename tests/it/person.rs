@@ -12,8 +12,7 @@ fn naming(dir: &std::path::Path, needle: &str) -> Vec<String> {
         let path = entry.unwrap().path();
         if path.is_dir() {
             out.extend(naming(&path, needle));
-        } else if path.extension().is_none_or(|e| e != "idx")
-            && String::from_utf8_lossy(&std::fs::read(&path).unwrap())
+        } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap())
                 .to_lowercase()
                 .contains(needle)
         {
