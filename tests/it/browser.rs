@@ -147,6 +147,81 @@ async fn nomail_in_a_browser_then_confirm_by_the_button() {
         .await;
 }
 
+/// A member's one-click link (as in List-Unsubscribe) and the goodbye's undo link, as
+/// a person meets them: each opens a page with one button that changes nothing until
+/// pressed, every page passes axe, and each button does what it says.
+#[tokio::test]
+async fn the_member_links_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let site = WebSite::start();
+    let out = std::process::Command::new(crate::support::BIN)
+        .args([
+            "unsubscribe-link",
+            "sm-cop",
+            "jane.doe@agency.gov",
+            "--config",
+        ])
+        .arg(site.config())
+        .output()
+        .unwrap();
+    let headers = String::from_utf8(out.stdout).unwrap();
+    let leave = path_after(&headers, "/u/").expect("a /u/ link");
+    browser
+        .run(async move |page| {
+            page.goto(&site.url(&leave)).await.unwrap();
+            accessible(&page, "the one-click page").await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(
+                site.roster().contains("\"jane.doe@agency.gov\""),
+                "opening the link changes nothing"
+            );
+            press(&page, "main button").await;
+            accessible(&page, "the page after leaving by the link").await;
+            let left = site
+                .roster_until(|r| !r.contains("jane.doe@agency.gov"))
+                .await;
+            assert!(left, "{}", site.roster());
+
+            let undo = undo_link(&site).await;
+            page.goto(&site.url(&undo)).await.unwrap();
+            accessible(&page, "the undo page").await;
+            press(&page, "main button").await;
+            accessible(&page, "the page after undoing").await;
+            let back = site
+                .roster_until(|r| r.contains("\"jane.doe@agency.gov\""))
+                .await;
+            assert!(back, "{}", site.roster());
+        })
+        .await;
+}
+
+/// The path from `start` on in `text` (a link's token), if there is one.
+fn path_after(text: &str, start: &str) -> Option<String> {
+    let at = text.find(start)?;
+    Some(
+        text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+            .collect(),
+    )
+}
+
+/// The undo link of the goodbye mail (quoted-printable soft breaks undone).
+async fn undo_link(site: &WebSite) -> String {
+    for _ in 0..200 {
+        let found = (site.mails().iter())
+            .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
+            .find_map(|m| path_after(&m, "/undo/"));
+        if let Some(path) = found {
+            return path;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no goodbye with an undo link: {}", site.log());
+}
+
 /// The pages that say something went wrong, which people meet too.
 #[tokio::test]
 async fn the_pages_for_mistakes_are_accessible() {

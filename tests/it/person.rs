@@ -13,8 +13,8 @@ fn naming(dir: &std::path::Path, needle: &str) -> Vec<String> {
         if path.is_dir() {
             out.extend(naming(&path, needle));
         } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap())
-                .to_lowercase()
-                .contains(needle)
+            .to_lowercase()
+            .contains(needle)
         {
             out.push(path.display().to_string());
         }
