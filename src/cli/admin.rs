@@ -93,6 +93,9 @@ struct MemberJson {
     /// The member's one-click unsubscribe URI (`base_url/u/TOKEN`); null without
     /// `[web]`.
     unsubscribe_url: Option<String>,
+    /// The envelope sender for list mail to the member (`L-bounces+TAG@D`), good for
+    /// 30 days from today.
+    return_path: Option<String>,
     mode: Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
     until: Option<String>,
@@ -108,13 +111,18 @@ struct MemberJson {
 pub(super) fn members(config: &Config, list: &str, json: bool, older_terms: bool) -> Result<()> {
     let list = find_list(config, list)?;
     let roster = open_roster(list, state_log(config).as_ref())?;
-    let keys = match json && config.server.web.is_some() {
+    let keys = match json {
         true => Some(super::links::keys(config)?),
         false => None,
     };
+    let now = crate::clock::unix_now();
     let url = |a: &EmailAddress| {
         let keys = keys.as_ref()?;
         crate::links::leave_url(config, keys, list.id.as_str(), &a.key())
+    };
+    let return_path = |a: &EmailAddress| {
+        let keys = keys.as_ref()?;
+        super::links::tagged(config, keys, list.id.as_str(), &a.key(), now)
     };
     let current = crate::consent::short(&list.terms);
     let members: Vec<MemberJson> = roster
@@ -124,6 +132,7 @@ pub(super) fn members(config: &Config, list: &str, json: bool, older_terms: bool
         .filter(|m| !older_terms || m.terms.as_ref().is_some_and(|t| *t != current))
         .map(|m| MemberJson {
             unsubscribe_url: url(&m.address),
+            return_path: return_path(&m.address),
             address: m.address.to_string(),
             name: m.name,
             since: m.since.map(|d| d.to_string()),

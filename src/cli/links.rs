@@ -33,6 +33,38 @@ pub(super) fn header_lines(config: &Config, list: &str, address: &str) -> Result
     Ok(lines)
 }
 
+/// The envelope sender a posting system gives list mail to `address` on `list`:
+/// `L-bounces+TAG@D`, the tag naming the list and the recipient under a MAC, so a
+/// report about that mail is acted on (and one about anyone else, or forged, is not).
+/// A tag is good for [`crate::verp::MAX_AGE_DAYS`] days from today.
+pub(super) fn return_path_of(config: &Config, list: &str, address: &str) -> Result<String> {
+    let list = find_list(config, list)?;
+    let address = EmailAddress::parse(address.trim())
+        .map_err(|e| anyhow!("`{address}` is not an email address: {e}"))?;
+    let keys = keys(config)?;
+    let now = crate::clock::unix_now();
+    tagged(config, &keys, list.id.as_str(), &address.key(), now)
+        .ok_or_else(|| anyhow!("no token key to make a bounce tag with"))
+}
+
+/// `L-bounces+TAG@D` for `address_key` on `list`, made at `now`.
+pub(super) fn tagged(
+    config: &Config,
+    keys: &Keys,
+    list: &str,
+    address_key: &str,
+    now: u64,
+) -> Option<String> {
+    let tag = crate::verp::tag(keys, list, address_key, now)?;
+    Some(crate::verp::return_path(list, &config.server.domain, &tag))
+}
+
+/// `listkeeper return-path LIST ADDR`.
+pub(super) fn return_path(config: &Config, list: &str, address: &str) -> Result<()> {
+    println!("{}", return_path_of(config, list, address)?);
+    Ok(())
+}
+
 /// `listkeeper unsubscribe-link LIST ADDR`.
 pub(super) fn unsubscribe_link(config: &Config, list: &str, address: &str) -> Result<()> {
     for line in header_lines(config, list, address)? {
@@ -73,6 +105,25 @@ mod tests {
             ["List-Unsubscribe: <mailto:sm-cop-leave@listserv.example.gov>"]
         );
         assert!(header_lines(&config, "nope", "pat@agency.gov").is_err());
+        let path = return_path_of(&config, "sm-cop", "Pat@Agency.gov").unwrap();
+        let tag = (path.strip_prefix("sm-cop-bounces+"))
+            .and_then(|t| t.strip_suffix("@listserv.example.gov"))
+            .unwrap();
+        let now = crate::clock::unix_now();
+        assert!(crate::verp::verify(
+            &keys,
+            tag,
+            "sm-cop",
+            "pat@agency.gov",
+            now
+        ));
+        assert!(!crate::verp::verify(
+            &keys,
+            tag,
+            "sm-cop",
+            "eve@agency.gov",
+            now
+        ));
         assert!(header_lines(&config, "sm-cop", "not an address").is_err());
     }
 }

@@ -127,6 +127,14 @@ enum CliCommand {
         /// The member's address.
         address: String,
     },
+    /// Print the envelope sender (return path) a posting system gives list mail to one
+    /// member: L-bounces+TAG@D, so that bounces of that mail count (good for 30 days).
+    ReturnPath {
+        /// The list id.
+        list: String,
+        /// The member's address.
+        address: String,
+    },
     /// Add a member without confirmation (recorded as via=admin).
     Add {
         /// The list id.
@@ -310,6 +318,7 @@ pub fn run(args: Args) -> ExitCode {
             | CliCommand::Members { .. }
             | CliCommand::Bounces { .. }
             | CliCommand::UnsubscribeLink { .. }
+            | CliCommand::ReturnPath { .. }
             | CliCommand::Pending { .. }
             | CliCommand::Explain { .. }
             | CliCommand::Export { .. }
@@ -398,6 +407,9 @@ pub fn run(args: Args) -> ExitCode {
         }
         CliCommand::UnsubscribeLink { list, address } => {
             load(dir, Some(&list)).and_then(|c| links::unsubscribe_link(&c, &list, &address))
+        }
+        CliCommand::ReturnPath { list, address } => {
+            load(dir, Some(&list)).and_then(|c| links::return_path(&c, &list, &address))
         }
         CliCommand::Add {
             list,

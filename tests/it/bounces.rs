@@ -431,3 +431,46 @@ fn an_arf_complaint_unsubscribes_the_member_and_mails_nobody() {
         ]
     );
 }
+
+/// Issue 16: a list post's bounce counts when the posting system sent the post with the
+/// member's return path from listkeeper (`return-path`, `members --json`): its tag names
+/// the list and the member. The same report to a plain VERP address anyone can write is
+/// recorded and never acted on.
+#[test]
+fn a_posts_bounce_counts_through_the_return_path_given_to_the_posting_system() {
+    let site = Site::new();
+    let jane = "jane.doe@agency.gov";
+    let out = site.run(&["return-path", "sm-cop", jane]);
+    assert!(out.status.success(), "{out:?}");
+    let path = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        path.starts_with("sm-cop-bounces+") && path.ends_with(&format!("@{D}")),
+        "{path}"
+    );
+    let members: serde_json::Value =
+        serde_json::from_slice(&site.run(&["members", "sm-cop", "--json"]).stdout).unwrap();
+    let listed = (members.as_array().unwrap().iter())
+        .find(|m| m["address"] == jane)
+        .map(|m| m["return_path"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert!(listed.starts_with("sm-cop-bounces+"), "{listed}");
+
+    // The post is the posting system's: its Message-ID carries no tag of ours.
+    let post = "<post-1@posting.example.gov>";
+    let forged = format!("sm-cop-bounces+jane.doe=agency.gov@{D}");
+    let report = dsn(jane, "5.1.1", "550 5.1.1 user unknown", post, "d1@mx");
+    assert!(
+        site.deliver(&forged, Some(""), report.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(outcomes(&site, jane), ["unverified"]);
+
+    let report = dsn(jane, "5.1.1", "550 5.1.1 user unknown", post, "d2@mx");
+    assert!(
+        site.deliver(&path, Some(""), report.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(outcomes(&site, jane), ["unverified", "member-bounced"]);
+}
