@@ -474,3 +474,83 @@ fn a_posts_bounce_counts_through_the_return_path_given_to_the_posting_system() {
     );
     assert_eq!(outcomes(&site, jane), ["unverified", "member-bounced"]);
 }
+
+/// `template` (a DSN as a server writes it, in tests/data) about `recipient`'s copy of
+/// the post `message_id`, mailed back to `bounces`.
+fn shaped(template: &str, bounces: &str, recipient: &str, message_id: &str, n: u32) -> String {
+    template
+        .replace("{REPORT_ID}", &format!("4f1c2d3e5a6b{n:04}"))
+        .replace("{BOUNCES}", bounces)
+        .replace("{RECIPIENT}", recipient)
+        .replace("{MESSAGE_ID}", message_id)
+        .replace('\n', "\r\n")
+}
+
+/// Issue 16: DSNs shaped as Exchange Online and Gmail write them. Exchange's
+/// 5.1.10 (recipient not found) is a hard failure; Gmail's 5.7.26 (the sender is
+/// unauthenticated: DMARC) is a policy rejection that scores nobody; Gmail's 5.1.1
+/// (no such account) is hard again, and the next day's counts.
+#[test]
+fn exchange_and_gmail_shaped_reports_are_read_as_those_servers_write_them() {
+    let site = Site::new();
+    let jane = "jane.doe@agency.gov";
+    let out = site.run(&["return-path", "sm-cop", jane]);
+    let path = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let exchange = shaped(
+        include_str!("../data/exchange-dsn.eml.in"),
+        &path,
+        jane,
+        "<post-1@posting.example.gov>",
+        1,
+    );
+    assert!(
+        site.deliver(&path, Some(""), exchange.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(outcomes(&site, jane), ["member-bounced"]);
+
+    let gmail = |status: &str, diagnostic: &str, n: u32| {
+        shaped(
+            include_str!("../data/gmail-dsn.eml.in"),
+            &path,
+            jane,
+            &format!("<post-{n}@posting.example.gov>"),
+            n,
+        )
+        .replace("{STATUS}", status)
+        .replace("{DIAGNOSTIC}", diagnostic)
+    };
+    let dmarc = gmail(
+        "5.7.26",
+        "550-5.7.26 Unauthenticated email from listserv.example.gov is not accepted due\r\n 550-5.7.26 to domain's DMARC policy. 550 5.7.26 DMARC policy violation",
+        2,
+    );
+    assert!(
+        site.deliver(&path, Some(""), dmarc.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(
+        outcomes(&site, jane),
+        ["member-bounced", "policy-rejection"]
+    );
+    let gone = gmail(
+        "5.1.1",
+        "550-5.1.1 The email account that you tried to reach does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser",
+        3,
+    );
+    assert!(
+        site.deliver(&path, Some(""), gone.as_bytes())
+            .status
+            .success()
+    );
+    assert_eq!(
+        outcomes(&site, jane),
+        [
+            "member-bounced",
+            "policy-rejection",
+            "member-bounced-today-already"
+        ]
+    );
+}
