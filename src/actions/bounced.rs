@@ -154,8 +154,8 @@ fn scored(
     Ok(outcome)
 }
 
-/// Whether the members at `address`'s domain reported in the last hour (this one
-/// included) are an incident there (`incident_share` of the list's members at it).
+/// Whether the report about `address` (not yet recorded, under `key`) is part of an
+/// incident: see [`incident_scope`].
 fn incident(
     ctx: &Context,
     list: &ListConfig,
@@ -163,17 +163,43 @@ fn incident(
     key: &str,
     now: u64,
 ) -> Result<bool> {
-    let reporting = reporting_at(ctx, list, address.domain(), Some(key), now)? + 1;
-    let members = ctx.roster(list)?.count_at(address.domain())?;
-    Ok(bounce::incident(
-        reporting,
-        members,
-        list.bounce.incident_share,
-    ))
+    Ok(incident_scope(ctx, list, address, Some(key), now)?.is_some())
 }
 
-/// How many members of `list` at `domain` (but `except`) were reported in the last
-/// hour.
+/// The incident a report about `address` is part of: its domain, when more than
+/// `incident_share` of the list's members there were reported in the last hour;
+/// else [`WHOLE_LIST`], when more than that share of all its members were (our own
+/// mail's signature broken, say); else none. At least three members either way. With
+/// `unrecorded`, the report (under that key) is not in the state yet and counts too.
+pub(crate) fn incident_scope(
+    ctx: &Context,
+    list: &ListConfig,
+    address: &EmailAddress,
+    unrecorded: Option<&str>,
+    now: u64,
+) -> Result<Option<String>> {
+    let (share, extra) = (
+        list.bounce.incident_share,
+        usize::from(unrecorded.is_some()),
+    );
+    let roster = ctx.roster(list)?;
+    let domain = address.domain();
+    let here = reporting_at(ctx, list, domain, unrecorded, now)? + extra;
+    if bounce::incident(here, roster.count_at(domain)?, share) {
+        return Ok(Some(domain.to_owned()));
+    }
+    let all = reporting_at(ctx, list, WHOLE_LIST, unrecorded, now)? + extra;
+    if bounce::incident(all, roster.count()?, share) {
+        return Ok(Some(WHOLE_LIST.to_owned()));
+    }
+    Ok(None)
+}
+
+/// The scope of an incident across every domain of a list.
+pub(crate) const WHOLE_LIST: &str = "*";
+
+/// How many members of `list` at `domain` ([`WHOLE_LIST`]: at any) (but `except`)
+/// were reported in the last hour.
 pub(crate) fn reporting_at(
     ctx: &Context,
     list: &ListConfig,
@@ -188,7 +214,7 @@ pub(crate) fn reporting_at(
             .filter(|(k, score)| {
                 Some(k.as_str()) != except
                     && k.starts_with(&prefix)
-                    && k.ends_with(&at)
+                    && (domain == WHOLE_LIST || k.ends_with(&at))
                     && score.reported + HOUR > now
             })
             .count()

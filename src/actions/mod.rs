@@ -45,7 +45,7 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
-pub(crate) use bounced::{alert_due, bounced, complaint, reporting_at};
+pub(crate) use bounced::{WHOLE_LIST, alert_due, bounced, complaint, incident_scope, reporting_at};
 pub(crate) use disabled::{Due, disabled, next_step, noticed, remove_bounced};
 pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;

@@ -314,7 +314,7 @@ pub(crate) const LIST: &[Key] = &[
         "bounce.incident_share",
         "0.1",
         "incident_share = 0.1",
-        "In [bounce]: when more than this share of the list's members at one domain (and at least three) bounce within an hour, nobody's score is raised: the domain has an incident.",
+        "In [bounce]: when more than this share of the list's members at one domain, or of all its members, (and at least three) bounce within an hour, nobody's score is raised: the domain (or the list) has an incident, and the owners get one alert.",
     ),
     key(
         "rule.domain",

@@ -85,7 +85,9 @@ pub(super) fn bounces(
                 match outcome {
                     actions::Outcome::NomailForBounces => read.nomail.push(address),
                     actions::Outcome::BounceIncident => {
-                        let statuses = read.incidents.entry(address.domain().to_owned());
+                        let scope = actions::incident_scope(ctx, list, &address, None, now)?
+                            .unwrap_or_else(|| address.domain().to_owned());
+                        let statuses = read.incidents.entry(scope);
                         statuses
                             .or_default()
                             .insert(status_code(report.status.as_deref()));
@@ -186,7 +188,10 @@ pub(super) fn tell_owners(
         }
         let count = actions::reporting_at(ctx, list, domain, None, now)?;
         let codes = statuses.iter().cloned().collect::<Vec<_>>().join(", ");
-        let at = format!("@{domain}");
+        let at = match domain.as_str() {
+            actions::WHOLE_LIST => "*".to_owned(),
+            _ => format!("@{domain}"),
+        };
         audit_line(
             ctx,
             Some(list.id.as_str()),
@@ -198,7 +203,7 @@ pub(super) fn tell_owners(
         )?;
         tell(
             &at,
-            &actions::table::owners_incident(list, domain, count, &codes),
+            &actions::table::owners_incident(list, &scope_words(list, domain), count, &codes),
         );
     }
     Ok(replies
@@ -240,4 +245,15 @@ fn ours(
     // Not about mail we sent to that address: a forgery, or a report too mangled to
     // tell. Recorded, nothing changed.
     addresses.into_iter().find(made_for).ok_or("unverified")
+}
+
+/// How an incident's scope is named to the owners: its domain, or for one across
+/// the whole list, words in the list's language.
+fn scope_words(list: &ListConfig, scope: &str) -> String {
+    use crate::lang::Lang;
+    match (scope, Lang::of_list(Some(list))) {
+        (actions::WHOLE_LIST, Lang::Es) => "muchos dominios a la vez".to_owned(),
+        (actions::WHOLE_LIST, Lang::En) => "many domains at once".to_owned(),
+        (domain, _) => domain.to_owned(),
+    }
 }

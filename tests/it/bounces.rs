@@ -554,3 +554,50 @@ fn exchange_and_gmail_shaped_reports_are_read_as_those_servers_write_them() {
         ]
     );
 }
+
+/// Issue 16, item 5 "(or of a list)": reports from many domains at once (our own
+/// mail's signature broken, say) are an incident of the whole list: once more than
+/// the share of all its members (and at least three) were reported within the hour,
+/// nobody more is scored and the owners get one alert.
+#[test]
+fn reports_from_many_domains_at_once_are_an_incident_of_the_whole_list() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let members: Vec<(String, String)> = (0..4)
+        .map(|n| {
+            let who = format!("member{n}@a{n}.gov");
+            let returned = join(&ctx, &who, 40 + n);
+            (who, returned)
+        })
+        .collect();
+    let report = |n: usize, at: u64| {
+        let (who, returned) = &members[n];
+        let raw = dsn(
+            who,
+            "5.7.1",
+            "550 5.7.1 message rejected: DKIM signature did not verify",
+            returned,
+            &format!("wide{n}-{at}@mx"),
+        );
+        handle(&ctx, "sm-cop-bounces", "", &raw, at)
+    };
+    let mut alerts = Vec::new();
+    for n in 0..4 {
+        alerts.extend(report(n, T0 + 100 + 60 * n as u64));
+    }
+    // 9 members: the third report is more than 10% of them, and the third.
+    assert_eq!(outcomes(&site, "member1@a1.gov"), ["policy-rejection"]);
+    assert_eq!(outcomes(&site, "member2@a2.gov"), ["incident"]);
+    assert_eq!(outcomes(&site, "member3@a3.gov"), ["incident"]);
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+    assert!(
+        alerts[0].contains("to many domains at once bounced for 3 members"),
+        "{}",
+        alerts[0]
+    );
+    let alerted: Vec<_> = (site.audit().iter())
+        .filter(|r| r["outcome"] == "incident-alert")
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(alerted, ["*"]);
+}
