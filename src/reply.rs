@@ -606,6 +606,9 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 info LIST                    what the list is and who may join\n\
              \x20 lists                        the lists on this server\n\
              \x20 query LIST                   whether you are subscribed\n\
+             \x20 query *                      the lists you are on\n\
+             \x20 signoff *                    leave every list here (one confirmation)\n\
+             \x20 change LIST|* new@address    move your membership (the new address confirms)\n\
              \x20 set LIST nomail [until DATE] no mail for now (DATE: 2027-01-15)\n\
              \x20 set LIST mail | digest       each message again, or digests\n\
              \x20 review LIST                  the members (to the owners, unless the list says more)\n\

@@ -217,6 +217,9 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 info LISTA                            qué es la lista y quién puede suscribirse\n\
              \x20 lists                                 las listas de este servidor\n\
              \x20 query LISTA                           si su dirección está suscrita\n\
+             \x20 query *                               las listas a las que está suscrita su dirección\n\
+             \x20 signoff *                             darse de baja de todas las listas (una sola confirmación)\n\
+             \x20 change LISTA|* nueva@dirección       pasar su suscripción a otra dirección (la nueva lo confirma)\n\
              \x20 set LISTA nomail [until FECHA]        no recibir mensajes por un tiempo (FECHA: 2027-01-15)\n\
              \x20 set LISTA mail | digest               volver a recibir cada mensaje, o recibir resúmenes\n\
              \x20 review LISTA                          los miembros (para los administradores, salvo que la lista lo amplíe)\n\
