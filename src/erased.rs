@@ -27,6 +27,45 @@ pub(crate) fn hash(keys: &Keys, address: &EmailAddress) -> Option<String> {
     hash_under(keys, keys.current_id(), address)
 }
 
+/// The suppression list, read once, for checking many addresses (an import, a sync).
+#[derive(Debug, Default)]
+pub(crate) struct Suppressed {
+    lines: std::collections::HashSet<String>,
+    kids: Vec<String>,
+}
+
+impl Suppressed {
+    /// Reads `state_dir`'s list (none: nobody is suppressed).
+    pub(crate) fn load(state_dir: &Path) -> io::Result<Suppressed> {
+        let text = match std::fs::read_to_string(state_dir.join(FILE)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Suppressed::default()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Suppressed::default();
+        for line in text.lines() {
+            let kid = (line.strip_prefix("erased:")).and_then(|l| l.split(':').next());
+            if let Some(kid) = kid.filter(|k| !out.kids.iter().any(|o| o == k)) {
+                out.kids.push(kid.to_owned());
+            }
+            out.lines.insert(line.to_owned());
+        }
+        Ok(out)
+    }
+
+    /// Whether nobody is suppressed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Whether `address` was erased (under any key we still have).
+    pub(crate) fn contains(&self, keys: &Keys, address: &EmailAddress) -> bool {
+        (self.kids.iter())
+            .filter_map(|kid| hash_under(keys, kid, address))
+            .any(|hash| self.lines.contains(&hash))
+    }
+}
+
 /// Whether `address` is in the suppression list of `state_dir` (under any key).
 pub(crate) fn is_erased(state_dir: &Path, keys: &Keys, address: &EmailAddress) -> io::Result<bool> {
     let text = match std::fs::read_to_string(state_dir.join(FILE)) {

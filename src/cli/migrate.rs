@@ -67,6 +67,7 @@ pub(super) fn import(dir: &Path, o: &ImportOptions<'_>) -> Result<()> {
         }
     }
     let config = super::load(dir, None)?;
+    leave_out_erased(&config, &mut draft.members)?;
     let folder = config.dir.join("lists").join(id.as_str());
     let existing = config.list(id.as_str()).is_some() || folder.exists();
     print_draft(&draft, o, &id, &folder, existing);
@@ -94,6 +95,26 @@ pub(super) fn import(dir: &Path, o: &ImportOptions<'_>) -> Result<()> {
         );
     }
     create(&config, &id, &draft, o, &via)
+}
+
+/// Leaves out the members `listkeeper erase` erased (the suppression list): an
+/// import or a sync does not bring them back silently; their own request still does.
+pub(super) fn leave_out_erased(config: &Config, members: &mut Vec<DraftMember>) -> Result<()> {
+    let suppressed = crate::erased::Suppressed::load(&config.server.state_dir)
+        .context("reading the suppression list erased.list")?;
+    if suppressed.is_empty() {
+        return Ok(());
+    }
+    let keys = super::links::keys(config)?;
+    let before = members.len();
+    members.retain(|m| !suppressed.contains(&keys, &m.address));
+    if members.len() < before {
+        eprintln!(
+            "listkeeper: {} erased address(es) left out (listkeeper erase; their own request can still bring them back)",
+            before - members.len()
+        );
+    }
+    Ok(())
 }
 
 /// A new list: built and checked in a hidden folder, then renamed into `lists/`.

@@ -36,8 +36,9 @@ pub(super) fn run(dir: &Path, o: &SyncOptions<'_>) -> Result<()> {
     let name = sync_name(o)?;
     let origin = Origin::Sync(name.clone());
     let via = origin.to_string();
-    let (source, label) = read_checked(o.source)?;
+    let (mut source, label) = read_checked(o.source)?;
     let config = super::load(dir, Some(o.list))?;
+    super::migrate::leave_out_erased(&config, &mut source.members)?;
     let list = find_list(&config, o.list)?;
     let audit = audit_log(&config)?;
     let mut roster = open_roster(list, state_log(&config).as_ref())?;

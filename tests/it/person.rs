@@ -79,4 +79,31 @@ fn person_shows_and_erase_removes_everything_we_hold_on_an_address() {
     assert!(out.status.success(), "{}", stderr(&out));
     let last = site.mail_files().pop().unwrap();
     assert!(last.contains("asked to subscribe"), "{last}");
+
+    // Neither an import nor a sync brings her back silently: left out, and said so.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("back.csv");
+    std::fs::write(
+        &csv,
+        format!("email,name\n{JANE},Jane\nnew.one@agency.gov,New\n"),
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap();
+    let out = site.run(&["import", "csv", csv, "--list", "sm-cop", "--merge"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 erased address(es) left out"),
+        "{}",
+        stderr(&out)
+    );
+    let out = site.run(&["sync", "sm-cop", csv, "--name", "hr"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 erased address(es) left out"),
+        "{}",
+        stderr(&out)
+    );
+    let roster = site.roster_text();
+    assert!(roster.contains("new.one@agency.gov"), "{roster}");
+    assert!(!roster.to_lowercase().contains(JANE), "{roster}");
 }
