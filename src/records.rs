@@ -125,6 +125,20 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// Whether its token is redeemed by mail only: an owner's command and the
+    /// requests about every list (their mails carry no link, and a page's visitor
+    /// proves nothing about an owner's address).
+    pub fn by_mail_only(self) -> bool {
+        match self {
+            Intent::Subscribe | Intent::Unsubscribe | Intent::SetMode => false,
+            Intent::OwnerAdd
+            | Intent::OwnerDelete
+            | Intent::LeaveAll
+            | Intent::Change
+            | Intent::ChangeAll => true,
+        }
+    }
+
     /// The word used in records and texts.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -121,12 +121,6 @@ pub(super) fn confirm<'a>(
     now: u64,
 ) -> Result<Redeemed<'a>> {
     let from = EmailAddress::parse(record.from.as_deref().unwrap_or_default())?;
-    if matches!(source, Source::Web { .. }) {
-        return Ok(Redeemed::Bad {
-            list: Some(list),
-            outcome: Outcome::UnknownToken,
-        });
-    }
     let scope: Vec<&ListConfig> = match record.action {
         Intent::ChangeAll => ctx.config.lists.values().collect(),
         _ => ctx.config.lists.get(&list.id).into_iter().collect(),

@@ -484,6 +484,12 @@ pub(crate) fn confirm<'a>(
             Ok(found) => found,
             Err(bad) => return Ok(bad),
         };
+    if pending.action.by_mail_only() && matches!(source, Source::Web { .. }) {
+        return Ok(Redeemed::Bad {
+            list: Some(list),
+            outcome: Outcome::UnknownToken,
+        });
+    }
     if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
         return confirm_owner(ctx, list, &pending, address, &id, source, now);
     }
@@ -559,12 +565,6 @@ fn confirm_owner<'a>(
     source: Source<'_>,
     now: u64,
 ) -> Result<Redeemed<'a>> {
-    if matches!(source, Source::Web { .. }) {
-        return Ok(Redeemed::Bad {
-            list: Some(list),
-            outcome: Outcome::UnknownToken,
-        });
-    }
     let by = pending.by.as_deref().unwrap_or("an owner");
     let outcome = owner::carry_out(
         ctx,
@@ -604,10 +604,7 @@ pub(crate) fn preview<'a>(
         if let Some(record) = ctx.pending.get(list.id.as_str(), id)? {
             let good = EmailAddress::parse(&record.address)
                 .is_ok_and(|a| ctx.keys.verify(token, &record, &a.key()))
-                && matches!(
-                    record.action,
-                    Intent::Subscribe | Intent::Unsubscribe | Intent::SetMode
-                );
+                && !record.action.by_mail_only();
             return Ok((good && record.expires >= now).then_some((list, record)));
         }
     }
