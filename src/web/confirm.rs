@@ -3,7 +3,7 @@
 //! every URL in a mail); POST, the button, carries it out through
 //! [`actions::confirm`] as a reply to the mail would, and shows the result.
 
-use super::{Peer, Web, blocking, client, commit, pages};
+use super::{Peer, Web, blocking, client_under, commit, pages};
 use crate::actions::{self, Act, Outcome, Redeemed, Source};
 use crate::clock::unix_now;
 use crate::config::ListConfig;
@@ -74,8 +74,7 @@ pub(super) async fn carry_out(
     blocking(move || {
         let ctx = web.daemon.context();
         let config = &ctx.config;
-        let trusted = config.server.web.as_ref().map_or(&[][..], |w| &w.trusted_proxies[..]);
-        let client = client(peer, &headers, trusted);
+        let client = client_under(config, peer, &headers);
         let lists: Vec<&ListConfig> = config.lists.values().collect();
         let now = unix_now();
         let redeemed = match looks_like_token(&token) {

@@ -11,7 +11,7 @@
 //! cannot be guessed (an 80-bit MAC). A `200` is sent only once the removal is
 //! durable; a store that fails is a `503` (the provider tries again).
 
-use super::{Peer, Web, blocking, client, commit, confirm, pages};
+use super::{Peer, Web, blocking, client_under, commit, confirm, pages};
 use crate::actions::{Act, Source, linked};
 use crate::clock::unix_now;
 use crate::lang::Lang;
@@ -63,8 +63,7 @@ pub(super) async fn leave(
     blocking(move || {
         let ctx = web.daemon.context();
         let config = &ctx.config;
-        let trusted = config.server.web.as_ref().map_or(&[][..], |w| &w.trusted_proxies[..]);
-        let client = client(peer, &headers, trusted);
+        let client = client_under(config, peer, &headers);
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !is_one_click(content_type, &body) {
             // Not the one-click body: nothing is done, and it looks the same.
@@ -161,12 +160,7 @@ pub(super) async fn undo(
     blocking(move || {
         let ctx = web.daemon.context();
         let config = &ctx.config;
-        let trusted = config
-            .server
-            .web
-            .as_ref()
-            .map_or(&[][..], |w| &w.trusted_proxies[..]);
-        let client = client(peer, &headers, trusted);
+        let client = client_under(config, peer, &headers);
         let now = unix_now();
         let result = linked::undo(&ctx, &token, Source::Web { client }, now).and_then(|done| {
             let mut replies = Replies::default();

@@ -291,6 +291,16 @@ impl Connected<IncomingStream<'_, UnixListener>> for Peer {
     }
 }
 
+/// The client's address as the configuration in force trusts proxies ([`client`]).
+fn client_under(config: &crate::config::Config, peer: Peer, headers: &HeaderMap) -> IpAddr {
+    let trusted = config
+        .server
+        .web
+        .as_ref()
+        .map_or(&[][..], |w| &w.trusted_proxies[..]);
+    client(peer, headers, trusted)
+}
+
 /// The client's address: the socket's, unless the socket is a trusted proxy (or a
 /// Unix socket), whose `X-Forwarded-For` is then read from the right, past every
 /// trusted proxy, to the first address that is not one.
