@@ -111,7 +111,7 @@ fn scored(
         // forgets the score then).
         return Ok(Outcome::AlreadyNomail);
     }
-    if incident(ctx, list, address, &key, now)? {
+    if let Some(scope) = incident_scope(ctx, list, address, &key, now)? {
         // Policy rejections too: a DMARC storm at a domain is an incident there.
         let noted = Score {
             reported: now,
@@ -121,7 +121,7 @@ fn scored(
             key,
             score: Some(noted),
         }])?;
-        return Ok(Outcome::BounceIncident);
+        return Ok(Outcome::BounceIncident { scope });
     }
     let (score, step) = bounce::score(previous.as_ref(), kind, &list.bounce, now);
     let outcome = match step {
@@ -154,41 +154,26 @@ fn scored(
     Ok(outcome)
 }
 
-/// Whether the report about `address` (not yet recorded, under `key`) is part of an
-/// incident: see [`incident_scope`].
-fn incident(
+/// The incident a report about `address` is part of: its domain, when more than
+/// `incident_share` of the list's members there were reported in the last hour;
+/// else [`WHOLE_LIST`], when more than that share of all its members were (our own
+/// mail's signature broken, say); else none. At least three members either way. The
+/// report itself, not yet in the state (under `key`), counts too.
+fn incident_scope(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
     key: &str,
     now: u64,
-) -> Result<bool> {
-    Ok(incident_scope(ctx, list, address, Some(key), now)?.is_some())
-}
-
-/// The incident a report about `address` is part of: its domain, when more than
-/// `incident_share` of the list's members there were reported in the last hour;
-/// else [`WHOLE_LIST`], when more than that share of all its members were (our own
-/// mail's signature broken, say); else none. At least three members either way. With
-/// `unrecorded`, the report (under that key) is not in the state yet and counts too.
-pub(crate) fn incident_scope(
-    ctx: &Context,
-    list: &ListConfig,
-    address: &EmailAddress,
-    unrecorded: Option<&str>,
-    now: u64,
 ) -> Result<Option<String>> {
-    let (share, extra) = (
-        list.bounce.incident_share,
-        usize::from(unrecorded.is_some()),
-    );
+    let share = list.bounce.incident_share;
     let roster = ctx.roster(list)?;
     let domain = address.domain();
-    let here = reporting_at(ctx, list, domain, unrecorded, now)? + extra;
+    let here = reporting_at(ctx, list, domain, Some(key), now)? + 1;
     if bounce::incident(here, roster.count_at(domain)?, share) {
         return Ok(Some(domain.to_owned()));
     }
-    let all = reporting_at(ctx, list, WHOLE_LIST, unrecorded, now)? + extra;
+    let all = reporting_at(ctx, list, WHOLE_LIST, Some(key), now)? + 1;
     if bounce::incident(all, roster.count()?, share) {
         return Ok(Some(WHOLE_LIST.to_owned()));
     }

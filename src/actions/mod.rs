@@ -45,7 +45,7 @@ use crate::message;
 use crate::reply::ReplyError;
 use crate::roster::{Change, Member, RosterError};
 use crate::token::{self, Intent, PendingStore, Request as TokenRequest};
-pub(crate) use bounced::{WHOLE_LIST, alert_due, bounced, complaint, incident_scope, reporting_at};
+pub(crate) use bounced::{WHOLE_LIST, alert_due, bounced, complaint, reporting_at};
 pub(crate) use disabled::{Due, disabled, next_step, noticed, remove_bounced};
 pub(crate) use modes::{resume_lapsed, set_mode};
 use std::io;
@@ -221,8 +221,12 @@ pub(crate) enum Outcome {
     BouncedToday,
     /// The list's mail was refused by policy (DMARC, SPF, DKIM, 5.7.x): counted apart.
     PolicyRejection,
-    /// Many members at one domain bounced within the hour: nobody's score is raised.
-    BounceIncident,
+    /// Many members at one domain (or of the whole list) bounced within the hour:
+    /// nobody's score is raised.
+    BounceIncident {
+        /// The domain, or [`WHOLE_LIST`].
+        scope: String,
+    },
     /// The member's score reached the threshold: now nomail (`why = "bounces"`).
     NomailForBounces,
     /// A bounce for a member already nomail for bounces: nothing changes.

@@ -97,7 +97,7 @@ impl Outcome {
             Outcome::MemberBounced(_) => "member-bounced",
             Outcome::BouncedToday => "member-bounced-today-already",
             Outcome::PolicyRejection => "policy-rejection",
-            Outcome::BounceIncident => "incident",
+            Outcome::BounceIncident { .. } => "incident",
             Outcome::NomailForBounces => "nomail:bounces",
             Outcome::AlreadyNomail => "nomail-already",
             Outcome::RemovedForBounces => "removed:bounces",

@@ -84,9 +84,7 @@ pub(super) fn bounces(
                 let outcome = actions::bounced(ctx, list, &address, kind, source, now)?;
                 match outcome {
                     actions::Outcome::NomailForBounces => read.nomail.push(address),
-                    actions::Outcome::BounceIncident => {
-                        let scope = actions::incident_scope(ctx, list, &address, None, now)?
-                            .unwrap_or_else(|| address.domain().to_owned());
+                    actions::Outcome::BounceIncident { scope } => {
                         let statuses = read.incidents.entry(scope);
                         statuses
                             .or_default()
