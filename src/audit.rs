@@ -181,6 +181,32 @@ impl AuditLog {
         Ok((sync, ticket))
     }
 
+    /// Rewrites the log and its rotation (`audit.log.1`) through `edit` (`None`:
+    /// that file unchanged), each atomically. This process's writers wait meanwhile
+    /// and then write to the new file. Returns how many files were rewritten.
+    pub fn rewrite(&self, edit: impl Fn(&str) -> Option<String>) -> std::io::Result<usize> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = open.take() {
+            old.file.sync_data().map_err(fsio::at(&self.path))?;
+        }
+        let mut rewritten = 0;
+        for path in [self.path.clone(), self.path.with_file_name("audit.log.1")] {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(fsio::at(&path)(e)),
+            };
+            if let Some(new) = edit(&text) {
+                fsio::write_private(&path, new.as_bytes()).map_err(fsio::at(&path))?;
+                rewritten += 1;
+            }
+        }
+        Ok(rewritten)
+    }
+
     /// The log file's path.
     pub fn path(&self) -> &Path {
         &self.path

@@ -121,6 +121,8 @@ pub enum Command {
     LeaveAll,
     /// `QUERY *`: the lists the sender is on.
     QueryAll,
+    /// `ERASE`: all the server holds on the sender goes, after one confirmation.
+    Erase,
     /// `CHANGE [LIST|*] new@address`: the sender's line moves to a new address,
     /// once the new address confirms.
     Change {
@@ -203,6 +205,7 @@ impl Command {
             Command::Review { list: t } => format!("review{}", list(t)),
             Command::LeaveAll => "signoff *".to_owned(),
             Command::QueryAll => "query *".to_owned(),
+            Command::Erase => "erase".to_owned(),
             Command::Change { list: t, all, to } => {
                 format!(
                     "change{} {to}",
@@ -300,6 +303,7 @@ impl Reader<'_> {
             // `SIGNOFF *`, `QUERY *`: every list at once.
             "unsubscribe" | "signoff" | "unsub" | "leave" if args == ["*"] => Command::LeaveAll,
             "query" if args == ["*"] => Command::QueryAll,
+            "erase" if args.is_empty() || args == ["*"] => Command::Erase,
             "change" => self.change(line, &args)?,
             "unsubscribe" | "signoff" | "unsub" | "leave" => Command::Unsubscribe {
                 list: self.list_arg(&args).0,
@@ -580,6 +584,7 @@ fn spanish_alias(verb: &str) -> &str {
         "baja" => "unsubscribe",
         "confirmar" => "confirm",
         "ayuda" => "help",
+        "borrar" => "erase",
         other => other,
     }
 }
@@ -626,9 +631,10 @@ mod tests {
                 "change sm-cop",
                 "signoff *",
                 "query *",
+                "ERASE",
             ],
         );
-        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got.len(), 7, "{got:?}");
         assert_eq!(
             got[0],
             change(Target::List(sm_cop()), false, "new@agency.gov")
@@ -636,7 +642,12 @@ mod tests {
         assert_eq!(got[1], change(Target::Missing, true, "new@agency.gov"));
         assert_eq!(got[2], change(Target::Missing, false, "new@agency.gov"));
         assert!(matches!(got[3], Command::Invalid { .. }), "{:?}", got[3]);
-        assert_eq!(got[4..], [Command::LeaveAll, Command::QueryAll]);
+        assert_eq!(
+            got[4..],
+            [Command::LeaveAll, Command::QueryAll, Command::Erase]
+        );
+        // In Spanish too.
+        assert_eq!(read(&Route::Command, "", &["borrar"]), [Command::Erase]);
         // In `L-request@` mail the list may be left out.
         let got = read(&Route::Request(sm_cop()), "", &["change new@agency.gov"]);
         assert_eq!(

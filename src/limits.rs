@@ -257,6 +257,35 @@ impl Limiter {
         }
     }
 
+    /// Forgets the address `key` (an erasure): its counts leave memory, and its
+    /// lines in `limits.log` become total-only lines (`T t -`), so the hourly total
+    /// still counts them.
+    pub fn forget(&self, key: &str) -> io::Result<()> {
+        let mut guard = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(state) = guard.as_mut() {
+            state.by_address.remove(key);
+            state.by_address_commands.remove(key);
+            state.file = None;
+        }
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(fsio::at(&self.path)(e)),
+        };
+        let mut kept = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let mut parts = line.trim_end().split(' ');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(t), Some(_), Some(k)) if k == key => kept.push_str(&format!("{t} t -\n")),
+                _ => kept.push_str(line),
+            }
+        }
+        fsio::write_private(&self.path, kept.as_bytes()).map_err(fsio::at(&self.path))
+    }
+
     fn load(&self, now: u64) -> io::Result<State> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,

@@ -351,6 +351,11 @@ fn kind(action: &str, outcome: &str) -> Option<(usize, &'static str, &'static st
         ("unsubscribe", "removed") => (1, "left (open unsubscribe)", "baja (sin confirmación)"),
         ("confirm", "removed") => (1, "confirmed leaving", "confirmó la baja"),
         ("remove", "removed") => (1, "removed by an owner or an admin", BY_ADMIN),
+        ("erase", "removed") => (
+            1,
+            "asked to be erased: their address is not kept",
+            "pidió que se borraran sus datos: su dirección no se guarda",
+        ),
         ("complaint", "removed") => (
             1,
             "marked the list's mail as spam: unsubscribed",

@@ -122,6 +122,9 @@ pub enum Intent {
     /// `CHANGE * new@address`: the same on every list the old address is on.
     #[serde(rename = "change-all")]
     ChangeAll,
+    /// `ERASE`: all the server holds on the address goes, as `listkeeper erase` does
+    /// (the record sits on one list; its confirmation covers every list).
+    Erase,
 }
 
 impl Intent {
@@ -135,7 +138,8 @@ impl Intent {
             | Intent::OwnerDelete
             | Intent::LeaveAll
             | Intent::Change
-            | Intent::ChangeAll => true,
+            | Intent::ChangeAll
+            | Intent::Erase => true,
         }
     }
 
@@ -150,6 +154,7 @@ impl Intent {
             Intent::LeaveAll => "leave-all",
             Intent::Change => "change",
             Intent::ChangeAll => "change-all",
+            Intent::Erase => "erase",
         }
     }
 }

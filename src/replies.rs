@@ -21,6 +21,8 @@ pub(crate) struct Replies {
     /// In command mail, the command whose result comes next (`> subscribe sm-cop`):
     /// it heads each paragraph added.
     pub(crate) heading: Option<String>,
+    /// Addresses nothing goes to ([`Replies::forget`]).
+    forgotten: Vec<String>,
 }
 
 /// One reply being built.
@@ -148,6 +150,12 @@ impl Replies {
         self.add(to, list, subject, text, Budget::Commands)
     }
 
+    /// No reply to `to` from this request, whatever is added later (an erased address).
+    pub(crate) fn forget(&mut self, to: &EmailAddress) {
+        self.drafts.remove(&to.key());
+        self.forgotten.push(to.key());
+    }
+
     /// The reply to `to`, if one is being built.
     pub(crate) fn to(&mut self, to: &EmailAddress) -> Option<&mut Draft> {
         self.drafts.get_mut(&to.key())
@@ -199,7 +207,8 @@ impl Replies {
             list: None,
             limited: false,
         };
-        for mut draft in self.drafts.into_values() {
+        let drafts = self.drafts.into_iter();
+        for (_, mut draft) in drafts.filter(|(key, _)| !self.forgotten.contains(key)) {
             let budget = if draft.free {
                 Budget::Free
             } else {

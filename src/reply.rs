@@ -236,6 +236,7 @@ pub(crate) enum Template {
     ReenableBounces,
     RemovedBouncesOwner,
     ConfirmLeaveAll,
+    ConfirmErase,
     LeftAll,
     QueryAll,
     NotOnAnyList,
@@ -556,6 +557,17 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: you stay subscribed."
         }
+        Template::ConfirmErase => {
+            "Someone, probably you, asked that everything this server holds on {address}\n\
+             be erased. It is on:\n{lists}\n\n\
+             Once you confirm, {address} leaves every list here, its requests are\n\
+             cancelled, and our records keep only a keyed hash where the address was (so\n\
+             that nobody can add it again without its own confirmation). This is the last\n\
+             mail about it: the erasure is not answered, as an answer would keep the address.\n\n\
+             To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
+             This request is good until {expires}.\n\n\
+             If you did not ask for this, ignore this message: nothing changes."
+        }
         Template::LeftAll => {
             "{address} has been removed from:\n{lists}\n\n\
              To join a list again, send \"lists\" to {server_address} for the lists on this server."
@@ -608,6 +620,7 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 query LIST                   whether you are subscribed\n\
              \x20 query *                      the lists you are on\n\
              \x20 signoff *                    leave every list here (one confirmation)\n\
+             \x20 erase                        erase all we hold on you (one confirmation)\n\
              \x20 change LIST|* new@address    move your membership (the new address confirms)\n\
              \x20 set LIST nomail [until DATE] no mail for now (DATE: 2027-01-15)\n\
              \x20 set LIST mail | digest       each message again, or digests\n\

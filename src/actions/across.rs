@@ -76,10 +76,7 @@ pub(crate) fn leave_all<'a>(
             address,
             Act::LeaveAll,
             &outcome,
-            None,
-            source.via(),
-            source.message_id(),
-            source.client(),
+            source.trail(),
             now,
         )?;
     }
@@ -112,10 +109,7 @@ pub(super) fn confirm_leave_all<'a>(
                 &address,
                 Act::Confirm,
                 &Outcome::Removed,
-                None,
-                source.via_token(),
-                source.message_id(),
-                source.client(),
+                source.token_trail(),
                 now,
             )?;
             left.push(on.id.clone());

@@ -35,6 +35,7 @@ pub(crate) fn bounced(
         Intent::LeaveAll,
         Intent::Change,
         Intent::ChangeAll,
+        Intent::Erase,
     ] {
         let id = token::pending_id(list.id.as_str(), &key, action);
         if ctx.pending.get(list.id.as_str(), &id)?.is_some() {
@@ -55,10 +56,7 @@ pub(crate) fn bounced(
         address,
         Act::Bounce,
         &outcome,
-        None,
-        Via::Email,
-        source.message_id(),
-        source.client(),
+        source.trail().via(Via::Email),
         now,
     )?;
     Ok(outcome)
@@ -87,10 +85,7 @@ pub(crate) fn complaint(
         address,
         Act::Complaint,
         &outcome,
-        None,
-        Via::Email,
-        source.message_id(),
-        source.client(),
+        source.trail().via(Via::Email),
         now,
     )?;
     Ok(outcome)

@@ -6,7 +6,7 @@
 //! repeats nor skips one. A member who came back, or left, or whose line an admin
 //! changed, is forgotten here.
 
-use super::{Act, Confirmed, Joiner, Outcome, Result, audit, pend, remove_member};
+use super::{Act, Confirmed, Joiner, Outcome, Result, Trail, audit, pend, remove_member};
 use crate::address::EmailAddress;
 use crate::audit::Via;
 use crate::config::ListConfig;
@@ -147,17 +147,6 @@ pub(crate) fn remove_bounced(
         return Ok(removed);
     }
     let outcome = Outcome::RemovedForBounces;
-    audit(
-        ctx,
-        list,
-        address,
-        Act::Bounce,
-        &outcome,
-        None,
-        Via::Admin,
-        None,
-        None,
-        now,
-    )?;
+    audit(ctx, list, address, Act::Bounce, &outcome, Trail::ADMIN, now)?;
     Ok(outcome)
 }

@@ -50,10 +50,7 @@ pub(crate) fn leave<'a>(
         &address,
         Act::OneClick,
         &outcome,
-        None,
-        Via::Token,
-        None,
-        source.client(),
+        source.trail().via(Via::Token),
         now,
     )?;
     Ok(Some((list, address, outcome)))
@@ -103,10 +100,7 @@ pub(crate) fn undo<'a>(
         &address,
         Act::Undo,
         &outcome,
-        verdict.rule,
-        Via::Token,
-        None,
-        source.client(),
+        source.trail().via(Via::Token).rule(verdict.rule),
         now,
     )?;
     Ok(Some((list, address, outcome)))

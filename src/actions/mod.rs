@@ -27,6 +27,7 @@ pub(crate) mod across;
 mod bounced;
 pub(crate) mod change;
 mod disabled;
+pub(crate) mod erase;
 pub(crate) mod linked;
 mod modes;
 pub(crate) mod owner;
@@ -337,6 +338,14 @@ pub(crate) enum Redeemed<'a> {
         /// The lists whose rules now refuse the new address, with their reasons.
         refused: Vec<(crate::config::ListId, String)>,
     },
+    /// An `ERASE` confirmed: all held on the address is gone (nobody is told: a
+    /// reply would keep the address).
+    Erased {
+        /// The address erased.
+        address: EmailAddress,
+        /// What went.
+        erased: erase::Erased,
+    },
     /// The token is unknown, used or expired (`outcome` says which).
     Bad {
         /// The list its record was on, when there was one.
@@ -388,10 +397,7 @@ pub(crate) fn subscribe(ctx: &Context, request: Request<'_>, now: u64) -> Result
         &address,
         Act::Subscribe,
         &outcome,
-        verdict.rule,
-        source.via(),
-        source.message_id(),
-        source.client(),
+        source.trail().rule(verdict.rule),
         now,
     )?;
     Ok(outcome)
@@ -465,10 +471,7 @@ pub(crate) fn unsubscribe(ctx: &Context, request: Request<'_>, now: u64) -> Resu
         &address,
         Act::Unsubscribe,
         &outcome,
-        None,
-        source.via(),
-        source.message_id(),
-        source.client(),
+        source.trail(),
         now,
     )?;
     Ok(outcome)
@@ -499,6 +502,10 @@ pub(crate) fn confirm<'a>(
     }
     match pending.action {
         Intent::LeaveAll => return across::confirm_leave_all(ctx, list, address, &id, source, now),
+        Intent::Erase => {
+            let erased = erase::erase(ctx, &address, source, now)?;
+            return Ok(Redeemed::Erased { address, erased });
+        }
         Intent::Change | Intent::ChangeAll => {
             return change::confirm(ctx, list, &pending, address, &id, source, now);
         }
@@ -531,7 +538,8 @@ pub(crate) fn confirm<'a>(
         | Intent::OwnerDelete
         | Intent::LeaveAll
         | Intent::Change
-        | Intent::ChangeAll => remove_member(ctx, list, &address)?,
+        | Intent::ChangeAll
+        | Intent::Erase => remove_member(ctx, list, &address)?,
         Intent::SetMode => {
             let setting = pending.setting.unwrap_or_default();
             modes::change(ctx, list, &address, setting)?
@@ -543,10 +551,7 @@ pub(crate) fn confirm<'a>(
         &address,
         Act::Confirm,
         &outcome,
-        None,
-        source.via_token(),
-        source.message_id(),
-        source.client(),
+        source.token_trail(),
         now,
     )?;
     // Single use: gone once its outcome is written.
@@ -679,10 +684,7 @@ pub(crate) fn decide_held(
         &address,
         act,
         &outcome,
-        held.rule,
-        via,
-        source.message_id(),
-        source.client(),
+        source.trail().via(via).rule(held.rule),
         now,
     )?;
     ctx.held.remove(
@@ -721,10 +723,7 @@ pub(crate) fn add(ctx: &Context, request: Request<'_>, now: u64) -> Result<Outco
             &request.address,
             Act::Add,
             &outcome,
-            verdict.rule,
-            Via::Admin,
-            None,
-            None,
+            Trail::ADMIN.rule(verdict.rule),
             now,
         )?;
     }
@@ -741,10 +740,7 @@ pub(crate) fn remove(ctx: &Context, request: Request<'_>, now: u64) -> Result<Ou
             &request.address,
             Act::Remove,
             &outcome,
-            None,
-            Via::Admin,
-            None,
-            None,
+            Trail::ADMIN,
             now,
         )?;
     }
@@ -805,10 +801,7 @@ fn redeem<'a>(
             &address,
             act,
             &outcome,
-            record.rule,
-            source.via_token(),
-            source.message_id(),
-            source.client(),
+            source.token_trail().rule(record.rule),
             now,
         )?;
         return Ok(Err(Redeemed::Bad {
@@ -969,25 +962,68 @@ fn remove_member(ctx: &Context, list: &ListConfig, address: &EmailAddress) -> Re
     })
 }
 
+/// What an audit line says besides the act and its outcome: how the request came
+/// (`via`), in which mail, from which web client, and the rule that decided.
+#[derive(Debug, Clone, Copy)]
+struct Trail<'s> {
+    via: Via,
+    message_id: Option<&'s str>,
+    client: Option<std::net::IpAddr>,
+    rule: Option<usize>,
+}
+
+impl<'s> Trail<'s> {
+    /// An admin's act, or the server's own (upkeep): no mail, no client.
+    const ADMIN: Trail<'static> = Trail {
+        via: Via::Admin,
+        message_id: None,
+        client: None,
+        rule: None,
+    };
+
+    /// The same, decided by `rule`.
+    fn rule(self, rule: Option<usize>) -> Trail<'s> {
+        Trail { rule, ..self }
+    }
+
+    /// The same, recorded as come `via`.
+    fn via(self, via: Via) -> Trail<'s> {
+        Trail { via, ..self }
+    }
+}
+
+impl Source<'_> {
+    /// A request's trail ([`Source::via`]).
+    fn trail(&self) -> Trail<'_> {
+        Trail {
+            via: self.via(),
+            message_id: self.message_id(),
+            client: self.client(),
+            rule: None,
+        }
+    }
+
+    /// A token's result's trail ([`Source::via_token`]).
+    fn token_trail(&self) -> Trail<'_> {
+        self.trail().via(self.via_token())
+    }
+}
+
 /// The audit line of an outcome, in the table's words.
-#[allow(clippy::too_many_arguments)]
 fn audit(
     ctx: &Context,
     list: &ListConfig,
     address: &EmailAddress,
     act: Act,
     outcome: &Outcome,
-    rule: Option<usize>,
-    via: Via,
-    message_id: Option<&str>,
-    client: Option<std::net::IpAddr>,
+    trail: Trail<'_>,
     now: u64,
 ) -> Result<()> {
     let shown = address.to_string();
     Ok(ctx.audit.write(&Record {
-        rule,
-        message_id,
-        client,
+        rule: trail.rule,
+        message_id: trail.message_id,
+        client: trail.client,
         // The whole hash of the terms a new member agreed to.
         terms: (*outcome == Outcome::Added).then(|| consent::full(&list.terms)),
         ..Record::new(
@@ -995,7 +1031,7 @@ fn audit(
             &shown,
             act.word(),
             outcome.word(),
-            via,
+            trail.via,
             now,
         )
     })?)

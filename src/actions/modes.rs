@@ -6,7 +6,7 @@
 //! Authentication-Results proves the sender; an admin's is made at once. Only members
 //! have a mode: a non-member is told so (only ever the address itself).
 
-use super::{Act, Confirmed, Joiner, Outcome, Request, Result, Source, audit, pend};
+use super::{Act, Confirmed, Joiner, Outcome, Request, Result, Source, Trail, audit, pend};
 use crate::address::EmailAddress;
 use crate::config::ListConfig;
 use crate::context::Context;
@@ -60,18 +60,7 @@ pub(crate) fn set_mode(
         // An admin's act that changed nothing leaves no audit line (as `add`).
         return Ok(outcome);
     }
-    audit(
-        ctx,
-        list,
-        &address,
-        Act::Set,
-        &outcome,
-        None,
-        source.via(),
-        source.message_id(),
-        source.client(),
-        now,
-    )?;
+    audit(ctx, list, &address, Act::Set, &outcome, source.trail(), now)?;
     Ok(outcome)
 }
 
@@ -89,10 +78,7 @@ pub(crate) fn resume_lapsed(ctx: &Context, list: &ListConfig, now: u64) -> Resul
                 &member.address,
                 Act::Resume,
                 &outcome,
-                None,
-                crate::audit::Via::Admin,
-                None,
-                None,
+                Trail::ADMIN,
                 now,
             )?;
             resumed += 1;

@@ -53,6 +53,7 @@ pub(crate) fn act_of(intent: Intent) -> Act {
         Intent::Change | Intent::ChangeAll => Act::Change,
         Intent::OwnerAdd | Intent::Subscribe => Act::Add,
         Intent::SetMode => Act::Set,
+        Intent::Erase => Act::Erase,
     }
 }
 

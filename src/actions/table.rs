@@ -51,6 +51,8 @@ pub(crate) enum Act {
     LeaveAll,
     /// `CHANGE`: a member's line moves to a new address.
     Change,
+    /// `ERASE`, `listkeeper erase`: all held on an address goes.
+    Erase,
 }
 
 impl Act {
@@ -73,6 +75,7 @@ impl Act {
             Act::Complaint => "complaint",
             Act::LeaveAll => "signoff-all",
             Act::Change => "change",
+            Act::Erase => "erase",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::commands::Answer;
 use crate::actions::across::{self, LeaveAll};
+use crate::actions::erase;
 use crate::actions::{Act, Error, Notice, Outcome, table};
 use crate::address::EmailAddress;
 use crate::clock::rfc3339;
@@ -88,6 +89,57 @@ impl<'a> Answer<'a> {
                 (self.replies).tell_owners(&ctx.config, on, &shown, &notice, false);
             }
         }
+    }
+
+    /// `ERASE`: one confirmation mailed to the sender, naming the lists it is on. The
+    /// record is kept on the list the mail was sent to, else on the first list.
+    pub(super) fn erase(&mut self) -> Result<(), Error> {
+        let ctx = self.ctx;
+        let Some(list) = self
+            .route_list()
+            .or_else(|| ctx.config.lists.values().next())
+        else {
+            return Ok(());
+        };
+        let outcome = erase::request(ctx, list, self.sender, self.source(), self.now)?;
+        let Outcome::ConfirmationSent { token } = outcome else {
+            return Ok(()); // sent as often today as the budget allows
+        };
+        let lists = across::lists_of(ctx, ctx.config.lists.values(), self.sender)?;
+        let config = &ctx.config;
+        let expires = rfc3339(self.now + config.server.confirm.expires.as_secs());
+        let subject = self.say(
+            Some(list),
+            "Confirm the erasure of your address",
+            "Confirme que desea borrar su dirección",
+        );
+        let on = match lists.is_empty() {
+            true => "  -".to_owned(),
+            false => shown(&lists),
+        };
+        let notice = Notice {
+            token: Some(token.clone()),
+            ..Notice::new(
+                Template::ConfirmErase,
+                format!("{subject} (confirm {token})"),
+            )
+            .with(
+                "confirm_address",
+                reply::confirm_address(config, list, &token),
+            )
+            .with("expires", expires)
+            .with("lists", on)
+        };
+        let about = self.sender.to_string();
+        (self.replies).tell(config, self.sender, list, &about, &notice);
+        Ok(())
+    }
+
+    /// An `ERASE` confirmed: no reply to the address (nor to the sender, if another),
+    /// as one would keep the address in the state.
+    pub(super) fn erased(&mut self, address: &EmailAddress) {
+        self.replies.forget(address);
+        self.replies.forget(self.sender);
     }
 
     /// `QUERY *`: the lists the sender is on, to the sender.

@@ -82,6 +82,7 @@ impl<'a> Answer<'a> {
             Command::Review { list } => self.review(&list),
             Command::LeaveAll => self.leave_all(),
             Command::QueryAll => self.query_all(),
+            Command::Erase => self.erase(),
             Command::Change { list, all, to } => self.change(&list, all, &to),
             Command::Unsupported { line } => {
                 self.unsupported(&line);
@@ -278,6 +279,16 @@ impl<'a> Answer<'a> {
                 self.changed(list, &from, &to, &moved, &refused);
                 Ok(())
             }
+            Redeemed::Erased { address, erased } => {
+                tracing::info!(
+                    hash = %erased.hash,
+                    left = erased.left,
+                    cancelled = erased.cancelled,
+                    "erased at the address's own request"
+                );
+                self.erased(&address);
+                Ok(())
+            }
             Redeemed::Bad { list, outcome } => self.bad_token(list, &outcome),
         }
     }
@@ -361,7 +372,7 @@ impl<'a> Answer<'a> {
         }
     }
 
-    fn route_list(&self) -> Option<&'a ListConfig> {
+    pub(super) fn route_list(&self) -> Option<&'a ListConfig> {
         let ctx: &'a Context = self.ctx;
         self.route.list().and_then(|l| ctx.config.list(l.as_str()))
     }

@@ -165,6 +165,18 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Esta solicitud es válida hasta el {expires}.\n\n\
              Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue activa."
         }
+        Template::ConfirmErase => {
+            "Alguien, probablemente usted, pidió que se borre todo lo que este servidor guarda\n\
+             sobre la dirección {address}. Está suscrita a:\n{lists}\n\n\
+             Cuando lo confirme, la dirección {address} se dará de baja de todas las listas de\n\
+             este servidor, se anularán sus solicitudes y en nuestros registros solo quedará,\n\
+             en lugar de la dirección, una huella criptográfica (para que nadie pueda volver a\n\
+             suscribirla sin su propia confirmación). Este es el último mensaje sobre el tema:\n\
+             no responderemos a la confirmación, porque la respuesta obligaría a guardar la dirección.\n\n\
+             Para confirmar, responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
+             Esta solicitud es válida hasta el {expires}.\n\n\
+             Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio."
+        }
         Template::LeftAll => {
             "La dirección {address} se ha dado de baja de:\n{lists}\n\n\
              Para volver a suscribirse, envíe \"lists\" a {server_address} para ver las listas de este servidor."
@@ -219,6 +231,7 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              \x20 query LISTA                           si su dirección está suscrita\n\
              \x20 query *                               las listas a las que está suscrita su dirección\n\
              \x20 signoff *                             darse de baja de todas las listas (una sola confirmación)\n\
+             \x20 erase                                 borrar todo lo que guardamos sobre usted (una sola confirmación; también: borrar)\n\
              \x20 change LISTA|* nueva@dirección       pasar su suscripción a otra dirección (la nueva lo confirma)\n\
              \x20 set LISTA nomail [until FECHA]        no recibir mensajes por un tiempo (FECHA: 2027-01-15)\n\
              \x20 set LISTA mail | digest               volver a recibir cada mensaje, o recibir resúmenes\n\

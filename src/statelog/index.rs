@@ -142,6 +142,21 @@ impl Index {
     /// Indexes `lines` (each with its offset and length in the log), starting from
     /// an empty index when `fresh`, and records what the index covers now; one
     /// transaction.
+    /// Leaves no trace of deleted rows in the files (after an erasure): the database
+    /// rebuilt from its live rows (`VACUUM`), then the WAL emptied and truncated.
+    pub(super) fn purge(&mut self) -> io::Result<()> {
+        self.conn.execute_batch("VACUUM").map_err(err)?;
+        let busy: i64 = (self.conn)
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .map_err(err)?;
+        match busy {
+            0 => Ok(()),
+            _ => Err(io::Error::other(
+                "state.idx: another process kept its write-ahead log open; run erase again",
+            )),
+        }
+    }
+
     pub(super) fn apply(
         &mut self,
         fresh: bool,

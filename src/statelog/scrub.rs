@@ -1,6 +1,6 @@
 //! `listkeeper erase`: the log rewritten without the lines that name one address.
 
-use super::{Inner, Line, SEEN_FOR, State, StateLog, encode};
+use super::{Inner, Line, SEEN_FOR, State, StateLog, encode, index};
 use crate::fsio;
 use std::io;
 
@@ -24,11 +24,33 @@ impl StateLog {
         let dropped = self.rewrite(&mut inner, &names);
         if indexed {
             inner.state = State::default();
-            let dropped = dropped?;
-            self.index_up_to_date(&mut inner)?;
-            return Ok(dropped);
         }
-        dropped
+        let dropped = dropped?;
+        self.reindex(&mut inner, indexed)?;
+        Ok(dropped)
+    }
+
+    /// The index (when there is one, in use here or not) made again from the
+    /// rewritten log, its files holding nothing of the rows it dropped; kept open
+    /// only when it was.
+    fn reindex(&self, inner: &mut Inner, keep_open: bool) -> io::Result<()> {
+        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
+        if inner.index.is_none() {
+            if !dir.join("state.idx").exists() {
+                return Ok(());
+            }
+            inner.index = Some(index::Index::open(dir)?);
+        }
+        let purged = self
+            .index_up_to_date(inner)
+            .and_then(|_| match inner.index.as_mut() {
+                Some(index) => index.purge(),
+                None => Ok(()),
+            });
+        if !keep_open {
+            inner.index = None;
+        }
+        purged
     }
 
     fn rewrite(&self, inner: &mut Inner, names: &impl Fn(&str) -> bool) -> io::Result<usize> {

@@ -107,6 +107,8 @@ pub(super) async fn carry_out(
             ) => {
                 bad_link(config, Some(list))
             }
+            // Mail only: never redeemed here.
+            Ok(Redeemed::Erased { .. }) => bad_link(config, None),
             Err(e) => {
                 warn!(error = %e, "a web confirmation is not recorded");
                 pages::try_later()
@@ -164,7 +166,8 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
             | Intent::OwnerDelete
             | Intent::LeaveAll
             | Intent::Change
-            | Intent::ChangeAll,
+            | Intent::ChangeAll
+            | Intent::Erase,
             false,
         ) => (
             name.to_string(),
@@ -176,7 +179,8 @@ fn asks(list: &ListConfig, pending: &crate::records::Pending) -> (String, String
             | Intent::OwnerDelete
             | Intent::LeaveAll
             | Intent::Change
-            | Intent::ChangeAll,
+            | Intent::ChangeAll
+            | Intent::Erase,
             true,
         ) => (
             name.to_string(),

@@ -6,7 +6,7 @@ use crate::support::{Site, token_of};
 const JANE: &str = "jane.doe@agency.gov";
 
 /// The example site with a second list, SM-TWO, that Jane is on too.
-fn two_lists() -> Site {
+pub(crate) fn two_lists() -> Site {
     let site = Site::new();
     let dir = site.config().join("lists/sm-two");
     std::fs::create_dir_all(&dir).unwrap();

@@ -107,3 +107,129 @@ fn person_shows_and_erase_removes_everything_we_hold_on_an_address() {
     assert!(roster.contains("new.one@agency.gov"), "{roster}");
     assert!(!roster.to_lowercase().contains(JANE), "{roster}");
 }
+
+#[test]
+fn erase_by_mail_takes_the_address_round_trip_then_leaves_nothing_but_its_hash() {
+    let site = crate::across::two_lists();
+    let send = |to: &str, subject: &str, body: &str, id: &str| {
+        let mail = format!(
+            "From: Jane Doe <{JANE}>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n"
+        );
+        let out = site.deliver(to, Some(JANE), mail.as_bytes());
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    send(
+        "listserv@listserv.example.gov",
+        "",
+        "SET SM-COP NOMAIL",
+        "e0@x",
+    );
+    send("listserv@listserv.example.gov", "", "ERASE", "e1@x");
+    let mails = site.mail_files();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let ask = mails[1].replace("=\r\n", "");
+    assert!(ask.contains("everything this server holds on"), "{ask}");
+    assert!(ask.contains("SM-COP") && ask.contains("SM-TWO"), "{ask}");
+    // Anyone can write From: Jane; nothing goes before she answers from her mailbox.
+    let roster_of = |list: &str| {
+        std::fs::read_to_string(site.config().join(format!("lists/{list}/roster.toml"))).unwrap()
+    };
+    assert!(roster_of("sm-cop").contains(JANE) && roster_of("sm-two").contains(JANE));
+    let token = crate::support::token_of(&ask);
+    let confirm = format!("sm-cop-confirm+{token}@listserv.example.gov");
+    send(&confirm, &format!("Re: confirm {token}"), "", "e2@x");
+
+    assert!(
+        !roster_of("sm-cop").contains(JANE),
+        "{}",
+        roster_of("sm-cop")
+    );
+    assert!(
+        !roster_of("sm-two").contains(JANE),
+        "{}",
+        roster_of("sm-two")
+    );
+    assert!(roster_of("sm-cop").contains("john.roe@army.mil"));
+    // Not answered: an answer would keep her address in the state.
+    assert_eq!(site.mail_files().len(), 2, "{:?}", site.mail_files());
+    let left: Vec<String> = [site.var(), site.config()]
+        .iter()
+        .flat_map(|d| naming(d, JANE))
+        .filter(|p| !p.contains("outbox-mail"))
+        .collect();
+    assert!(left.is_empty(), "still named in {left:?}");
+    let audit = site.audit();
+    let erased = audit
+        .iter()
+        .find(|l| l["action"] == "erase" && l["outcome"] == "erased");
+    let erased = erased.unwrap_or_else(|| panic!("no erase line: {audit:?}"));
+    assert_eq!(erased["via"], "token", "{erased}");
+    let hash = erased["address"].as_str().unwrap();
+    assert!(hash.starts_with("erased:"), "{erased}");
+    // Her earlier lines (the SET request, the ERASE request, both removals) name the hash.
+    let hers = audit.iter().filter(|l| l["address"] == hash).count();
+    assert!(hers >= 5, "{audit:?}");
+    let suppressed = std::fs::read_to_string(site.var().join("state/erased.list")).unwrap();
+    assert_eq!(suppressed.trim(), hash);
+    // The same token again is unknown (the request went with everything else).
+    send(&confirm, &format!("Re: confirm {token}"), "", "e3@x");
+    let last = site.mail_files().pop().unwrap();
+    assert!(last.contains("unknown, already used or expired"), "{last}");
+}
+
+/// The daemon erases as `deliver` does, and goes on writing its logs afterwards.
+#[test]
+fn erase_by_mail_in_the_daemon_leaves_nothing_and_its_logs_go_on() {
+    use crate::support::daemon::InProcess;
+    use crate::support::lmtp::Lmtp;
+    let site = crate::across::two_lists();
+    let daemon = InProcess::start(&site.config());
+    let mut lmtp = Lmtp::connect(daemon.port).unwrap();
+    let mut send = |from: &str, to: &str, subject: &str, body: &str, id: &str| {
+        let mail = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n"
+        );
+        let (_, outcomes) = lmtp.send(from, &[to], &mail).unwrap();
+        assert_eq!(outcomes[0].code, 250, "{outcomes:?}");
+    };
+    send(
+        JANE,
+        "sm-cop-request@listserv.example.gov",
+        "",
+        "ERASE",
+        "d1@x",
+    );
+    assert!(crate::support::eventually(|| site.mail_files().len() == 1));
+    let token = crate::support::token_of(&site.mail_files()[0].replace("=\r\n", ""));
+    let confirm = format!("sm-cop-confirm+{token}@listserv.example.gov");
+    send(JANE, &confirm, &format!("Re: confirm {token}"), "", "d2@x");
+    // Saved before its 250: the rosters no longer name her.
+    assert!(!site.roster_text().contains(JANE), "{}", site.roster_text());
+    // Someone else afterwards: audited (the rewritten audit.log is written to).
+    let lee = "lee.park@agency.gov";
+    send(
+        lee,
+        "sm-cop-request@listserv.example.gov",
+        "",
+        "SUBSCRIBE SM-COP",
+        "d3@x",
+    );
+    assert!(crate::support::eventually(|| site.mail_files().len() == 2));
+    assert!(daemon.stop());
+    let left: Vec<String> = [site.var(), site.config()]
+        .iter()
+        .flat_map(|d| naming(d, JANE))
+        .filter(|p| !p.contains("outbox-mail"))
+        .collect();
+    assert!(left.is_empty(), "still named in {left:?}");
+    let audit = site.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|l| l["address"] == lee && l["action"] == "subscribe"),
+        "{audit:?}"
+    );
+    assert!(audit.iter().any(|l| l["outcome"] == "erased"), "{audit:?}");
+    let limits = std::fs::read_to_string(site.var().join("state/limits.log")).unwrap();
+    assert!(limits.contains(lee), "{limits}");
+}

@@ -641,3 +641,29 @@ mod set;
 
 /// Issue 15: the per-client form budget across a reload.
 mod budget;
+
+/// An `ERASE` token is redeemed by mail only: its page and its POST are a bad link,
+/// and nothing is erased.
+#[test]
+fn an_erase_token_does_nothing_on_the_web() {
+    let server = Server::start(|t| t);
+    let config = server.tmp.path().join("config");
+    let mut deliver = Command::new(BIN)
+        .args(["deliver", "--to", "sm-cop-request@listserv.example.gov"])
+        .args(["--from", "jane.doe@agency.gov", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let message = "From: jane.doe@agency.gov\r\nSubject: erase\r\nMessage-ID: <we1@x>\r\n\r\n\r\n";
+    std::io::Write::write_all(deliver.stdin.as_mut().unwrap(), message.as_bytes()).unwrap();
+    assert!(deliver.wait().unwrap().success());
+    assert!(eventually(|| server.mails().len() == 1), "{}", server.log());
+    let token = crate::support::token_of(&server.mails().remove(0));
+    let path = format!("/confirm/{token}");
+    assert_eq!(server.get(&path).status, 404);
+    assert_eq!(server.post(&path, &[], None).status, 404);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.roster().contains("jane.doe@agency.gov"));
+    assert!(!server.audit().contains("\"erased\""), "{}", server.audit());
+}

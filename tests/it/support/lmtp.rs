@@ -28,7 +28,10 @@ impl Lmtp {
             writer: stream,
         };
         let greeting = c.reply()?;
-        assert_eq!(greeting.code, 220, "{greeting:?}");
+        // A daemon at its connection limit says 421: an error a caller may retry on.
+        if greeting.code != 220 {
+            return Err(std::io::Error::other(format!("greeting {greeting:?}")));
+        }
         c.command("LHLO test.client")?;
         Ok(c)
     }

@@ -167,9 +167,18 @@ pub fn files_in(dir: &Path) -> Vec<String> {
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
     paths.sort();
+    // A file the daemon's sender is still writing (or has just renamed) is not
+    // one yet.
     paths
         .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .filter_map(|p| match std::fs::read_to_string(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            read => Some(read.unwrap()),
+        })
         .collect()
 }
 
