@@ -123,7 +123,12 @@ fn summary(ctx: &Context, list: &ListConfig, now: u64, force: bool) -> io::Resul
     .with("to", rfc3339(upto))
     .with("events", text.join("\n\n"));
     let batch = format!("{key}/{upto}");
-    send(ctx, list, &notice, &waiting, batch, Some((&key, upto)), now)
+    let mark = Mark {
+        key: &key,
+        was: mark,
+        at: upto,
+    };
+    send(ctx, list, &notice, &waiting, batch, Some(mark), now)
 }
 
 /// A `notify = "each"` list's reminder of the held requests due one.
@@ -150,13 +155,20 @@ fn reminders(ctx: &Context, list: &ListConfig, now: u64) -> io::Result<Option<Ba
 /// Tells every owner of `list` in a batch keyed `key` (with the summary's mark), the
 /// `waiting` requests recorded as named; commits. `None` when the limits let no mail
 /// through (the requests are then named in the next mail).
+/// A summary's "last summary" mark: moved from `was` to `at` as the summary is queued.
+struct Mark<'k> {
+    key: &'k str,
+    was: Option<u64>,
+    at: u64,
+}
+
 fn send(
     ctx: &Context,
     list: &ListConfig,
     notice: &Notice,
     waiting: &[(Pending, String)],
     key: String,
-    mark: Option<(&str, u64)>,
+    mark: Option<Mark<'_>>,
     now: u64,
 ) -> io::Result<Option<Batch>> {
     let mut replies = Replies::default();
@@ -164,20 +176,24 @@ fn send(
     replies.tell_owners(&ctx.config, list, "", notice, !waiting.is_empty());
     let done = replies.finish(ctx, None, now).map_err(io::Error::other)?;
     if done.mails.is_empty() {
-        if let Some((mark, at)) = mark {
-            ctx.outbox.mark_seen(mark, at)?;
+        if let Some(mark) = mark {
+            ctx.outbox.mark_seen(mark.key, mark.at)?;
         }
         ctx.sync()?;
         return Ok(None);
     }
-    named(ctx, waiting, now)?;
     let batch = Batch::new(key, Some(list.id.to_string()), done.mails, now);
-    match mark {
-        Some((mark, at)) => ctx.outbox.queue_marked(&batch, mark, at)?,
-        None => ctx.outbox.queue(&batch)?,
+    let queued = match mark {
+        // Another process (the daemon, or a cron job's `notify-owners`) sent this
+        // summary since its mark was read: not twice.
+        Some(mark) => (ctx.outbox).queue_marked(&batch, mark.key, mark.was, mark.at)?,
+        None => ctx.outbox.queue(&batch).map(|()| true)?,
+    };
+    if queued {
+        named(ctx, waiting, now)?;
     }
     ctx.sync()?;
-    Ok(Some(batch))
+    Ok(queued.then_some(batch))
 }
 
 /// The requests held on `list` to name in the next mail, each with its line: those

@@ -93,17 +93,24 @@ impl Outbox {
     }
 
     /// Queues a batch and marks `mark` seen at `at` in one write of the log, so a
-    /// crash keeps both or neither (durable after [`Outbox::sync`]).
-    pub fn queue_marked(&self, batch: &Batch, mark: &str, at: u64) -> io::Result<()> {
-        self.log
-            .append(vec![
-                Line::Batch {
-                    key: batch.key.clone(),
-                    batch: Some(Box::new(batch.clone())),
-                },
-                seen(mark, at),
-            ])
-            .map(|_| ())
+    /// crash keeps both or neither (durable after [`Outbox::sync`]); only if the mark
+    /// is still `was` (another process may have moved it since it was read). Returns
+    /// whether it queued.
+    pub fn queue_marked(
+        &self,
+        batch: &Batch,
+        mark: &str,
+        was: Option<u64>,
+        at: u64,
+    ) -> io::Result<bool> {
+        let lines = vec![
+            Line::Batch {
+                key: batch.key.clone(),
+                batch: Some(Box::new(batch.clone())),
+            },
+            seen(mark, at),
+        ];
+        self.log.append_if_mark(lines, mark, was)
     }
 
     /// Makes every change so far durable.
@@ -369,6 +376,33 @@ mod tests {
                 },
                 sent: false,
             }],
+        }
+    }
+
+    /// Two processes (the daemon's upkeep, a cron job's `notify-owners`) that read
+    /// the same "last summary" mark queue that summary once.
+    #[test]
+    fn a_marked_batch_is_queued_once_by_two_processes_reading_one_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |indexed: bool| {
+            let log = match indexed {
+                true => StateLog::open_indexed(dir.path()),
+                false => StateLog::open(dir.path()),
+            };
+            Outbox::open(dir.path(), Arc::new(log.unwrap())).unwrap()
+        };
+        for (indexed, key) in [(false, "notify/a"), (true, "notify/b")] {
+            let (daemon, cron) = (open(false), open(indexed));
+            let was = daemon.seen_at(key).unwrap();
+            assert_eq!(was, cron.seen_at(key).unwrap());
+            let first = batch(&format!("{key}/100"));
+            assert!(daemon.queue_marked(&first, key, was, 100).unwrap());
+            let second = batch(&format!("{key}/101"));
+            assert!(!cron.queue_marked(&second, key, was, 101).unwrap());
+            assert_eq!(cron.seen_at(key).unwrap(), Some(100));
+            assert!(!cron.seen(&second.key).unwrap(), "{key}");
+            // The next one, from the mark as it is now, goes.
+            assert!(cron.queue_marked(&second, key, Some(100), 101).unwrap());
         }
     }
 

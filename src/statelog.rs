@@ -631,6 +631,38 @@ impl StateLog {
     }
 
     /// The writers' lock.
+    /// [`StateLog::append`], only if the `seen` mark `key` is still `expected` once
+    /// the other processes' lines are read (under the writers' lock): what two
+    /// processes decided from the same mark (the daemon's upkeep and a cron job's
+    /// `notify-owners`) is done once. Returns whether it appended.
+    pub fn append_if_mark(
+        &self,
+        lines: Vec<Line>,
+        key: &str,
+        expected: Option<u64>,
+    ) -> io::Result<bool> {
+        let bytes = encode(&lines)?;
+        let mut inner = self.lock();
+        let appended = self.hold().and_then(|_lock| {
+            self.up_to_date(&mut inner)?;
+            let mark = match inner.index.as_ref() {
+                None => inner.state.seen.get(key).copied(),
+                Some(index) => match index.get(index::Kind::Seen, key)? {
+                    Some((off, len)) => match self.line_at(&inner, off, len)? {
+                        Line::Seen { at, .. } => Some(at),
+                        _ => None,
+                    },
+                    None => None,
+                },
+            };
+            if mark != expected {
+                return Ok(false);
+            }
+            self.append_locked(&mut inner, &bytes, lines).map(|_| true)
+        });
+        self.noted(appended)
+    }
+
     fn hold(&self) -> io::Result<fsio::Held<'_>> {
         fsio::hold(&self.lock_file)
             .map_err(|e| fsio::at(&self.path.with_file_name(".state.log.lock"))(e))
