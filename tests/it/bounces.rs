@@ -601,3 +601,38 @@ fn reports_from_many_domains_at_once_are_an_incident_of_the_whole_list() {
         .collect();
     assert_eq!(alerted, ["*"]);
 }
+
+/// Issue 17's daily summary names the day's bounces and the replies the limits held
+/// back (a burst of command mail from one address), each from the audit log the
+/// requests wrote.
+#[test]
+fn the_daily_summary_names_bounces_and_replies_held_back_by_the_limits() {
+    let site = Site::new();
+    let ctx = context(&site);
+    let who = "soft.fail@agency.gov";
+    let returned = join(&ctx, who, 1);
+    let raw = dsn(who, "5.2.2", "552 5.2.2 mailbox full", &returned, "b1@mx");
+    assert!(handle(&ctx, "sm-cop-bounces", "", &raw, T0 + 10).is_empty());
+    // Twelve command mails from one address: the example allows ten replies a day.
+    let flood = "flood@agency.gov";
+    for n in 0..12 {
+        let raw = mail(flood, "query sm-cop", &format!("f{n}@x"));
+        handle(&ctx, "sm-cop-request", flood, &raw, T0 + 20 + n);
+    }
+    let queued = pipeline::notify_owners(&ctx, T0 + 100, true).unwrap();
+    let mails: Vec<String> = (queued.batches.iter())
+        .flat_map(|b| b.mails.iter().map(|m| m.mail.message.replace("=\r\n", "")))
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let summary = &mails[0];
+    assert!(summary.contains("Bounces"), "{summary}");
+    assert!(
+        summary.contains(&format!("{who}  ")) && summary.contains("mail to the member bounced"),
+        "{summary}"
+    );
+    assert!(summary.contains("Replies held back by the limits"), "{summary}");
+    assert!(
+        summary.contains("flood@agency.gov  2 not sent (rate-limit"),
+        "{summary}"
+    );
+}
