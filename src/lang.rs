@@ -46,6 +46,20 @@ impl Lang {
         list.map_or(Lang::En, |l| Lang::pick(&chain(None, &l.language)))
     }
 
+    /// The language of a page about no list (the index, a 404): the visitor's first
+    /// built-in one by their `Accept-Language` (`es-MX,en;q=0.5` is Spanish), else
+    /// English.
+    pub(crate) fn of_visitor(accept_language: Option<&str>) -> Lang {
+        let wanted = accept_language.map(accept_language::parse_with_quality);
+        (wanted.unwrap_or_default().into_iter())
+            .filter(|(_, quality)| *quality > 0.0)
+            .find_map(|(tag, _)| {
+                let primary = tag.split('-').next().unwrap_or_default();
+                Lang::of(&primary.to_ascii_lowercase())
+            })
+            .unwrap_or(Lang::En)
+    }
+
     /// The first built-in language on `chain` (English at the latest).
     pub(crate) fn pick(chain: &[String]) -> Lang {
         chain.iter().find_map(|t| Lang::of(t)).unwrap_or(Lang::En)
@@ -95,6 +109,19 @@ pub(crate) fn chain(member: Option<&str>, language: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_visitor_gets_the_first_language_they_accept_that_ships() {
+        let of = |h: &str| Lang::of_visitor(Some(h));
+        assert_eq!(of("es-MX,es;q=0.9,en;q=0.8"), Lang::Es);
+        assert_eq!(of("fr-FR, es;q=0.5, en;q=0.4"), Lang::Es);
+        assert_eq!(of("en-US,en;q=0.9,es;q=0.8"), Lang::En);
+        assert_eq!(of("de, fr;q=0.5"), Lang::En);
+        assert_eq!(of("es;q=0, en;q=0.1"), Lang::En, "q=0 is not acceptable");
+        assert_eq!(of("ES"), Lang::Es);
+        assert_eq!(Lang::of_visitor(None), Lang::En);
+        assert_eq!(of(",,;q=abc"), Lang::En);
+    }
 
     #[test]
     fn the_chain_falls_back_to_the_list_then_english() {

@@ -10,7 +10,7 @@ use crate::config::{Config, ListConfig};
 use crate::context::Context;
 use crate::lang::Lang;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
@@ -98,16 +98,24 @@ impl ListFacts {
     }
 }
 
-/// `GET /`: every list.
-pub(super) async fn index(State(web): State<Web>) -> Response {
+/// The language of a page about no list, by the visitor's `Accept-Language`.
+fn visitor(headers: &HeaderMap) -> Lang {
+    let accept = headers.get(header::ACCEPT_LANGUAGE);
+    Lang::of_visitor(accept.and_then(|v| v.to_str().ok()))
+}
+
+/// `GET /`: every list, in the visitor's language.
+pub(super) async fn index(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let lang = visitor(&headers);
     blocking(move || {
         let ctx = web.daemon.context();
         let lists: Vec<ListFacts> = (ctx.config.lists.values())
             .map(|l| ListFacts::of(&ctx, l))
             .collect();
-        render(
+        render_in(
             &ctx.config,
             None,
+            lang,
             "index.html",
             context! { lists => Value::from(minijinja::value::Serde(&lists)) },
         )
@@ -116,11 +124,16 @@ pub(super) async fn index(State(web): State<Web>) -> Response {
 }
 
 /// `GET /lists/ID`: the list, how to join and leave, and its three forms.
-pub(super) async fn list(State(web): State<Web>, Path(id): Path<String>) -> Response {
+pub(super) async fn list(
+    State(web): State<Web>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = visitor(&headers);
     blocking(move || {
         let ctx = web.daemon.context();
         let Some(list) = ctx.config.list(&id) else {
-            return not_found_page(&ctx.config);
+            return not_found_page(&ctx.config, lang);
         };
         let stamp = stamp::issue(&ctx.keys, list.id.as_str(), stamp::now_ms());
         let facts = ListFacts::of(&ctx, list);
@@ -146,19 +159,28 @@ pub(super) async fn style() -> Response {
         .into_response()
 }
 
-/// Any other path.
-pub(super) async fn not_found(State(web): State<Web>) -> Response {
-    not_found_page(&web.daemon.context().config)
+/// Any other path, in the visitor's language.
+pub(super) async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
+    not_found_page(&web.daemon.context().config, visitor(&headers))
 }
 
-fn not_found_page(config: &Config) -> Response {
-    message(
+fn not_found_page(config: &Config, lang: Lang) -> Response {
+    let mut response = render_in(
         config,
         None,
-        StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is no page here. The list of every list is linked below.",
-    )
+        lang,
+        "message.html",
+        context! {
+            list => Value::from(()),
+            heading => lang.say("Page not found", "Página no encontrada"),
+            text => lang.say(
+                "There is no page here. The list of every list is linked below.",
+                "Aquí no hay ninguna página. Abajo encontrará el enlace a todas las listas.",
+            ),
+        },
+    );
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
 }
 
 /// `en` or `es`, in the language of `list`'s pages.
@@ -187,12 +209,17 @@ pub(super) fn message(
 
 /// A store that failed: the request is not done, the person should try again
 /// (what LMTP says with `451`).
+/// In English and Spanish at once: it is what a page says when even its template
+/// or its list cannot be read.
 pub(super) fn try_later() -> Response {
     page(
         StatusCode::SERVICE_UNAVAILABLE,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Try again later</title></head>\
          <body><main><h1>Try again later</h1><p>Your request could not be recorded just now. \
-         Nothing has changed: please try again in a few minutes.</p></main></body></html>\n"
+         Nothing has changed: please try again in a few minutes.</p>\
+         <div lang=\"es\"><h2>Vuelva a intentarlo más tarde</h2><p>Ahora mismo no se ha podido \
+         registrar su solicitud. No se ha hecho ningún cambio: vuelva a intentarlo dentro de unos \
+         minutos.</p></div></main></body></html>\n"
             .to_owned(),
     )
 }
@@ -205,7 +232,17 @@ pub(super) fn render(
     name: &str,
     vars: Value,
 ) -> Response {
-    let lang = Lang::of_list(list);
+    render_in(config, list, Lang::of_list(list), name, vars)
+}
+
+/// [`render`] in `lang`.
+fn render_in(
+    config: &Config,
+    list: Option<&ListConfig>,
+    lang: Lang,
+    name: &str,
+    vars: Value,
+) -> Response {
     let site = context! {
         site => config.server.domain.clone(),
         root => root(config),

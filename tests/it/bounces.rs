@@ -630,7 +630,10 @@ fn the_daily_summary_names_bounces_and_replies_held_back_by_the_limits() {
         summary.contains(&format!("{who}  ")) && summary.contains("mail to the member bounced"),
         "{summary}"
     );
-    assert!(summary.contains("Replies held back by the limits"), "{summary}");
+    assert!(
+        summary.contains("Replies held back by the limits"),
+        "{summary}"
+    );
     assert!(
         summary.contains("flood@agency.gov  2 not sent (rate-limit"),
         "{summary}"

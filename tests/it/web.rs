@@ -103,6 +103,16 @@ impl Server {
         answer(agent().get(format!("{}{path}", self.base)).call().unwrap())
     }
 
+    fn get_in(&self, path: &str, accept_language: &str) -> Answer {
+        let request = agent().get(format!("{}{path}", self.base));
+        answer(
+            request
+                .header("Accept-Language", accept_language)
+                .call()
+                .unwrap(),
+        )
+    }
+
     fn post(&self, path: &str, form: &[(&str, &str)], forwarded: Option<&str>) -> Answer {
         let mut request = agent().post(format!("{}{path}", self.base));
         if let Some(ip) = forwarded {
@@ -666,4 +676,42 @@ fn an_erase_token_does_nothing_on_the_web() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.roster().contains("jane.doe@agency.gov"));
     assert!(!server.audit().contains("\"erased\""), "{}", server.audit());
+}
+
+/// Pages about no list (the index, a 404) speak the visitor's language, by their
+/// `Accept-Language`; a list's page speaks the list's, whatever the visitor asks.
+#[test]
+fn pages_about_no_list_follow_the_visitors_accept_language() {
+    let server = Server::start(|t| t);
+    let index = server.get_in("/", "es-MX,es;q=0.9,en;q=0.8");
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("<html lang=\"es\">"), "{}", index.body);
+    assert!(
+        index.body.contains("<h1>Listas de correo</h1>"),
+        "{}",
+        index.body
+    );
+    let english = server.get_in("/", "en-US,en;q=0.9,es;q=0.5");
+    assert!(
+        english.body.contains("<h1>Mailing lists</h1>"),
+        "{}",
+        english.body
+    );
+    let missing = server.get_in("/lists/no-such-list", "es");
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("Página no encontrada"),
+        "{}",
+        missing.body
+    );
+    let elsewhere = server.get_in("/nowhere", "fr, es;q=0.3");
+    assert_eq!(elsewhere.status, 404);
+    assert!(
+        elsewhere.body.contains("<html lang=\"es\">"),
+        "{}",
+        elsewhere.body
+    );
+    // The example list is English: its page stays so.
+    let list = server.get_in("/lists/sm-cop", "es");
+    assert!(list.body.contains("<html lang=\"en\">"), "{}", list.body);
 }
