@@ -3,7 +3,8 @@
 //!
 //! A first row whose first field has no `@` is a header: its columns are found by
 //! name (`address`/`email`/`e-mail`/`mail`, `name`/`full_name`/`display_name`,
-//! `since`/`joined`/`date`), and other columns are ignored, as an HR export has
+//! `since`/`joined`/`date`, `mode`: `mail`, `digest` or `nomail`, as `export`
+//! writes it), and other columns are ignored, as an HR export has
 //! many. Without a header the columns are address, name, since, and a row with more
 //! is refused. The `csv` crate does the quoting.
 
@@ -17,6 +18,8 @@ struct Columns {
     address: usize,
     name: Option<usize>,
     since: Option<usize>,
+    /// A delivery mode (`mail`, `digest`, `nomail`), as `export` writes it.
+    mode: Option<usize>,
     /// Without a header: more fields than these three is an error.
     strict: bool,
 }
@@ -89,6 +92,7 @@ fn header(
             address: 0,
             name: Some(1),
             since: Some(2),
+            mode: None,
             strict: true,
         };
         return Ok((columns, false));
@@ -115,6 +119,7 @@ fn header(
             "display name",
         ]),
         since: find(&["since", "joined", "date", "subscribed"]),
+        mode: find(&["mode", "delivery", "delivery_mode"]),
         strict: false,
     };
     Ok((columns, true))
@@ -148,12 +153,22 @@ fn row(
         .map(|s| parse_since(&s))
         .transpose()
         .map_err(|why| ImportError::at(file, line, why))?;
+    // Read as the other importers read their sources' options.
+    let untranslated = match field(cols.mode).map(|m| m.to_ascii_lowercase()).as_deref() {
+        None | Some("mail") => Vec::new(),
+        Some("nomail") => vec!["NOMAIL".to_owned()],
+        Some("digest") => vec!["DIGEST".to_owned()],
+        Some(other) => {
+            let why = format!("mode {other:?}: write mail, digest or nomail");
+            return Err(ImportError::at(file, line, why));
+        }
+    };
     Ok(DraftMember {
         address,
         name: field(cols.name),
         since,
         line,
-        untranslated: Vec::new(),
+        untranslated,
     })
 }
 

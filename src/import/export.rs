@@ -9,11 +9,12 @@ use std::fmt::Write as _;
 /// The formats `export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `address,name,since,via` with a header row.
+    /// `address,name,since,via,mode` with a header row.
     Csv,
-    /// An array of `{address, name, since, via}`.
+    /// An array of `{address, name, since, via, mode, until}`.
     Json,
-    /// A LISTSERV list file: header, then one subscriber a line.
+    /// A LISTSERV list file: header, then one subscriber a line (`NOMAIL` or
+    /// `DIGEST` in the options column).
     Listserv,
 }
 
@@ -24,6 +25,8 @@ struct Row<'a> {
     name: Option<&'a str>,
     since: Option<String>,
     via: Option<std::borrow::Cow<'a, str>>,
+    mode: &'static str,
+    until: Option<String>,
 }
 
 /// Why an export could not be written out.
@@ -56,6 +59,8 @@ pub fn render(
                     name: m.name.as_deref(),
                     since: m.since.map(|d| d.to_string()),
                     via: m.via.as_ref().map(Origin::word),
+                    mode: m.setting.mode.as_str(),
+                    until: m.setting.until.map(|d| d.to_string()),
                 })
                 .collect();
             Ok(serde_json::to_string_pretty(&rows)? + "\n")
@@ -66,7 +71,7 @@ pub fn render(
 
 fn csv(members: &[Member]) -> Result<String, ExportError> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
-    writer.write_record(["address", "name", "since", "via"])?;
+    writer.write_record(["address", "name", "since", "via", "mode"])?;
     for m in members {
         let since = m.since.map(|d| d.to_string()).unwrap_or_default();
         let via = m.via.as_ref().map(Origin::word).unwrap_or_default();
@@ -75,6 +80,7 @@ fn csv(members: &[Member]) -> Result<String, ExportError> {
             m.name.as_deref().unwrap_or(""),
             since.as_str(),
             via.as_ref(),
+            m.setting.mode.as_str(),
         ])?;
     }
     let bytes = writer
@@ -116,16 +122,34 @@ fn listserv(list: &ListConfig, members: &[Member]) -> String {
     let _ = writeln!(out, "*");
     let _ = writeln!(out, "* {}", one_line(&list.terms));
     for m in members {
-        match &m.name {
-            Some(name) => {
-                let _ = writeln!(out, "{:<40} {}", m.address.to_string(), one_line(name));
+        let line = match &m.name {
+            Some(name) => format!("{:<40} {}", m.address.to_string(), one_line(name)),
+            None => m.address.to_string(),
+        };
+        // LISTSERV's options start at column 80 (a longer line gets one space).
+        match option(m.setting.mode) {
+            Some(option) if line.chars().count() < 80 => {
+                let _ = writeln!(out, "{line:<80}{option}");
+            }
+            Some(option) => {
+                let _ = writeln!(out, "{line} {option}");
             }
             None => {
-                let _ = writeln!(out, "{}", m.address);
+                let _ = writeln!(out, "{line}");
             }
         }
     }
     out
+}
+
+/// A delivery mode as LISTSERV's subscriber option.
+fn option(mode: crate::roster::Mode) -> Option<&'static str> {
+    use crate::roster::Mode;
+    match mode {
+        Mode::Mail => None,
+        Mode::Digest => Some("DIGEST"),
+        Mode::Nomail => Some("NOMAIL"),
+    }
 }
 
 fn one_line(s: &str) -> String {

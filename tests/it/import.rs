@@ -287,12 +287,20 @@ fn an_existing_list_is_refused_without_merge_and_merge_adds_only_new_members() {
 #[test]
 fn export_writes_csv_json_and_a_listserv_file_that_imports_back() {
     let site = Site::new();
+    // Delivery modes travel too (they did not before).
+    for (who, mode) in [
+        ("maria.garcia@hhs.gov", "digest"),
+        ("john.roe@army.mil", "nomail"),
+    ] {
+        let out = run(&site, &["set", "sm-cop", who, mode]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
     let out = run(&site, &["export", "sm-cop", "--format", "csv"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = stdout(&out);
-    assert!(csv.starts_with("address,name,since,via\n"), "{csv}");
+    assert!(csv.starts_with("address,name,since,via,mode\n"), "{csv}");
     assert!(
-        csv.contains("maria.garcia@hhs.gov,María García,2026-02-11T15:30:00Z,admin\n"),
+        csv.contains("maria.garcia@hhs.gov,María García,2026-02-11T15:30:00Z,admin,digest\n"),
         "{csv}"
     );
 
@@ -300,6 +308,14 @@ fn export_writes_csv_json_and_a_listserv_file_that_imports_back() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
     assert_eq!(json[0]["address"], "jane.doe@agency.gov");
+    assert_eq!(json[0]["mode"], "mail");
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["mode"] == "nomail"),
+        "{json}"
+    );
 
     let out = run(&site, &["export", "sm-cop", "--format", "listserv"]);
     let file = write(&site, "sm-cop.list", &stdout(&out));
@@ -319,9 +335,19 @@ fn export_writes_csv_json_and_a_listserv_file_that_imports_back() {
         ],
     );
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("NOMAIL"), "{}", stdout(&out));
     let again = run(&site, &["members", "again"]);
     let orig = run(&site, &["members", "sm-cop"]);
     assert_eq!(stdout(&again), stdout(&orig));
+    let modes = |list: &str| -> Vec<String> {
+        let out = run(&site, &["members", list, "--json"]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (json.as_array().unwrap().iter())
+            .map(|m| format!("{} {}", m["address"], m["mode"]))
+            .collect()
+    };
+    assert_eq!(modes("again"), modes("sm-cop"));
+    assert!(modes("sm-cop").iter().any(|m| m.ends_with("\"digest\"")));
 
     // And a CSV export imports back too.
     let file = write(&site, "sm-cop.csv", &csv);
@@ -339,6 +365,7 @@ fn export_writes_csv_json_and_a_listserv_file_that_imports_back() {
     );
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(stdout(&run(&site, &["members", "again2"])), stdout(&orig));
+    assert_eq!(modes("again2"), modes("sm-cop"));
 }
 
 fn sync_stdin(site: &Site, args: &[&str], input: &str) -> Output {
