@@ -12,10 +12,7 @@ pub(crate) const SHORT: usize = 12;
 
 /// The whole SHA-256 of the terms text, in hex (the audit line's).
 pub(crate) fn full(terms: &str) -> String {
-    Sha256::digest(terms.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    data_encoding::HEXLOWER.encode(&Sha256::digest(terms.as_bytes()))
 }
 
 /// The short hash of the terms text (the member line's).

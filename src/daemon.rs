@@ -597,8 +597,10 @@ async fn send_worker(
             break;
         }
         // Dropped mid-send, the batch stays as state.log has it: queued.
+        // Boxed: the send's future is large, and select! moved it whole (a copy of
+        // tens of kilobytes a mail).
         let done = tokio::select! {
-            done = send_one(&ctx, &sender, batch, give_up) => done,
+            done = Box::pin(send_one(&ctx, &sender, batch, give_up)) => done,
             () = abandon.cancelled() => break,
         };
         if done {

@@ -18,7 +18,7 @@ pub(crate) fn hash_under(keys: &Keys, kid: &str, address: &EmailAddress) -> Opti
     let mut mac = keys.mac(kid, "erase")?;
     mac.update(address.key().as_bytes());
     let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = data_encoding::HEXLOWER.encode(&bytes[..12]);
     Some(format!("erased:{kid}:{hex}"))
 }
 

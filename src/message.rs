@@ -132,6 +132,8 @@ fn raw_header(message: &mail_parser::Message<'_>, name: &str) -> Option<String> 
 /// cut to a sane length.
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_TEXT));
+    // Characters kept so far (counting `out` again for each one was quadratic).
+    let mut kept = 0;
     for c in text.chars() {
         let c = if c.is_control() || c.is_whitespace() {
             ' '
@@ -141,10 +143,11 @@ pub fn clean(text: &str) -> String {
         if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
             continue;
         }
-        if out.chars().count() >= MAX_TEXT {
+        if kept >= MAX_TEXT {
             break;
         }
         out.push(c);
+        kept += 1;
     }
     out.trim_end().to_owned()
 }

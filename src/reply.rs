@@ -18,6 +18,7 @@ use crate::token::Keys;
 use crate::verp;
 use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MessageBuilder};
+use lettre::{Address, address::Envelope};
 use std::collections::BTreeMap;
 
 /// One reply to send.
@@ -64,17 +65,14 @@ pub(crate) fn render(
         Some(tag) => verp::message_id(tag, &random_hex(8), domain),
         None => format!("<{}@{domain}>", random_hex(16)),
     };
-    let from: Mailbox = config
-        .server
-        .outbound
-        .from
-        .to_string()
-        .parse()
-        .map_err(|e| err(&e))?;
-    let to: Mailbox = reply.to.to_string().parse().map_err(|e| err(&e))?;
+    let from = address(&config.server.outbound.from)?;
+    let to = address(&reply.to)?;
+    // The envelope given, not read back out of the headers (which parses them again).
+    let envelope = Envelope::new(Some(from.clone()), vec![to.clone()]).map_err(|e| err(&e))?;
     let mut builder = Message::builder()
-        .from(from)
-        .to(to)
+        .envelope(envelope)
+        .from(Mailbox::new(None, from))
+        .to(Mailbox::new(None, to))
         .subject(clean(&reply.subject))
         .message_id(Some(message_id))
         .raw_header(raw("Auto-Submitted", "auto-replied".into()))
@@ -118,15 +116,11 @@ fn list_headers(
     let domain = &config.server.domain;
     let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
     if let Some(token) = &reply.confirm_token {
-        let confirm: Mailbox = confirm_address(config, list, token)
-            .parse()
-            .map_err(|e| err(&e))?;
-        builder = builder.reply_to(confirm);
+        let confirm = Address::new(format!("{}-confirm+{token}", list.id), domain);
+        builder = builder.reply_to(Mailbox::new(None, confirm.map_err(|e| err(&e))?));
     } else if reply.reply_to_request {
-        let request: Mailbox = format!("{}-request@{domain}", list.id)
-            .parse()
-            .map_err(|e| err(&e))?;
-        builder = builder.reply_to(request);
+        let request = Address::new(format!("{}-request", list.id), domain);
+        builder = builder.reply_to(Mailbox::new(None, request.map_err(|e| err(&e))?));
     }
     if reply.welcome {
         let name = list.name.replace(['"', '\\'], "");
@@ -170,6 +164,12 @@ pub(crate) fn confirm_address(config: &Config, list: &ListConfig, token: &str) -
     format!("{}-confirm+{token}@{}", list.id, config.server.domain)
 }
 
+/// An address of ours as lettre's, from its parts (parsing its text again cost more
+/// than the rest of a reply's headers).
+fn address(address: &EmailAddress) -> Result<Address, ReplyError> {
+    Address::new(address.local(), address.domain()).map_err(|e| ReplyError(e.to_string()))
+}
+
 fn raw(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
@@ -183,7 +183,7 @@ fn random_hex(bytes: usize) -> String {
             .map_or(0, |d| d.as_nanos());
         return format!("{nanos:x}{:x}", std::process::id());
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(&buf)
 }
 
 /// A reply text, by the name of the file that overrides it

@@ -22,12 +22,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Lower-case RFC 4648 base32, no padding: survives case-folding MTAs.
-pub(crate) fn base32() -> data_encoding::Encoding {
-    let mut spec = data_encoding::Specification::new();
-    spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
-    // The symbols are a valid base32 alphabet; this cannot fail.
-    #[allow(clippy::expect_used)]
-    spec.encoding().expect("a valid base32 alphabet")
+pub(crate) fn base32() -> &'static data_encoding::Encoding {
+    // Built once: making the tables took more than the HMAC of a token.
+    static BASE32: std::sync::LazyLock<data_encoding::Encoding> = std::sync::LazyLock::new(|| {
+        let mut spec = data_encoding::Specification::new();
+        spec.symbols.push_str("abcdefghijklmnopqrstuvwxyz234567");
+        // The symbols are a valid base32 alphabet; this cannot fail.
+        #[allow(clippy::expect_used)]
+        spec.encoding().expect("a valid base32 alphabet")
+    });
+    &BASE32
 }
 
 const KID_LEN: usize = 2;
@@ -339,7 +343,7 @@ impl PendingStore {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

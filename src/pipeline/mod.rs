@@ -266,8 +266,5 @@ fn dedupe_key(incoming: &Incoming, raw: &[u8], recipient: &EmailAddress) -> Stri
     }
     h.update(b"\n");
     h.update(recipient.key().as_bytes());
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    data_encoding::HEXLOWER.encode(&h.finalize()[..16])
 }

@@ -48,17 +48,12 @@ pub(super) fn member_line(member: &Member) -> String {
             table.insert(key, value.as_str().into());
         }
     }
-    let mut doc = toml_edit::DocumentMut::new();
-    doc.insert(
-        &member.address.to_string(),
-        Item::Value(Value::InlineTable(table)),
-    );
-    let line = doc.to_string();
-    if line.ends_with('\n') {
-        line
-    } else {
-        line + "\n"
-    }
+    // The key and the table as a document would write them, without building one
+    // (a document per line was most of the cost of a join).
+    let mut value = Value::InlineTable(table);
+    value.decor_mut().clear();
+    let key = toml_edit::Key::new(member.address.to_string());
+    format!("{} = {value}\n", key.display_repr())
 }
 
 /// Reads the member on a span of lines (as found by [`parse`]).

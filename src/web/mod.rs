@@ -268,7 +268,7 @@ fn commit(
     }
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(io::Error::other)?;
-    let key: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let key = data_encoding::HEXLOWER.encode(&id);
     crate::commit::commit(ctx, format!("web-{key}"), done.list, done.mails, now)?;
     daemon.replies_queued();
     Ok(())
