@@ -14,12 +14,11 @@ use crate::message::{LOOP_HEADER, clean};
 pub(crate) use crate::records::Outgoing;
 
 mod es;
+mod wire;
 use crate::token::Keys;
 use crate::verp;
-use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message, MessageBuilder};
-use lettre::{Address, address::Envelope};
 use std::collections::BTreeMap;
+use wire::Wire;
 
 /// One reply to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,38 +57,29 @@ pub(crate) fn render(
     now: u64,
 ) -> Result<Outgoing, ReplyError> {
     let domain = &config.server.domain;
-    let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
     let list = reply.list.as_deref().and_then(|id| config.list(id));
     let tag = list.and_then(|l| verp::tag(keys, l.id.as_str(), &reply.to.key(), now));
     let message_id = match &tag {
         Some(tag) => verp::message_id(tag, &random_hex(8), domain),
         None => format!("<{}@{domain}>", random_hex(16)),
     };
-    let from = address(&config.server.outbound.from)?;
-    let to = address(&reply.to)?;
-    // The envelope given, not read back out of the headers (which parses them again).
-    let envelope = Envelope::new(Some(from.clone()), vec![to.clone()]).map_err(|e| err(&e))?;
-    let mut builder = Message::builder()
-        .envelope(envelope)
-        .from(Mailbox::new(None, from))
-        .to(Mailbox::new(None, to))
-        .subject(clean(&reply.subject))
-        .message_id(Some(message_id))
-        .raw_header(raw("Auto-Submitted", "auto-replied".into()))
-        .raw_header(raw(LOOP_HEADER, domain.clone()));
+    let mut wire = Wire::new();
+    wire.plain("From", &config.server.outbound.from.to_string());
+    wire.plain("To", &reply.to.to_string());
+    wire.header("Subject", &clean(&reply.subject));
+    wire.header("Message-ID", &message_id);
+    wire.header("Auto-Submitted", "auto-replied");
+    wire.header(LOOP_HEADER, domain);
     if let Some(id) = in_reply_to {
-        builder = builder
-            .in_reply_to(format!("<{id}>"))
-            .references(format!("<{id}>"));
+        let id = format!("<{id}>");
+        wire.header("In-Reply-To", &id);
+        wire.header("References", &id);
     }
     if let Some(list) = list {
-        builder = list_headers(builder, config, keys, list, reply)?;
+        list_headers(&mut wire, config, keys, list, reply);
     }
-    let message = builder
-        .header(header::MIME_VERSION_1_0)
-        .header(ContentType::TEXT_PLAIN)
-        .body(reply.paragraphs.join("\n\n") + "\n")
-        .map_err(|e| err(&e))?;
+    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
+    let message = wire.body(&(reply.paragraphs.join("\n\n") + "\n"), date);
     let envelope_from = match (list, &tag) {
         (Some(list), Some(tag)) => verp::return_path(list.id.as_str(), domain, tag),
         (Some(list), None) => format!("{}-bounces@{domain}", list.id),
@@ -98,7 +88,7 @@ pub(crate) fn render(
     Ok(Outgoing {
         envelope_from,
         to: reply.to.to_string(),
-        message: String::from_utf8(message.formatted()).map_err(|e| err(&e))?,
+        message,
         message_b64: None,
     })
 }
@@ -106,42 +96,26 @@ pub(crate) fn render(
 /// The headers of a reply about `list`: where replying goes (`L-confirm+TOKEN@` for a
 /// confirmation, `L-request@` for an owners' notice), and a welcome's `List-Id` and
 /// `List-Unsubscribe`.
-fn list_headers(
-    mut builder: MessageBuilder,
-    config: &Config,
-    keys: &Keys,
-    list: &ListConfig,
-    reply: &Reply,
-) -> Result<MessageBuilder, ReplyError> {
+fn list_headers(wire: &mut Wire, config: &Config, keys: &Keys, list: &ListConfig, reply: &Reply) {
     let domain = &config.server.domain;
-    let err = |e: &dyn std::fmt::Display| ReplyError(e.to_string());
     if let Some(token) = &reply.confirm_token {
-        let confirm = Address::new(format!("{}-confirm+{token}", list.id), domain);
-        builder = builder.reply_to(Mailbox::new(None, confirm.map_err(|e| err(&e))?));
+        wire.plain("Reply-To", &confirm_address(config, list, token));
     } else if reply.reply_to_request {
-        let request = Address::new(format!("{}-request", list.id), domain);
-        builder = builder.reply_to(Mailbox::new(None, request.map_err(|e| err(&e))?));
+        wire.plain("Reply-To", &format!("{}-request@{domain}", list.id));
     }
     if reply.welcome {
         let name = list.name.replace(['"', '\\'], "");
-        builder = builder
-            .raw_header(raw(
-                "List-Id",
-                format!("\"{}\" <{}.{domain}>", clean(&name), list.id),
-            ))
-            .raw_header(raw(
-                "List-Unsubscribe",
-                unsubscribe_header(config, keys, list, &reply.to),
-            ));
+        let id = format!("\"{}\" <{}.{domain}>", clean(&name), list.id);
+        wire.header("List-Id", &id);
+        wire.header(
+            "List-Unsubscribe",
+            &unsubscribe_header(config, keys, list, &reply.to),
+        );
         // With `[web]`, the member's own one-click link (RFC 8058) comes first.
         if config.server.web.is_some() {
-            builder = builder.raw_header(raw(
-                "List-Unsubscribe-Post",
-                "List-Unsubscribe=One-Click".into(),
-            ));
+            wire.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
     }
-    Ok(builder)
 }
 
 /// The `List-Unsubscribe` value for `member` of `list`:
@@ -162,16 +136,6 @@ pub(crate) fn unsubscribe_header(
 /// `L-confirm+TOKEN@D`.
 pub(crate) fn confirm_address(config: &Config, list: &ListConfig, token: &str) -> String {
     format!("{}-confirm+{token}@{}", list.id, config.server.domain)
-}
-
-/// An address of ours as lettre's, from its parts (parsing its text again cost more
-/// than the rest of a reply's headers).
-fn address(address: &EmailAddress) -> Result<Address, ReplyError> {
-    Address::new(address.local(), address.domain()).map_err(|e| ReplyError(e.to_string()))
-}
-
-fn raw(name: &'static str, value: String) -> HeaderValue {
-    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
 fn random_hex(bytes: usize) -> String {
