@@ -105,8 +105,8 @@ impl Pipelined {
 
     /// MAIL, RCPT and DATA in one write, up to the server's `354`.
     async fn open_data(&mut self, mail: &Outgoing) -> Result<(), SendError> {
-        // The same check as lettre's: two addresses, nothing that could end a line.
-        super::envelope(mail).map_err(SendError::Permanent)?;
+        // Checked as lettre checks them (two addresses, nothing that could end a
+        // line) by `SmtpClient::send`, this connection's only caller, before it.
         let (from, to) = (mail.envelope_from.as_str(), mail.to.as_str());
         let mut params = String::new();
         if self.offers.eight_bit {
