@@ -23,7 +23,7 @@ pub(super) fn to_daemon(
     // LMTP has no "unknown sender" (`<>` is the null sender), and a daemon takes
     // 100 recipients at most: such a message is done here.
     let from = from?;
-    if to.len() > MAX_RECIPIENTS {
+    if to.len() > MAX_RECIPIENTS || !plain(from) || !to.iter().all(|t| plain(t)) {
         return None;
     }
     // No state folder yet: no daemon can be serving it.
@@ -42,6 +42,15 @@ pub(super) fn to_daemon(
             Some(EX_TEMPFAIL)
         }
     }
+}
+
+/// Whether an envelope address can go into an LMTP command as it is: no control
+/// characters, spaces or angle brackets (the MTA never passes such, and one that
+/// did must not write LMTP commands of its own). Anything else is done here.
+fn plain(address: &str) -> bool {
+    !address
+        .bytes()
+        .any(|b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>')
 }
 
 /// The worst exit code of the daemon's replies, each failure said on standard error
@@ -68,4 +77,17 @@ fn answered(to: &[String], outcomes: &[RcptOutcome]) -> u8 {
         worst = super::deliver::worse(worst, outcome.sysexit());
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn an_address_that_could_write_lmtp_commands_is_not_handed_over() {
+        assert!(plain("pat@dhs.gov") && plain("") && plain("sm-cop-confirm+k1@x.gov"));
+        for bad in ["a@b>\r\nRCPT TO:<x@y", "a b@c", "a\n@b", "<a@b>"] {
+            assert!(!plain(bad), "{bad:?}");
+        }
+    }
 }

@@ -153,19 +153,20 @@ impl Conn {
                 "what answers is not a listkeeper daemon for {domain}"
             ));
         }
-        self.send(format!("LHLO {domain}\r\n").as_bytes())
-            .map_err(fail)?;
-        let (code, lines) = self.reply().map_err(fail)?;
-        let announced = format!("{} {state}", super::STATE_KEYWORD);
-        if code != 250 || !lines.iter().any(|l| l.eq_ignore_ascii_case(&announced)) {
-            return Err("the daemon there keeps another state folder".into());
-        }
-        let mut commands = format!("MAIL FROM:<{}>\r\n", message.from);
+        // Our daemon pipelines: the whole envelope in one write. Nothing is done
+        // before the message's end, so a daemon keeping another state folder is
+        // simply left before it.
+        let mut commands = format!("LHLO {domain}\r\nMAIL FROM:<{}>\r\n", message.from);
         for rcpt in message.to {
             commands.push_str(&format!("RCPT TO:<{rcpt}>\r\n"));
         }
         commands.push_str("DATA\r\n");
         self.send(commands.as_bytes()).map_err(fail)?;
+        let (code, lines) = self.reply().map_err(fail)?;
+        let announced = format!("{} {state}", super::STATE_KEYWORD);
+        if code != 250 || !lines.iter().any(|l| l.eq_ignore_ascii_case(&announced)) {
+            return Err("the daemon there keeps another state folder".into());
+        }
         let (code, _) = self.reply().map_err(fail)?;
         if code != 250 {
             return Err(format!("the daemon refused MAIL FROM ({code})"));
