@@ -113,15 +113,13 @@ impl RcptOutcome {
 /// `deliver` hands a message only to a daemon that keeps the same state.
 pub const STATE_KEYWORD: &str = "XLISTKEEPER-STATE";
 
-/// What names a state folder in LHLO: a hash of its device and inode (the same
-/// folder however its path is spelled; no path in the open). `None` when it does not
+/// What names a state folder in LHLO: its device and inode, in hex (the same folder
+/// however its path is spelled, and no path in the open). `None` when it does not
 /// exist.
 pub fn state_id(state_dir: &std::path::Path) -> Option<String> {
-    use sha2::Digest;
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(state_dir).ok()?;
-    let digest = sha2::Sha256::digest(format!("{}:{}", meta.dev(), meta.ino()).as_bytes());
-    Some(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+    Some(format!("{:x}-{:x}", meta.dev(), meta.ino()))
 }
 
 /// The span one recipient of a message is handled under: every line logged while

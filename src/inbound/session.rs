@@ -551,6 +551,19 @@ Subject: hi\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n";
     }
 
     #[test]
+    fn lhlo_names_the_state_folder_when_told_to() {
+        let mut s = session().announcing(Some("801-2a".into()));
+        s.receive(b"LHLO x\r\n");
+        let Some(Step::Send(bytes)) = s.step() else {
+            panic!("a reply")
+        };
+        let out = String::from_utf8(bytes).unwrap();
+        assert!(out.contains("250-XLISTKEEPER-STATE 801-2a\r\n"), "{out}");
+        let (plain, _) = drive(&[b"LHLO x\r\n"], RcptOutcome::Delivered);
+        assert!(!plain.contains("XLISTKEEPER"), "{plain}");
+    }
+
+    #[test]
     fn one_reply_per_recipient_with_its_own_outcome() {
         let (out, _) = drive(&[TRANSACTION], RcptOutcome::TryLater);
         assert_eq!(out.matches("451 4.3.0").count(), 2);
