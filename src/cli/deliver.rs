@@ -38,10 +38,16 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>, local: bool) ->
     if !local && let Some(code) = handoff::to_daemon(settings, to, from, &raw) {
         return code;
     }
-    let config = match Config::load_after(dir, server) {
-        Ok(config) => config,
-        Err(problems) => return unloadable(dir, &problems),
-    };
+    match Config::load_after(dir, server) {
+        Ok(config) => work_here(config, to, from, &raw),
+        Err(problems) => unloadable(dir, &problems),
+    }
+}
+
+/// The work done in this process: every list loaded, the state opened, the replies
+/// sent before it exits.
+fn work_here(config: Config, to: &[String], from: Option<&str>, raw: &[u8]) -> u8 {
+    let limit = config.server.inbound.max_message_size;
     let ctx = match Context::open(config) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -56,7 +62,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>, local: bool) ->
         let delivery = Delivery {
             envelope_from: from,
             recipient,
-            raw: &raw,
+            raw,
         };
         let (outcome, silent) = handle_guarded(&ctx, &delivery, now);
         worst = worse(worst, outcome.sysexit());
