@@ -4,15 +4,14 @@
 //! N requests through mlmmj's forking mode, when mlmmj is installed.
 //!
 //! `cargo bench --bench deliver -- N [--pending P] [--runs R] [--mode M]...`:
-//! - modes (all three by default): `daemon` (a `listkeeper serve` is running on the
-//!   same configuration: each `deliver` hands its message over LMTP), `local` (no
-//!   daemon: each `deliver` does the work itself), `mlmmj` (`mlmmj-receive`
-//!   without `-F`: it spools the mail and forks `mlmmj-process`, exiting at once).
+//! - modes (all four by default): `daemon` (a `listkeeper serve` is running on the
+//!   same configuration: each `deliver` hands its message over LMTP, loopback
+//!   TCP), `daemon-unix` (the same over a Unix socket), `local` (no daemon: each
+//!   `deliver` does the work itself), `mlmmj` (`mlmmj-receive` without `-F`: it
+//!   spools the mail and forks `mlmmj-process`, exiting at once).
 //! - `--pending P`: the state holds P pending requests (and their dedupe records)
 //!   before the clock starts (listkeeper's modes).
 //! - `--runs R`: R runs of each mode, alternating; the medians are printed last.
-//! - `--unix`: the daemon listens on a Unix socket (`lmtp = "unix:…"`) rather than
-//!   on loopback TCP.
 //!
 //! Each phase prints requests a second counted two ways: until the last process
 //! exited, and until the last reply (confirmation request, welcome) arrived at the
@@ -72,6 +71,8 @@ struct Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Daemon,
+    /// The daemon on a Unix socket.
+    DaemonUnix,
     Local,
     Mlmmj,
 }
@@ -89,19 +90,19 @@ fn main() {
         .unwrap_or(2000);
     let pending = value("--pending").and_then(|v| v.parse().ok()).unwrap_or(0);
     let runs = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let unix = args.iter().any(|a| a == "--unix");
     let mut modes: Vec<Mode> = args
         .windows(2)
         .filter(|w| w[0] == "--mode")
         .map(|w| match w[1].as_str() {
             "daemon" => Mode::Daemon,
+            "daemon-unix" => Mode::DaemonUnix,
             "local" => Mode::Local,
             "mlmmj" => Mode::Mlmmj,
-            other => panic!("--mode {other}: daemon, local or mlmmj"),
+            other => panic!("--mode {other}: daemon, daemon-unix, local or mlmmj"),
         })
         .collect();
     if modes.is_empty() {
-        modes = vec![Mode::Daemon, Mode::Local, Mode::Mlmmj];
+        modes = vec![Mode::Daemon, Mode::DaemonUnix, Mode::Local, Mode::Mlmmj];
     }
     if modes.contains(&Mode::Mlmmj) && !Path::new(MLMMJ_RECEIVE).exists() {
         println!("mlmmj not installed (apt-get install mlmmj): no side-by-side figure");
@@ -119,7 +120,7 @@ fn main() {
             let (requests, confirmations) = match mode {
                 Mode::Mlmmj => (mlmmj(n), None),
                 _ => {
-                    let (r, c) = listkeeper(n, pending, mode == Mode::Daemon, unix);
+                    let (r, c) = listkeeper(n, pending, mode);
                     (r, Some(c))
                 }
             };
@@ -152,7 +153,7 @@ fn print_header() {
         )
     };
     println!(
-        "{:<8} {:>3} | {} | {}",
+        "{:<10} {:>3} | {} | {}",
         "mode",
         "run",
         cols("req/s"),
@@ -168,7 +169,7 @@ fn print_row(mode: &str, run: &str, requests: Phase, confirmations: Option<Phase
         )
     };
     println!(
-        "{mode:<8} {run:>3} | {} | {}",
+        "{mode:<10} {run:>3} | {} | {}",
         cols(requests),
         confirmations.map_or("-".into(), cols)
     );
@@ -193,10 +194,11 @@ fn median_phase(phases: Vec<Phase>) -> Phase {
 
 /// N requests then N confirmations through `deliver`, on a state holding `pending`
 /// requests first, with a daemon running or not.
-fn listkeeper(n: usize, pending: usize, daemon: bool, unix: bool) -> (Phase, Phase) {
+fn listkeeper(n: usize, pending: usize, mode: Mode) -> (Phase, Phase) {
+    let daemon = mode != Mode::Local;
     let tmp = tempdir();
     let sink = Sink::start(tmp.path());
-    let config = make_config(tmp.path(), sink.port(), unix);
+    let config = make_config(tmp.path(), sink.port(), mode == Mode::DaemonUnix);
     if pending > 0 {
         prefill(&tmp.path().join("var/state"), pending);
     }
