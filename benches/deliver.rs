@@ -36,9 +36,12 @@
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
+#[path = "deliver/mlmmj.rs"]
+mod mlmmj_list;
 #[path = "deliver/sink.rs"]
 mod sink;
 
+use mlmmj_list::mlmmj_list;
 use sink::Sink;
 use support::{BIN, copy_dir, token_of};
 
@@ -90,24 +93,7 @@ fn main() {
         .unwrap_or(2000);
     let pending = value("--pending").and_then(|v| v.parse().ok()).unwrap_or(0);
     let runs = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let mut modes: Vec<Mode> = args
-        .windows(2)
-        .filter(|w| w[0] == "--mode")
-        .map(|w| match w[1].as_str() {
-            "daemon" => Mode::Daemon,
-            "daemon-unix" => Mode::DaemonUnix,
-            "local" => Mode::Local,
-            "mlmmj" => Mode::Mlmmj,
-            other => panic!("--mode {other}: daemon, daemon-unix, local or mlmmj"),
-        })
-        .collect();
-    if modes.is_empty() {
-        modes = vec![Mode::Daemon, Mode::DaemonUnix, Mode::Local, Mode::Mlmmj];
-    }
-    if modes.contains(&Mode::Mlmmj) && !Path::new(MLMMJ_RECEIVE).exists() {
-        println!("mlmmj not installed (apt-get install mlmmj): no side-by-side figure");
-        modes.retain(|m| *m != Mode::Mlmmj);
-    }
+    let modes = modes(&args);
     println!(
         "pipe-mode benchmark: N = {n}, {pending} pending before, {} cores, {AT_ONCE} processes at once, sink: {}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -134,14 +120,41 @@ fn main() {
         }
     }
     if runs > 1 {
-        for &mode in &modes {
-            let mine: Vec<_> = results.iter().filter(|r| r.0 == mode).collect();
-            let requests = median_phase(mine.iter().map(|r| r.1).collect());
-            let confirmations = mine[0]
-                .2
-                .map(|_| median_phase(mine.iter().filter_map(|r| r.2).collect()));
-            print_row(&format!("{mode:?}"), "med", requests, confirmations);
-        }
+        print_medians(&modes, &results);
+    }
+}
+
+/// The `--mode`s asked for (all by default), mlmmj left out when not installed.
+fn modes(args: &[String]) -> Vec<Mode> {
+    let mut modes: Vec<Mode> = args
+        .windows(2)
+        .filter(|w| w[0] == "--mode")
+        .map(|w| match w[1].as_str() {
+            "daemon" => Mode::Daemon,
+            "daemon-unix" => Mode::DaemonUnix,
+            "local" => Mode::Local,
+            "mlmmj" => Mode::Mlmmj,
+            other => panic!("--mode {other}: daemon, daemon-unix, local or mlmmj"),
+        })
+        .collect();
+    if modes.is_empty() {
+        modes = vec![Mode::Daemon, Mode::DaemonUnix, Mode::Local, Mode::Mlmmj];
+    }
+    if modes.contains(&Mode::Mlmmj) && !Path::new(MLMMJ_RECEIVE).exists() {
+        println!("mlmmj not installed (apt-get install mlmmj): no side-by-side figure");
+        modes.retain(|m| *m != Mode::Mlmmj);
+    }
+    modes
+}
+
+fn print_medians(modes: &[Mode], results: &[(Mode, Phase, Option<Phase>)]) {
+    for &mode in modes {
+        let mine: Vec<_> = results.iter().filter(|r| r.0 == mode).collect();
+        let requests = median_phase(mine.iter().map(|r| r.1).collect());
+        let confirmations = mine[0]
+            .2
+            .map(|_| median_phase(mine.iter().filter_map(|r| r.2).collect()));
+        print_row(&format!("{mode:?}"), "med", requests, confirmations);
     }
 }
 
@@ -461,36 +474,4 @@ fn mlmmj(n: usize) -> Phase {
     let subconf = std::fs::read_dir(list.join("subconf")).unwrap().count();
     assert_eq!(subconf, n, "mlmmj: one subconf file a request");
     phase
-}
-
-/// An mlmmj list directory for `sm-cop`, relaying to the sink on `port`.
-fn mlmmj_list(root: &Path, port: u16) -> PathBuf {
-    let list = root.join("sm-cop");
-    for dir in [
-        "incoming",
-        "queue/discarded",
-        "archive",
-        "text",
-        "subconf",
-        "unsubconf",
-        "bounce",
-        "control",
-        "moderation",
-        "subscribers.d",
-        "digesters.d",
-        "nomailsubs.d",
-        "requeue",
-        "index",
-    ] {
-        std::fs::create_dir_all(list.join(dir)).unwrap();
-    }
-    for (file, text) in [
-        ("listaddress", format!("sm-cop@{D}\n")),
-        ("owner", "owner@bench.gov\n".to_owned()),
-        ("relayhost", "127.0.0.1\n".to_owned()),
-        ("smtpport", format!("{port}\n")),
-    ] {
-        std::fs::write(list.join("control").join(file), text).unwrap();
-    }
-    list
 }
