@@ -1,16 +1,29 @@
 //! Pipe mode as Postfix runs it: N distinct subscribe requests, each through its own
 //! `listkeeper deliver` process (release build), two at once, replies to an SMTP
-//! server of its own on loopback; then the N confirmations the same way.
+//! sink on loopback; then the N confirmations the same way. Side by side, the same
+//! N requests through mlmmj's forking mode, when mlmmj is installed.
 //!
-//! `cargo bench --bench deliver` runs 2,000 requests on an empty state and on a state
-//! already holding 100,000 pending requests (and their dedupe records);
-//! `cargo bench --bench deliver -- N [--pending P]` runs one. Each run prints
-//! requests per second and the mean time of one `deliver` in the first and the last
-//! tenth, for the requests and for the confirmations, and checks every process
-//! exited 0 and every reply arrived. One `deliver` before the clock starts is not
-//! counted (it brings `state.idx` up to date with a state written behind its back).
-//! `BENCH_BIN=path` measures another build of listkeeper (to compare). When mlmmj's `mlmmj-receive` is installed, the same requests go through it too
-//! (forking mode, one process a message), for a side-by-side figure.
+//! `cargo bench --bench deliver -- N [--pending P] [--runs R] [--mode M]...`:
+//! - modes (all four by default): `daemon` (a `listkeeper serve` is running on the
+//!   same configuration: each `deliver` hands its message over LMTP, loopback
+//!   TCP), `daemon-unix` (the same over a Unix socket), `local` (no daemon: each
+//!   `deliver` does the work itself), `mlmmj` (`mlmmj-receive` without `-F`: it
+//!   spools the mail and forks `mlmmj-process`, exiting at once).
+//! - `--pending P`: the state holds P pending requests (and their dedupe records)
+//!   before the clock starts (listkeeper's modes).
+//! - `--runs R`: R runs of each mode, alternating; the medians are printed last.
+//!
+//! Each phase prints requests a second counted two ways: until the last process
+//! exited, and until the last reply (confirmation request, welcome) arrived at the
+//! sink (mlmmj's work, and the daemon's sending, go on after the process exits);
+//! the mean time of one process in the first and the last tenth; and the CPU time
+//! a request of the processes the bench waits for (`cpu`: the `deliver`s, or
+//! `mlmmj-receive` without what it forks) and of the daemon (`dmn`). Every phase
+//! checks every process exited 0 and exactly N replies arrived (and for mlmmj, N
+//! `subconf` files), and fails loudly otherwise. The sink is Postfix's `smtp-sink`
+//! when installed (as issue 21 measured), else an SMTP server of the bench's own.
+//! One `deliver` before the clock starts is not counted (it makes the key and
+//! indexes a state written behind its back). `BENCH_BIN=path` measures another build.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,78 +36,191 @@
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
-use support::{BIN, copy_dir, smtp, token_of};
+#[path = "deliver/mlmmj.rs"]
+mod mlmmj_list;
+#[path = "deliver/sink.rs"]
+mod sink;
+
+use mlmmj_list::mlmmj_list;
+use sink::Sink;
+use support::{BIN, copy_dir, token_of};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const D: &str = "listserv.example.gov";
 /// Processes at once, as a Postfix pipe transport with `maxproc` 2.
 const AT_ONCE: usize = 2;
+const MLMMJ_RECEIVE: &str = "/usr/bin/mlmmj-receive";
 
 /// Figures of one phase.
+#[derive(Debug, Clone, Copy)]
 struct Phase {
-    rate: f64,
+    /// Requests a second until the last process exited.
+    exited: f64,
+    /// Requests a second until the last reply arrived at the sink.
+    arrived: f64,
     first_ms: f64,
     last_ms: f64,
+    /// CPU a request of the processes the bench waited for (`deliver`s, not what
+    /// mlmmj forked), and of the daemon.
+    cpu_ms: f64,
+    daemon_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Daemon,
+    /// The daemon on a Unix socket.
+    DaemonUnix,
+    Local,
+    Mlmmj,
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
     let n = args
         .iter()
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(2000);
-    let pending = args
-        .iter()
-        .position(|a| a == "--pending")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse::<usize>().ok());
+    let pending = value("--pending").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let runs = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let modes = modes(&args);
     println!(
-        "listkeeper pipe-mode benchmark: {} cores, {AT_ONCE} deliver processes at once, SMTP sink on loopback",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "pipe-mode benchmark: N = {n}, {pending} pending before, {} cores, {AT_ONCE} processes at once, sink: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Sink::kind()
     );
-    let sizes = match pending {
-        Some(p) => vec![p],
-        None => vec![0, 100_000],
+    print_header();
+    let mut results: Vec<(Mode, Phase, Option<Phase>)> = Vec::new();
+    for run in 1..=runs {
+        for &mode in &modes {
+            let (requests, confirmations) = match mode {
+                Mode::Mlmmj => (mlmmj(n), None),
+                _ => {
+                    let (r, c) = listkeeper(n, pending, mode);
+                    (r, Some(c))
+                }
+            };
+            print_row(
+                &format!("{mode:?}"),
+                &run.to_string(),
+                requests,
+                confirmations,
+            );
+            results.push((mode, requests, confirmations));
+        }
+    }
+    if runs > 1 {
+        print_medians(&modes, &results);
+    }
+}
+
+/// The `--mode`s asked for (all by default), mlmmj left out when not installed.
+fn modes(args: &[String]) -> Vec<Mode> {
+    let mut modes: Vec<Mode> = args
+        .windows(2)
+        .filter(|w| w[0] == "--mode")
+        .map(|w| match w[1].as_str() {
+            "daemon" => Mode::Daemon,
+            "daemon-unix" => Mode::DaemonUnix,
+            "local" => Mode::Local,
+            "mlmmj" => Mode::Mlmmj,
+            other => panic!("--mode {other}: daemon, daemon-unix, local or mlmmj"),
+        })
+        .collect();
+    if modes.is_empty() {
+        modes = vec![Mode::Daemon, Mode::DaemonUnix, Mode::Local, Mode::Mlmmj];
+    }
+    if modes.contains(&Mode::Mlmmj) && !Path::new(MLMMJ_RECEIVE).exists() {
+        println!("mlmmj not installed (apt-get install mlmmj): no side-by-side figure");
+        modes.retain(|m| *m != Mode::Mlmmj);
+    }
+    modes
+}
+
+fn print_medians(modes: &[Mode], results: &[(Mode, Phase, Option<Phase>)]) {
+    for &mode in modes {
+        let mine: Vec<_> = results.iter().filter(|r| r.0 == mode).collect();
+        let requests = median_phase(mine.iter().map(|r| r.1).collect());
+        let confirmations = mine[0]
+            .2
+            .map(|_| median_phase(mine.iter().filter_map(|r| r.2).collect()));
+        print_row(&format!("{mode:?}"), "med", requests, confirmations);
+    }
+}
+
+fn print_header() {
+    let cols = |rate: &str| {
+        format!(
+            "{rate:>8} {:>8} {:>7} {:>7} {:>5} {:>5}",
+            "arrived", "1st ms", "last ms", "cpu", "dmn"
+        )
     };
     println!(
-        "{:>9} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9}",
-        "pending", "subscr/s", "first ms", "last ms", "confirm/s", "first ms", "last ms"
+        "{:<10} {:>3} | {} | {}",
+        "mode",
+        "run",
+        cols("req/s"),
+        cols("conf/s")
     );
-    for p in sizes {
-        let (subscribe, confirm) = run(n, p);
-        println!(
-            "{:>9} | {:>9.0} {:>9.2} {:>9.2} | {:>9.0} {:>9.2} {:>9.2}",
-            p,
-            subscribe.rate,
-            subscribe.first_ms,
-            subscribe.last_ms,
-            confirm.rate,
-            confirm.first_ms,
-            confirm.last_ms
-        );
+}
+
+fn print_row(mode: &str, run: &str, requests: Phase, confirmations: Option<Phase>) {
+    let cols = |p: Phase| {
+        format!(
+            "{:>8.0} {:>8.0} {:>7.2} {:>7.2} {:>5.2} {:>5.2}",
+            p.exited, p.arrived, p.first_ms, p.last_ms, p.cpu_ms, p.daemon_ms
+        )
+    };
+    println!(
+        "{mode:<10} {run:>3} | {} | {}",
+        cols(requests),
+        confirmations.map_or("-".into(), cols)
+    );
+}
+
+/// Each figure's median across runs.
+fn median_phase(phases: Vec<Phase>) -> Phase {
+    let median = |f: fn(&Phase) -> f64| {
+        let mut xs: Vec<f64> = phases.iter().map(f).collect();
+        xs.sort_by(f64::total_cmp);
+        (xs[(xs.len() - 1) / 2] + xs[xs.len() / 2]) / 2.0
+    };
+    Phase {
+        exited: median(|p| p.exited),
+        arrived: median(|p| p.arrived),
+        first_ms: median(|p| p.first_ms),
+        last_ms: median(|p| p.last_ms),
+        cpu_ms: median(|p| p.cpu_ms),
+        daemon_ms: median(|p| p.daemon_ms),
     }
-    mlmmj(n);
 }
 
 /// N requests then N confirmations through `deliver`, on a state holding `pending`
-/// requests first.
-fn run(n: usize, pending: usize) -> (Phase, Phase) {
-    let tmp = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "target".into()))
-        .unwrap();
-    let sink = smtp::SmtpServer::start();
-    let config = make_config(tmp.path(), sink.port);
+/// requests first, with a daemon running or not.
+fn listkeeper(n: usize, pending: usize, mode: Mode) -> (Phase, Phase) {
+    let daemon = mode != Mode::Local;
+    let tmp = tempdir();
+    let sink = Sink::start(tmp.path());
+    let config = make_config(tmp.path(), sink.port(), mode == Mode::DaemonUnix);
     if pending > 0 {
         prefill(&tmp.path().join("var/state"), pending);
     }
+    let daemon = daemon.then(|| Daemon::start(&config, tmp.path()));
+    let pid = daemon.as_ref().map(|d| d.0.id());
     // Not counted: the first run makes the key and brings the index up to date.
     let warm = subscribe_message("warm-up@bench.gov", "warm-up");
     assert_eq!(deliver(&config, &format!("sm-cop-join@{D}"), &warm), 0);
-    sink.wait_for(1);
+    sink.wait_for(1, Duration::from_secs(30));
 
     let requests: Vec<(String, Vec<u8>)> = (0..n)
         .map(|i| {
@@ -105,14 +231,16 @@ fn run(n: usize, pending: usize) -> (Phase, Phase) {
             )
         })
         .collect();
-    let subscribe = phase(&config, &requests);
-    let got = sink.wait_for(n + 1);
-    let confirmations: Vec<(String, Vec<u8>)> = got[1..]
+    let subscribe = phase(&sink, pid, n + 1, &requests, |(to, message)| {
+        deliver(&config, to, message)
+    });
+    let got = sink.mails();
+    let confirmations: Vec<(String, Vec<u8>)> = got
         .iter()
+        .filter(|(to, _)| !to.starts_with("warm-up"))
         .enumerate()
-        .map(|(i, mail)| {
-            let token = token_of(&mail.data);
-            let to = &mail.to[0];
+        .map(|(i, (to, data))| {
+            let token = token_of(data);
             (
                 format!("sm-cop-confirm+{token}@{D}"),
                 format!(
@@ -122,44 +250,85 @@ fn run(n: usize, pending: usize) -> (Phase, Phase) {
             )
         })
         .collect();
-    let confirm = phase(&config, &confirmations);
-    sink.wait_for(2 * n + 1);
+    assert_eq!(confirmations.len(), n, "one confirmation request a request");
+    let confirm = phase(&sink, pid, 2 * n + 1, &confirmations, |(to, message)| {
+        deliver(&config, to, message)
+    });
     (subscribe, confirm)
 }
 
-/// Runs every message through its own `deliver`, [`AT_ONCE`] at a time, in order.
-fn phase(config: &Path, messages: &[(String, Vec<u8>)]) -> Phase {
+/// Runs `one` on every item, [`AT_ONCE`] at a time, in order (each must exit 0),
+/// then waits until the sink holds `replies` mails, and fails unless it then holds
+/// exactly that many.
+fn phase<T: Sync>(
+    sink: &Sink,
+    daemon: Option<u32>,
+    replies: usize,
+    items: &[T],
+    one: impl Fn(&T) -> i32 + Sync,
+) -> Phase {
+    let cpu = |pid: Option<u32>| pid.map_or(0.0, |p| cpu_seconds(&p.to_string(), false));
+    let (children, daemon_cpu) = (cpu_seconds("self", true), cpu(daemon));
     let next = AtomicUsize::new(0);
-    let times: Vec<std::sync::Mutex<f64>> = messages
-        .iter()
-        .map(|_| std::sync::Mutex::new(0.0))
-        .collect();
+    let times: Vec<std::sync::Mutex<f64>> = items.iter().map(|_| Default::default()).collect();
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..AT_ONCE {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((to, message)) = messages.get(i) else {
+                    let Some(item) = items.get(i) else {
                         break;
                     };
                     let t = Instant::now();
-                    let code = deliver(config, to, message);
+                    let code = one(item);
                     *times[i].lock().unwrap() = t.elapsed().as_secs_f64() * 1000.0;
-                    assert_eq!(code, 0, "deliver {i} to {to}");
+                    assert_eq!(code, 0, "process {i} exited {code}");
                 }
             });
         }
     });
-    let wall = started.elapsed().as_secs_f64();
+    let exited = started.elapsed().as_secs_f64();
+    sink.wait_for(replies, Duration::from_secs(120));
+    let arrived = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(200));
+    let per = |seconds: f64| seconds * 1000.0 / items.len() as f64;
+    let cpu_ms = per(cpu_seconds("self", true) - children);
+    let daemon_ms = per(cpu(daemon) - daemon_cpu);
+    let count = sink.count();
+    assert_eq!(count, replies, "replies at the sink (expected {replies})");
     let times: Vec<f64> = times.into_iter().map(|t| t.into_inner().unwrap()).collect();
     let tenth = (times.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
     Phase {
-        rate: times.len() as f64 / wall,
+        exited: items.len() as f64 / exited,
+        arrived: items.len() as f64 / arrived,
         first_ms: mean(&times[..tenth]),
         last_ms: mean(&times[times.len() - tenth..]),
+        cpu_ms,
+        daemon_ms,
     }
+}
+
+/// CPU seconds of process `pid` (`self`), or of its children waited for, from
+/// `/proc` (0 where there is none).
+fn cpu_seconds(pid: &str, children: bool) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let fields: Vec<f64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0.0))
+                .collect()
+        })
+        .unwrap_or_default();
+    let at = if children { 13 } else { 11 };
+    // In clock ticks, 100 a second on Linux.
+    fields
+        .get(at..at + 2)
+        .map_or(0.0, |t| (t[0] + t[1]) / 100.0)
 }
 
 /// One `deliver` as Postfix's pipe runs it; its exit code.
@@ -188,23 +357,59 @@ fn bin() -> String {
     std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_owned())
 }
 
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "target".into())).unwrap()
+}
+
+/// `listkeeper serve` on the bench's configuration, stopped on drop.
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(config: &Path, root: &Path) -> Daemon {
+        let log_path = root.join("serve.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        support::daemon::wait_ready(&log_path, 0, &mut child);
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
 fn subscribe_message(from: &str, id: &str) -> Vec<u8> {
     format!("From: {from}\r\nTo: x\r\nSubject: join\r\nMessage-ID: <{id}@bench>\r\n\r\nhello\r\n")
         .into_bytes()
 }
 
-/// The example configuration, replies over SMTP to `smtp`, limits out of the way
-/// (this measures the work, not the brakes).
-fn make_config(root: &Path, smtp: u16) -> PathBuf {
+/// The example configuration, replies over SMTP to `smtp`, LMTP on a free port,
+/// limits out of the way (this measures the work, not the brakes).
+fn make_config(root: &Path, smtp: u16, unix: bool) -> PathBuf {
     let config = root.join("config");
     copy_dir(&support::repo().join("config"), &config);
     let path = config.join("listkeeper.toml");
+    let lmtp = match unix {
+        true => format!("unix:{}", root.join("lmtp.sock").display()),
+        false => format!("127.0.0.1:{}", sink::free_port()),
+    };
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace(
             "transport = \"file:../var/outbox-mail\"",
             &format!("transport = \"smtp://127.0.0.1:{smtp}\""),
         )
+        .replace("lmtp = \"127.0.0.1:8024\"", &format!("lmtp = \"{lmtp}\""))
+        .replace("listen = \"127.0.0.1:8025\"", "listen = \"127.0.0.1:0\"")
         .replace(
             "confirmations_per_domain_per_hour = 100",
             "confirmations_per_domain_per_hour = 1000000",
@@ -239,89 +444,34 @@ fn prefill(state: &Path, pending: usize) {
     out.flush().unwrap();
 }
 
-/// The same N requests through mlmmj (forking mode: `mlmmj-receive` per message),
-/// when it is installed.
-fn mlmmj(n: usize) {
-    let Some(receive) = ["/usr/bin/mlmmj-receive", "/usr/local/bin/mlmmj-receive"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        println!("mlmmj not installed (apt-get install mlmmj): no side-by-side figure");
-        return;
-    };
-    let tmp = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "target".into()))
-        .unwrap();
-    let sink = smtp::SmtpServer::start();
-    let list = tmp.path().join("sm-cop");
-    for dir in [
-        "incoming",
-        "queue/discarded",
-        "archive",
-        "text",
-        "subconf",
-        "unsubconf",
-        "bounce",
-        "control",
-        "moderation",
-        "subscribers.d",
-        "digesters.d",
-        "nomailsubs.d",
-        "requeue",
-        "index",
-    ] {
-        std::fs::create_dir_all(list.join(dir)).unwrap();
-    }
-    for (file, text) in [
-        ("listaddress", format!("sm-cop@{D}\n")),
-        ("owner", "owner@bench.gov\n".to_owned()),
-        ("relayhost", "127.0.0.1\n".to_owned()),
-        ("smtpport", format!("{}\n", sink.port)),
-    ] {
-        std::fs::write(list.join("control").join(file), text).unwrap();
-    }
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    let failed = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..AT_ONCE {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= n {
-                        break;
-                    }
-                    let from = format!("person{i}@d{}.bench.gov", i % 50);
-                    let mut message = format!("To: sm-cop+subscribe@{D}\r\n").into_bytes();
-                    message.extend(subscribe_message(&from, &format!("m{i}")));
-                    let mut child = Command::new(receive)
-                        .arg("-F")
-                        .arg("-L")
-                        .arg(&list)
-                        .env("EXTENSION", "subscribe")
-                        .env("SENDER", &from)
-                        .env("RECIPIENT", format!("sm-cop+subscribe@{D}"))
-                        .stdin(Stdio::piped())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .unwrap();
-                    child.stdin.take().unwrap().write_all(&message).unwrap();
-                    if !child.wait().unwrap().success() {
-                        failed.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            });
-        }
+/// The same N requests through mlmmj's forking mode: `mlmmj-receive` (no `-F`) per
+/// message, two at once; it exits once the mail is spooled, and the
+/// `mlmmj-process` it forked writes the `subconf` file and sends the confirmation
+/// request.
+fn mlmmj(n: usize) -> Phase {
+    let tmp = tempdir();
+    let sink = Sink::start(tmp.path());
+    let list = mlmmj_list(tmp.path(), sink.port());
+    let indices: Vec<usize> = (0..n).collect();
+    let phase = phase(&sink, None, n, &indices, |&i| {
+        let from = format!("person{i}@d{}.bench.gov", i % 50);
+        let mut message = format!("To: sm-cop+subscribe@{D}\r\n").into_bytes();
+        message.extend(subscribe_message(&from, &format!("m{i}")));
+        let mut child = Command::new(MLMMJ_RECEIVE)
+            .arg("-L")
+            .arg(&list)
+            .env("EXTENSION", "subscribe")
+            .env("SENDER", &from)
+            .env("RECIPIENT", format!("sm-cop+subscribe@{D}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&message).unwrap();
+        child.wait().unwrap().code().unwrap_or(-1)
     });
-    let wall = started.elapsed();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sink.count() < n && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    println!(
-        "mlmmj-receive -F: {:.0} requests/s ({} of {n} confirmations received, {} failed)",
-        n as f64 / wall.as_secs_f64(),
-        sink.count(),
-        failed.load(Ordering::SeqCst)
-    );
+    let subconf = std::fs::read_dir(list.join("subconf")).unwrap().count();
+    assert_eq!(subconf, n, "mlmmj: one subconf file a request");
+    phase
 }

@@ -136,6 +136,7 @@ impl crate::inbound::Mailroom for Daemon {
             host: ctx.config.server.domain.clone(),
             max_message_size: inbound.max_message_size,
             idle_timeout: inbound.idle_timeout,
+            state: crate::inbound::state_id(&ctx.config.server.state_dir),
         }
     }
 

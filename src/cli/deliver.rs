@@ -5,6 +5,7 @@
 //! On success it prints nothing, unless standard error is a terminal: then one line
 //! says what the message came to (`summary`).
 
+use super::handoff;
 use crate::config::Config;
 use crate::outbox::Sent;
 use crate::pipeline::{self, Context, Delivery, Outcome, Silent};
@@ -16,21 +17,17 @@ use std::path::Path;
 use crate::error::Classify;
 use crate::inbound::{EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL, exit_code};
 
-/// Runs one delivery from standard input; returns the exit code.
-pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
+/// Runs one delivery from standard input; returns the exit code. Unless `local`, a
+/// daemon serving the same state folder on `inbound.lmtp` gets the message over
+/// LMTP; when none answers, this process does the work itself.
+pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>, local: bool) -> u8 {
     // One message, then exit: look the state up by key rather than read it whole.
     crate::statelog::prefer_index();
-    let config = match Config::load(dir) {
-        Ok(config) => config,
-        Err(problems) => {
-            eprintln!(
-                "listkeeper: the configuration in {} does not load; the MTA will retry:\n{problems}",
-                dir.display()
-            );
-            return EX_TEMPFAIL;
-        }
+    let server = Config::load_server(dir);
+    let Some(settings) = &server.0 else {
+        return unloadable(dir, &server.1);
     };
-    let limit = config.server.inbound.max_message_size;
+    let limit = settings.inbound.max_message_size;
     let raw = match read_message(limit) {
         Ok(raw) => raw,
         Err(e) => {
@@ -38,6 +35,19 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
             return exit_code(e.severity());
         }
     };
+    if !local && let Some(code) = handoff::to_daemon(settings, to, from, &raw) {
+        return code;
+    }
+    match Config::load_after(dir, server) {
+        Ok(config) => work_here(config, to, from, &raw),
+        Err(problems) => unloadable(dir, &problems),
+    }
+}
+
+/// The work done in this process: every list loaded, the state opened, the replies
+/// sent before it exits.
+fn work_here(config: Config, to: &[String], from: Option<&str>, raw: &[u8]) -> u8 {
+    let limit = config.server.inbound.max_message_size;
     let ctx = match Context::open(config) {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -52,7 +62,7 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         let delivery = Delivery {
             envelope_from: from,
             recipient,
-            raw: &raw,
+            raw,
         };
         let (outcome, silent) = handle_guarded(&ctx, &delivery, now);
         worst = worse(worst, outcome.sysexit());
@@ -62,6 +72,15 @@ pub(super) fn run(dir: &Path, to: &[String], from: Option<&str>) -> u8 {
         send_now(&ctx, batches, now);
     }
     worst
+}
+
+/// The configuration does not load: the MTA keeps the message and retries.
+fn unloadable(dir: &Path, problems: &crate::config::Problems) -> u8 {
+    eprintln!(
+        "listkeeper: the configuration in {} does not load; the MTA will retry:\n{problems}",
+        dir.display()
+    );
+    EX_TEMPFAIL
 }
 
 /// Standard input, at most one byte over `limit` (enough to know it is too large).
@@ -165,7 +184,7 @@ pub(super) fn send_now(ctx: &Context, batches: Vec<crate::outbox::Batch>, now: u
 }
 
 /// 75 beats 65/67 beats 0: a retry must never be lost to a bounce.
-fn worse(a: u8, b: u8) -> u8 {
+pub(super) fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
         EX_TEMPFAIL => 3,
         EX_DATAERR | EX_NOUSER => 2,

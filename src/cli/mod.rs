@@ -7,6 +7,7 @@ mod admin;
 mod bounces;
 mod check;
 mod deliver;
+mod handoff;
 mod init;
 mod links;
 mod manual;
@@ -179,6 +180,10 @@ enum CliCommand {
         /// The envelope sender; '' is the null sender, absent means unknown.
         #[arg(long)]
         from: Option<String>,
+        /// Do the work in this process even when a daemon serving the same state
+        /// folder answers on inbound.lmtp (by default the message is handed to it).
+        #[arg(long)]
+        local: bool,
     },
     /// Show the replies waiting to be sent and those refused for good; --retry sends
     /// the waiting ones now.
@@ -328,8 +333,8 @@ pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         CliCommand::Check => return check::run(dir),
         CliCommand::Serve { log_format } => serve::run(dir, log_format),
-        CliCommand::Deliver { to, from } => {
-            return ExitCode::from(deliver::run(dir, &to, from.as_deref()));
+        CliCommand::Deliver { to, from, local } => {
+            return ExitCode::from(deliver::run(dir, &to, from.as_deref(), local));
         }
         CliCommand::Outbox {
             retry,

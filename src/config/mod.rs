@@ -365,10 +365,41 @@ impl Config {
     /// Loads what can be loaded, for `check`: the lists that are fine even when
     /// others, or `listkeeper.toml`, are not.
     pub fn load_partial(dir: &Path) -> Partial {
+        Self::partial_after(dir, Self::load_server(dir))
+    }
+
+    /// Loads `listkeeper.toml` alone, and its problems: all `deliver` needs to hand
+    /// a message to a running daemon.
+    pub fn load_server(dir: &Path) -> (Option<ServerConfig>, Problems) {
         let mut problems = Problems::default();
-        let server_path = dir.join("listkeeper.toml");
-        let server = file::read::<raw::RawServer>(&server_path, &mut problems)
+        let server = file::read::<raw::RawServer>(&dir.join("listkeeper.toml"), &mut problems)
             .and_then(|(raw, f)| server::server_from_raw(raw, &f, &mut problems));
+        (server, problems)
+    }
+
+    /// [`Config::load`], with `listkeeper.toml` already loaded by
+    /// [`Config::load_server`] (not read again).
+    pub fn load_after(
+        dir: &Path,
+        server: (Option<ServerConfig>, Problems),
+    ) -> Result<Config, Problems> {
+        let partial = Self::partial_after(dir, server);
+        match partial.server {
+            Some(server) if !partial.problems.has_errors() => Ok(Config {
+                dir: dir.to_owned(),
+                server,
+                lists: partial.lists,
+            }),
+            _ => Err(partial.problems),
+        }
+    }
+
+    /// The lists, after `listkeeper.toml`.
+    fn partial_after(
+        dir: &Path,
+        (server, mut problems): (Option<ServerConfig>, Problems),
+    ) -> Partial {
+        let server_path = dir.join("listkeeper.toml");
         let lists = list::load_lists(dir, &mut problems);
         let command = server.as_ref().and_then(|s| s.command_address.as_deref());
         refuse_collisions(command, &lists, &server_path, &mut problems);

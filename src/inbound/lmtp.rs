@@ -38,7 +38,8 @@ pub async fn connection<S, M>(
         max_message_size: settings.max_message_size,
         max_recipients: MAX_RECIPIENTS,
     };
-    let session = Session::new(&settings.host, limits, Ours(mail.clone()));
+    let session =
+        Session::new(&settings.host, limits, Ours(mail.clone())).announcing(settings.state);
     if stream.write_all(&session.greeting()).await.is_err() {
         return;
     }

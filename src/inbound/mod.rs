@@ -2,6 +2,7 @@
 //! the Maildir watcher; and the one interface they hand mail through ([`Mailroom`]),
 //! which the daemon implements. The listeners know protocols, not lists.
 
+pub mod client;
 pub mod lmtp;
 pub mod maildir;
 pub mod session;
@@ -67,11 +68,7 @@ impl Outcome {
 
     /// The exit code for pipe mode (sysexits), as [`Outcome::rcpt`] is the LMTP reply.
     pub fn sysexit(&self) -> u8 {
-        match (self.severity(), self) {
-            (None, _) => EX_OK,
-            (Some(Severity::Permanent), Outcome::NoSuchUser) => EX_NOUSER,
-            (Some(severity), _) => exit_code(severity),
-        }
+        self.rcpt().sysexit()
     }
 
     /// The LMTP reply for the recipient: the one place an outcome becomes a code.
@@ -84,6 +81,45 @@ impl Outcome {
             Outcome::TryLater(_) => RcptOutcome::TryLater,
         }
     }
+}
+
+impl RcptOutcome {
+    /// The exit code for pipe mode (sysexits): the one mapping, whether `deliver` did
+    /// the work itself or a daemon answered it over LMTP ([`RcptOutcome::from_reply`]).
+    pub fn sysexit(self) -> u8 {
+        match self {
+            RcptOutcome::Delivered => EX_OK,
+            RcptOutcome::NoSuchUser => EX_NOUSER,
+            RcptOutcome::TooLarge | RcptOutcome::NotMail => exit_code(Severity::Permanent),
+            RcptOutcome::TryLater => exit_code(Severity::Temporary),
+        }
+    }
+
+    /// The outcome an LMTP reply code stands for, as [`session::Session`] writes them:
+    /// 2xx done, 550 no such address, 552 too large, another 5xx not mail, anything
+    /// else (4xx, or a code that makes no sense here) try again later.
+    pub fn from_reply(code: u16) -> RcptOutcome {
+        match code {
+            200..=299 => RcptOutcome::Delivered,
+            550 => RcptOutcome::NoSuchUser,
+            552 => RcptOutcome::TooLarge,
+            500..=599 => RcptOutcome::NotMail,
+            _ => RcptOutcome::TryLater,
+        }
+    }
+}
+
+/// The LHLO keyword a listkeeper daemon names its state folder with, so that
+/// `deliver` hands a message only to a daemon that keeps the same state.
+pub const STATE_KEYWORD: &str = "XLISTKEEPER-STATE";
+
+/// What names a state folder in LHLO: its device and inode, in hex (the same folder
+/// however its path is spelled, and no path in the open). `None` when it does not
+/// exist.
+pub fn state_id(state_dir: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(state_dir).ok()?;
+    Some(format!("{:x}-{:x}", meta.dev(), meta.ino()))
 }
 
 /// The span one recipient of a message is handled under: every line logged while
@@ -109,6 +145,8 @@ pub struct Settings {
     pub max_message_size: u64,
     /// Silence this long closes a connection.
     pub idle_timeout: Duration,
+    /// The state folder's [`state_id`], announced in LHLO.
+    pub state: Option<String>,
 }
 
 /// Whoever handles the mail the listeners take in (the daemon, with the
@@ -146,6 +184,7 @@ mod tests {
                 host: "lists.example.gov".into(),
                 max_message_size: 1 << 20,
                 idle_timeout: std::time::Duration::from_secs(5),
+                state: Some("0123456789abcdef".into()),
             }
         }
         fn accepts(&self, _: &str) -> bool {

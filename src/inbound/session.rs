@@ -99,6 +99,8 @@ pub struct Session<R> {
     commands: RequestReceiver,
     out: Vec<u8>,
     pending_deliver: Option<Envelope>,
+    /// The state folder's id, announced in LHLO ([`super::STATE_KEYWORD`]).
+    state_id: Option<String>,
 }
 
 impl<R: Recipients> Session<R> {
@@ -115,7 +117,14 @@ impl<R: Recipients> Session<R> {
             commands: RequestReceiver::default(),
             out: Vec::new(),
             pending_deliver: None,
+            state_id: None,
         }
+    }
+
+    /// Announces the state folder's id in LHLO, for `deliver`'s handoff.
+    pub fn announcing(mut self, state: Option<String>) -> Session<R> {
+        self.state_id = state;
+        self
     }
 
     /// The `220` greeting.
@@ -352,8 +361,12 @@ impl<R: Recipients> Session<R> {
 
     /// LHLO: the extensions offered; any transaction is dropped.
     fn lhlo(&mut self) -> State {
+        let state = match &self.state_id {
+            Some(id) => format!("250-{} {id}\r\n", super::STATE_KEYWORD),
+            None => String::new(),
+        };
         let greeting = format!(
-            "250-{}\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE {}",
+            "250-{}\r\n{state}250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE {}",
             self.host, self.limits.max_message_size
         );
         self.reply(&greeting);
@@ -535,6 +548,19 @@ Subject: hi\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n";
         );
         assert_eq!(delivered[0].data, b"Subject: hi\r\n\r\n.leading dot\r\n");
         assert!(out.contains("250 2.1.5 <l-join@lists.example.gov> done"));
+    }
+
+    #[test]
+    fn lhlo_names_the_state_folder_when_told_to() {
+        let mut s = session().announcing(Some("801-2a".into()));
+        s.receive(b"LHLO x\r\n");
+        let Some(Step::Send(bytes)) = s.step() else {
+            panic!("a reply")
+        };
+        let out = String::from_utf8(bytes).unwrap();
+        assert!(out.contains("250-XLISTKEEPER-STATE 801-2a\r\n"), "{out}");
+        let (plain, _) = drive(&[b"LHLO x\r\n"], RcptOutcome::Delivered);
+        assert!(!plain.contains("XLISTKEEPER"), "{plain}");
     }
 
     #[test]

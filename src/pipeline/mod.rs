@@ -256,15 +256,42 @@ fn sender_text(incoming: &Incoming, delivery: &Delivery<'_>) -> String {
     }
 }
 
+/// `raw` with CRLF as LF and no line end at the end.
+fn lf_form(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, &b) in raw.iter().enumerate() {
+        if !(b == b'\r' && raw.get(i + 1) == Some(&b'\n')) {
+            out.push(b);
+        }
+    }
+    while out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    out
+}
+
 /// Same Message-ID and recipient → same key (the whole message's hash when there is
-/// no Message-ID).
+/// no Message-ID, whatever its line ends: a pipe's LF and LMTP's CRLF, as `deliver`
+/// hands it to the daemon, are the same message).
 fn dedupe_key(incoming: &Incoming, raw: &[u8], recipient: &EmailAddress) -> String {
     let mut h = Sha256::new();
     match &incoming.message_id {
         Some(id) => h.update(format!("id:{id}").as_bytes()),
-        None => h.update(Sha256::digest(raw)),
+        None => h.update(Sha256::digest(lf_form(raw))),
     }
     h.update(b"\n");
     h.update(recipient.key().as_bytes());
     data_encoding::HEXLOWER.encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lf_form;
+
+    #[test]
+    fn a_message_without_message_id_is_the_same_whatever_its_line_ends() {
+        assert_eq!(lf_form(b"a\r\nb\r\n"), lf_form(b"a\nb\n"));
+        assert_eq!(lf_form(b"a\nb"), lf_form(b"a\r\nb\r\n"));
+        assert_ne!(lf_form(b"a\r\n\r\nb"), lf_form(b"a\nb"));
+    }
 }

@@ -15,6 +15,7 @@ mod deb;
 mod deliver;
 mod deliver_terminal;
 mod faults;
+mod handoff;
 mod import;
 mod lang;
 mod modes;
