@@ -44,6 +44,52 @@ pub struct Args {
     command: CliCommand,
 }
 
+/// `deliver`'s own flags.
+#[derive(Debug, clap::Args)]
+pub struct Envelope {
+    /// The envelope recipient (may be given more than once).
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// The envelope sender; '' is the null sender, absent means unknown.
+    #[arg(long)]
+    from: Option<String>,
+    /// Do the work in this process even when a daemon serving the same state
+    /// folder answers on inbound.lmtp (by default the message is handed to it).
+    #[arg(long)]
+    local: bool,
+}
+
+/// `listkeeper deliver …` read on its own: what an MTA runs for every message, so
+/// clap builds this one command rather than the whole tree of them (which was a
+/// fifth of a `deliver`'s CPU).
+#[derive(Debug, Parser)]
+#[command(name = "listkeeper deliver")]
+struct DeliverOnly {
+    /// The configuration directory (optional: the environment, then the default).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LISTKEEPER_CONFIG",
+        default_value = "/etc/listkeeper"
+    )]
+    config: PathBuf,
+    #[command(flatten)]
+    envelope: Envelope,
+}
+
+/// The binary's `main`: `deliver` by its own parser when the command line starts
+/// with it, every other command line (and any `deliver` that parser does not take,
+/// `--help` included) by the whole one.
+pub fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "deliver")
+        && let Ok(only) = DeliverOnly::try_parse_from(std::env::args_os().skip(1))
+    {
+        let Envelope { to, from, local } = only.envelope;
+        return ExitCode::from(deliver::run(&only.config, &to, from.as_deref(), local));
+    }
+    run(Args::parse())
+}
+
 #[derive(Debug, Subcommand)]
 enum CliCommand {
     /// Validate listkeeper.toml, every list.toml and every roster; report all problems.
@@ -173,18 +219,7 @@ enum CliCommand {
         log_format: serve::LogFormat,
     },
     /// MTA pipe mode: handle one message from standard input (sysexits exit codes).
-    Deliver {
-        /// The envelope recipient (may be given more than once).
-        #[arg(long, required = true)]
-        to: Vec<String>,
-        /// The envelope sender; '' is the null sender, absent means unknown.
-        #[arg(long)]
-        from: Option<String>,
-        /// Do the work in this process even when a daemon serving the same state
-        /// folder answers on inbound.lmtp (by default the message is handed to it).
-        #[arg(long)]
-        local: bool,
-    },
+    Deliver(Envelope),
     /// Show the replies waiting to be sent and those refused for good; --retry sends
     /// the waiting ones now.
     Outbox {
@@ -333,7 +368,7 @@ pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         CliCommand::Check => return check::run(dir),
         CliCommand::Serve { log_format } => serve::run(dir, log_format),
-        CliCommand::Deliver { to, from, local } => {
+        CliCommand::Deliver(Envelope { to, from, local }) => {
             return ExitCode::from(deliver::run(dir, &to, from.as_deref(), local));
         }
         CliCommand::Outbox {
