@@ -24,6 +24,8 @@
 //! when installed (as issue 21 measured), else an SMTP server of the bench's own.
 //! One `deliver` before the clock starts is not counted (it makes the key and
 //! indexes a state written behind its back). `BENCH_BIN=path` measures another build.
+//! `--front`: each message through `listkeeper-deliver` (the small binary Postfix's
+//! pipe should run) rather than `listkeeper deliver`.
 
 #![allow(
     clippy::unwrap_used,
@@ -331,17 +333,23 @@ fn cpu_seconds(pid: &str, children: bool) -> f64 {
         .map_or(0.0, |t| (t[0] + t[1]) / 100.0)
 }
 
+/// Whether `--front` asked for `listkeeper-deliver` (the small binary) in place of
+/// `listkeeper deliver`.
+static FRONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// One `deliver` as Postfix's pipe runs it; its exit code.
 fn deliver(config: &Path, to: &str, message: &[u8]) -> i32 {
-    let mut child = Command::new(bin())
-        .args([
-            "deliver",
-            "--to",
-            to,
-            "--from",
-            "someone@bench.gov",
-            "--config",
-        ])
+    let front = *FRONT.get_or_init(|| std::env::args().any(|a| a == "--front"));
+    let mut command = match front {
+        true => Command::new(env!("CARGO_BIN_EXE_listkeeper-deliver")),
+        false => {
+            let mut command = Command::new(bin());
+            command.arg("deliver");
+            command
+        }
+    };
+    let mut child = command
+        .args(["--to", to, "--from", "someone@bench.gov", "--config"])
         .arg(config)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -84,7 +84,7 @@ fn unloadable(dir: &Path, problems: &crate::config::Problems) -> u8 {
 }
 
 /// Standard input, at most one byte over `limit` (enough to know it is too large).
-fn read_message(limit: u64) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_message(limit: u64) -> std::io::Result<Vec<u8>> {
     let mut raw = Vec::new();
     std::io::stdin()
         .lock()

@@ -7,6 +7,7 @@ mod admin;
 mod bounces;
 mod check;
 mod deliver;
+pub mod front;
 mod handoff;
 mod init;
 mod links;

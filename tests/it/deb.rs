@@ -251,6 +251,7 @@ fn the_package_installs_serves_upgrades_and_purges() {
 
     // What the package put in place.
     assert!(Path::new("/usr/bin/listkeeper").exists());
+    assert!(Path::new("/usr/bin/listkeeper-deliver").exists());
     let conffiles = run(Command::new("dpkg-query").args(["-W", "-f=${Conffiles}", "listkeeper"]));
     assert!(
         stdout(&conffiles).contains("/etc/listkeeper/listkeeper.toml"),

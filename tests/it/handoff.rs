@@ -218,3 +218,66 @@ fn a_daemon_refusing_the_recipient_for_good_gives_the_same_code_as_deliver() {
     );
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
 }
+
+/// `listkeeper-deliver` (the small binary for Postfix's pipe) with the envelope of
+/// `from`, the message `raw`, and `extra` flags.
+fn front(site: &Site, from: &str, raw: &[u8], extra: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_listkeeper-deliver"))
+        .args(["--to", JOIN, "--from", from])
+        .args(extra)
+        .arg("--config")
+        .arg(site.config())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(raw).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_small_deliver_binary_hands_over_to_a_daemon_and_else_runs_listkeeper_deliver() {
+    let site = Site::new();
+    // No daemon: it runs `listkeeper deliver --local` in its place, with the message
+    // it read, and that does the work (on disk when it exits 0).
+    let out = front(
+        &site,
+        "kim@dhs.gov",
+        &request("kim@dhs.gov", "f1@dhs.gov"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(requests_of(&site, "kim@dhs.gov") > 0, "{:?}", site.audit());
+    assert_eq!(
+        site.mail_files().len(),
+        1,
+        "the confirmation, sent by the process"
+    );
+    // A daemon: handed over (the list file this process could not load proves it).
+    let daemon = InProcess::start(&site.config());
+    lmtp_at(&site, daemon.port);
+    let list = site.config().join("lists/sm-cop/list.toml");
+    let text = std::fs::read_to_string(&list).unwrap();
+    std::fs::write(&list, format!("{text}\nnot toml at all [[[\n")).unwrap();
+    let out = front(
+        &site,
+        "pat@dhs.gov",
+        &request("pat@dhs.gov", "f2@dhs.gov"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(requests_of(&site, "pat@dhs.gov") > 0, "{:?}", site.audit());
+    assert!(eventually(|| site.mail_files().len() == 2));
+    // --local: `listkeeper deliver --local`, which cannot load the list: 75, retried.
+    let out = front(
+        &site,
+        "lee@dhs.gov",
+        &request("lee@dhs.gov", "f3@dhs.gov"),
+        &["--local"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not load"), "{}", stderr(&out));
+    assert_eq!(requests_of(&site, "lee@dhs.gov"), 0);
+    drop(daemon);
+}
