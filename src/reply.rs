@@ -525,12 +525,13 @@ fn builtin(template: Template, linked: bool) -> &'static str {
              If you did not ask for this, ignore this message: you stay subscribed."
         }
         Template::ConfirmErase => {
-            "Someone, probably you, asked that everything this server holds on {address}\n\
-             be erased. It is on:\n{lists}\n\n\
-             Once you confirm, {address} leaves every list here, its requests are\n\
-             cancelled, and our records keep only a keyed hash where the address was (so\n\
-             that nobody can add it again without its own confirmation). This is the last\n\
-             mail about it: the erasure is not answered, as an answer would keep the address.\n\n\
+            "Someone, probably you, asked that everything this server holds on\n\
+             {address} be erased. It is on:\n{lists}\n\n\
+             Once you confirm, {address} leaves every list here, its\n\
+             requests are cancelled, and our records keep only a keyed hash where the\n\
+             address was (so that nobody can add it again without its own confirmation).\n\
+             This is the last mail about it: the erasure is not answered, as an answer\n\
+             would keep the address.\n\n\
              To confirm, reply to this message, or send any message to\n  {confirm_address}\n\
              This request is good until {expires}.\n\n\
              If you did not ask for this, ignore this message: nothing changes."

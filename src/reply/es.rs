@@ -166,13 +166,14 @@ pub(super) fn builtin(template: Template, linked: bool) -> &'static str {
              Si usted no hizo esta solicitud, no haga caso de este mensaje: su suscripción sigue activa."
         }
         Template::ConfirmErase => {
-            "Alguien, probablemente usted, pidió que se borre todo lo que este servidor guarda\n\
-             sobre la dirección {address}. Está suscrita a:\n{lists}\n\n\
-             Cuando lo confirme, la dirección {address} se dará de baja de todas las listas de\n\
-             este servidor, se anularán sus solicitudes y en nuestros registros solo quedará,\n\
-             en lugar de la dirección, una huella criptográfica (para que nadie pueda volver a\n\
-             suscribirla sin su propia confirmación). Este es el último mensaje sobre el tema:\n\
-             no responderemos a la confirmación, porque la respuesta obligaría a guardar la dirección.\n\n\
+            "Alguien, probablemente usted, pidió que se borre todo lo que este servidor\n\
+             guarda sobre la dirección {address}. Está suscrita a:\n{lists}\n\n\
+             Cuando lo confirme, la dirección {address} se dará de baja de todas\n\
+             las listas de este servidor, se anularán sus solicitudes y en nuestros\n\
+             registros solo quedará, en lugar de la dirección, una huella criptográfica\n\
+             (para que nadie pueda volver a suscribirla sin su propia confirmación).\n\
+             Este es el último mensaje sobre el tema: no responderemos a la confirmación,\n\
+             porque la respuesta obligaría a guardar la dirección.\n\n\
              Para confirmar, responda a este mensaje, o envíe cualquier mensaje a\n  {confirm_address}\n\
              Esta solicitud es válida hasta el {expires}.\n\n\
              Si usted no hizo esta solicitud, no haga caso de este mensaje: no se hará ningún cambio."
