@@ -497,28 +497,43 @@ pub(crate) fn confirm<'a>(
             outcome: Outcome::UnknownToken,
         });
     }
-    if matches!(pending.action, Intent::OwnerAdd | Intent::OwnerDelete) {
-        return confirm_owner(ctx, list, &pending, address, &id, source, now);
-    }
     match pending.action {
-        Intent::LeaveAll => return across::confirm_leave_all(ctx, list, address, &id, source, now),
+        Intent::OwnerAdd | Intent::OwnerDelete => {
+            confirm_owner(ctx, list, &pending, address, &id, source, now)
+        }
+        Intent::LeaveAll => across::confirm_leave_all(ctx, list, address, &id, source, now),
         Intent::Erase => {
             let erased = erase::erase(ctx, &address, source, now)?;
-            return Ok(Redeemed::Erased { address, erased });
+            Ok(Redeemed::Erased { address, erased })
         }
         Intent::Change | Intent::ChangeAll => {
-            return change::confirm(ctx, list, &pending, address, &id, source, now);
+            change::confirm(ctx, list, &pending, address, &id, source, now)
         }
-        _ => {}
+        Intent::Subscribe | Intent::Unsubscribe | Intent::SetMode => {
+            confirm_on_list(ctx, list, &pending, address, &id, source, now)
+        }
     }
+}
+
+/// A confirmed request about one list, by its address: joined (or held for the
+/// owners), left, or its delivery changed; audited, and the token used up.
+fn confirm_on_list<'a>(
+    ctx: &Context,
+    list: &'a ListConfig,
+    pending: &token::Pending,
+    address: EmailAddress,
+    id: &str,
+    source: Source<'_>,
+    now: u64,
+) -> Result<Redeemed<'a>> {
     // They agree in the confirmation, not in the request anyone could forge.
     let who = Joiner {
         request: source.request(),
-        ..Joiner::of(&pending, None)
+        ..Joiner::of(pending, None)
     };
     let outcome = match pending.action {
         Intent::Subscribe if pending.hold => {
-            match hold(
+            let held = hold(
                 ctx,
                 list,
                 &address,
@@ -526,36 +541,21 @@ pub(crate) fn confirm<'a>(
                 Intent::Subscribe,
                 pending.rule,
                 now,
-            )? {
-                Some(hold) => Outcome::Held(Some(hold)),
-                // Held already (by an earlier confirmation): said as held all the same.
-                None => Outcome::Held(None),
-            }
+            )?;
+            // Held already (by an earlier confirmation): said as held all the same.
+            Outcome::Held(held)
         }
         Intent::Subscribe => add_member(ctx, list, &address, who, source.via_token(), now)?,
-        Intent::Unsubscribe
-        | Intent::OwnerAdd
-        | Intent::OwnerDelete
-        | Intent::LeaveAll
-        | Intent::Change
-        | Intent::ChangeAll
-        | Intent::Erase => remove_member(ctx, list, &address)?,
         Intent::SetMode => {
             let setting = pending.setting.unwrap_or_default();
             modes::change(ctx, list, &address, setting)?
         }
+        _ => remove_member(ctx, list, &address)?,
     };
-    audit(
-        ctx,
-        list,
-        &address,
-        Act::Confirm,
-        &outcome,
-        source.token_trail(),
-        now,
-    )?;
+    let trail = source.token_trail();
+    audit(ctx, list, &address, Act::Confirm, &outcome, trail, now)?;
     // Single use: gone once its outcome is written.
-    ctx.pending.remove(list.id.as_str(), &id)?;
+    ctx.pending.remove(list.id.as_str(), id)?;
     Ok(Redeemed::Done {
         list,
         address,
