@@ -180,7 +180,7 @@ pub(super) fn add(config: &Config, list: &str, address: &str, name: Option<&str>
     // A forged or stale list must not bring an erased person back silently.
     if super::person::is_erased(&ctx, &address)? {
         bail!(
-            "{address} asked to be erased (listkeeper erase); it joins again only by its own confirmed request (subscribe by mail or on the web); nothing was changed"
+            "{address} asked to be erased (by mail or with listkeeper erase); it joins again only by its own confirmed request (subscribe by mail or on the web); nothing was changed"
         );
     }
     let request = Request {

@@ -60,11 +60,12 @@ pub struct Envelope {
     local: bool,
 }
 
-/// `listkeeper deliver …` read on its own: what an MTA runs for every message, so
-/// clap builds this one command rather than the whole tree of them (which was a
-/// fifth of a `deliver`'s CPU).
+// `listkeeper deliver …` read on its own: what an MTA runs for every message, so
+// clap builds this one command rather than the whole tree of them (which was a
+// fifth of a `deliver`'s CPU). Also `listkeeper-deliver`'s command line.
+/// MTA pipe mode: handle one message from standard input (sysexits exit codes).
 #[derive(Debug, Parser)]
-#[command(name = "listkeeper deliver")]
+#[command(name = "listkeeper-deliver", version)]
 struct DeliverOnly {
     /// The configuration directory (optional: the environment, then the default).
     #[arg(

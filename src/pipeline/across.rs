@@ -114,7 +114,7 @@ impl<'a> Answer<'a> {
             "Confirme que desea borrar su dirección",
         );
         let on = match lists.is_empty() {
-            true => "  -".to_owned(),
+            true => format!("  ({})", self.say(Some(list), "no list", "ninguna lista")),
             false => shown(&lists),
         };
         let notice = Notice {

@@ -104,6 +104,14 @@ fn visitor(headers: &HeaderMap) -> Lang {
     Lang::of_visitor(accept.and_then(|v| v.to_str().ok()))
 }
 
+/// `response` marked as depending on `Accept-Language`, so that a cache in front
+/// (the reverse proxy) keeps one copy a language.
+fn varies(mut response: Response) -> Response {
+    let vary = axum::http::HeaderValue::from_static("accept-language");
+    response.headers_mut().append(header::VARY, vary);
+    response
+}
+
 /// `GET /`: every list, in the visitor's language.
 pub(super) async fn index(State(web): State<Web>, headers: HeaderMap) -> Response {
     let lang = visitor(&headers);
@@ -112,13 +120,13 @@ pub(super) async fn index(State(web): State<Web>, headers: HeaderMap) -> Respons
         let lists: Vec<ListFacts> = (ctx.config.lists.values())
             .map(|l| ListFacts::of(&ctx, l))
             .collect();
-        render_in(
+        varies(render_in(
             &ctx.config,
             None,
             lang,
             "index.html",
             context! { lists => Value::from(minijinja::value::Serde(&lists)) },
-        )
+        ))
     })
     .await
 }
@@ -180,7 +188,7 @@ fn not_found_page(config: &Config, lang: Lang) -> Response {
         },
     );
     *response.status_mut() = StatusCode::NOT_FOUND;
-    response
+    varies(response)
 }
 
 /// `en` or `es`, in the language of `list`'s pages.

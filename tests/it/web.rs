@@ -685,6 +685,8 @@ fn pages_about_no_list_follow_the_visitors_accept_language() {
     let server = Server::start(|t| t);
     let index = server.get_in("/", "es-MX,es;q=0.9,en;q=0.8");
     assert_eq!(index.status, 200);
+    // A cache in front keeps one copy a language.
+    assert_eq!(index.header("vary"), Some("accept-language"));
     assert!(index.body.contains("<html lang=\"es\">"), "{}", index.body);
     assert!(
         index.body.contains("<h1>Listas de correo</h1>"),
