@@ -76,11 +76,15 @@ pub(super) fn checked_member(snippet: &str) -> Result<(Member, Vec<String>), Str
 }
 
 /// What a parse found, before it is joined with the text.
+#[derive(Debug)]
 struct Layout {
     index: Index,
     shadowed: Vec<(Box<str>, Range<usize>)>,
     insert_at: usize,
     has_header: bool,
+    /// A later part of the text read apart: its members in file order, for the
+    /// first part's layout to take ([`Layout::absorb`]), not indexed here.
+    later: Option<Vec<(Box<str>, Range<usize>)>>,
 }
 
 impl Layout {
@@ -92,6 +96,19 @@ impl Layout {
             shadowed: Vec::new(),
             insert_at: text.len(),
             has_header: false,
+            later: None,
+        }
+    }
+
+    /// The layout of a later part of the text, `lines` long: members listed, not
+    /// indexed; no member line yet (`insert_at` 0).
+    fn later(lines: usize) -> Self {
+        Self {
+            index: Index::default(),
+            shadowed: Vec::new(),
+            insert_at: 0,
+            has_header: false,
+            later: Some(Vec::with_capacity(lines)),
         }
     }
 
@@ -104,34 +121,71 @@ impl Layout {
         span: Range<usize>,
         text: &str,
     ) -> Result<(), ParseError> {
+        if let Some(later) = self.later.as_mut() {
+            later.push((key.into_boxed_str(), span));
+            return Ok(());
+        }
         match self.index.entry(key.into_boxed_str()) {
             Entry::Vacant(v) => {
                 v.insert(span);
             }
             Entry::Occupied(o) => {
-                // TOML's duplicate key: the same key as written, against the first
-                // entry and against any earlier one that differed only in case.
-                let same_key =
-                    |s: &Range<usize>| written_key(&text[s.clone()]).as_deref() == Some(written);
-                let earlier = std::iter::once(o.get())
-                    .chain(
-                        self.shadowed
-                            .iter()
-                            .filter(|(k, _)| k == o.key())
-                            .map(|(_, s)| s),
-                    )
-                    .find(|s| same_key(s));
-                if let Some(first) = earlier {
-                    return Err(ParseError {
-                        line: line_at(text, span.start),
-                        message: format!(
-                            "`{written}` is already a member on line {}: remove one of the two lines",
-                            line_at(text, first.start)
-                        ),
-                    });
-                }
-                self.shadowed.push((o.key().clone(), span));
+                let (key, first) = (o.key().clone(), o.get().clone());
+                return self.clash(key, first, written, span, text);
             }
+        }
+        Ok(())
+    }
+
+    /// A member whose key `key` is a member's already (first at `first`): TOML's
+    /// duplicate key when written the same as that entry or as any earlier one that
+    /// differed only in case; else kept aside, for `check`.
+    fn clash(
+        &mut self,
+        key: Box<str>,
+        first: Range<usize>,
+        written: &str,
+        span: Range<usize>,
+        text: &str,
+    ) -> Result<(), ParseError> {
+        let same_key = |s: &Range<usize>| written_key(&text[s.clone()]).as_deref() == Some(written);
+        let earlier = std::iter::once(&first)
+            .chain(
+                (self.shadowed.iter())
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, s)| s),
+            )
+            .find(|s| same_key(s));
+        if let Some(first) = earlier {
+            return Err(ParseError {
+                line: line_at(text, span.start),
+                message: format!(
+                    "`{written}` is already a member on line {}: remove one of the two lines",
+                    line_at(text, first.start)
+                ),
+            });
+        }
+        self.shadowed.push((key, span));
+        Ok(())
+    }
+
+    /// The members `later` found after this layout's part of the text, taken in the
+    /// file's order as if one pass had read them.
+    fn absorb(&mut self, later: Layout, text: &str) -> Result<(), ParseError> {
+        for (key, span) in later.later.unwrap_or_default() {
+            match self.index.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(span);
+                }
+                Entry::Occupied(o) => {
+                    let (key, first) = (o.key().clone(), o.get().clone());
+                    let written = written_key(&text[span.clone()]).unwrap_or_default();
+                    self.clash(key, first, &written, span, text)?;
+                }
+            }
+        }
+        if later.insert_at > self.insert_at {
+            self.insert_at = later.insert_at;
         }
         Ok(())
     }
@@ -156,16 +210,75 @@ pub(super) fn written_key(snippet: &str) -> Option<String> {
     }
 }
 
+/// A roster this large is read in two halves at once (the daemon's start with a
+/// million members: one core each).
+const HALVES_FROM: usize = 4 << 20;
+
 /// The fast path. `None`: bail to the slow path. `Some(Err)`: a definite error.
 fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
     if text.starts_with('\u{feff}') {
         return None;
     }
-    let mut layout = Layout::new(text);
-    let mut in_members = false;
-    let mut start = 0;
-    let mut line_no = 0;
-    while start < text.len() {
+    if text.len() >= HALVES_FROM
+        && let Some(Ok(layout)) = halves(text)
+    {
+        return Some(Ok(layout));
+    }
+    // Small, or a half that bailed or erred: one pass, which says what is wrong.
+    fast_from(text, 0..text.len(), 0, None)
+}
+
+/// The members of a large roster read in two halves at once, then joined in file
+/// order. `None` or an error: read it again in one pass (errors are said as one
+/// pass finds them first).
+fn halves(text: &str) -> Option<Result<Layout, ParseError>> {
+    // The second half begins at a line start; its line numbers follow the first's.
+    let middle = text.len() / 2;
+    let split = text[middle..].find('\n').map(|i| middle + i + 1)?;
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| {
+            let lines = text.as_bytes()[..split]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            // Inside `[members]` already: the first half must have its header.
+            fast_from(text, split..text.len(), lines, Some(true))
+        });
+        let first = fast_from(text, 0..split, 0, None);
+        (first, second.join().ok().flatten())
+    });
+    let (Ok(mut layout), Ok(second)) = (first?, second?) else {
+        return None;
+    };
+    if !layout.has_header {
+        return None;
+    }
+    Some(layout.absorb(second, text).map(|()| layout))
+}
+
+/// The fast path over the lines of `text` in `range` (whole lines), whose first
+/// line is line `before + 1`; `in_members`: `Some(true)` when they follow the
+/// `[members]` header (a header there bails).
+fn fast_from(
+    text: &str,
+    range: Range<usize>,
+    before: usize,
+    in_members: Option<bool>,
+) -> Option<Result<Layout, ParseError>> {
+    let part = in_members.is_some();
+    let mut layout = match part {
+        true => {
+            let lines = text.as_bytes()[range.clone()]
+                .iter()
+                .filter(|&&b| b == b'\n');
+            Layout::later(lines.count() + 1)
+        }
+        false => Layout::new(text),
+    };
+    let mut in_members = in_members.unwrap_or(false);
+    let mut start = range.start;
+    let mut line_no = before;
+    while start < range.end {
         line_no += 1;
         let (end, line) = line_from(text, start);
         let content = line.trim_start_matches([' ', '\t']);
@@ -176,7 +289,7 @@ fn fast(text: &str) -> Option<Result<Layout, ParseError>> {
                 return None;
             }
         } else if content.starts_with('[') {
-            if in_members || layout.has_header || !is_members_header(content) {
+            if part || in_members || layout.has_header || !is_members_header(content) {
                 return None;
             }
             in_members = true;
@@ -617,4 +730,90 @@ fn line_end(text: &str, offset: usize) -> usize {
     text[offset..]
         .find('\n')
         .map_or(text.len(), |i| offset + i + 1)
+}
+
+#[cfg(test)]
+mod halves_tests {
+    use super::*;
+
+    /// A roster over [`HALVES_FROM`]: `n` members, then `tail` appended.
+    fn big(tail: &str) -> String {
+        let mut text = String::from("# a roster\n\n[members]\n");
+        let mut i = 0;
+        while text.len() < HALVES_FROM + 200_000 {
+            text.push_str(&format!(
+                "\"person{i}@agency.gov\" = {{ name = \"Person {i}\", since = 2026-01-02T03:04:05Z, via = \"token\" }}\n"
+            ));
+            if i == 10 {
+                // Differs from a later line only in case: kept aside, not an error.
+                text.push_str("\"Case.Twin@agency.gov\" = {}\n");
+            }
+            i += 1;
+        }
+        text.push_str("# a comment after the members\n");
+        text.push_str(tail);
+        text
+    }
+
+    /// The index and the kept-aside members in file order, where members go, and
+    /// whether there was a header.
+    type Shape = (
+        Vec<(String, Range<usize>)>,
+        Vec<(String, Range<usize>)>,
+        usize,
+        bool,
+    );
+
+    fn shape(layout: &Layout) -> Shape {
+        let mut index: Vec<_> = (layout.index.iter())
+            .map(|(k, s)| (k.to_string(), s.clone()))
+            .collect();
+        index.sort_by_key(|(_, s)| s.start);
+        let mut shadowed: Vec<_> = (layout.shadowed.iter())
+            .map(|(k, s)| (k.to_string(), s.clone()))
+            .collect();
+        shadowed.sort_by_key(|(_, s)| s.start);
+        (index, shadowed, layout.insert_at, layout.has_header)
+    }
+
+    #[test]
+    fn two_halves_read_a_large_roster_as_one_pass_does() {
+        let text = big("\"case.twin@agency.gov\" = { name = \"Twin\" }\n");
+        let halves = halves(&text).expect("no bail").expect("no error");
+        let one = fast_from(&text, 0..text.len(), 0, None).unwrap().unwrap();
+        assert_eq!(shape(&halves), shape(&one));
+        assert_eq!(halves.shadowed.len(), 1, "the case twin is kept aside");
+        // Members came from both halves.
+        assert!(halves.index.values().any(|s| s.start > text.len() / 2));
+    }
+
+    #[test]
+    fn a_duplicate_across_the_halves_is_the_error_one_pass_gives() {
+        let text = big("\"person3@agency.gov\" = {}\n");
+        let one = fast_from(&text, 0..text.len(), 0, None)
+            .unwrap()
+            .unwrap_err();
+        let halves = halves(&text).expect("no bail").unwrap_err();
+        assert_eq!(halves.line, one.line);
+        assert_eq!(halves.message, one.message);
+        assert!(
+            one.message.contains("already a member on line 7"),
+            "{}",
+            one.message
+        );
+        // And through the front door.
+        let Err(e) = parse(text) else {
+            panic!("a duplicate parses")
+        };
+        assert_eq!(e.line, one.line);
+    }
+
+    #[test]
+    fn a_header_in_the_second_half_reads_in_one_pass() {
+        let mut text = "# intro\n".repeat(HALVES_FROM / 8 + 1000);
+        text.push_str("[members]\n\"a@agency.gov\" = {}\n");
+        assert!(halves(&text).is_none(), "the first half has no header");
+        let layout = fast(&text).unwrap().unwrap();
+        assert_eq!(layout.index.len(), 1);
+    }
 }
